@@ -1,0 +1,61 @@
+# One entry point for every task. Needs only python3 (3.11+) and make:
+# the first target run creates .tools/ (uv) and .venv/ (everything else, from uv.lock).
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+BIN := .venv/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The browser the tests in tests/e2e drive (never downloaded by Playwright).
+TEST_CHROMIUM ?= /usr/bin/chromium
+export TEST_CHROMIUM
+
+.PHONY: install chromium run test lint format bench clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+install: $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+
+## Debian's Chromium for the browser tests: installed when missing, if we are root.
+## Otherwise the browser tests fail (never skip) and say how to install it.
+chromium:
+	@if [ ! -x "$(TEST_CHROMIUM)" ] && [ "$$(id -u)" = 0 ]; then \
+		echo "make: no Chromium at $(TEST_CHROMIUM); installing Debian's chromium package"; \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
+			|| echo "make: installing chromium failed" >&2; \
+	fi
+	@if [ ! -x "$(TEST_CHROMIUM)" ]; then \
+		echo "make: warning: no Chromium at $(TEST_CHROMIUM); the browser tests will fail" >&2; \
+	fi
+
+## Serve the app on the embedded SQLite database, migrated and with demo data.
+run: install
+	$(BIN)/admin-app db upgrade
+	$(BIN)/admin-app seed --if-empty
+	$(BIN)/admin-app demo-admin
+	LOG_FORMAT=$${LOG_FORMAT:-console} $(BIN)/admin-app serve --host $(HOST) --port $(PORT)
+
+## The whole test suite (PostgreSQL too when TEST_DATABASE_URL is set).
+test: install chromium
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Seed (once) a 1M-customer PostgreSQL database, then time the admin against a raw floor.
+## BENCH_DATABASE_URL picks the database; BENCH_SECONDS the wrk duration per page.
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf .tools .venv .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The admin site (starlette-admin), built from the registry of model views."""

@@ -1,0 +1,182 @@
+"""My account: change password, two-factor login, and the sessions where I am logged in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette_admin import CustomView
+from starlette_admin.flash import flash
+from starlette_admin.routing import route
+
+from admin_app.audit.events import record_event
+from admin_app.auth import totp
+from admin_app.auth.identity import current_user
+from admin_app.auth.passwords import PasswordPolicyError, verify_password_async
+from admin_app.auth.sessions import revoke_session, revoke_user_sessions
+from admin_app.auth.users import set_password
+from admin_app.db import utcnow
+from admin_app.models import AdminSession, AdminUser
+from admin_app.state import get_session, get_settings
+
+
+class AccountView(CustomView):
+    """Every logged-in user's own page; nothing here needs a permission beyond logging in."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            menu_label="My account", icon="fa fa-user-gear", path="/account", route_name="account"
+        )
+
+    def _me(self, request: Request) -> AdminUser:
+        user = current_user(request)
+        if user is None:
+            raise HTTPException(403)
+        return user
+
+    def _render(
+        self, request: Request, name: str, status_code: int = 200, **context: Any
+    ) -> Response:
+        assert self._admin is not None
+        context.setdefault("title", "My account")
+        response: Response = self._admin._template_response(request, name, context, status_code)
+        return response
+
+    def _back(self, request: Request, message: str, category: str = "success") -> Response:
+        flash(request, message, category)
+        return RedirectResponse(request.url_for("admin:account"), status_code=303)
+
+    @route("")
+    async def index(self, request: Request) -> Response:
+        user = self._me(request)
+        db = get_session(request)
+        live = (
+            select(AdminSession)
+            .where(
+                AdminSession.user_id == user.id,
+                AdminSession.revoked_at.is_(None),
+                AdminSession.expires_at > utcnow(),
+            )
+            .order_by(AdminSession.last_seen_at.desc())
+        )
+        return self._render(
+            request,
+            "account.html",
+            user=user,
+            sessions=(await db.scalars(live)).all(),
+            current_session=getattr(request.state, "admin_session_id", None),
+            recovery_left=await totp.remaining_recovery_codes(db, user),
+            required=_required(request, user),
+        )
+
+    @route("/password", methods=["POST"], name="account-password")
+    async def change_password(self, request: Request) -> Response:
+        user = self._me(request)
+        form = await request.form()
+        new = str(form.get("new_password") or "")
+        if not await verify_password_async(
+            user.password_hash, str(form.get("current_password") or "")
+        ):
+            return self._back(request, "Your current password is not right.", "error")
+        if new != str(form.get("new_password_confirm") or ""):
+            return self._back(request, "The two new passwords differ.", "error")
+        try:
+            ended = await set_password(
+                session=get_session(request),
+                user=user,
+                password=new,
+                keep_session=getattr(request.state, "admin_session_id", None),
+            )
+        except PasswordPolicyError as error:
+            return self._back(request, str(error), "error")
+        return self._back(request, f"Password changed. {ended} other session(s) were logged out.")
+
+    @route("/sessions/revoke", methods=["POST"], name="account-sessions-revoke")
+    async def revoke(self, request: Request) -> Response:
+        user = self._me(request)
+        db = get_session(request)
+        target = str((await request.form()).get("session") or "")
+        current = getattr(request.state, "admin_session_id", None)
+        if target == "others":
+            ended = await revoke_user_sessions(db, user.id, keep=current)
+            await record_event(db, "session_revoked", user=user, note=f"{ended} other sessions")
+            return self._back(request, f"Logged out of {ended} other session(s).")
+        record = await db.get(AdminSession, target)
+        if record is None or record.user_id != user.id or record.id == current:
+            return self._back(request, "That session is not one you can end here.", "error")
+        await revoke_session(db, record.id)
+        await record_event(
+            db, "session_revoked", user=user, note=f"{record.ip} {record.user_agent[:60]}"
+        )
+        return self._back(request, "That session was logged out.")
+
+    @route("/2fa/setup", name="account-2fa-setup")
+    async def setup_2fa(self, request: Request) -> Response:
+        user = self._me(request)
+        if user.has_2fa:
+            return self._back(request, "Two-factor login is already on.", "info")
+        if not user.totp_secret:
+            user.totp_secret = totp.new_secret()  # pending until a code confirms it
+        return self._setup_page(request, user)
+
+    def _setup_page(self, request: Request, user: AdminUser, error: str | None = None) -> Response:
+        secret = str(user.totp_secret)
+        return self._render(
+            request,
+            "account_2fa_setup.html",
+            status_code=400 if error else 200,
+            secret=secret,
+            qr=totp.qr_svg(totp.provisioning_uri(user, secret)),
+            error=error,
+            required=_required(request, user),
+            title="Two-factor login",
+        )
+
+    @route("/2fa/enable", methods=["POST"], name="account-2fa-enable")
+    async def enable_2fa(self, request: Request) -> Response:
+        user = self._me(request)
+        code = str((await request.form()).get("code") or "")
+        if user.has_2fa or not user.totp_secret:
+            return self._back(request, "Start the set-up again.", "error")
+        if not totp.accept_totp(user, code):
+            return self._setup_page(
+                request, user, error="That code is not right; try the current one."
+            )
+        db = get_session(request)
+        codes = await totp.enable(db, user, user.totp_secret, get_settings(request).secret)
+        await record_event(db, "2fa_enabled", user=user)
+        return self._render(
+            request, "account_recovery_codes.html", codes=codes, title="Recovery codes"
+        )
+
+    @route("/2fa/codes", methods=["POST"], name="account-2fa-codes")
+    async def new_codes(self, request: Request) -> Response:
+        user = self._me(request)
+        if not user.has_2fa:
+            return self._back(request, "Two-factor login is off.", "error")
+        codes = await totp.issue_recovery_codes(
+            get_session(request), user, get_settings(request).secret
+        )
+        return self._render(
+            request, "account_recovery_codes.html", codes=codes, title="Recovery codes"
+        )
+
+    @route("/2fa/disable", methods=["POST"], name="account-2fa-disable")
+    async def disable_2fa(self, request: Request) -> Response:
+        user = self._me(request)
+        password = str((await request.form()).get("password") or "")
+        if not await verify_password_async(user.password_hash, password):
+            return self._back(request, "Your password is not right.", "error")
+        if _required(request, user):
+            return self._back(request, "Two-factor login is required for your account.", "error")
+        db = get_session(request)
+        await totp.disable(db, user)
+        await record_event(db, "2fa_disabled", user=user)
+        return self._back(request, "Two-factor login is off.")
+
+
+def _required(request: Request, user: AdminUser) -> bool:
+    return get_settings(request).require_2fa and user.is_superuser

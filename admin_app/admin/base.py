@@ -1,0 +1,199 @@
+"""`AppModelView`: what every model view in this admin shares.
+
+A view declares `model`, `fields` and the usual starlette-admin attributes; this base
+adds readable object names, uniqueness checks that become form errors, and database
+errors translated into messages for people instead of SQL. Listing, search, totals
+and export come from `ExportMixin`/`ListingMixin` (docs/big-tables.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from markupsafe import escape
+from sqlalchemy import String, func, inspect, select
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette_admin.actions import ActionSelection
+from starlette_admin.contrib.sqla import ModelView
+from starlette_admin.exceptions import ActionFailed, FormValidationError
+
+from admin_app.admin.export import ExportMixin
+from admin_app.admin.permissions import PermissionsMixin
+from admin_app.admin.versioning import VersionedEditMixin
+from admin_app.db import Base
+from admin_app.state import get_session
+
+_CONSTRAINT = re.compile(r"\b(uq|fk|ck|pk)_[a-z0-9_]+", re.IGNORECASE)
+_PG_KEY = re.compile(r"Key \((?:lower\()?(\w+)\)?\)=")
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: \w+\.(\w+)")
+
+NON_FIELD = "__all__"
+"""Form-error key for problems that belong to no single field (shown above the form)."""
+
+
+class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, ModelView):
+    """Base for every registered view. Subclasses set `model` and `fields` at least."""
+
+    model: type[Base]
+    """The SQLAlchemy model the view manages."""
+
+    unique_fields: ClassVar[Sequence[str]] = ()
+    """Columns whose values must be unique; a clash is reported at the field. Example:
+    `unique_fields = ("sku",)`."""
+
+    case_insensitive_unique: ClassVar[Sequence[str]] = ()
+    """Unique columns compared without letter case, such as `("email",)`."""
+
+    menu_group: ClassVar[str | None] = None
+    """The side-menu heading the view is listed under, such as `"Catalogue"`; None for top level."""
+
+    page_size = 25
+    page_size_options: ClassVar[Sequence[int]] = [25, 50, 100]  # type: ignore[misc]
+
+    def __init__(self) -> None:
+        super().__init__(self.model)
+
+    async def repr(self, obj: Any, request: Request) -> str:
+        """How an object is named in lists, relation fields and messages: its `__str__`."""
+        return str(obj)
+
+    def coerce_pk(self, value: Any) -> Any | None:
+        """The key a URL names, or None when it cannot name a row (bad type, out of range)."""
+        column = getattr(self.model, self.pk_attr or "id")
+        try:
+            pk = column.type.python_type(value)
+        except (TypeError, ValueError):
+            return None
+        if isinstance(pk, int) and not -(2**31) <= pk < 2**31:
+            return None
+        return pk
+
+    async def find_by_pk(self, request: Request, pk: Any) -> Any:
+        """The row, or None (a 404) for a key that cannot exist."""
+        if self.coerce_pk(pk) is None:
+            return None
+        return await super().find_by_pk(request, pk)
+
+    async def find_by_pks(self, request: Request, pks: list[Any]) -> Sequence[Any]:
+        """The rows; a malformed key makes the whole request a clear 400."""
+        if any(self.coerce_pk(pk) is None for pk in pks):
+            raise HTTPException(400, "The selection names rows that cannot exist.")
+        return await super().find_by_pks(request, pks)
+
+    async def select2_result(self, obj: Any, request: Request) -> str:
+        """How an object appears in relation pickers: its name, escaped."""
+        return f"<span>{escape(str(obj))}</span>"
+
+    async def validate(self, request: Request, data: dict[str, Any]) -> None:
+        """Check what the database would refuse, and say so at the field: text longer than
+        its column, and clashes with `unique_fields`."""
+        errors: dict[str | int, Any] = _too_long(self.model, data)
+        pk = request.query_params.get("pk")
+        for name in (*self.unique_fields, *self.case_insensitive_unique):
+            value = data.get(name)
+            if value in (None, "") or not await self._taken(request, name, value, pk):
+                continue
+            errors[name] = f"Another record already has this {name.replace('_', ' ')}."
+        if errors:
+            raise FormValidationError(errors)
+
+    async def _taken(self, request: Request, name: str, value: Any, pk: str | None) -> bool:
+        column = getattr(self.model, name)
+        if name in self.case_insensitive_unique and isinstance(value, str):
+            condition = func.lower(column) == value.strip().lower()
+        else:
+            condition = column == value
+        pk_column = getattr(self.model, self.pk_attr or "id")
+        stmt = select(pk_column).where(condition).limit(1)
+        if pk is not None:
+            stmt = stmt.where(pk_column != pk_column.type.python_type(pk))
+        return (await get_session(request).execute(stmt)).first() is not None
+
+    async def before_create(self, request: Request, data: dict[str, Any], obj: Any) -> None:
+        _blank_not_null(obj)
+
+    async def before_edit(self, request: Request, data: dict[str, Any], obj: Any) -> None:
+        _blank_not_null(obj)
+
+    async def handle_exception(self, request: Request, exc: Exception) -> None:
+        """Turn a constraint violation into a form error instead of a 500."""
+        if isinstance(exc, IntegrityError):
+            raise FormValidationError(_integrity_errors(exc)) from exc
+        if isinstance(exc, DataError):
+            message = "A value is too long or not valid for its field; nothing was saved."
+            raise FormValidationError({NON_FIELD: message}) from exc
+        await super().handle_exception(request, exc)
+
+    async def handle_action(
+        self, request: Request, selection: ActionSelection, name: str
+    ) -> Response | None:
+        try:
+            return await super().handle_action(request, selection, name)
+        except ActionFailed as failed:
+            raise ActionFailed(_friendly(failed)) from failed
+        except HTTPException as refused:
+            raise ActionFailed(str(refused.detail)) from refused
+
+    async def handle_row_action(self, request: Request, pk: Any, name: str) -> Response | None:
+        try:
+            return await super().handle_row_action(request, pk, name)
+        except ActionFailed as failed:
+            raise ActionFailed(_friendly(failed)) from failed
+        except HTTPException as refused:
+            raise ActionFailed(str(refused.detail)) from refused
+
+
+def _too_long(model: type[Base], data: dict[str, Any]) -> dict[str | int, Any]:
+    errors: dict[str | int, Any] = {}
+    columns = inspect(model).columns
+    for name, value in data.items():
+        column = columns.get(name)
+        length = getattr(column.type, "length", None) if column is not None else None
+        if isinstance(value, str) and length and len(value) > length:
+            errors[name] = f"Use at most {length} characters (this has {len(value)})."
+    return errors
+
+
+def _blank_not_null(obj: Any) -> None:
+    """An empty text input means "" for NOT NULL text columns (forms send nothing, or None)."""
+    for column in inspect(type(obj)).columns:
+        if not column.nullable and isinstance(column.type, String) and column.key:
+            attr = column.key
+            if hasattr(obj, attr) and getattr(obj, attr) is None and column.default is not None:
+                setattr(obj, attr, "")
+
+
+def _friendly(failed: ActionFailed) -> str:
+    cause = failed.__cause__
+    if isinstance(cause, IntegrityError):
+        return (
+            "This cannot be done because other records depend on it "
+            f"({_constraint_name(cause) or 'a database constraint'}). "
+            "Remove or reassign those first."
+        )
+    if isinstance(cause, SQLAlchemyError):
+        return "The database refused this change. Nothing was changed."
+    return failed.msg
+
+
+def _constraint_name(error: IntegrityError) -> str | None:
+    match = _CONSTRAINT.search(str(error.orig))
+    return match.group(0) if match else None
+
+
+def _duplicate_column(error: IntegrityError) -> str | None:
+    text = str(error.orig)
+    match = _PG_KEY.search(text) or _SQLITE_UNIQUE.search(text)
+    return match.group(1) if match else None
+
+
+def _integrity_errors(error: IntegrityError) -> dict[str | int, Any]:
+    column = _duplicate_column(error)
+    if column:
+        return {column: "This value is already used by another record."}
+    return {NON_FIELD: "The database refused these values; check them and try again."}

@@ -1,0 +1,139 @@
+"""Fields this admin adds to starlette-admin's: an image stored by path in the media store."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+from starlette_admin.fields import BaseField, DateTimeField, ImageField
+from starlette_admin.i18n import get_database_tzinfo
+
+from admin_app.auth.permissions import BASE_ACTIONS
+from admin_app.media import ACCEPT, IMAGE_TYPES, sniff_image
+
+
+def media_url(request: Request, name: str) -> str:
+    """The admin URL that serves a stored file."""
+    return str(request.url_for("admin:media", name=name))
+
+
+def _looks_like_an_image(request: Request, field: Any, value: Any, form: dict[str, Any]) -> None:
+    if isinstance(value, UploadFile):
+        value.file.seek(0)
+        head = value.file.read(16)
+        value.file.seek(0)
+        if sniff_image(head) is None:
+            raise ValueError("Upload a PNG, JPEG, GIF or WebP image.")
+
+
+@dataclass
+class MediaImageField(ImageField):
+    """An image upload whose column holds a path in the media store, like `products/ab12.png`.
+
+    The view saves the upload (see `ProductView.before_create`); this field only
+    checks it and renders the stored path as an image.
+    """
+
+    accept: str | None = ACCEPT
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.validators = [_looks_like_an_image, *self.validators]
+
+    async def serialize_value(self, request: Request, value: Any) -> Any:
+        if not isinstance(value, str):
+            return await super().serialize_value(request, value)
+        suffix = PurePosixPath(value).suffix.lstrip(".")
+        return {
+            "url": media_url(request, value),
+            "filename": PurePosixPath(value).name,
+            "content_type": IMAGE_TYPES.get(suffix, "application/octet-stream"),
+        }
+
+
+@dataclass
+class AwareDateTimeField(DateTimeField):
+    """A date-time input that hands the model a timezone-aware value.
+
+    starlette-admin converts the browser's local time to the database timezone and
+    then drops the zone; the models store aware UTC timestamps, so it is put back.
+    Seconds are kept, fractions dropped, as `datetime-local` inputs expect.
+    """
+
+    step: str | None = "1"
+
+    async def parse_form_data(self, request: Request, form_data: FormData) -> datetime | None:
+        value = await super().parse_form_data(request, form_data)
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=get_database_tzinfo())
+        return value
+
+    async def serialize_value(self, request: Request, value: Any) -> str:
+        if isinstance(value, datetime):
+            value = value.replace(microsecond=0)
+        return await super().serialize_value(request, value)
+
+
+@dataclass
+class PermissionMatrixField(BaseField):
+    """A role's permissions as a grid: one row per model, one checkbox per action.
+
+    `catalog` is filled in when the admin is built, from every registered view, so a
+    model added through the registry gets its permissions on this screen automatically.
+    """
+
+    catalog: list[tuple[str, str, list[str]]] = dc_field(default_factory=list)
+    form_template: str = "fields/form/permissions.html"
+    detail_template: str = "fields/detail/permissions.html"
+    list_template: str = "fields/list/permissions.html"
+
+    def known_codes(self) -> set[str]:
+        return {f"{key}:{action}" for key, _label, actions in self.catalog for action in actions}
+
+    async def parse_form_data(self, request: Request, form_data: FormData) -> list[str]:
+        known = self.known_codes()
+        return sorted({str(v) for v in form_data.getlist(self.id) if str(v) in known})
+
+    async def serialize_value(self, request: Request, value: Any) -> Any:
+        return sorted(value or [])
+
+    def all_actions(self) -> list[str]:
+        """Column order for the grid: base actions first, then the rest as they appear."""
+        ordered: dict[str, None] = dict.fromkeys(BASE_ACTIONS)
+        for _key, _label, actions in self.catalog:
+            ordered.update(dict.fromkeys(actions))
+        return list(ordered)
+
+
+@dataclass
+class ChangesField(BaseField):
+    """An audit entry's `{field: [before, after]}` as a readable before/after table."""
+
+    list_template: str = "fields/list/changes.html"
+    detail_template: str = "fields/detail/changes.html"
+    exclude_from_create: bool | None = True
+    exclude_from_edit: bool | None = True
+
+    async def serialize_value(self, request: Request, value: Any) -> Any:
+        return {name: [_shown(v[0]), _shown(v[1])] for name, v in (value or {}).items()}
+
+
+def shown(value: Any) -> str:
+    """A logged value as text."""
+    return _shown(value)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(i["label"]) if isinstance(i, dict) else str(i) for i in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

@@ -1,0 +1,179 @@
+"""The admin's list page and relation picker, served through `ListingMixin` views.
+
+`FastListRoutes` is mixed into the admin (`AppAdmin`); it replaces two of
+starlette-admin's endpoints for views that use `ListingMixin` and leaves every
+other view on starlette-admin's own code:
+
+- `GET /{key}/list`: one keyset page, a cheap total, rows rendered by
+  `admin_app.admin.cells`, and `templates/admin/list.html`;
+- `GET /_api/{key}/relation-lookup`: the JSON behind relation pickers. The stock
+  endpoint counts every matching row to tell select2 whether to offer more; here
+  one extra row is fetched instead, so a million-row table costs one indexed query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import pass_context
+from starlette.datastructures import URL
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette_admin.contrib.sqla import Admin
+from starlette_admin.helpers import list_url
+from starlette_admin.routing import route
+from starlette_admin.types import RequestAction
+
+from admin_app.admin.cells import RowRenderer
+from admin_app.admin.listing import POSITION_PARAMS, ListingMixin
+
+LOOKUP_PAGE_MAX = 100
+"""Most results one relation-picker request returns."""
+
+
+class FastListRoutes(Admin):
+    """The list page and relation look-up for views built on `ListingMixin`."""
+
+    def _setup_templates(self) -> None:
+        super()._setup_templates()
+        env = self.templates.env
+        env.globals["list_url"] = list_url_from_start
+        # A page resolves some 90 route URLs (menu, assets, actions); each lookup walks
+        # the route table. The result depends only on the route and where the app is
+        # served from, so it is remembered.
+        memo = _UrlMemo()
+        env.globals["url_for"] = pass_context(
+            lambda context, name, /, **params: memo.url_for(context["request"], name, params)
+        )
+        static = f"{self.route_name}:static"
+
+        def static_url(request: Request, path: str, v: Any = None) -> str:
+            url = memo.url_for(request, static, {"path": path})
+            return str(url if v is None else url.include_query_params(v=v))
+
+        env.globals["static_url"] = static_url
+
+    @route("/{key}/list", methods=["GET"], name="list")
+    async def _render_list(self, request: Request) -> Response:
+        view = self._find_view_by_key(request.path_params.get("key"))
+        if not isinstance(view, ListingMixin):
+            response: Response = await super()._render_list(request)
+            return response
+        request.state.action = RequestAction.LIST
+        if not view.is_accessible(request):
+            raise HTTPException(403)
+        params = view._parse_list_params(request)
+        page = await view.list_page(request, params)
+        fields = self._list_display_fields(request, view, params)
+        actions = await view.get_all_actions(request)
+        renderer = RowRenderer(request, view, fields, checkbox=bool(actions))
+        rows = await renderer.rows(page.items)
+        filter_logic, filter_chips = view._active_filter_chips(request, params)
+        return self._template_response(
+            request=request,
+            name=view.list_template,
+            context={
+                "view": view,
+                "title": view.title(request),
+                "_actions": actions,
+                "row_actions": {},
+                "fields": fields,
+                "all_fields": view.get_fields_list(request),
+                "list_params": params,
+                "filter_logic": filter_logic,
+                "filter_chips": filter_chips,
+                "filter_builder_fields": view._filter_builder_fields(request),
+                "raw_filter": request.query_params.get("filter"),
+                "rows": rows,
+                "page": page,
+                "total": page.total.value,
+                "total_text": str(page.total),
+            },
+        )
+
+    @route("/_api/{key}/relation-lookup", methods=["GET"], name="relation-lookup")
+    async def _render_relation_lookup(self, request: Request) -> Response:
+        view = self._find_view_by_key(request.path_params.get("key"))
+        if not isinstance(view, ListingMixin) or request.query_params.getlist("pks"):
+            response: Response = await super()._render_relation_lookup(request)
+            return response
+        if not view.is_accessible(request):
+            return JSONResponse(None, status_code=403)
+        request.state.action = RequestAction.RELATION_LOOKUP
+        skip = _bounded(request.query_params.get("skip"), 0, 0, view.max_page_offset)
+        limit = _bounded(request.query_params.get("limit"), 20, 1, LOOKUP_PAGE_MAX)
+        q = request.query_params.get("q") or None
+        try:
+            items = await view.find_all(
+                request, skip=skip, limit=limit + 1, q=q, sorts=[(str(view.pk_attr), "asc")]
+            )
+        except HTTPException as error:
+            return JSONResponse({"msg": error.detail}, status_code=error.status_code)
+        more = len(items) > limit
+        results = [await _select2_item(view, obj, request) for obj in items[:limit]]
+        # select2 asks for the next page while page * limit < total.
+        return JSONResponse({"items": results, "total": skip + len(results) + (1 if more else 0)})
+
+
+async def _select2_item(view: ListingMixin, obj: Any, request: Request) -> dict[str, Any]:
+    """What the picker's script reads: the key, and the HTML of the option and the choice.
+
+    starlette-admin serializes every field of every option (formatting dates and
+    looking up country names) only for the script to read these three values."""
+    return {
+        str(view.pk_attr): await view.get_serialized_pk_value(request, obj),
+        "_meta": {
+            "select2": {
+                "selection": await view.select2_selection(obj, request),
+                "result": await view.select2_result(obj, request),
+            },
+            "repr": await view.repr(obj, request),
+        },
+    }
+
+
+def list_url_from_start(request: Request, **overrides: Any) -> str:
+    """starlette-admin's `list_url`; where it resets the page (`page=None`, on a new sort,
+    page size or column set) the keyset position is dropped too."""
+    if "page" in overrides and overrides["page"] is None:
+        for name in POSITION_PARAMS:
+            overrides.setdefault(name, None)
+    return list_url(request, **overrides)
+
+
+class _UrlMemo:
+    """`request.url_for`, remembered per route, parameters and serving origin."""
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self.urls: dict[tuple[Any, ...], URL] = {}
+
+    def url_for(self, request: Request, name: str, params: dict[str, Any]) -> URL:
+        scope = request.scope
+        key = (
+            scope.get("scheme"),
+            request.headers.get("host"),
+            tuple(scope.get("server") or ()),
+            scope.get("root_path"),
+            name,
+            tuple(sorted(params.items())),
+        )
+        try:
+            url = self.urls.get(key)
+        except TypeError:  # an unhashable parameter: nothing to remember
+            return request.url_for(name, **params)
+        if url is None:
+            if len(self.urls) >= self.LIMIT:
+                self.urls.clear()
+            url = self.urls[key] = request.url_for(name, **params)
+        return url
+
+
+def _bounded(raw: str | None, default: int, low: int, high: int) -> int:
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        value = default
+    return min(high, max(low, value))

@@ -1,0 +1,348 @@
+"""List pages that cost the same on page 1 and page 40,000 of a million-row table.
+
+`ListingMixin` replaces the query side of starlette-admin's list (which counts
+every row, pages with OFFSET, searches through casts and joins every relation):
+
+- pages are keyset pages (`admin_app.admin.keyset`) addressed by `after=`,
+  `before=` or `last=1` in the URL, so they can be shared and bookmarked;
+- the total is exact only when that is cheap, else the planner's estimate
+  (`admin_app.admin.counting`);
+- search compares bare columns, so trigram indexes serve it
+  (`admin_app.admin.search`);
+- relations are loaded without multiplying rows: many-to-one in the same query,
+  to-many with one `selectinload` query each, whatever the page size.
+
+The number of SQL queries per page is therefore fixed by the view's fields.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from sqlalchemy import Select
+from sqlalchemy.orm import RelationshipProperty, joinedload, selectinload
+from sqlalchemy.orm.strategy_options import _AbstractLoad
+from starlette.datastructures import QueryParams
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette_admin.contrib.sqla import ModelView
+from starlette_admin.fields import BaseField, RelationField
+from starlette_admin.filters import FilterGroup
+from starlette_admin.types import ListParams
+
+from admin_app.admin import keyset
+from admin_app.admin.counting import RowCount, count_rows
+from admin_app.admin.keyset import CursorError, SortKey
+from admin_app.admin.search import SearchTermError, clean_term, search_clause
+from admin_app.state import get_session
+
+log = logging.getLogger(__name__)
+
+POSITION_PARAMS = ("after", "before", "last", "page")
+"""Query parameters that say where in the list a page is; any change of order drops them."""
+
+
+def bad_request(message: str) -> HTTPException:
+    """A 400 whose message the error page shows as is."""
+    return HTTPException(400, message)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page starts, as the URL says: the first page, after or before a row, the end."""
+
+    after: str | None = None
+    before: str | None = None
+    last: bool = False
+    page: int = 1
+
+    @classmethod
+    def from_query(cls, params: QueryParams) -> Position:
+        """Read `after`, `before`, `last` or `page`; a 400 for a malformed or mixed position."""
+        given = [name for name in POSITION_PARAMS if params.get(name)]
+        if len(given) > 1:
+            raise bad_request(f"Use only one of {', '.join(given)} to say which page to show.")
+        page = params.get("page")
+        if page is not None and page != "":
+            if not page.isdigit() or not 1 <= int(page) <= 10**9:
+                raise bad_request("The page number must be a whole number from 1.")
+            return cls(page=int(page))
+        last = params.get("last")
+        if last and last != "1":
+            raise bad_request("Use last=1 to show the last page.")
+        return cls(
+            after=params.get("after") or None, before=params.get("before") or None, last=bool(last)
+        )
+
+
+@dataclass
+class ListPage:
+    """One page of a list: its rows, the total, and the links to the pages around it."""
+
+    items: Sequence[Any]
+    total: RowCount
+    start: int | None
+    """1-based position of the first row, when known (first pages, exact totals)."""
+    first_url: str | None
+    prev_url: str | None
+    next_url: str | None
+    last_url: str | None
+
+    @property
+    def summary(self) -> str:
+        """ "Showing 26 to 50 of 1,234 entries", or as much of it as is known."""
+        if not self.items:
+            return "No entries" if self.total.exact else f"No entries here ({self.total} in all)"
+        if self.start is None:
+            return f"Showing {len(self.items):,} of {self.total} entries"
+        end = self.start + len(self.items) - 1
+        return f"Showing {self.start:,} to {end:,} of {self.total} entries"
+
+
+@dataclass
+class _Rows:
+    items: list[Any]
+    has_prev: bool
+    has_next: bool
+    start: int | None = None
+
+
+class ListingMixin(ModelView):
+    """Keyset pages, cheap totals, index-friendly search and row-safe eager loading."""
+
+    exact_count_limit: ClassVar[int] = 10_000
+    """Totals up to this many rows are counted exactly; larger ones are estimated
+    ("about 1,000,000"). Counting stops after this many rows, so it stays cheap."""
+
+    max_page_offset: ClassVar[int] = 10_000
+    """`?page=N` is served with OFFSET only while it skips at most this many rows;
+    deeper pages are reached by the Next/Previous/Last links, which never skip."""
+
+    def get_search_query(self, request: Request, term: str) -> Any:
+        """Substring search over the searchable text and enum fields, with no casts."""
+        try:
+            term = clean_term(term)
+        except SearchTermError as error:
+            raise bad_request(str(error)) from None
+        dialect = get_session(request).get_bind().dialect.name
+        return search_clause(self.model, self.get_fields_list(request), term, dialect)
+
+    async def filtered_query(
+        self, request: Request, q: str | None, filters: FilterGroup | None
+    ) -> Select[Any]:
+        """`get_list_query` with the search term and the filters applied, not yet ordered."""
+        query: Select[Any] = await self._apply_search_and_filters(
+            request, self.get_list_query(request), q, filters
+        )
+        return query
+
+    def list_sort_keys(self, request: Request, sorts: Sequence[tuple[str, str]]) -> list[SortKey]:
+        """The page order for `sorts`, ending with the primary key; unusable sorts are skipped."""
+        keys = []
+        for name, direction in sorts:
+            column = self.sortable_field_mapping.get(name, getattr(self.model, name, None))
+            if column is None or not keyset.is_keyable(column) or column.class_ is not self.model:
+                log.warning("%s: cannot sort the list by %r; ignored", type(self).__name__, name)
+                continue
+            keys.append(_key(column, direction == "desc"))
+        return keyset.with_tiebreaker(keys, self._pk_keys())
+
+    def _pk_keys(self) -> list[SortKey]:
+        columns = self._pk_column if isinstance(self._pk_column, tuple) else (self._pk_column,)
+        return [_key(column, False) for column in columns]
+
+    def default_sorts(self) -> list[tuple[str, str]]:
+        """The sort used when the URL names none."""
+        return [(name, "desc" if desc else "asc") for name, desc in self._default_sort()]
+
+    def eager_loads(self, fields: Sequence[BaseField]) -> list[_AbstractLoad]:
+        """Loader options for the relations among `fields` that never multiply rows."""
+        options: list[_AbstractLoad] = []
+        for field in fields:
+            attr = getattr(self.model, field.name, None)
+            prop = getattr(attr, "property", None)
+            if isinstance(field, RelationField) and isinstance(prop, RelationshipProperty):
+                assert attr is not None
+                options.append(selectinload(attr) if prop.uselist else joinedload(attr))
+        return options
+
+    async def find_all(
+        self,
+        request: Request,
+        skip: int = 0,
+        limit: int = 100,
+        q: str | None = None,
+        sorts: Sequence[tuple[str, str]] | None = None,
+        filters: FilterGroup | None = None,
+    ) -> Sequence[Any]:
+        """As starlette-admin's, with a total order, uncast search and row-safe eager loads."""
+        query = await self.filtered_query(request, q, filters)
+        keys = self.list_sort_keys(request, sorts or self.default_sorts())
+        query = query.order_by(*(key.order_by() for key in keys))
+        query = query.options(*self.eager_loads(self.get_fields_list(request)))
+        if skip > 0:
+            query = query.offset(skip)
+        if limit > 0:
+            query = query.limit(limit)
+        rows: Sequence[Any] = (await get_session(request).execute(query)).scalars().unique().all()
+        return rows
+
+    async def count(
+        self, request: Request, q: str | None = None, filters: FilterGroup | None = None
+    ) -> int:
+        """Rows matching `q` and `filters`: exact when small, else an estimate."""
+        total = await self.list_total(request, await self.filtered_query(request, q, filters))
+        return total.value + (1 if total.at_least else 0)
+
+    async def list_total(self, request: Request, query: Select[Any]) -> RowCount:
+        """The total shown under the list: cheap whatever the table size."""
+        return await count_rows(get_session(request), query, exact_up_to=self.exact_count_limit)
+
+    async def list_page(self, request: Request, params: ListParams) -> ListPage:
+        """The rows of the page the URL names, the total, and the links around it."""
+        position = Position.from_query(request.query_params)
+        query = await self.filtered_query(request, params.q, params.filters)
+        keys = self.list_sort_keys(request, params.sorts)
+        fields = self.get_fields_list(request)
+        ordered = query.options(*self.eager_loads(fields))
+        rows = await self._fetch(request, ordered, keys, position, params.page_size)
+        total = await self.list_total(request, query)
+        if rows.start is None and total.exact:
+            rows.start = await self._start_of(request, query, keys, rows, total)
+        return _page(request, keys, rows, total)
+
+    async def _fetch(
+        self, request: Request, query: Select[Any], keys: list[SortKey], at: Position, size: int
+    ) -> _Rows:
+        if at.page > 1:
+            return await self._numbered(request, query, keys, at.page, size)
+        if at.last:
+            return await self._from_end(request, query, keys, size)
+        if at.before is not None:
+            rows = await self._before(request, query, keys, self._decode(at.before, keys), size)
+            return rows if rows.has_prev else await self._first(request, query, keys, size)
+        if at.after is not None:
+            rows = await self._after(request, query, keys, self._decode(at.after, keys), size)
+            return rows if rows.items else await self._from_end(request, query, keys, size)
+        return await self._first(request, query, keys, size)
+
+    @staticmethod
+    def _decode(token: str, keys: list[SortKey]) -> list[Any]:
+        try:
+            return keyset.decode(token, keys)
+        except CursorError as error:
+            raise bad_request(
+                f"This link does not name a place in the list ({error}). "
+                "Start again from the first page."
+            ) from None
+
+    async def _select(self, request: Request, query: Select[Any], limit: int) -> list[Any]:
+        result = await get_session(request).execute(query.limit(limit))
+        return list(result.scalars().unique().all())
+
+    async def _first(
+        self, request: Request, query: Select[Any], keys: list[SortKey], size: int
+    ) -> _Rows:
+        items = await self._select(request, _ordered(query, keys), size + 1)
+        return _Rows(items[:size], has_prev=False, has_next=len(items) > size, start=1)
+
+    async def _after(
+        self,
+        request: Request,
+        query: Select[Any],
+        keys: list[SortKey],
+        values: list[Any],
+        size: int,
+    ) -> _Rows:
+        stmt = _ordered(query.where(keyset.after(keys, values)), keys)
+        items = await self._select(request, stmt, size + 1)
+        return _Rows(items[:size], has_prev=True, has_next=len(items) > size)
+
+    async def _before(
+        self,
+        request: Request,
+        query: Select[Any],
+        keys: list[SortKey],
+        values: list[Any],
+        size: int,
+    ) -> _Rows:
+        back = [key.reversed() for key in keys]
+        stmt = _ordered(query.where(keyset.after(back, values)), back)
+        items = await self._select(request, stmt, size + 1)
+        return _Rows(items[:size][::-1], has_prev=len(items) > size, has_next=True)
+
+    async def _from_end(
+        self, request: Request, query: Select[Any], keys: list[SortKey], size: int
+    ) -> _Rows:
+        back = [key.reversed() for key in keys]
+        items = await self._select(request, _ordered(query, back), size + 1)
+        return _Rows(items[:size][::-1], has_prev=len(items) > size, has_next=False)
+
+    async def _numbered(
+        self, request: Request, query: Select[Any], keys: list[SortKey], page: int, size: int
+    ) -> _Rows:
+        skip = (page - 1) * size
+        if skip > self.max_page_offset:
+            raise bad_request(
+                f"Page {page:,} is too far into the list to open by number. "
+                "Use the Next and Last links, or narrow the list with search or filters."
+            )
+        items = await self._select(request, _ordered(query, keys).offset(skip), size + 1)
+        return _Rows(items[:size], has_prev=True, has_next=len(items) > size, start=skip + 1)
+
+    async def _start_of(
+        self,
+        request: Request,
+        query: Select[Any],
+        keys: list[SortKey],
+        rows: _Rows,
+        total: RowCount,
+    ) -> int | None:
+        """Where the page starts, counted, when the total is small enough to be exact."""
+        if not rows.items:
+            return None
+        if not rows.has_next:
+            return total.value - len(rows.items) + 1
+        back = [key.reversed() for key in keys]
+        first = keyset.row_values(keys, rows.items[0])
+        before = await count_rows(
+            get_session(request),
+            query.where(keyset.after(back, first)),
+            exact_up_to=self.exact_count_limit,
+        )
+        return before.value + 1 if before.exact else None
+
+
+def _key(column: Any, descending: bool) -> SortKey:
+    col = column.property.columns[0]
+    return SortKey(column.key, column, descending=descending, nullable=bool(col.nullable))
+
+
+def _ordered(query: Select[Any], keys: Sequence[SortKey]) -> Select[Any]:
+    return query.order_by(*(key.order_by() for key in keys))
+
+
+def _page(request: Request, keys: list[SortKey], rows: _Rows, total: RowCount) -> ListPage:
+    items = rows.items
+    first_token = keyset.encode(keyset.row_values(keys, items[0])) if items else None
+    last_token = keyset.encode(keyset.row_values(keys, items[-1])) if items else None
+    return ListPage(
+        items=items,
+        total=total,
+        start=rows.start,
+        first_url=page_url(request) if rows.has_prev else None,
+        prev_url=page_url(request, before=first_token) if rows.has_prev else None,
+        next_url=page_url(request, after=last_token) if rows.has_next else None,
+        last_url=page_url(request, last="1") if rows.has_next else None,
+    )
+
+
+def page_url(request: Request, **position: str | None) -> str:
+    """This list URL (search, sort, filters, columns kept) at another position."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in POSITION_PARAMS]
+    kept += [(k, v) for k, v in position.items() if v is not None]
+    query = str(QueryParams(kept))
+    return request.url.path + (f"?{query}" if query else "")

@@ -1,0 +1,122 @@
+"""The password-reset and invitation pages, inside the admin but open without a login.
+
+They share the admin's layout and its CSRF protection. Every answer to "send me a
+link" is the same page whether or not the account exists; a link that expired,
+was used or was tampered with gets one clear page with a way to ask again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+from starlette_admin.auth import login_not_required
+from starlette_admin.flash import flash
+
+from admin_app.auth.passwords import MIN_LENGTH, PasswordPolicyError
+from admin_app.auth.reset import reset_allowed, send_reset_link
+from admin_app.auth.tokens import Purpose, load_user
+from admin_app.auth.users import set_password
+from admin_app.email.delivery import get_mailer
+from admin_app.email.notices import password_changed
+from admin_app.models import AdminUser
+from admin_app.state import get_session, get_settings
+
+TOO_MANY = "Too many reset requests. Wait a while, then try again."
+
+_TITLES: dict[Purpose, str] = {
+    "password-reset": "Choose a new password",
+    "invitation": "Welcome! Choose your password",
+}
+
+
+class PasswordResetPages:
+    """Endpoints for `/admin/password-reset[/{token}]` and `/admin/invitation/{token}`."""
+
+    def __init__(self, templates: Jinja2Templates) -> None:
+        self.templates = templates
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/password-reset", self.ask, methods=["GET", "POST"], name="password-reset"),
+            Route(
+                "/password-reset/{token}",
+                self.reset,
+                methods=["GET", "POST"],
+                name="password-reset-confirm",
+            ),
+            Route("/invitation/{token}", self.accept, methods=["GET", "POST"], name="invitation"),
+        ]
+
+    def _page(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
+        return self.templates.TemplateResponse(
+            request, f"password_reset/{name}.html", context, status_code=status
+        )
+
+    @login_not_required
+    async def ask(self, request: Request) -> Response:
+        """Ask for a reset link; the answer never says whether the account exists."""
+        if request.method == "GET":
+            return self._page(request, "ask", email=request.query_params.get("email", "")[:254])
+        email = str((await request.form()).get("email") or "").strip()
+        if "@" not in email or len(email) > 254:
+            return self._page(
+                request, "ask", 422, email=email[:254], error="Enter your email address."
+            )
+        if not await reset_allowed(request, email):
+            return self._page(request, "ask", 429, email=email, error=TOO_MANY)
+        row = await send_reset_link(get_session(request), request, email)
+        minutes = get_settings(request).password_reset_max_age // 60
+        background = None
+        if row is not None:
+            background = BackgroundTask(get_mailer(request).deliver_soon, [row.id])
+        response = self._page(request, "sent", email=email, minutes=minutes)
+        response.background = background
+        return response
+
+    @login_not_required
+    async def reset(self, request: Request) -> Response:
+        """Set a new password from a reset link; the account's sessions all end."""
+        return await self._set_password(request, "password-reset")
+
+    @login_not_required
+    async def accept(self, request: Request) -> Response:
+        """Set the first password from an invitation."""
+        return await self._set_password(request, "invitation")
+
+    async def _set_password(self, request: Request, purpose: Purpose) -> Response:
+        token = request.path_params["token"]
+        user = await load_user(get_session(request), get_settings(request), token, purpose)
+        if user is None:
+            return self._page(request, "invalid", 400, purpose=purpose)
+        context: dict[str, Any] = {
+            "user": user,
+            "title": _TITLES[purpose],
+            "min_length": MIN_LENGTH,
+        }
+        if request.method == "GET":
+            return self._page(request, "choose", **context)
+        form = await request.form()
+        password = str(form.get("password") or "")
+        if password != str(form.get("password_confirm") or ""):
+            return self._page(request, "choose", 422, error="The two passwords differ.", **context)
+        try:
+            await set_password(session=get_session(request), user=user, password=password)
+        except PasswordPolicyError as error:
+            return self._page(request, "choose", 422, error=str(error), **context)
+        return await self._done(request, user, purpose)
+
+    async def _done(self, request: Request, user: AdminUser, purpose: Purpose) -> Response:
+        background = None
+        if purpose == "password-reset":
+            row = await password_changed(get_session(request), get_settings(request), user, request)
+            background = BackgroundTask(get_mailer(request).deliver_soon, [row.id])
+            flash(request, "Your password was changed. Sign in with the new one.", "success")
+        else:
+            flash(request, "Your password is set. Sign in to start.", "success")
+        url = request.url_for("admin:login").include_query_params(email=user.email)
+        return RedirectResponse(str(url), status_code=303, background=background)

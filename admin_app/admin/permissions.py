@@ -1,0 +1,117 @@
+"""Permission checks for model views, on every path starlette-admin offers.
+
+starlette-admin asks a view `is_accessible`, `can_view_detail`, `can_create`, `can_edit`,
+`can_delete`, `can_export`, `can_import`, `is_action_allowed` and `is_row_action_allowed`
+before menus, pages, forms, batch and row actions ("select all matching" included),
+exports, imports and relation look-ups; each answer here comes from the user's grants.
+Rows are scoped with `scope_query`, applied to the list, count and detail queries.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from sqlalchemy import Select
+from starlette.requests import Request
+from starlette_admin import BaseField, RequestAction
+from starlette_admin.contrib.sqla import ModelView
+
+from admin_app.auth.permissions import BASE_ACTIONS, Grants, grants
+
+BUILTIN_ACTIONS = {"delete", "export", "view", "edit"}
+FORM_ACTIONS = (RequestAction.CREATE, RequestAction.EDIT, RequestAction.INLINE_EDIT)
+
+
+class PermissionsMixin(ModelView):
+    """Every check answered from the request user's roles; superusers pass them all."""
+
+    read_only: ClassVar[bool] = False
+    """A view of records the system writes (logs, sessions): nobody creates, edits,
+    deletes or imports them here, superusers included, and the grid offers no such boxes."""
+
+    protected_fields: ClassVar[Sequence[str]] = ()
+    """Fields that a role may only change with the extra permission `<key>:edit_<field>`;
+    without it they are read-only in forms. Example: `protected_fields = ("price",)`."""
+
+    def permission_actions(self) -> list[str]:
+        """Every permission this view defines: the six base ones, custom actions, fields."""
+        custom = [
+            name
+            for name in [*(self.actions or []), *(self.row_actions or [])]
+            if name not in BUILTIN_ACTIONS
+        ]
+        fields = [f"edit_{name}" for name in self.protected_fields]
+        base = ("view", "export") if self.read_only else BASE_ACTIONS
+        return [*base, *dict.fromkeys(custom), *fields]
+
+    def allows(self, request: Request, action: str) -> bool:
+        """Whether the request's user holds `<key>:<action>`."""
+        return grants(request).allows(str(self.key), action)
+
+    def is_accessible(self, request: Request) -> bool:
+        return self.allows(request, "view")
+
+    def can_view_detail(self, request: Request) -> bool:
+        return self.allows(request, "view")
+
+    def can_create(self, request: Request) -> bool:
+        return not self.read_only and self.allows(request, "create")
+
+    def can_edit(self, request: Request) -> bool:
+        return not self.read_only and self.allows(request, "edit")
+
+    def can_delete(self, request: Request) -> bool:
+        return not self.read_only and self.allows(request, "delete")
+
+    def can_export(self, request: Request) -> bool:
+        return self.allows(request, "export")
+
+    def can_import(self, request: Request) -> bool:
+        return not self.read_only and self.allows(request, "import")
+
+    async def is_action_allowed(self, request: Request, name: str) -> bool:
+        if name in BUILTIN_ACTIONS:
+            allowed: bool = await super().is_action_allowed(request, name)
+            return allowed
+        return self.allows(request, name)
+
+    async def is_row_action_allowed(self, request: Request, name: str) -> bool:
+        if name in BUILTIN_ACTIONS:
+            allowed: bool = await super().is_row_action_allowed(request, name)
+            return allowed
+        return self.allows(request, name)
+
+    def readonly_fields(self, request: Request) -> set[str]:
+        """Protected fields the user may see but not change."""
+        return {name for name in self.protected_fields if not self.allows(request, f"edit_{name}")}
+
+    def get_fields_list(
+        self,
+        request: Request,
+        *,
+        include_nested: bool = False,
+        action: RequestAction | None = None,
+    ) -> Sequence[BaseField]:
+        fields = super().get_fields_list(request, include_nested=include_nested, action=action)
+        if (action or request.state.action) not in FORM_ACTIONS:
+            return fields
+        locked = self.readonly_fields(request)
+        return [_read_only(f) if f.name in locked else f for f in fields] if locked else fields
+
+    def scope_query(self, request: Request, stmt: Select[Any], grants_: Grants) -> Select[Any]:
+        """Narrow a query to the rows the user may reach. Default: every row."""
+        return stmt
+
+    def get_list_query(self, request: Request) -> Select[Any]:
+        return self.scope_query(request, super().get_list_query(request), grants(request))
+
+    def get_count_query(self, request: Request) -> Select[Any]:
+        return self.scope_query(request, super().get_count_query(request), grants(request))
+
+
+def _read_only(field: BaseField) -> BaseField:
+    locked = copy.copy(field)
+    locked.read_only = True
+    return locked

@@ -1,0 +1,211 @@
+"""Build the admin site: starlette-admin wired to the app's sessions, auth, keys and templates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette_admin import DropDown, RequestAction
+from starlette_admin.auth import login_not_required
+from starlette_admin.contrib.sqla import Admin
+from starlette_admin.contrib.sqla.middleware import DBSessionMiddleware
+from starlette_admin.flash import get_flashed_messages
+from starlette_admin.routing import route
+from starlette_admin.views import BaseView
+
+from admin_app.admin.account import AccountView
+from admin_app.admin.base import AppModelView
+from admin_app.admin.dashboard import DashboardView
+from admin_app.admin.fields import PermissionMatrixField, shown
+from admin_app.admin.list_routes import FastListRoutes
+from admin_app.admin.password_reset import PasswordResetPages
+from admin_app.admin.registry import REGISTRY
+from admin_app.admin.versioning import EditConflict
+from admin_app.admin.views.audit_entry import AuditEntryView
+from admin_app.audit.history import object_history
+from admin_app.auth import second_factor
+from admin_app.auth.provider import DatabaseAuthProvider
+from admin_app.db import table_of
+from admin_app.live.publish import publish_admin_changes
+from admin_app.media import serve_media
+from admin_app.models import AuditEntry
+from admin_app.settings import Settings
+from admin_app.state import get_session
+from admin_app.templating import TEMPLATES_DIR, add_nonces, app_templates, static_url
+from admin_app.web.errors import error_response, exception_handlers, wants_json
+
+_SERVER_ERROR = HTTPException(500)
+
+
+class AppAdmin(FastListRoutes, Admin):
+    """starlette-admin's `Admin`, with these changes, each for a reason:
+
+    - its per-request `DBSessionMiddleware` is dropped: the app's own (outermost)
+      one gives the admin and the app's routes the same session;
+    - error pages are negotiated (JSON for API clients) and a lost database is a 503;
+    - uploaded media are served from inside the admin, behind its login;
+    - list pages and relation pickers stay fast on big tables (`FastListRoutes`,
+      see docs/big-tables.md).
+    """
+
+    def __init__(self, settings: Settings, views: Sequence[AppModelView], **kwargs: Any) -> None:
+        super().__init__(
+            async_sessionmaker(),  # unused: see DBSessionMiddleware below
+            title="Store Admin",
+            base_url="/admin",
+            templates_dir=str(TEMPLATES_DIR / "admin"),
+            auth_provider=DatabaseAuthProvider(settings),
+            secret_key=settings.secret,
+            index_view=DashboardView(list(views)),
+            favicon_url=static_url("favicon.svg"),
+            debug=False,
+            **kwargs,
+        )
+        self.middlewares = [
+            m for m in self.middlewares if getattr(m, "cls", None) is not DBSessionMiddleware
+        ]
+        add_nonces(self.templates.env)
+        self.templates.env.globals["get_flashed_messages"] = get_flashed_messages
+        self.routes.insert(0, Route("/media/{name:path}", serve_media, name="media"))
+        self.routes.insert(
+            0,
+            Route("/login/2fa", self._second_factor, methods=["GET", "POST"], name="login-2fa"),
+        )
+        self.routes[:0] = PasswordResetPages(self.templates).routes()
+
+    @login_not_required
+    async def _second_factor(self, request: Request) -> Response:
+        """The code step of login for accounts with two-factor login."""
+        assert isinstance(self.auth_provider, DatabaseAuthProvider)
+        return await second_factor.handle(request, self.auth_provider, self.templates)
+
+    async def _render_error(self, request: Request, exc: Exception = _SERVER_ERROR) -> Response:
+        assert isinstance(exc, HTTPException)
+        if isinstance(exc, EditConflict):
+            return self._render_conflict(request, exc)
+        if wants_json(request):
+            return error_response(self.templates, request, exc.status_code, headers=exc.headers)
+        return await super()._render_error(request, exc)
+
+    def _render_conflict(self, request: Request, conflict: EditConflict) -> Response:
+        if wants_json(request):
+            rows = [
+                {"field": r.label, "current": r.current, "yours": r.submitted}
+                for r in conflict.rows
+            ]
+            return JSONResponse({"error": "conflict", "fields": rows}, status_code=409)
+        context = {
+            "view": conflict.view,
+            "pk": conflict.pk,
+            "rows": conflict.rows,
+            "gone": conflict.gone,
+        }
+        return self._template_response(request, "conflict.html", context, status_code=409)
+
+    @route("/_api/{key}/action", methods=["POST"], name="action")
+    async def handle_action(self, request: Request) -> Response:
+        """starlette-admin's batch endpoint, with a 400 rather than a 500 for a missing name."""
+        if not request.query_params.get("name"):
+            return JSONResponse({"msg": "No action was named."}, status_code=400)
+        response: Response = await super().handle_action(request)
+        return response
+
+    @route("/{key}/detail", methods=["GET"], name="detail")
+    async def _render_detail(self, request: Request) -> Response:
+        """starlette-admin's detail page, plus the record's history from the audit log."""
+        request.state.action = RequestAction.DETAIL
+        view = self._find_view_by_key(request.path_params.get("key"))
+        if not view.is_accessible(request) or not view.can_view_detail(request):
+            raise HTTPException(403)
+        pk = request.query_params.get("pk")
+        obj = await self._find_object_or_404(request, view, view.key, pk, "detail")
+        table = table_of(view.model).name if isinstance(view, AppModelView) else ""
+        history = await object_history(get_session(request), table, str(pk)) if table else []
+        context = {
+            "title": view.title(request),
+            "view": view,
+            "raw_obj": obj,
+            "_actions": await view.get_row_actions_for_obj(request, obj),
+            "obj": await view.serialize(obj, request),
+            "inlines": await self._detail_inlines_context(request, view, obj),
+            "history": [(entry, _changes_text(entry)) for entry in history],
+            "audit_visible": _audit_visible(self, request),
+        }
+        return self._template_response(request, view.detail_template, context)
+
+    @property
+    def model_views(self) -> list[AppModelView]:
+        """Every model view added to the site."""
+        return [view for view in self._model_views if isinstance(view, AppModelView)]
+
+    def mount_to(self, app: Starlette) -> None:
+        """As starlette-admin's, but the admin app also gets the app's 400/500/503 handlers."""
+        super().mount_to(app)
+        handlers = exception_handlers(app_templates())
+        handlers.pop(HTTPException)  # the admin renders its own HTTP error pages
+        self.app.exception_handlers.update(handlers)
+
+
+def build_admin(settings: Settings, registry: Iterable[type[AppModelView]] = REGISTRY) -> AppAdmin:
+    """The admin site with every registered view, grouped in the menu by `menu_group`."""
+    views = [view_class() for view_class in registry]
+    _fill_permission_catalogs(views)
+    _link_audit_targets(views)
+    admin = AppAdmin(settings, views)
+    for entry in _menu(views):
+        admin.add_view(entry)
+    admin.add_view(AccountView())
+    publish_admin_changes(admin.model_views)
+    return admin
+
+
+def _changes_text(entry: AuditEntry) -> dict[str, list[str]]:
+    return {name: [shown(v[0]), shown(v[1])] for name, v in (entry.changes or {}).items()}
+
+
+def _audit_visible(admin: AppAdmin, request: Request) -> bool:
+    view = next((v for v in admin._model_views if isinstance(v, AuditEntryView)), None)
+    return view is not None and view.is_accessible(request)
+
+
+def _fill_permission_catalogs(views: list[AppModelView]) -> None:
+    """Every permission grid lists every registered view, with the actions it offers."""
+    catalog = [(str(v.key), v.menu_label or str(v.key), v.permission_actions()) for v in views]
+    for view in views:
+        for field in view.fields:
+            if isinstance(field, PermissionMatrixField):
+                field.catalog = catalog
+
+
+def _link_audit_targets(views: list[AppModelView]) -> None:
+    """Tell the audit log which view manages each table (for revert permissions and links)."""
+    targets = {table_of(v.model).name: v for v in views}
+    for view in views:
+        if isinstance(view, AuditEntryView):
+            view.targets = targets
+
+
+def _menu(views: list[AppModelView]) -> list[BaseView]:
+    groups: dict[str | None, list[AppModelView]] = {}
+    for view in views:
+        groups.setdefault(view.menu_group, []).append(view)
+    entries: list[BaseView] = []
+    for group, members in groups.items():
+        if group is None:
+            entries.extend(members)
+        else:
+            entries.append(DropDown(group, views=list(members), icon=_GROUP_ICONS.get(group)))
+    return entries
+
+
+_GROUP_ICONS = {
+    "Catalogue": "fa fa-store",
+    "Sales": "fa fa-cart-shopping",
+    "Administration": "fa fa-gear",
+}

@@ -1,0 +1,56 @@
+"""Who is acting, for the audit log: set per request by the auth provider; by the CLI."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person (or process) behind a change."""
+
+    user_id: int | None
+    label: str
+    ip: str = ""
+
+
+SYSTEM = Actor(None, "system")
+
+_actor: ContextVar[Actor] = ContextVar("audit_actor", default=SYSTEM)
+_note: ContextVar[tuple[str, str] | None] = ContextVar("audit_note", default=None)
+
+
+def set_actor(actor: Actor) -> None:
+    """Attribute the changes made from here on (in this task) to `actor`."""
+    _actor.set(actor)
+
+
+def current_actor() -> Actor:
+    return _actor.get()
+
+
+def cli_actor() -> Actor:
+    """The operating-system user running an `admin-app` command."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = "unknown"
+    return Actor(None, f"cli:{name}")
+
+
+@contextmanager
+def audit_as(action: str, note: str) -> Iterator[None]:
+    """Record the changes flushed inside the block as `action` (e.g. "revert"), with a note."""
+    token = _note.set((action, note))
+    try:
+        yield
+    finally:
+        _note.reset(token)
+
+
+def current_note() -> tuple[str, str] | None:
+    return _note.get()

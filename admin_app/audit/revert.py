@@ -1,0 +1,130 @@
+"""Reverting a logged change: restore an update's previous values, or re-create a deleted row.
+
+A revert is refused when the record has changed again since the logged change (its
+current values no longer equal the logged "after"), so a revert never silently
+discards someone's later work. The revert itself is logged, as action `revert`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapper, selectinload
+
+from admin_app.audit.context import audit_as
+from admin_app.audit.values import REDACTED, from_json, to_json
+from admin_app.db import Base
+from admin_app.models import AuditEntry
+
+REVERTIBLE = ("update", "revert", "delete")
+
+
+class RevertError(Exception):
+    """The change cannot be reverted; the message says why, for the user."""
+
+
+def mapper_for(table: str) -> Mapper[Any]:
+    for mapper in Base.registry.mappers:
+        if getattr(mapper.local_table, "name", None) == table:
+            return mapper
+    raise RevertError(f"There is no model for the table {table!r} any more.")
+
+
+async def revert(db: AsyncSession, entry: AuditEntry) -> Any:
+    """Undo `entry` in the caller's transaction; return the affected object."""
+    if entry.action not in REVERTIBLE:
+        raise RevertError("Only changes and deletions can be reverted.")
+    mapper = mapper_for(entry.model)
+    with audit_as("revert", f"revert of #{entry.id}"):
+        if entry.action == "delete":
+            return await _recreate(db, mapper, entry)
+        return await _restore(db, mapper, entry)
+
+
+async def _load(db: AsyncSession, mapper: Mapper[Any], pk: str) -> Any:
+    model = mapper.class_
+    options = [selectinload(getattr(model, n)) for n in getattr(model, "__audit_collections__", ())]
+    column = mapper.primary_key[0]
+    return await db.get(model, column.type.python_type(pk), options=options)
+
+
+async def _restore(db: AsyncSession, mapper: Mapper[Any], entry: AuditEntry) -> Any:
+    obj = await _load(db, mapper, entry.object_pk)
+    if obj is None:
+        raise RevertError("The record no longer exists.")
+    changes = {k: v for k, v in entry.changes.items() if REDACTED not in (v[0], v[1])}
+    if not changes:
+        raise RevertError("Nothing in this change can be reverted (secrets are not kept).")
+    moved = [
+        name
+        for name, (_b, after) in changes.items()
+        if _current(obj, name) != _logged(obj, name, after)
+    ]
+    if moved:
+        raise RevertError(
+            "The record has changed again since (" + ", ".join(sorted(moved)) + "); "
+            "revert the later changes first, or edit it by hand."
+        )
+    for name, (before, _after) in changes.items():
+        await _assign(db, mapper, obj, name, before)
+    await db.flush()
+    return obj
+
+
+async def _recreate(db: AsyncSession, mapper: Mapper[Any], entry: AuditEntry) -> Any:
+    if await _load(db, mapper, entry.object_pk) is not None:
+        raise RevertError("A record with this id exists again; nothing to re-create.")
+    key = mapper.primary_key[0]
+    obj = mapper.class_()
+    setattr(obj, str(key.key), key.type.python_type(entry.object_pk))
+    collections = getattr(mapper.class_, "__audit_collections__", ())
+    for name, (before, _after) in entry.changes.items():
+        if before is not None and before != REDACTED and name not in collections:
+            await _assign(db, mapper, obj, name, before)
+    for name in collections:
+        setattr(obj, name, [])
+    db.add(obj)
+    for name in collections:
+        if name in entry.changes:
+            await _assign(db, mapper, obj, name, entry.changes[name][0])
+    await db.flush()
+    return obj
+
+
+def _current(obj: Any, name: str) -> Any:
+    value = getattr(obj, name)
+    if name in getattr(type(obj), "__audit_collections__", ()):
+        return sorted((_item_key(i) for i in value), key=str)
+    return to_json(value)
+
+
+def _logged(obj: Any, name: str, value: Any) -> Any:
+    """A logged value in the same form `_current` gives."""
+    if name in getattr(type(obj), "__audit_collections__", ()):
+        return sorted((i["id"] if isinstance(i, dict) else i for i in value or []), key=str)
+    return value
+
+
+def _item_key(item: Any) -> Any:
+    label = getattr(item, "audit_label", None)
+    return label if label is not None else str(inspect(item).identity[0])
+
+
+async def _assign(db: AsyncSession, mapper: Mapper[Any], obj: Any, name: str, value: Any) -> None:
+    if name in getattr(mapper.class_, "__audit_collections__", ()):
+        await _assign_collection(db, mapper, obj, name, value or [])
+    elif name in mapper.columns:
+        setattr(obj, name, from_json(mapper.columns[name], value))
+
+
+async def _assign_collection(
+    db: AsyncSession, mapper: Mapper[Any], obj: Any, name: str, items: list[Any]
+) -> None:
+    if hasattr(obj, "permission_codes") and name == "permissions":
+        obj.permission_codes = [str(i) for i in items]
+        return
+    target = mapper.relationships[name].mapper.class_
+    related = [await db.get(target, int(item["id"])) for item in items]
+    setattr(obj, name, [r for r in related if r is not None])

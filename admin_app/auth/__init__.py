@@ -1,0 +1,1 @@
+"""Who may use the admin: passwords, sessions, login throttling, the auth provider."""

@@ -1,0 +1,114 @@
+"""The one password hasher (argon2id), and the password policy.
+
+Hashing costs about 60 ms of CPU and 32 MiB of memory, on purpose, so the async
+helpers run it in worker threads, at most a few at a time: 200 simultaneous logins
+queue up instead of exhausting memory or stalling the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import os
+import re
+from functools import cache
+from pathlib import Path
+from weakref import WeakKeyDictionary
+
+import anyio
+import anyio.to_thread
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
+MIN_LENGTH = 12
+MAX_LENGTH = 1024
+
+# Above the OWASP Password Storage Cheat Sheet's argon2id minimum (m=19 MiB, t=2, p=1).
+HASHER = PasswordHasher(time_cost=2, memory_cost=32 * 1024, parallelism=1, type=Type.ID)
+
+CONCURRENCY = max(1, min(4, os.cpu_count() or 1))
+"""Hashes computed at once per process; the rest wait their turn."""
+
+_COMMON_PASSWORDS = Path(__file__).with_name("common-passwords.txt.gz")
+_limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = WeakKeyDictionary()
+
+
+class PasswordPolicyError(ValueError):
+    """The password is not acceptable; the message says why, for the user."""
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash of `password` (blocking)."""
+    return HASHER.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether `password` matches `password_hash` (blocking, constant-time)."""
+    try:
+        return HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with weaker parameters than today's."""
+    try:
+        return HASHER.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
+@cache
+def dummy_hash() -> str:
+    """A hash to verify against when the account does not exist, so timing reveals nothing."""
+    return hash_password("no account has this password, it only burns time")
+
+
+def _dummy_hash() -> str:
+    return dummy_hash()
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    loop = asyncio.get_running_loop()
+    if loop not in _limiters:
+        _limiters[loop] = anyio.CapacityLimiter(CONCURRENCY)
+    return _limiters[loop]
+
+
+async def hash_password_async(password: str) -> str:
+    """`hash_password` in a worker thread, under the process-wide concurrency cap."""
+    return await anyio.to_thread.run_sync(hash_password, password, limiter=_limiter())
+
+
+async def verify_password_async(password_hash: str | None, password: str) -> bool:
+    """`verify_password` off the event loop; with no hash, verifies a dummy and fails."""
+    target = password_hash
+    if target is None:
+        target = await anyio.to_thread.run_sync(_dummy_hash, limiter=_limiter())
+    ok = await anyio.to_thread.run_sync(verify_password, target, password, limiter=_limiter())
+    return ok and password_hash is not None
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """About 20,000 passwords people actually use (from Django, BSD licence)."""
+    with gzip.open(_COMMON_PASSWORDS, "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip().lower() for line in lines if line.strip())
+
+
+def check_password_policy(password: str, *, email: str = "") -> None:
+    """Raise `PasswordPolicyError` unless `password` is long and not a well-known one."""
+    if len(password) < MIN_LENGTH:
+        raise PasswordPolicyError(f"Use at least {MIN_LENGTH} characters.")
+    if len(password) > MAX_LENGTH:
+        raise PasswordPolicyError(f"Use at most {MAX_LENGTH} characters.")
+    lowered = password.lower()
+    # "Password2024!" is "password" with decorations; strip them before looking it up.
+    core = re.sub(r"[\W\d_]+$", "", re.sub(r"^[\W\d_]+", "", lowered))
+    if lowered in common_passwords() or (core and core in common_passwords()):
+        raise PasswordPolicyError("This password is too common; choose a less guessable one.")
+    if len(set(password)) < 4:
+        raise PasswordPolicyError("This password repeats too few characters.")
+    local_part = email.split("@")[0].lower()
+    if len(local_part) >= 4 and local_part in lowered:
+        raise PasswordPolicyError("The password must not contain your email address.")

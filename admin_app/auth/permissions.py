@@ -1,0 +1,81 @@
+"""Roles and permissions: what an account may do, checked on the server for every request.
+
+A permission is a code `<view key>:<action>`, e.g. `order:view`, `product:edit`,
+`admin-user:set_password`, `product:edit_price` (a protected field). Superusers hold
+every permission. A user's grants are loaded once per request, with the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
+
+from admin_app.models import AdminUser, Role, RolePermission, admin_user_role
+
+BASE_ACTIONS = ("view", "create", "edit", "delete", "export", "import")
+"""Every registered view gets these permissions; custom actions and protected fields add more."""
+
+
+def code(key: str, action: str) -> str:
+    """The permission code for an action on a view."""
+    return f"{key}:{action}"
+
+
+@dataclass(frozen=True)
+class Grants:
+    """What one user may do in this request."""
+
+    superuser: bool = False
+    codes: frozenset[str] = frozenset()
+    scopes: Mapping[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
+    """For each code, the `scope` of every role granting it (empty dict = unrestricted)."""
+
+    def allows(self, key: str, action: str) -> bool:
+        return self.superuser or code(key, action) in self.codes
+
+    def scope(self, key: str, action: str = "view") -> list[dict[str, Any]] | None:
+        """The scopes limiting `action` on `key`, or None when nothing limits it."""
+        if self.superuser:
+            return None
+        scopes = self.scopes.get(code(key, action), ())
+        if not scopes or any(not scope for scope in scopes):
+            return None
+        return list(scopes)
+
+
+NO_GRANTS = Grants()
+
+
+async def load_grants(db: AsyncSession, user: AdminUser) -> Grants:
+    """The user's permissions, from their roles, in one query."""
+    if user.is_superuser:
+        return Grants(superuser=True)
+    stmt = (
+        select(RolePermission.code, Role.scope)
+        .join(Role, Role.id == RolePermission.role_id)
+        .join(admin_user_role, admin_user_role.c.role_id == Role.id)
+        .where(admin_user_role.c.user_id == user.id)
+    )
+    scopes: dict[str, list[dict[str, Any]]] = {}
+    for permission, scope in await db.execute(stmt):
+        scopes.setdefault(permission, []).append(dict(scope or {}))
+    return Grants(codes=frozenset(scopes), scopes={k: tuple(v) for k, v in scopes.items()})
+
+
+def grants(conn: HTTPConnection) -> Grants:
+    """The grants of the request's user (none when nobody is logged in)."""
+    found: Grants = getattr(conn.state, "grants", NO_GRANTS)
+    return found
+
+
+def scope_values(scopes: Iterable[dict[str, Any]], name: str) -> set[str]:
+    """The union of one scope entry (e.g. `countries`) over several roles."""
+    values: set[str] = set()
+    for scope in scopes:
+        values.update(str(v) for v in scope.get(name, []))
+    return values

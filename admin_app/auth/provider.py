@@ -1,0 +1,158 @@
+"""starlette-admin's `AuthProvider`, backed by accounts and sessions in the database."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.middleware import Middleware
+from starlette.middleware.base import RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette_admin.auth import AdminUser as AdminIdentity
+from starlette_admin.auth import AuthMiddleware, AuthProvider
+from starlette_admin.exceptions import LoginFailed
+from starlette_admin.helpers import index_url, safe_redirect_url
+from starlette_admin.security.csrf import CSRFMiddleware
+
+from admin_app.audit.context import Actor, set_actor
+from admin_app.audit.events import record_event, record_event_now
+from admin_app.auth import second_factor, throttle
+from admin_app.auth.identity import client_ip, current_user, remember
+from admin_app.auth.passwords import hash_password_async, needs_rehash, verify_password_async
+from admin_app.auth.permissions import load_grants
+from admin_app.auth.sessions import (
+    Device,
+    Timeouts,
+    load_session,
+    revoke_session,
+    session_id,
+    start_session,
+)
+from admin_app.auth.users import get_user_by_email, normalize_email
+from admin_app.db import utcnow
+from admin_app.email.notices import notify_login_from_new_ip
+from admin_app.models import AdminUser
+from admin_app.settings import Settings
+from admin_app.state import get_metrics, get_session, get_sessionmaker
+
+LOGIN_FAILED = "Invalid email or password."
+"""The only thing a failed login ever says: nothing about which part was wrong."""
+
+SESSION_KEY = "sid"
+
+
+class _AppAuthMiddleware(AuthMiddleware):
+    """starlette-admin's login check, plus two rules of ours.
+
+    The admin's own CSS and JS need no login and no database query; and with
+    `REQUIRE_2FA`, a superuser without two-factor login can only reach enrollment.
+    """
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.url.path.startswith(request.scope.get("root_path", "") + "/static/"):
+            return await call_next(request)
+
+        async def gated(request: Request) -> Response:
+            redirect = second_factor.enrollment_redirect(request)
+            return redirect if redirect is not None else await call_next(request)
+
+        return await super().dispatch(request, gated)
+
+
+class DatabaseAuthProvider(AuthProvider):
+    """Email and password login, throttled, with sessions that end for real."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(login_path="/login", logout_path="/logout")
+        self.settings = settings
+        self.timeouts = Timeouts.from_settings(settings)
+        self.limits = throttle.Limits.from_settings(settings)
+
+    def get_middleware(self) -> Middleware:
+        return Middleware(_AppAuthMiddleware, provider=self)
+
+    async def login(
+        self, username: str, password: str, remember_me: bool, request: Request
+    ) -> Response | None:
+        """Check the credentials and start a fresh session, or fail with one generic message."""
+        email = normalize_email(username)
+        if not email or not password:
+            raise LoginFailed(LOGIN_FAILED)
+        sessions = get_sessionmaker(request)
+        ip = client_ip(request)
+        if not await throttle.begin_attempt(sessions, email.lower(), ip, self.limits):
+            get_metrics(request).login_lockouts.inc()
+            await record_event_now(
+                sessions, "login_failed", user=None, ip=ip, note=f"{email}: locked"
+            )
+            raise LoginFailed(LOGIN_FAILED)
+        db = get_session(request)
+        user = await get_user_by_email(db, email)
+        valid = await verify_password_async(user.password_hash if user else None, password)
+        if user is None or not valid or not user.is_active:
+            get_metrics(request).login_failures.inc()
+            await record_event_now(sessions, "login_failed", user=user, ip=ip, note=email)
+            raise LoginFailed(LOGIN_FAILED)
+        await throttle.attempt_succeeded(sessions, email.lower())
+        if needs_rehash(user.password_hash):
+            user.password_hash = await hash_password_async(password)
+        if user.has_2fa:
+            # The password is right, but no session until the second factor is too.
+            return second_factor.ask_for_code(request, user, self.settings)
+        return await self.complete_login(request, db, user)
+
+    async def complete_login(self, request: Request, db: AsyncSession, user: AdminUser) -> Response:
+        """Every factor checked: start the session, log it, and go where the user was headed."""
+        ip = client_ip(request)
+        set_actor(Actor(user.id, user.email, ip))
+        await self._begin_session(request, db, user)
+        await record_event(db, "login", user=user, ip=ip)
+        await notify_login_from_new_ip(request, user)
+        return self._after_login_redirect(request)
+
+    async def _begin_session(self, request: Request, db: AsyncSession, user: AdminUser) -> None:
+        previous = request.session.get(SESSION_KEY)
+        if isinstance(previous, str):
+            await revoke_session(db, session_id(previous))
+        device = Device(ip=client_ip(request), user_agent=request.headers.get("user-agent", ""))
+        token = await start_session(db, user, device, self.timeouts)
+        user.last_login = utcnow()
+        request.session.clear()  # a new session id at every login: no fixation
+        request.session[SESSION_KEY] = token
+        remember(request, user)
+
+    @staticmethod
+    def _after_login_redirect(request: Request) -> Response:
+        fallback = index_url(request)
+        wanted = request.query_params.get("next") or getattr(request.state, "login_next", None)
+        target = safe_redirect_url(wanted or fallback, request, fallback)
+        response = RedirectResponse(target, status_code=303)
+        # A CSRF token issued before login is not carried into the session.
+        response.delete_cookie(CSRFMiddleware.cookie_name)
+        return response
+
+    async def logout(self, request: Request) -> Response | None:
+        """End the session in the database, then forget the cookie."""
+        token = request.session.get(SESSION_KEY)
+        if isinstance(token, str):
+            await revoke_session(get_session(request), session_id(token))
+            await record_event(
+                get_session(request), "logout", user=current_user(request), ip=client_ip(request)
+            )
+        request.session.clear()
+        return RedirectResponse(request.url_for("admin:login"), status_code=303)
+
+    async def authenticate(self, request: Request) -> AdminIdentity | None:
+        """The identity for the layout, when the cookie names a live session."""
+        token = request.session.get(SESSION_KEY)
+        if not isinstance(token, str):
+            return None
+        found = await load_session(get_session(request), token, self.timeouts)
+        if found is None:
+            request.session.clear()
+            return None
+        record, user = found
+        remember(request, user)
+        request.state.admin_session_id = record.id
+        request.state.grants = await load_grants(get_session(request), user)
+        set_actor(Actor(user.id, user.email, client_ip(request)))
+        return AdminIdentity(username=user.display_name)

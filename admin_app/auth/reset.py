@@ -1,0 +1,113 @@
+"""Password reset and invitations: who gets a link, and what using one does.
+
+The pages live in `admin_app/admin/password_reset.py`; this module holds the
+decisions, so the admin views and tests share them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from admin_app.auth.rate_limit import hit
+from admin_app.auth.tokens import Purpose, make_token
+from admin_app.auth.users import UserExistsError, get_user_by_email, normalize_email
+from admin_app.db import utcnow
+from admin_app.email.links import link
+from admin_app.email.outbox import enqueue
+from admin_app.models import AdminUser, OutboxMessage
+from admin_app.settings import Settings
+from admin_app.state import get_sessionmaker, get_settings
+
+UNUSABLE_PREFIX = "!"
+"""A stored password starting with this matches no password: the invitee has none yet."""
+
+
+async def reset_allowed(request: Request, email: str) -> bool:
+    """Count a reset request for the address and the client; False when either is over."""
+    settings = get_settings(request)
+    sessions = get_sessionmaker(request)
+    window = timedelta(seconds=settings.password_reset_window)
+    ip = request.client.host if request.client else ""
+    by_ip = await hit(
+        sessions, "reset-ip", ip, limit=settings.password_reset_max_per_ip, window=window
+    )
+    by_email = await hit(
+        sessions,
+        "reset-email",
+        normalize_email(email).lower(),
+        limit=settings.password_reset_max_per_email,
+        window=window,
+    )
+    return by_ip and by_email
+
+
+def _link(settings: Settings, request: Request, user: AdminUser, purpose: Purpose) -> str:
+    route = "password-reset-confirm" if purpose == "password-reset" else "invitation"
+    url = link(settings, request, route, token=make_token(settings, user, purpose))
+    assert url is not None  # a request always gives a base URL
+    return url
+
+
+async def send_reset_link(db: AsyncSession, request: Request, email: str) -> OutboxMessage | None:
+    """Queue a reset email if an active account has this address; None otherwise."""
+    settings = get_settings(request)
+    user = await get_user_by_email(db, email)
+    if user is None or not user.is_active:
+        return None
+    return await enqueue(
+        db,
+        settings,
+        to=user.email,
+        kind="password_reset",
+        context={
+            "name": user.display_name,
+            "email": user.email,
+            "link": _link(settings, request, user, "password-reset"),
+            "valid_minutes": settings.password_reset_max_age // 60,
+        },
+    )
+
+
+async def create_invited_user(
+    db: AsyncSession, *, email: str, full_name: str = "", is_superuser: bool = False
+) -> AdminUser:
+    """An account with no usable password yet; its owner sets one from the invitation."""
+    email = normalize_email(email)
+    if "@" not in email:
+        raise ValueError("Enter a valid email address.")
+    if await get_user_by_email(db, email) is not None:
+        raise UserExistsError(f"An account with the email {email} already exists.")
+    user = AdminUser(
+        email=email,
+        full_name=full_name.strip(),
+        password_hash=UNUSABLE_PREFIX + secrets.token_urlsafe(32),
+        is_superuser=is_superuser,
+        password_changed_at=utcnow(),
+    )
+    db.add(user)
+    await db.flush()
+    return user
+
+
+async def send_invitation(
+    db: AsyncSession, request: Request, user: AdminUser, inviter: str
+) -> OutboxMessage:
+    """Queue the invitation email with its expiring link."""
+    settings = get_settings(request)
+    return await enqueue(
+        db,
+        settings,
+        to=user.email,
+        kind="invitation",
+        context={
+            "name": user.display_name,
+            "email": user.email,
+            "inviter": inviter,
+            "link": _link(settings, request, user, "invitation"),
+            "valid_days": max(1, settings.invitation_max_age // 86400),
+        },
+    )

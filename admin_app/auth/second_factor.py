@@ -1,0 +1,129 @@
+"""The second step of login, for accounts with two-factor login, and enforced enrollment.
+
+Between the password and the code, the browser holds only a short-lived signed
+token (its own cookie, five minutes, bound to the password version) naming the
+account; no session exists until the code is right. Codes are throttled per account
+like passwords are.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from admin_app.audit.events import record_event_now
+from admin_app.auth import throttle
+from admin_app.auth.identity import client_ip, current_identity
+from admin_app.auth.totp import accept_totp, use_recovery_code
+from admin_app.models import AdminUser
+from admin_app.settings import Settings
+from admin_app.state import get_session, get_sessionmaker, get_settings
+
+if TYPE_CHECKING:
+    from admin_app.auth.provider import DatabaseAuthProvider
+
+PENDING_COOKIE = "admin_2fa"
+PENDING_SECONDS = 300
+CODE_FAILED = "That code is not valid. Try the current code from your app, or a recovery code."
+ENROLLMENT_PATHS = ("/account", "/logout", "/login")
+
+
+def _signer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret, salt="admin-second-factor")
+
+
+def ask_for_code(request: Request, user: AdminUser, settings: Settings) -> Response:
+    """After a right password: remember who, for five minutes, and ask for the code."""
+    token = _signer(settings).dumps(
+        {
+            "uid": user.id,
+            "pwc": user.password_changed_at.isoformat(),
+            "next": request.query_params.get("next", ""),
+        }
+    )
+    response = RedirectResponse(request.url_for("admin:login-2fa"), status_code=303)
+    response.set_cookie(
+        PENDING_COOKIE,
+        token,
+        max_age=PENDING_SECONDS,
+        path="/admin",
+        httponly=True,
+        samesite="lax",
+        secure=settings.https_only,
+    )
+    return response
+
+
+async def _pending_user(request: Request) -> tuple[AdminUser, dict[str, Any]] | None:
+    try:
+        data = _signer(get_settings(request)).loads(
+            request.cookies.get(PENDING_COOKIE, ""), max_age=PENDING_SECONDS
+        )
+    except BadSignature:
+        return None
+    user = await get_session(request).get(AdminUser, int(data["uid"]))
+    if user is None or not user.is_active or not user.has_2fa:
+        return None
+    if user.password_changed_at.isoformat() != data["pwc"]:
+        return None
+    return user, data
+
+
+async def handle(
+    request: Request, provider: DatabaseAuthProvider, templates: Jinja2Templates
+) -> Response:
+    """`GET|POST /admin/login/2fa`: the code form, and its check."""
+    pending = await _pending_user(request)
+    if pending is None:
+        return RedirectResponse(request.url_for("admin:login"), status_code=303)
+    user, data = pending
+    if request.method == "GET":
+        return _form(request, templates)
+    code = str((await request.form()).get("code") or "").strip()
+    if not await _check(request, provider, user, code):
+        return _form(request, templates, error=CODE_FAILED, status_code=400)
+    request.state.login_next = data.get("next") or None
+    response = await provider.complete_login(request, get_session(request), user)
+    response.delete_cookie(PENDING_COOKIE, path="/admin")
+    return response
+
+
+async def _check(
+    request: Request, provider: DatabaseAuthProvider, user: AdminUser, code: str
+) -> bool:
+    sessions = get_sessionmaker(request)
+    account = f"2fa:{user.email.lower()}"
+    ip = client_ip(request)
+    if not await throttle.begin_attempt(sessions, account, ip, provider.limits):
+        await record_event_now(sessions, "login_failed", user=user, ip=ip, note="2fa locked")
+        return False
+    key = get_settings(request).secret
+    ok = accept_totp(user, code) or await use_recovery_code(get_session(request), user, code, key)
+    if not ok:
+        await record_event_now(sessions, "login_failed", user=user, ip=ip, note="wrong 2fa code")
+        return False
+    await throttle.attempt_succeeded(sessions, account)
+    return True
+
+
+def _form(
+    request: Request, templates: Jinja2Templates, error: str | None = None, status_code: int = 200
+) -> Response:
+    return templates.TemplateResponse(
+        request, "login_2fa.html", {"error": error}, status_code=status_code
+    )
+
+
+def enrollment_redirect(request: Request) -> Response | None:
+    """With `REQUIRE_2FA`, send a superuser without two-factor login to enrollment."""
+    me = current_identity(request)
+    if me is None or not me.is_superuser or me.has_2fa or not get_settings(request).require_2fa:
+        return None
+    path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+    if path.startswith(ENROLLMENT_PATHS):
+        return None
+    return RedirectResponse(request.url_for("admin:account-2fa-setup"), status_code=303)

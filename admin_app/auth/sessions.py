@@ -1,0 +1,138 @@
+"""Server-side login sessions that really end: on logout, revocation, or timeout.
+
+The browser's cookie (signed by Starlette's SessionMiddleware) carries only a random
+256-bit token; the database keeps its SHA-256 as the session id, with the user, the
+device, and the times that decide whether it is still valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin_app.db import utcnow
+from admin_app.live.broker import announce_revocation
+from admin_app.models import AdminSession, AdminUser
+from admin_app.settings import Settings
+
+TOUCH_INTERVAL = timedelta(seconds=60)
+"""`last_seen_at` is written at most this often, not on every request."""
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    idle: timedelta
+    absolute: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Timeouts:
+        return cls(
+            idle=timedelta(seconds=settings.session_idle_timeout),
+            absolute=timedelta(seconds=settings.session_absolute_timeout),
+        )
+
+
+@dataclass(frozen=True)
+class Device:
+    """Where a login comes from."""
+
+    ip: str
+    user_agent: str
+
+
+def session_id(token: str) -> str:
+    """The database id for a cookie token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def start_session(
+    db: AsyncSession, user: AdminUser, device: Device, timeouts: Timeouts
+) -> str:
+    """Record a new session for `user` and return the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.add(
+        AdminSession(
+            id=session_id(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timeouts.absolute,
+            ip=device.ip[:45],
+            user_agent=device.user_agent[:300],
+        )
+    )
+    await db.flush()
+    return token
+
+
+def is_valid(record: AdminSession, user: AdminUser, timeouts: Timeouts, now: datetime) -> bool:
+    """Not revoked, not past its absolute expiry or idle limit, and the user is active."""
+    return (
+        record.revoked_at is None
+        and record.expires_at > now
+        and record.last_seen_at + timeouts.idle > now
+        and user.is_active
+    )
+
+
+def valid_in_sql(timeouts: Timeouts, now: datetime) -> ColumnElement[bool]:
+    """`is_valid` as a WHERE clause over `admin_session` joined to `admin_user`, for checking
+    thousands of sessions without loading them (tests hold the two to the same answers)."""
+    return and_(
+        AdminSession.revoked_at.is_(None),
+        AdminSession.expires_at > now,
+        AdminSession.last_seen_at > now - timeouts.idle,
+        AdminUser.is_active.is_(True),
+    )
+
+
+async def load_session(
+    db: AsyncSession, token: str, timeouts: Timeouts
+) -> tuple[AdminSession, AdminUser] | None:
+    """The live session and its user for `token`, or None; keeps `last_seen_at` current."""
+    stmt = (
+        select(AdminSession, AdminUser)
+        .join(AdminUser, AdminUser.id == AdminSession.user_id)
+        .where(AdminSession.id == session_id(token))
+    )
+    row = (await db.execute(stmt)).first()
+    now = utcnow()
+    if row is None or not is_valid(row[0], row[1], timeouts, now):
+        return None
+    record, user = row
+    if now - record.last_seen_at > TOUCH_INTERVAL:
+        record.last_seen_at = now
+    return record, user
+
+
+async def revoke_session(db: AsyncSession, record_id: str) -> None:
+    """End one session now (its live connections close when the transaction commits)."""
+    result = await db.execute(
+        update(AdminSession)
+        .where(AdminSession.id == record_id, AdminSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        await announce_revocation(db)
+
+
+async def revoke_user_sessions(db: AsyncSession, user_id: int, *, keep: str | None = None) -> int:
+    """End every live session of a user (except `keep`); return how many ended."""
+    stmt = (
+        update(AdminSession)
+        .where(AdminSession.user_id == user_id, AdminSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    if keep is not None:
+        stmt = stmt.where(AdminSession.id != keep)
+    result = await db.execute(stmt)
+    ended = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if ended:
+        await announce_revocation(db)
+    return ended

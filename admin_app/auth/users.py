@@ -1,0 +1,80 @@
+"""Admin account services, shared by the admin views, the login flow and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin_app.audit.events import record_event
+from admin_app.auth.passwords import check_password_policy, hash_password_async
+from admin_app.auth.sessions import revoke_user_sessions
+from admin_app.db import utcnow
+from admin_app.models import AdminUser, Role
+
+
+class UserExistsError(ValueError):
+    """An account with that email already exists."""
+
+
+def normalize_email(email: str) -> str:
+    """Trim the address; the domain is case-insensitive, so lower it too."""
+    email = email.strip()
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}" if local else email
+
+
+async def get_user_by_email(db: AsyncSession, email: str) -> AdminUser | None:
+    """The account for `email`, whatever its letter case."""
+    stmt = select(AdminUser).where(func.lower(AdminUser.email) == normalize_email(email).lower())
+    return (await db.scalars(stmt)).first()
+
+
+async def create_user(
+    *,
+    session: AsyncSession,
+    email: str,
+    password: str,
+    full_name: str = "",
+    is_superuser: bool = False,
+    roles: Sequence[Role] = (),
+) -> AdminUser:
+    """Create an account after checking the password policy; raise on a taken email."""
+    email = normalize_email(email)
+    if "@" not in email:
+        raise ValueError("Enter a valid email address.")
+    check_password_policy(password, email=email)
+    if await get_user_by_email(session, email) is not None:
+        raise UserExistsError(f"An account with the email {email} already exists.")
+    user = AdminUser(
+        email=email,
+        full_name=full_name.strip(),
+        password_hash=await hash_password_async(password),
+        is_superuser=is_superuser,
+        password_changed_at=utcnow(),
+        roles=list(roles),
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def set_password(
+    *, session: AsyncSession, user: AdminUser, password: str, keep_session: str | None = None
+) -> int:
+    """Change the password and end the user's other sessions; return how many ended."""
+    check_password_policy(password, email=user.email)
+    user.password_hash = await hash_password_async(password)
+    user.password_changed_at = utcnow()
+    await session.flush()
+    ended = await revoke_user_sessions(session, user.id, keep=keep_session)
+    await record_event(session, "password_change", user=user, sessions_ended=ended)
+    return ended
+
+
+async def deactivate_user(*, session: AsyncSession, user: AdminUser) -> int:
+    """Block the account and end all its sessions."""
+    user.is_active = False
+    await session.flush()
+    return await revoke_user_sessions(session, user.id)

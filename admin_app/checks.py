@@ -1,0 +1,190 @@
+"""What `admin-app check --deploy` looks for: settings that are unsafe in production.
+
+Like Django's `check --deploy`: every check runs, every problem is reported on one
+line that names the setting, says why it matters and how to fix it. The settings
+checks are pure functions of `Settings`; the database checks connect once, bounded
+by `DB_CONNECT_TIMEOUT`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from admin_app.migrations import current_revisions, head_revisions, schema_state
+from admin_app.settings import PLACEHOLDER_SECRETS, Settings
+
+MIN_SECRET_LENGTH = 50
+MIN_SECRET_CHARACTERS = 5
+_PLACEHOLDER = re.compile(
+    r"change.?(me|this|it)|replace|example|placeholder|insecure|dummy|not.?secret|your.?(secret|key)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One unsafe setting: which, and what to do about it."""
+
+    setting: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.setting}: {self.message}"
+
+
+Check = Callable[[Settings], "Issue | None"]
+
+
+def check_environment(settings: Settings) -> Issue | None:
+    if settings.environment == "production":
+        return None
+    return Issue(
+        "ENVIRONMENT",
+        f"is {settings.environment}; set ENVIRONMENT=production so a missing SECRET_KEY "
+        "stops the app instead of being generated",
+    )
+
+
+def check_debug(settings: Settings) -> Issue | None:
+    if not settings.debug:
+        return None
+    return Issue("DEBUG", "is on, so error pages show tracebacks and code; set DEBUG=false")
+
+
+def check_secret_key(settings: Settings) -> Issue | None:
+    key = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    fix = "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    if not key:
+        problem = "is not set (development would generate one per machine)"
+    elif key.strip().lower() in PLACEHOLDER_SECRETS or _PLACEHOLDER.search(key):
+        problem = "is a placeholder value"
+    elif len(key) < MIN_SECRET_LENGTH:
+        problem = f"is only {len(key)} characters long (at least {MIN_SECRET_LENGTH} needed)"
+    elif len(set(key)) < MIN_SECRET_CHARACTERS:
+        problem = f"uses fewer than {MIN_SECRET_CHARACTERS} different characters"
+    else:
+        return None
+    return Issue("SECRET_KEY", f"{problem}; anyone who guesses it can forge sessions; {fix}")
+
+
+def check_allowed_hosts(settings: Settings) -> Issue | None:
+    if "*" not in settings.allowed_hosts:
+        return None
+    return Issue(
+        "ALLOWED_HOSTS",
+        "contains '*', so any Host header is answered (links in emails and redirects "
+        "can point elsewhere); list your domain names, e.g. ALLOWED_HOSTS=admin.example.com",
+    )
+
+
+def check_https_only(settings: Settings) -> Issue | None:
+    if settings.https_only:
+        return None
+    return Issue(
+        "HTTPS_ONLY",
+        "is off, so cookies are not Secure and there is no HSTS; set HTTPS_ONLY=true "
+        "(behind a TLS proxy, also set FORWARDED_ALLOW_IPS)",
+    )
+
+
+def check_email_backend(settings: Settings) -> Issue | None:
+    if settings.email_backend != "console":
+        return None
+    return Issue(
+        "EMAIL_BACKEND",
+        "is console, so emails are only written to the log, never sent; "
+        "set EMAIL_BACKEND=smtp and SMTP_HOST",
+    )
+
+
+def check_database_backend(settings: Settings) -> Issue | None:
+    if not settings.is_sqlite:
+        return None
+    return Issue(
+        "DATABASE_URL",
+        "is SQLite, which cannot be shared by several replicas and has no backups or "
+        "failover; use postgresql+asyncpg://user:password@host:5432/db",
+    )
+
+
+def check_require_2fa(settings: Settings) -> Issue | None:
+    if settings.require_2fa:
+        return None
+    return Issue(
+        "REQUIRE_2FA", "is off, so a stolen password is enough to log in; set REQUIRE_2FA=true"
+    )
+
+
+def check_forwarded_allow_ips(settings: Settings) -> Issue | None:
+    if "*" not in settings.forwarded_allow_ips:
+        return None
+    return Issue(
+        "FORWARDED_ALLOW_IPS",
+        "is '*', so any client can claim any address in X-Forwarded-For (login throttling "
+        "and the metrics allow-list can be bypassed); list your proxies' addresses or networks",
+    )
+
+
+def check_smtp_tls(settings: Settings) -> Issue | None:
+    if settings.email_backend != "smtp" or settings.smtp_tls != "none" or not settings.smtp_user:
+        return None
+    return Issue(
+        "SMTP_TLS",
+        "is none while SMTP_USER is set, so the SMTP password crosses the network in clear; "
+        "set SMTP_TLS=starttls or tls",
+    )
+
+
+SETTINGS_CHECKS: tuple[Check, ...] = (
+    check_environment,
+    check_debug,
+    check_secret_key,
+    check_allowed_hosts,
+    check_https_only,
+    check_forwarded_allow_ips,
+    check_email_backend,
+    check_smtp_tls,
+    check_database_backend,
+    check_require_2fa,
+)
+
+
+def settings_issues(settings: Settings) -> list[Issue]:
+    """Every unsafe production setting, in a stable order."""
+    return [issue for check in SETTINGS_CHECKS if (issue := check(settings)) is not None]
+
+
+async def database_issues(engine: AsyncEngine) -> list[Issue]:
+    """The database cannot be reached, or its schema is not at this code's migration head."""
+    try:
+        async with engine.connect() as connection:
+            current = await current_revisions(connection)
+    except Exception as error:  # every way of failing to connect is one report
+        # Imported here: the CLI package imports this module.
+        from admin_app.cli.common import describe, display_url
+
+        return [
+            Issue(
+                "DATABASE_URL",
+                f"cannot connect to {display_url(engine.url)}: {describe(error)}",
+            )
+        ]
+    state = schema_state(current)
+    if state == "current":
+        return []
+    at = ", ".join(sorted(current))
+    head = ", ".join(sorted(head_revisions()))
+    if state == "ahead":
+        detail = f"is at {at}, which this version does not know (newer than {head})"
+        fix = "deploy the version that wrote it"
+    elif state == "empty":
+        detail = f"has no schema yet (the newest revision is {head})"
+        fix = "run: admin-app db upgrade"
+    else:
+        detail = f"is at {at}, not at the newest revision {head}"
+        fix = "run: admin-app db upgrade"
+    return [Issue("migrations", f"the database {detail}; {fix}")]

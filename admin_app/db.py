@@ -1,0 +1,202 @@
+"""The declarative base, portable column types, and engine and sessionmaker factories.
+
+Nothing here connects at import time: `create_engine` is called by the app's
+lifespan, the CLI and the tests, each with its own settings.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import JSON, DateTime, Index, MetaData, Numeric, Table, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from admin_app.settings import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp, stored in UTC, that comes back aware on SQLite too.
+
+    SQLite has no timezone type, so a plain `DateTime(timezone=True)` returns naive
+    values there; this decorator makes both backends behave the same.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware value")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Money(TypeDecorator[Decimal]):
+    """`NUMERIC(12, 2)` that is a `Decimal` in Python on both backends.
+
+    SQLite stores NUMERIC as a float; rather than let SQLAlchemy warn about lost
+    precision on every query, values are rounded back to two places on the way out.
+    """
+
+    impl = Numeric(12, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Numeric(12, 2, asdecimal=False))
+        return dialect.type_descriptor(Numeric(12, 2))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "sqlite":
+            return value
+        return float(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+class Base(DeclarativeBase):
+    """Every model inherits from this; Alembic compares migrations against its metadata."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, Decimal: Money, dict[str, Any]: JSON}
+
+
+class Versioned:
+    """A row version, checked on every UPDATE: saving over someone else's change fails.
+
+    SQLAlchemy adds `WHERE version = <the version loaded>` to each UPDATE and raises
+    `StaleDataError` when no row matches; the admin turns that into a 409 conflict page.
+    """
+
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.version}
+
+
+def table_of(model: type[Base]) -> Table:
+    """The `Table` a model is mapped to (typed, unlike `Model.__table__`)."""
+    return cast(Table, model.__table__)
+
+
+def sort_indexes(table: str, *columns: str) -> list[Index]:
+    """B-tree indexes on `(column, id)`: what a keyset list page sorted by `column` reads.
+
+    The list always breaks ties by primary key (see `admin_app/admin/keyset.py`), so
+    an index on the column alone would still need a sort; `(column, id)` is read in
+    order, forwards for ascending pages and backwards for descending ones.
+    """
+    return [Index(f"ix_{table}_{column}_id", column, "id") for column in columns]
+
+
+def trigram_index(table: str, column: str) -> Index:
+    """A PostgreSQL pg_trgm GIN index that serves `column ILIKE '%term%'` (the list search).
+
+    PostgreSQL only: it is skipped when creating tables on SQLite (`ddl_if`), the
+    migrations create it only on PostgreSQL, and `admin_app.migrations.include_object`
+    hides it from the SQLite drift check.
+    """
+    index = Index(
+        f"ix_{table}_{column}_trgm",
+        column,
+        postgresql_using="gin",
+        postgresql_ops={column: "gin_trgm_ops"},
+    )
+    return index.ddl_if(dialect="postgresql")
+
+
+def postgresql_only(index: Index) -> bool:
+    """True for indexes that exist only on PostgreSQL, such as `trigram_index`."""
+    return bool(index.dialect_options["postgresql"].get("using"))
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
+    """Build the async engine for `settings`; it connects lazily, on first use.
+
+    Statement parameters are never rendered into errors (`hide_parameters`): an
+    error about an `UPDATE admin_user SET password_hash=...` must not log the hash.
+    """
+    url = settings.db_url
+    if url.get_backend_name() == "sqlite":
+        if url.database:
+            _ensure_parent(url.database)
+        engine = _create_async_engine(
+            url,
+            connect_args={"timeout": settings.db_connect_timeout},
+            hide_parameters=True,
+            **kwargs,
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    options: dict[str, Any] = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_pool_size,
+        "pool_timeout": settings.db_pool_timeout,
+        "pool_pre_ping": True,
+        # Bound values (password hashes, tokens) stay out of error messages and logs.
+        "hide_parameters": True,
+        "connect_args": {
+            "timeout": settings.db_connect_timeout,
+            "command_timeout": 60,
+            "server_settings": {"application_name": "admin-app", "timezone": "UTC"},
+        },
+    }
+    options.update(kwargs)
+    return _create_async_engine(url, **options)
+
+
+def _ensure_parent(database: str) -> None:
+    if database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded values after commit, so templates can still read them.
+
+    Importing the audit recorder here registers its flush hook: every ORM change made
+    through these sessions is logged, whoever makes it.
+    """
+    import admin_app.audit.recorder  # noqa: F401
+
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,1 @@
+"""Demo data for the small store: a catalogue, customers and their orders."""

@@ -1,0 +1,224 @@
+"""The outbox's database side: queue a message, claim due ones under a lease, record results.
+
+Every function takes the session or connection it works in; none commits on its own
+except where the name says so, so `enqueue` joins the caller's transaction and a
+rolled-back change leaves no message behind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin_app.db import utcnow
+from admin_app.email.rendering import render
+from admin_app.models import OutboxMessage, OutboxStatus
+from admin_app.settings import Settings
+
+APP_NAME = "Store Admin"
+"""How the app names itself in emails (the admin's title)."""
+
+ERROR_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed message, detached from any session: what a sender needs."""
+
+    id: int
+    message_id: str
+    recipient: str
+    subject: str
+    text: str
+    html: str
+    attempts: int
+
+
+def new_message_id(settings: Settings) -> str:
+    """A unique `Message-ID`, in the From address's domain, fixed for the row's life."""
+    domain = parseaddr(settings.email_from)[1].rpartition("@")[2] or "localhost"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+async def enqueue(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    to: str,
+    kind: str,
+    context: dict[str, Any],
+) -> OutboxMessage:
+    """Render message `kind` for `to` and add it to the outbox in the caller's transaction."""
+    rendered = render(kind, {"app_name": APP_NAME, **context})
+    row = OutboxMessage(
+        message_id=new_message_id(settings),
+        kind=kind,
+        recipient=to,
+        subject=rendered.subject[:300],
+        text_body=rendered.text,
+        html_body=rendered.html,
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=utcnow(),
+        last_error="",
+        created_at=utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def backoff(settings: Settings, attempts: int) -> timedelta:
+    """The wait after failed attempt number `attempts`: doubling from `EMAIL_BACKOFF`, capped."""
+    seconds = settings.email_backoff * 2 ** min(max(attempts - 1, 0), 32)
+    return timedelta(seconds=min(seconds, settings.email_backoff_max))
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    lease_free = or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now)
+    return and_(OutboxMessage.status == OutboxStatus.PENDING, lease_free)
+
+
+async def claim(
+    db: AsyncSession,
+    *,
+    worker: str,
+    lease: timedelta,
+    limit: int,
+    ids: list[int] | None = None,
+) -> list[Outgoing]:
+    """Reserve up to `limit` due messages (or exactly `ids`, if pending) for `worker`.
+
+    On PostgreSQL the rows are picked with `FOR UPDATE SKIP LOCKED`, so concurrent
+    claimers never wait for nor take each other's rows; SQLite has a single writer,
+    which makes the same UPDATE atomic there. The caller commits.
+    """
+    now = utcnow()
+    picked = select(OutboxMessage.id).where(_claimable(now))
+    if ids is None:
+        picked = picked.where(OutboxMessage.next_attempt_at <= now)
+        picked = picked.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+    else:
+        picked = picked.where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+    picked = picked.limit(limit)
+    if db.get_bind().dialect.name == "postgresql":
+        picked = picked.with_for_update(skip_locked=True)
+    stmt = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(picked.scalar_subquery()))
+        .values(
+            locked_until=now + lease,
+            locked_by=worker,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .returning(
+            OutboxMessage.id,
+            OutboxMessage.message_id,
+            OutboxMessage.recipient,
+            OutboxMessage.subject,
+            OutboxMessage.text_body,
+            OutboxMessage.html_body,
+            OutboxMessage.attempts,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    rows = (await db.execute(stmt)).all()
+    return sorted((Outgoing(*row) for row in rows), key=lambda message: message.id)
+
+
+async def mark_sent(db: AsyncSession, message_id: int) -> None:
+    """The server accepted the message: it is done, whoever held the lease."""
+    await db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status=OutboxStatus.SENT, sent_at=utcnow(), locked_until=None, last_error="")
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_failed(
+    db: AsyncSession,
+    settings: Settings,
+    message: Outgoing,
+    *,
+    worker: str,
+    error: str,
+    permanent: bool = False,
+) -> OutboxStatus:
+    """Schedule a retry with backoff, or mark the message dead after its last attempt."""
+    dead = permanent or message.attempts >= settings.email_max_attempts
+    status = OutboxStatus.DEAD if dead else OutboxStatus.PENDING
+    await db.execute(
+        update(OutboxMessage)
+        .where(*_held_by(worker, message.id))
+        .values(
+            status=status,
+            locked_until=None,
+            last_error=error[:ERROR_LENGTH],
+            next_attempt_at=utcnow() + backoff(settings, message.attempts),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return status
+
+
+async def release(db: AsyncSession, worker: str, ids: list[int]) -> None:
+    """Give back claimed messages that were never tried; the attempt does not count."""
+    if not ids:
+        return
+    await db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), *_held_by(worker))
+        .values(
+            locked_until=None,
+            attempts=case((OutboxMessage.attempts > 0, OutboxMessage.attempts - 1), else_=0),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _held_by(worker: str, message_id: int | None = None) -> list[ColumnElement[bool]]:
+    conditions = [
+        OutboxMessage.locked_by == worker,
+        OutboxMessage.status == OutboxStatus.PENDING,
+    ]
+    if message_id is not None:
+        conditions.append(OutboxMessage.id == message_id)
+    return conditions
+
+
+async def resend(db: AsyncSession, ids: list[int]) -> int:
+    """Queue dead (or waiting) messages again, due now, with a fresh set of attempts.
+
+    Sent messages are left alone: they were delivered, and mail clients drop a second
+    copy with the same Message-ID anyway.
+    """
+    result = await db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status != OutboxStatus.SENT)
+        .values(
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=utcnow(),
+            locked_until=None,
+            locked_by=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def status_counts(db: AsyncSession) -> dict[str, int]:
+    """How many messages are pending, sent and dead."""
+    rows = await db.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    )
+    counts = {status.value: 0 for status in OutboxStatus}
+    counts.update({str(OutboxStatus(row[0]).value): int(row[1]) for row in rows})
+    return counts

@@ -1,0 +1,160 @@
+"""`LiveService`: one per process, started and stopped by the app's lifespan.
+
+Changes are delivered to this process's connections first, then sent to the other
+processes; what arrives from them is delivered here the same way. Changes
+published while one request runs its after-commit callbacks (a batch delete of a
+thousand rows) are sent as one message per model, action and user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from admin_app.auth.sessions import Timeouts
+from admin_app.live.broker import Broker, LocalBroker, PostgresBroker, listen_options
+from admin_app.live.hub import CLOSE_GOING_AWAY, RESYNC, Hub, Page, Subscriber
+from admin_app.live.messages import Actor, Change, Record, coalesce, parse_viewers
+from admin_app.live.presence import Presence
+from admin_app.live.watcher import SessionWatcher
+from admin_app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class LiveService:
+    """This process's connections, presence, link to the other processes, and session checks."""
+
+    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.node = secrets.token_hex(6)
+        self.queue_size = settings.live_queue_size
+        self.heartbeat = settings.live_heartbeat
+        self.presence = Presence(ttl=3 * settings.live_heartbeat)
+        self.hub = Hub(self.presence)
+        self.watcher = SessionWatcher(
+            self.hub, sessions, Timeouts.from_settings(settings), settings.live_check_interval
+        )
+        self.broker: Broker = self._broker(settings)
+        self.published = 0
+        self._pending: list[Change] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _broker(self, settings: Settings) -> Broker:
+        if settings.is_sqlite:
+            return LocalBroker(self._connected)
+        return PostgresBroker(
+            node=self.node,
+            connect_options=listen_options(settings.db_url, settings.db_connect_timeout),
+            on_messages=self._received,
+            on_connected=self._connected,
+            heartbeat=settings.live_heartbeat,
+        )
+
+    async def start(self) -> None:
+        await self.broker.start()
+        self._tasks = [
+            asyncio.create_task(self.watcher.run(), name="live-sessions"),
+            asyncio.create_task(self._refresh(), name="live-presence"),
+        ]
+
+    async def stop(self) -> None:
+        """Say goodbye to the other processes and close every connection."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._send_presence(self.presence.local_records(), leaving=True)
+        self.hub.close_all(CLOSE_GOING_AWAY, "The server is restarting.")
+        await self.broker.stop()
+
+    def connect(
+        self, user: Actor, session_id: str, models: frozenset[str], *, feed: bool = False
+    ) -> Subscriber:
+        """A new connection of `user`, who may see `models`."""
+        subscriber = Subscriber(user, session_id, models, self.queue_size, feed=feed)
+        self.hub.add(subscriber)
+        return subscriber
+
+    def disconnect(self, subscriber: Subscriber) -> None:
+        self._presence_changed(self.hub.remove(subscriber))
+
+    def watch(self, subscriber: Subscriber, page: Page | None) -> None:
+        """The connection's page changed (or it left every record, with None)."""
+        self._presence_changed(self.hub.watch(subscriber, page))
+
+    def publish(self, change: Change) -> None:
+        """Deliver a committed change everywhere; batched with others from the same moment."""
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.append(change)
+
+    def stats(self) -> dict[str, int]:
+        """Numbers for monitoring."""
+        return {
+            "connections": len(self.hub.subscribers),
+            "published": self.published,
+            "resyncs": sum(s.resyncs for s in self.hub.subscribers),
+        }
+
+    def _flush(self) -> None:
+        changes = coalesce(self._pending)
+        self._pending.clear()
+        for change in changes:
+            self.hub.deliver(change)
+        self.published += len(changes)
+        self.broker.send([change.to_json() for change in changes])
+
+    def _presence_changed(self, records: list[Record]) -> None:
+        self._send_presence(records)  # the hub has told this process's connections
+
+    def _send_presence(self, records: list[Record], *, leaving: bool = False) -> None:
+        if records:
+            self.broker.send([self._presence_message(r, leaving) for r in records])
+
+    def _presence_message(self, record: Record, leaving: bool) -> dict[str, Any]:
+        viewers = [] if leaving else [list(v) for v in self.presence.local(record)]
+        return {"type": "presence", "model": record[0], "pk": record[1], "viewers": viewers}
+
+    def _connected(self, first: bool) -> None:
+        """(Re)connected to the other processes: exchange presence; catch up if needed."""
+        self.broker.send([{"type": "sync"}])
+        self._send_presence(self.presence.local_records())
+        if not first:
+            self.hub.broadcast(RESYNC)
+            self.watcher.check_soon()
+
+    def _received(self, node: str, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            try:
+                self._handle(node, message)
+            except ValueError as error:
+                log.warning("live: ignored a message from %s: %s", node, error)
+
+    def _handle(self, node: str, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "change":
+            self.hub.deliver(Change.from_json(message))
+        elif kind == "presence":
+            record = (str(message.get("model")), str(message.get("pk")))
+            if self.presence.announce(node, record, parse_viewers(message.get("viewers"))):
+                self.hub.show_presence(record)
+        elif kind == "sync":
+            self._send_presence(self.presence.local_records())
+        elif kind == "recheck":
+            self.watcher.check_soon()
+        else:
+            raise ValueError(f"unknown message type {kind!r:.40}")
+
+    async def _refresh(self) -> None:
+        """Repeat this process's presence, and forget other processes' that went quiet."""
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            self._send_presence(self.presence.local_records())
+            for record in self.presence.expire():
+                self.hub.show_presence(record)

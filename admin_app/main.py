@@ -1,0 +1,171 @@
+"""The app factory and its lifespan; `admin_app.main:app` is the ASGI entry point.
+
+Middleware, outermost first (Starlette's own error handling wraps them all):
+
+1. `ProxyHeadersMiddleware`: client IP and scheme from `X-Forwarded-*`, only when the
+   connection comes from a proxy in `FORWARDED_ALLOW_IPS`; so Secure cookies and
+   https URLs work behind a TLS-terminating proxy.
+2. `ObservabilityMiddleware`: request id (`X-Request-ID`), access log line, metrics.
+3. `HostCheckMiddleware`: a Host outside `ALLOWED_HOSTS` gets 400 (probes and
+   `/metrics` excepted).
+4. `HTTPSOnlyMiddleware`, only when `HTTPS_ONLY`: http is redirected to https.
+5. `SecurityHeadersMiddleware`: CSP with a per-request nonce, framing, sniffing, HSTS.
+6. `GZipMiddleware`: compresses larger text responses (never event streams).
+7. `BodyLimitMiddleware`: 413 for bodies over `MAX_FORM_SIZE` / `MAX_REQUEST_SIZE`.
+8. `SessionMiddleware`: the signed cookie that carries only the login session's token.
+9. `DBSessionMiddleware`: one database session per request.
+
+`/admin/ws` and `/admin/events` (live activity, `admin_app.web.live`) are app routes
+ahead of the admin's mount, with their own login check.
+
+Inside `/admin`, starlette-admin adds its own: timezone, flash messages, CSRF, login.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import BaseRoute, Mount, Route
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from admin_app.admin.site import build_admin
+from admin_app.db import create_engine, create_sessionmaker
+from admin_app.email.delivery import Mailer
+from admin_app.email.worker import running_worker
+from admin_app.live.service import LiveService
+from admin_app.media import MediaStore
+from admin_app.middleware.db_session import DBSessionMiddleware, ErrorPage
+from admin_app.middleware.hosts import HostCheckMiddleware
+from admin_app.middleware.https import HTTPSOnlyMiddleware
+from admin_app.middleware.limits import BodyLimitMiddleware
+from admin_app.middleware.observability import ObservabilityMiddleware
+from admin_app.middleware.security_headers import SecurityHeadersMiddleware
+from admin_app.observability.logs import configure_logging
+from admin_app.observability.metrics import Metrics
+from admin_app.observability.sources import default_sources
+from admin_app.settings import ConfigError, Settings, load_settings
+from admin_app.state import AppState
+from admin_app.templating import STATIC_DIR, app_templates
+from admin_app.web import health, metrics
+from admin_app.web.errors import exception_handlers
+from admin_app.web.live import live_routes
+from admin_app.web.static import FingerprintedStaticFiles
+
+SESSION_COOKIE = "admin_session"
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the application for `settings` (read from the environment when omitted)."""
+    settings = settings or load_settings()
+    handlers = exception_handlers(app_templates())
+    app_metrics = Metrics.for_settings(settings)
+    for source in default_sources(settings):
+        app_metrics.add_source(source)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
+        engine = create_engine(settings)
+        sessions = create_sessionmaker(engine)
+        mailer = Mailer(settings, sessions)
+        live = LiveService(settings, sessions)
+        app_metrics.watch_pool(engine)
+        await live.start()
+        try:
+            async with running_worker(mailer, enabled=settings.email_worker):
+                yield {
+                    "settings": settings,
+                    "engine": engine,
+                    "sessionmaker": sessions,
+                    "media": MediaStore(settings.media_root),
+                    "mailer": mailer,
+                    "metrics": app_metrics,
+                    "live": live,
+                }
+        finally:
+            await live.stop()
+            await engine.dispose()
+            app_metrics.close(os.getpid())
+
+    admin = build_admin(settings)
+    app = Starlette(
+        debug=settings.debug,
+        routes=[*_routes(), *live_routes(admin.model_views)],
+        middleware=_middleware(settings, app_metrics, handlers[Exception]),
+        exception_handlers=handlers,
+        lifespan=lifespan,
+    )
+    admin.mount_to(app)
+    return app
+
+
+async def _home(request: Request) -> RedirectResponse:
+    return RedirectResponse(request.url_for("admin:index"), status_code=302)
+
+
+def _routes() -> list[BaseRoute]:
+    return [
+        Route("/", _home, name="home"),
+        *health.routes,
+        *metrics.routes,
+        Mount("/static", app=FingerprintedStaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+
+def _middleware(
+    settings: Settings, app_metrics: Metrics, error_page: ErrorPage
+) -> list[Middleware]:
+    stack = [
+        Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips),
+        Middleware(ObservabilityMiddleware, metrics=app_metrics),
+        Middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts),
+    ]
+    if settings.https_only:
+        stack.append(Middleware(HTTPSOnlyMiddleware))
+    stack += [
+        Middleware(SecurityHeadersMiddleware, hsts=settings.https_only),
+        Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6),
+        Middleware(
+            BodyLimitMiddleware,
+            max_form=settings.max_form_size,
+            max_upload=settings.max_request_size,
+        ),
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.secret,
+            session_cookie=SESSION_COOKIE,
+            max_age=settings.session_absolute_timeout,
+            same_site="lax",
+            https_only=settings.https_only,
+        ),
+        Middleware(DBSessionMiddleware, error_page=error_page),
+    ]
+    return stack
+
+
+def __getattr__(name: str) -> Any:
+    """Build `app` on first access, so importing this module reads no settings.
+
+    This is the process entry point for ASGI servers (each uvicorn or gunicorn worker
+    imports it), so it also sets up the process's JSON logging; `create_app` does not.
+    """
+    if name != "app":
+        raise AttributeError(name)
+    try:
+        settings = load_settings()
+        configure_logging(settings)
+        application = create_app(settings)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    globals()["app"] = application
+    return application

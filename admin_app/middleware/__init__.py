@@ -1,0 +1,1 @@
+"""ASGI middleware of the app; `admin_app.main` documents their order."""

@@ -1,0 +1,95 @@
+"""One database session per HTTP request, committed only if the response succeeds.
+
+Pure ASGI rather than `BaseHTTPMiddleware`: the commit happens when the response
+starts, before any byte reaches the client, so a client never sees a success for
+data that was not stored; streaming bodies are not buffered. It replaces
+starlette-admin's own `DBSessionMiddleware`, so the admin and the app's own routes
+share one way of getting a session (`admin_app.state.get_session`).
+
+When that commit fails (the database went away between the last query and the
+commit), nothing has been sent yet: the client gets the app's error page for the
+failure (503 for a lost database) instead of the success it was about to get, and the
+exception goes no further. Raised past the response, it would make the server log a
+traceback and drop the keep-alive connection under the next request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette_admin.helpers import run_on_commit_callbacks
+
+log = logging.getLogger(__name__)
+
+ErrorPage = Callable[[Request, Exception], Awaitable[Response]]
+
+
+class DBSessionMiddleware:
+    """Put an `AsyncSession` on `request.state.session`; commit below 400, else roll back.
+
+    `error_page(request, error)` renders a failed commit; without it the error is raised.
+    """
+
+    def __init__(self, app: ASGIApp, error_page: ErrorPage | None = None) -> None:
+        self.app = app
+        self.error_page = error_page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        maker: async_sessionmaker[AsyncSession] = scope["state"]["sessionmaker"]
+        async with maker() as session:
+            scope["state"]["session"] = session
+            committed = False
+            failed: Exception | None = None
+
+            async def send_wrapper(message: Message) -> None:
+                nonlocal committed, failed
+                if failed is not None:
+                    return  # an error page went out instead of this response
+                if message["type"] == "http.response.start":
+                    if message["status"] >= 400:
+                        await _rollback_quietly(session)
+                    else:
+                        try:
+                            await session.commit()
+                        except Exception as error:
+                            if self.error_page is None:
+                                raise
+                            failed = error
+                            page = await self.error_page(Request(scope), error)
+                            await page(scope, receive, send)
+                            return
+                        committed = True
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_wrapper)
+            except BaseException:
+                await _rollback_quietly(session)
+                raise
+        if committed:
+            await _run_callbacks(Request(scope))
+
+
+async def _rollback_quietly(session: AsyncSession) -> None:
+    # On a connection the server has closed, the rollback fails too; the server has
+    # dropped the transaction anyway, and the error that matters is the first one.
+    try:
+        await session.rollback()
+    except Exception as error:
+        log.debug("rollback failed: %s", error)
+
+
+async def _run_callbacks(request: Request) -> None:
+    # The data is already committed; a failing hook must not turn that into an error page.
+    try:
+        await run_on_commit_callbacks(request)
+    except Exception:
+        log.exception("an after-commit callback failed")

@@ -1,0 +1,38 @@
+"""Every model, imported here so that `Base.metadata` (and Alembic) sees them all."""
+
+from admin_app.models.admin_session import AdminSession
+from admin_app.models.admin_user import AdminUser
+from admin_app.models.audit_entry import AuditEntry
+from admin_app.models.category import Category
+from admin_app.models.customer import Customer
+from admin_app.models.email_outbox import OutboxMessage, OutboxStatus
+from admin_app.models.login_failure import LoginFailure
+from admin_app.models.order import Order, OrderStatus
+from admin_app.models.order_line import OrderLine
+from admin_app.models.product import Product
+from admin_app.models.recovery_code import RecoveryCode
+from admin_app.models.role import Role, RolePermission, admin_user_role
+from admin_app.models.tag import Tag, product_tag
+from admin_app.models.throttle_event import ThrottleEvent
+
+__all__ = [
+    "AdminSession",
+    "AdminUser",
+    "AuditEntry",
+    "Category",
+    "Customer",
+    "LoginFailure",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Product",
+    "RecoveryCode",
+    "Role",
+    "RolePermission",
+    "Tag",
+    "ThrottleEvent",
+    "admin_user_role",
+    "product_tag",
+]

@@ -1,0 +1,54 @@
+"""Administrator accounts: who may log in to the admin."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import BigInteger, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from admin_app.db import Base, Versioned, utcnow
+from admin_app.models.role import admin_user_role
+
+if TYPE_CHECKING:
+    from admin_app.models.role import Role
+
+
+class AdminUser(Versioned, Base):
+    """A person who logs in to the admin. The password is only ever stored as an argon2id hash."""
+
+    __tablename__ = "admin_user"
+    __audit_collections__ = ("roles",)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    full_name: Mapped[str] = mapped_column(String(150), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    is_superuser: Mapped[bool] = mapped_column(default=False)
+    last_login: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+    roles: Mapped[list[Role]] = relationship(secondary=admin_user_role, back_populates="users")
+
+    @property
+    def has_2fa(self) -> bool:
+        return self.totp_enabled_at is not None
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.email
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def __repr__(self) -> str:  # never the hash, even in logs and tracebacks
+        return f"<AdminUser id={self.id} email={self.email!r}>"
+
+
+Index("uq_admin_user_email_lower", func.lower(AdminUser.email), unique=True)

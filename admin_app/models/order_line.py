@@ -1,0 +1,41 @@
+"""The lines of an order: which product, how many, at what price."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from admin_app.db import Base, Versioned, sort_indexes
+from admin_app.models.order import Order
+from admin_app.models.product import Product
+
+
+class OrderLine(Versioned, Base):
+    """A quantity of one product in one order, at the unit price charged."""
+
+    __tablename__ = "order_line"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+        *sort_indexes("order_line", "quantity", "unit_price"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="RESTRICT"), index=True
+    )
+    quantity: Mapped[int] = mapped_column(default=1)
+    unit_price: Mapped[Decimal]
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()
+
+    @property
+    def subtotal(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x product #{self.product_id}"

@@ -1,0 +1,161 @@
+"""Structured logs: one JSON object per line on stdout, configured once per process.
+
+Everything goes through the standard `logging` module (the app's own loggers,
+uvicorn's, SQLAlchemy's) and structlog's `ProcessorFormatter` renders each record:
+context bound for the current request (its id) is merged in, values that could hold
+a secret are masked, and the result is one JSON line. The app's code keeps using
+`logging.getLogger(__name__)`, with structured fields passed as `extra=`.
+
+Nothing is configured at import time or in `create_app`: the process entry points
+(`admin-app serve`, the ASGI `admin_app.main:app`) call `configure_logging`, so tests
+and applications that embed the app keep their own logging.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import os
+import re
+from collections.abc import MutableMapping
+from typing import IO, Any
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from admin_app.settings import Settings
+
+MASK = "[redacted]"
+
+SENSITIVE_KEY = re.compile(
+    r"pass(word|wd)?|secret|token|hash|cookie|authori[sz]ation|csrf|otp|credential", re.I
+)
+"""A field whose name matches is never written, whatever its value."""
+
+_NAMES = r"password|passwd|secret|token|csrftoken|api_key|otp"
+_SENSITIVE_TEXT = [
+    # argon2 hashes, as stored in admin_user.password_hash
+    (re.compile(r"\$argon2(?:id|i|d)\$[^\s'\",)\]]+"), MASK),
+    # key=value pairs in query strings and form dumps
+    (re.compile(rf"((?:{_NAMES})=)[^\s&'\",;)]+", re.I), rf"\1{MASK}"),
+    # 'key': 'value' in dict reprs
+    (re.compile(rf"(['\"](?:{_NAMES})['\"]\s*:\s*['\"])[^'\"]*", re.I), rf"\1{MASK}"),
+    (re.compile(r"(Bearer\s+)[\w.~+/=-]+", re.I), rf"\1{MASK}"),
+    # passwords inside URLs: scheme://user:password@host
+    (re.compile(r"(\w[\w+.-]*://[^:/\s@]+:)[^@\s/]+@"), rf"\1{MASK}@"),
+]
+"""Secrets that may turn up inside a message or a traceback; masked in place."""
+
+QUIET_LOGGERS = ("uvicorn.access",)
+"""The request middleware writes one access line per request; uvicorn's would repeat it
+(with the raw path, which may carry tokens)."""
+
+
+def redact_text(text: str) -> str:
+    """`text` with anything that looks like a hash, token or password masked."""
+    for pattern, replacement in _SENSITIVE_TEXT:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def redact(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    """structlog processor: mask sensitive fields and scrub secrets from free text."""
+    for key, value in list(event.items()):
+        if SENSITIVE_KEY.search(key):
+            event[key] = MASK
+        elif isinstance(value, str):
+            event[key] = redact_text(value)
+    return event
+
+
+def _add_pid(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    event.setdefault("pid", os.getpid())  # tells the workers of one server apart
+    return event
+
+
+def _drop_internal(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    event.pop("color_message", None)  # uvicorn's ANSI-coloured copy of the message
+    return event
+
+
+def _shared_processors() -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
+        _add_pid,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+    ]
+
+
+def make_formatter(log_format: str = "json") -> structlog.stdlib.ProcessorFormatter:
+    """The `logging.Formatter` that renders every record (a dictConfig `()` factory)."""
+    renderer: Processor = (
+        structlog.processors.JSONRenderer()
+        if log_format == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_shared_processors(),
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            _drop_internal,
+            redact,
+            renderer,
+        ],
+    )
+
+
+def logging_config(settings: Settings, stream: IO[str] | None = None) -> dict[str, Any]:
+    """A `logging.config.dictConfig` that sends every logger to one handler on `stream`."""
+    level = settings.log_level.upper()
+    handler: dict[str, Any] = {"class": "logging.StreamHandler", "formatter": "structured"}
+    # By name, not object, so uvicorn can hand this dict to the worker processes it spawns.
+    handler["stream"] = stream if stream is not None else "ext://sys.stdout"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "structured": {
+                "()": "admin_app.observability.logs.make_formatter",
+                "log_format": settings.log_format,
+            }
+        },
+        "handlers": {"default": handler},
+        "root": {"handlers": ["default"], "level": level},
+        "loggers": {
+            # uvicorn installs handlers of its own on these unless told otherwise
+            "uvicorn": {"handlers": [], "propagate": True, "level": level},
+            "uvicorn.error": {"handlers": [], "propagate": True, "level": level},
+            **{name: {"handlers": [], "propagate": False} for name in QUIET_LOGGERS},
+            # starlette-admin describes every view at INFO when the app is built.
+            "starlette_admin": {"level": "WARNING" if level == "INFO" else level},
+        },
+    }
+
+
+def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None:
+    """Send all logs of this process, as JSON lines (or console lines), to `stream` (stdout)."""
+    logging.config.dictConfig(logging_config(settings, stream))
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_shared_processors(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+
+def bind_request(request_id: str) -> Any:
+    """Attach `request_id` to every log line written while this request runs."""
+    return structlog.contextvars.bind_contextvars(request_id=request_id)
+
+
+def unbind_request(tokens: MutableMapping[str, Any]) -> None:
+    """Undo `bind_request`."""
+    structlog.contextvars.reset_contextvars(**tokens)

@@ -1,0 +1,393 @@
+"""The one typed settings object, read from the environment and an optional `.env`.
+
+Nothing else in the package reads `os.environ`. `load_settings()` turns every
+invalid value into a `ConfigError` whose message is one line naming the variable,
+so the CLI and the ASGI entry point can print it and exit without a traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import re
+import secrets
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The checkout (or image) root: `templates/`, `static/` and `alembic/` live here."""
+
+log = logging.getLogger(__name__)
+
+Environment = Literal["development", "test", "production"]
+
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "changethis", "secret", "secret-key", "dev", "insecure", "xxx"}
+)
+"""Values that people leave in `.env` files; refused outside development."""
+
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+class ConfigError(Exception):
+    """An invalid setting; the message is one line that names the variable."""
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the app. Field `foo_bar` is read from the variable `FOO_BAR`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    environment: Environment = "development"
+    """`development` (the default), `test` or `production`."""
+
+    data_dir: Path = PROJECT_ROOT / "var"
+    """Where the embedded SQLite database, uploads and the dev secret key live."""
+
+    database_url: str = ""
+    """SQLAlchemy URL; empty means the embedded SQLite file `<DATA_DIR>/admin_app.db`."""
+
+    secret_key: SecretStr | None = None
+    """Signs cookies and tokens. Required outside development."""
+
+    debug: bool = False
+    """Show tracebacks in error pages. Never in production."""
+
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"]
+    )
+    """Comma-separated Host header values the app answers; `*` allows any."""
+
+    https_only: bool = False
+    """Redirect to https, mark cookies Secure and send HSTS."""
+
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    """Connections kept open per process (PostgreSQL)."""
+
+    db_pool_timeout: float = Field(default=5.0, gt=0, le=120)
+    """Seconds a request waits for a free connection before failing with 503."""
+
+    db_connect_timeout: float = Field(default=5.0, gt=0, le=120)
+    """Seconds to wait for the database server to accept a connection."""
+
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"]
+    )
+    """Proxies whose X-Forwarded-For/-Proto headers are believed; `*` trusts any."""
+
+    session_idle_timeout: int = Field(default=2 * 3600, ge=60)
+    """Seconds without a request after which a login session ends."""
+
+    session_absolute_timeout: int = Field(default=12 * 3600, ge=300)
+    """Seconds after login at which a session ends however active it is."""
+
+    login_max_failures: int = Field(default=5, ge=1)
+    """Failed logins per account within `LOGIN_WINDOW` before further tries are refused."""
+
+    login_max_failures_per_ip: int = Field(default=20, ge=1)
+    """Failed logins from one client IP within `LOGIN_WINDOW` before it is refused."""
+
+    login_window: int = Field(default=15 * 60, ge=10)
+    """Seconds over which failed logins are counted; also how long a lockout lasts."""
+
+    max_request_size: int = Field(default=8 * 1024 * 1024, ge=1024)
+    """Largest request body in bytes (uploads included); larger gets 413."""
+
+    max_form_size: int = Field(default=1024 * 1024, ge=1024)
+    """Largest url-encoded form body in bytes; larger gets 413."""
+
+    max_image_size: int = Field(default=5 * 1024 * 1024, ge=1024)
+    """Largest product image in bytes."""
+
+    media_dir: Path | None = None
+    """Where uploaded files are stored; default `<DATA_DIR>/media`."""
+
+    email_backend: Literal["smtp", "console"] = "console"
+    """`smtp` sends through SMTP_HOST; `console` prints messages (still via the outbox)."""
+
+    smtp_host: str = "localhost"
+    """SMTP server host."""
+
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    """SMTP server port."""
+
+    smtp_user: str = ""
+    """SMTP user name; empty means no authentication."""
+
+    smtp_password: SecretStr = SecretStr("")
+    """SMTP password."""
+
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    """`starttls` upgrades a plain connection; `tls` is implicit TLS (usually port 465)."""
+
+    email_from: str = "Store Admin <admin@localhost>"
+    """The From address of every message."""
+
+    smtp_timeout: float = Field(default=10.0, gt=0, le=300)
+    """Seconds to wait for the SMTP server to connect or answer a command."""
+
+    public_url: str = ""
+    """Base URL of the app for links in emails, e.g. `https://admin.example.com`;
+    empty means the URL of the request that queued the message."""
+
+    email_worker: bool = True
+    """Run the outbox worker inside the web process (off when `admin-app worker` runs apart)."""
+
+    email_max_attempts: int = Field(default=8, ge=1, le=100)
+    """Delivery attempts per message before it is marked dead."""
+
+    email_backoff: float = Field(default=30.0, gt=0, le=86400)
+    """Seconds before the first retry; each later retry waits twice as long."""
+
+    email_backoff_max: float = Field(default=3600.0, gt=0, le=7 * 86400)
+    """The longest wait between two attempts, in seconds."""
+
+    email_lease: float = Field(default=120.0, gt=0, le=86400)
+    """Seconds a claimed message stays reserved for its worker; a crashed worker's
+    messages are retried after this."""
+
+    email_batch_size: int = Field(default=50, ge=1, le=1000)
+    """Messages a worker claims and sends over one SMTP connection."""
+
+    email_poll_interval: float = Field(default=5.0, gt=0, le=3600)
+    """Seconds an idle worker waits before looking for due messages again."""
+
+    email_breaker_threshold: int = Field(default=5, ge=1, le=1000)
+    """Consecutive SMTP connection failures that open the circuit breaker."""
+
+    email_breaker_cooldown: float = Field(default=60.0, gt=0, le=86400)
+    """Seconds the open breaker waits before trying the SMTP server again."""
+
+    password_reset_max_age: int = Field(default=30 * 60, ge=60, le=7 * 86400)
+    """Seconds a password-reset link stays valid."""
+
+    invitation_max_age: int = Field(default=3 * 86400, ge=3600, le=30 * 86400)
+    """Seconds an invitation link stays valid."""
+
+    password_reset_max_per_email: int = Field(default=3, ge=1)
+    """Reset emails one address may be sent within `PASSWORD_RESET_WINDOW`."""
+
+    password_reset_max_per_ip: int = Field(default=10, ge=1)
+    """Reset requests one client IP may make within `PASSWORD_RESET_WINDOW`."""
+
+    password_reset_window: int = Field(default=3600, ge=10)
+    """Seconds over which reset requests are counted."""
+
+    require_2fa: bool = False
+    """Superusers must enroll in two-factor login before using the admin."""
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Lowest level of log lines written by `admin-app serve` (one JSON object a line)."""
+
+    log_format: Literal["json", "console"] = "json"
+    """`json` for log collectors; `console` for people reading a terminal."""
+
+    metrics_token: SecretStr | None = None
+    """Bearer token that `/metrics` requires (`Authorization: Bearer <token>`)."""
+
+    metrics_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Comma-separated client addresses or networks (CIDR) allowed to read `/metrics`."""
+
+    prometheus_multiproc_dir: Path | None = None
+    """Directory shared by worker processes for their metrics; `serve --workers N` makes one."""
+
+    graceful_shutdown_timeout: int = Field(default=30, ge=1, le=3600)
+    """Seconds `serve` lets in-flight requests finish after SIGTERM before closing them."""
+
+    live_check_interval: float = Field(default=15.0, gt=0, le=3600)
+    """Seconds between re-checks of the login sessions behind open live connections
+    (one query per process, however many connections). Revocations on PostgreSQL
+    are announced at once; this bounds how late an expired session is noticed."""
+
+    live_heartbeat: float = Field(default=20.0, gt=0, le=600)
+    """Seconds between keep-alives on `/admin/events` and presence refreshes between
+    processes; a process that stops refreshing is forgotten after three of them."""
+
+    live_queue_size: int = Field(default=100, ge=1, le=10_000)
+    """Messages queued per live client; a client that falls further behind is told
+    to refresh instead of holding up the others."""
+
+    @field_validator("allowed_hosts", "forwarded_allow_ips", "metrics_allow_ips", mode="before")
+    @classmethod
+    def _hosts_from_csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", value):
+            raise ValueError(
+                f"{value!r} is not a base URL; expected for example https://admin.example.com"
+            )
+        return value
+
+    @field_validator("email_from")
+    @classmethod
+    def _check_email_from(cls, value: str) -> str:
+        if "@" not in parseaddr(value)[1]:
+            raise ValueError(
+                f"{value!r} has no email address; expected for example "
+                "'Store Admin <admin@example.com>'"
+            )
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts_not_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("must list at least one host name, for example 'admin.example.com'")
+        return value
+
+    @field_validator("metrics_allow_ips")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network; expected for example "
+                    "10.0.0.0/8 or 192.0.2.7"
+                ) from None
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError(
+                "must be at least 16 characters; generate one with: openssl rand -hex 32"
+            )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        if not value:
+            return value
+        return normalise_database_url(value).render_as_string(hide_password=False)
+
+    @model_validator(mode="after")
+    def _secret_key_outside_development(self) -> Settings:
+        if self.environment == "development":
+            return self
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if key.strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "SECRET_KEY: must be set to a long random value outside development "
+                f"(ENVIRONMENT={self.environment}); generate one with: python3 -c "
+                "'import secrets; print(secrets.token_urlsafe(50))'"
+            )
+        return self
+
+    @property
+    def db_url(self) -> URL:
+        """The database URL, with the embedded SQLite default filled in."""
+        if self.database_url:
+            return make_url(self.database_url)
+        return make_url(f"sqlite+aiosqlite:///{self.data_dir / 'admin_app.db'}")
+
+    @property
+    def media_root(self) -> Path:
+        """Where uploads live."""
+        return self.media_dir or self.data_dir / "media"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.get_backend_name() == "sqlite"
+
+    @property
+    def secret(self) -> str:
+        """The secret key as a plain string; `load_settings` guarantees one is set."""
+        if self.secret_key is None:
+            raise ConfigError("SECRET_KEY: not set")
+        return self.secret_key.get_secret_value()
+
+
+def normalise_database_url(value: str) -> URL:
+    """Parse a URL and pick the async driver for its backend, or raise `ValueError`."""
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError(
+            f"cannot parse {value!r}; expected for example "
+            "postgresql+asyncpg://user:password@host:5432/dbname or sqlite+aiosqlite:///path.db"
+        ) from None
+    driver = _DRIVERS.get(url.drivername)
+    if driver is None:
+        raise ValueError(
+            f"unsupported database {url.drivername!r}; use postgresql+asyncpg:// "
+            "or sqlite+aiosqlite://"
+        )
+    return url.set(drivername=driver)
+
+
+def _one_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = "_".join(str(part) for part in first["loc"]).upper()
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if name and not message.startswith(name):
+        message = f"{name}: {message}"
+    return f"invalid setting {message}"
+
+
+def _dev_secret_key(data_dir: Path) -> str:
+    """Return the development key kept in `<DATA_DIR>/secret_key`, creating it once."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    log.warning("SECRET_KEY is not set: generated a development key in %s", path)
+    return key
+
+
+def load_settings(*, generate_dev_key: bool = True, **overrides: Any) -> Settings:
+    """Read the settings from the environment, or raise `ConfigError` with a one-line message.
+
+    In development a missing `SECRET_KEY` is filled from `<DATA_DIR>/secret_key`
+    (made on first use) unless `generate_dev_key` is false, as for `check --deploy`,
+    which reports the missing key instead.
+    """
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(_one_line(error)) from None
+    if not generate_dev_key:
+        return settings
+    if settings.secret_key is None and settings.environment == "development":
+        try:
+            key = _dev_secret_key(settings.data_dir)
+        except OSError as error:
+            raise ConfigError(
+                f"invalid setting DATA_DIR: cannot keep the development key there: {error}"
+            ) from None
+        settings = settings.model_copy(update={"secret_key": SecretStr(key)})
+    return settings

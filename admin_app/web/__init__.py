@@ -1,0 +1,1 @@
+"""The app's own routes, outside the admin: health, errors and the like."""

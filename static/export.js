@@ -1,0 +1,169 @@
+// Export with a progress bar (admin_app/admin/export.py, templates/admin/export_form.html).
+//
+// starlette-admin submits the export dialog as a plain form, so the browser downloads
+// the file with no sign of how far along it is. When the dialog holds our export form,
+// the submit click is taken over here: the same request is sent with fetch(), the rows
+// are counted as they stream in (against the X-Export-Rows header), and the file is
+// handed to the browser at the end. Without this script the plain form still works.
+(function () {
+  "use strict";
+
+  var FOLD_BYTES = 16 * 1024 * 1024; // hand chunks to a Blob every 16 MB
+
+  function csrfToken() {
+    var match = document.cookie.match(/(?:^|;\s*)starlette_admin_csrftoken=([^;]*)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function selectionParams(query) {
+    var banner = document.querySelector('[data-sa-hook="select-all-banner-all"]');
+    var allMatching = banner && !banner.classList.contains("d-none") &&
+      !banner.closest('[data-sa-hook="select-all-banner"]').classList.contains("d-none");
+    if (allMatching) {
+      query.append("all", "1");
+      return;
+    }
+    document.querySelectorAll('[data-sa-hook="row-checkbox"]:checked').forEach(function (box) {
+      query.append("pks", box.value);
+    });
+  }
+
+  function filenameOf(response, fallback) {
+    var header = response.headers.get("Content-Disposition") || "";
+    var star = header.match(/filename\*=UTF-8''([^;]+)/i);
+    if (star) return decodeURIComponent(star[1]);
+    var plain = header.match(/filename="([^"]+)"/i);
+    return plain ? plain[1] : fallback;
+  }
+
+  function formatBytes(n) {
+    if (n < 1024 * 1024) return Math.max(1, Math.round(n / 1024)) + " KB";
+    return (n / (1024 * 1024)).toFixed(1) + " MB";
+  }
+
+  function Progress(form) {
+    this.box = form.querySelector("[data-app-export-progress]");
+    this.bar = form.querySelector("[data-app-export-bar]");
+    this.status = form.querySelector("[data-app-export-status]");
+    this.cancel = form.querySelector("[data-app-export-cancel]");
+    this.box.classList.remove("d-none");
+  }
+  Progress.prototype.show = function (percent, text) {
+    this.bar.style.width = percent + "%";
+    this.bar.setAttribute("aria-valuenow", String(Math.round(percent)));
+    this.status.textContent = text;
+  };
+  Progress.prototype.finish = function (ok, text) {
+    this.bar.classList.remove("progress-bar-animated", "progress-bar-striped");
+    this.bar.classList.add(ok ? "bg-success" : "bg-danger");
+    if (ok) this.bar.style.width = "100%";
+    this.status.textContent = text;
+    this.cancel.textContent = "Close";
+  };
+
+  async function readAll(response, progress, isCsv) {
+    var expected = parseInt(response.headers.get("X-Export-Rows") || "0", 10);
+    var about = response.headers.get("X-Export-Rows-Estimated") === "1" ? "about " : "";
+    var reader = response.body.getReader();
+    var parts = [], pending = [], pendingBytes = 0, bytes = 0, lines = 0;
+    for (;;) {
+      var step = await reader.read();
+      if (step.done) break;
+      var chunk = step.value;
+      bytes += chunk.length;
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= FOLD_BYTES) {
+        parts.push(new Blob(pending));
+        pending = [];
+        pendingBytes = 0;
+      }
+      if (isCsv) {
+        for (var i = 0; i < chunk.length; i++) if (chunk[i] === 10) lines++;
+        var rows = Math.max(0, lines - 1);
+        var percent = expected ? Math.min(99, (100 * rows) / expected) : 50;
+        progress.show(percent, rows.toLocaleString() + " of " + about +
+          expected.toLocaleString() + " rows");
+      } else {
+        progress.show(50, formatBytes(bytes) + " received (" + about +
+          expected.toLocaleString() + " rows)");
+      }
+    }
+    parts.push(new Blob(pending));
+    return { blob: new Blob(parts, { type: response.headers.get("Content-Type") || "" }),
+             rows: isCsv ? Math.max(0, lines - 1) : expected };
+  }
+
+  function save(blob, filename) {
+    var url = URL.createObjectURL(blob);
+    var link = document.createElement("a");
+    link.href = url;
+    link.download = filename;
+    link.dataset.appExportDownload = "";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+  }
+
+  async function run(form, submit) {
+    var query = new URLSearchParams();
+    query.append("name", "export");
+    query.append("_origin", window.location.href);
+    query.append("_list_query", window.location.search);
+    selectionParams(query);
+    var controller = new AbortController();
+    var progress = new Progress(form);
+    var done = false;
+    progress.cancel.onclick = null;
+    progress.cancel.addEventListener("click", function () {
+      if (!done) controller.abort();
+      var modal = form.closest(".modal");
+      if (!modal) return;
+      if (window.jQuery && window.jQuery.fn.modal) window.jQuery(modal).modal("hide");
+      else if (window.bootstrap) window.bootstrap.Modal.getOrCreateInstance(modal).hide();
+    });
+    submit.disabled = true;
+    progress.show(0, "Starting…");
+    var format = (form.querySelector('[name="format"]') || {}).value || "csv";
+    try {
+      var response = await fetch(form.dataset.appActionUrl + "?" + query.toString(), {
+        method: "POST",
+        body: new FormData(form),
+        headers: { "X-CSRFToken": csrfToken() },
+        signal: controller.signal,
+      });
+      var disposition = response.headers.get("Content-Disposition") || "";
+      if (!response.ok || disposition.indexOf("attachment") !== 0) {
+        // A refused export answers with the list page and a message on it.
+        progress.finish(false, "The export could not be made.");
+        window.location.reload();
+        return;
+      }
+      var result = await readAll(response, progress, format === "csv");
+      save(result.blob, filenameOf(response, "export." + format));
+      done = true;
+      progress.finish(true, "Done: " + result.rows.toLocaleString() + " rows, " +
+        formatBytes(result.blob.size) + ".");
+    } catch (error) {
+      done = true;
+      progress.finish(false, error.name === "AbortError" ? "Cancelled." :
+        "The export stopped before the end; nothing was saved.");
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  // Capture phase on window: runs before starlette-admin's handler on the button and
+  // before Bootstrap's (delegated, capturing) handler that would close the dialog.
+  window.addEventListener("click", function (event) {
+    var submit = event.target.closest('[data-sa-action="action-submit"]');
+    if (!submit) return;
+    var modal = submit.closest('[data-sa-hook="modal-action"]') || document;
+    var form = modal.querySelector("form[data-app-export]");
+    if (!form || !window.fetch || !window.ReadableStream) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    run(form, submit);
+  }, true);
+})();

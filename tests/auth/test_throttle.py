@@ -1,0 +1,93 @@
+"""Login throttling: counted in the database, per account and per client IP."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from starlette.testclient import TestClient
+
+from admin_app.auth import passwords, throttle
+from admin_app.auth.provider import LOGIN_FAILED
+from admin_app.db import create_engine, create_sessionmaker, utcnow
+from admin_app.main import create_app
+from admin_app.models import LoginFailure
+from tests.conftest import make_settings
+from tests.helpers import PASSWORD, create_admin, fetch, login, update_rows
+
+
+def test_account_is_locked_after_five_failures_even_with_the_right_password(client, superuser):
+    for _ in range(5):
+        assert login(client, superuser, "not the password").status_code == 400
+    refused = login(client, superuser, PASSWORD)
+    assert refused.status_code == 400
+    assert LOGIN_FAILED in refused.text, "a lockout says nothing different"
+
+
+def test_lockout_lifts_after_the_window(client, superuser, settings):
+    for _ in range(5):
+        login(client, superuser, "not the password")
+    assert login(client, superuser).status_code == 400
+    update_rows(
+        settings, LoginFailure, created_at=utcnow() - timedelta(seconds=settings.login_window + 1)
+    )
+    assert login(client, superuser).status_code == 303
+
+
+def test_success_forgets_earlier_failures(client, superuser, settings):
+    for _ in range(3):
+        login(client, superuser, "not the password")
+    assert login(client, superuser).status_code == 303
+    assert fetch(settings, "SELECT count(*) FROM login_failure")[0][0] == 0
+
+
+def test_one_client_ip_is_limited_across_accounts(settings, tmp_path):
+    limited = make_settings(
+        database_url=settings.database_url, data_dir=tmp_path, login_max_failures_per_ip=3
+    )
+    create_admin(limited, "real@example.com")
+    with TestClient(create_app(limited)) as client:
+        for n in range(3):
+            assert login(client, f"guess{n}@example.com", "whatever it is").status_code == 400
+        assert login(client, "real@example.com").status_code == 400, "this IP is refused now"
+
+
+def test_limits_hold_across_processes_because_they_live_in_the_database(settings, superuser):
+    # Two separate apps (as two workers would be) share the count.
+    with TestClient(create_app(settings)) as first, TestClient(create_app(settings)) as second:
+        for n in range(5):
+            login(first if n % 2 else second, superuser, "not the password")
+        assert login(first, superuser).status_code == 400
+        assert login(second, superuser).status_code == 400
+
+
+def test_racing_attempts_reach_the_hash_at_most_n_times(settings, superuser, monkeypatch):
+    calls = 0
+    real = passwords.verify_password
+
+    def counting(encoded: str, password: str) -> bool:
+        nonlocal calls
+        calls += 1
+        return real(encoded, password)
+
+    monkeypatch.setattr(passwords, "verify_password", counting)
+    limits = throttle.Limits(per_account=5, per_ip=1000, window=timedelta(minutes=15))
+
+    async def attempt(sessions, n: int) -> bool:
+        if not await throttle.begin_attempt(sessions, superuser, f"10.0.0.{n % 50}", limits):
+            return False
+        await passwords.verify_password_async(None, "wrong guess")
+        return True
+
+    async def go() -> int:
+        engine = create_engine(settings)
+        try:
+            sessions = create_sessionmaker(engine)
+            admitted = await asyncio.gather(*(attempt(sessions, n) for n in range(60)))
+            return sum(admitted)
+        finally:
+            await engine.dispose()
+
+    admitted = asyncio.run(go())
+    assert admitted <= 5, f"{admitted} racing attempts were let through; the limit is 5"
+    assert calls == admitted

@@ -1,0 +1,173 @@
+"""Browser fixtures: one real server and one Chromium for this folder, a fresh context per test.
+
+Every test fails if any page it opened logged a console error or threw: that is how
+a Content-Security-Policy violation shows up. A failing test's report carries the
+server's log and the browser's console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from admin_app.db import create_engine
+from admin_app.demo.seed import SeedPlan, seed
+from admin_app.settings import PROJECT_ROOT, Settings
+from tests.conftest import TEST_SECRET, DatabaseFactory, make_settings
+from tests.e2e.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MISSING_CHROMIUM,
+    ConsoleWatch,
+    Screenshots,
+    chromium_available,
+)
+from tests.e2e.server import LiveServer, ServerError, start_server
+from tests.helpers import create_admin
+
+ROOT_EMAIL = "root@example.com"
+EDITOR_EMAIL = "editor@example.com"
+SCREENSHOTS = PROJECT_ROOT / "test-results" / "screenshots"
+TIMEOUT_MS = 10_000
+"""Longest wait for any one browser step or expectation; a stuck page fails, never hangs.
+
+Generous, because the machine may be shared: a wait ends as soon as its condition holds.
+"""
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(scope="package")
+def live_server(
+    databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """`admin-app serve` on a fresh migrated SQLite file with a small store and two accounts."""
+    workdir = tmp_path_factory.mktemp("e2e-server")
+    database_url = databases.new("sqlite", workdir)
+    settings = make_settings(database_url=database_url, data_dir=workdir / "data")
+    _seed_small_store(settings)
+    create_admin(settings, ROOT_EMAIL, superuser=True, full_name="Root Admin")
+    create_admin(settings, EDITOR_EMAIL, superuser=False, full_name="Eddie Editor")
+    env = {
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(settings.data_dir),
+        "SECRET_KEY": TEST_SECRET,
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+    try:
+        server = start_server(env, workdir)
+    except ServerError as error:
+        pytest.fail(str(error), pytrace=False)
+    yield server
+    problem = server.stop()
+    if problem:
+        pytest.fail(f"{problem}:\n{server.log()[-20_000:]}", pytrace=False)
+
+
+def _seed_small_store(settings: Settings) -> None:
+    async def go() -> None:
+        engine = create_engine(settings)
+        try:
+            async with engine.begin() as connection:
+                await seed(connection, SeedPlan(customers=5, orders=10), progress=lambda *_: None)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
+@pytest.fixture(scope="package")
+def chromium() -> Path:
+    """The browser binary; its absence fails every browser test (CI forbids skips anyway)."""
+    if not chromium_available():
+        pytest.fail(MISSING_CHROMIUM, pytrace=False)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="package")
+def browser(chromium: Path, live_server: LiveServer) -> Iterator[Browser]:
+    """Debian's Chromium, headless, for this folder's tests.
+
+    Playwright's sync API keeps an event loop running on this thread while it is open,
+    so nothing may call `asyncio.run` meanwhile: the server (whose setup does) starts
+    first, and the browser closes when this folder's tests are done.
+    """
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def console() -> ConsoleWatch:
+    """The console errors and page errors of this test's pages."""
+    return ConsoleWatch()
+
+
+@pytest.fixture
+def new_context(
+    browser: Browser, live_server: LiveServer, console: ConsoleWatch
+) -> Iterator[Callable[..., BrowserContext]]:
+    """Make browser contexts (separate cookie jars) on the live server; all are watched."""
+    contexts: list[BrowserContext] = []
+
+    def make(**options: Any) -> BrowserContext:
+        context = browser.new_context(base_url=live_server.url, **options)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.on("page", console.attach)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_context: Callable[..., BrowserContext]) -> Page:
+    """A page in a fresh context: nobody is logged in."""
+    return new_context().new_page()
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Screenshots:
+    """Numbered screenshots of this test under test-results/screenshots/<test>/."""
+    return Screenshots(SCREENSHOTS, request.node.name)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """After a passing test body, fail the test if any page logged an error."""
+    result = yield
+    watch = getattr(item, "funcargs", {}).get("console")
+    if isinstance(watch, ConsoleWatch) and watch.errors:
+        raise AssertionError(
+            "the browser reported errors (CSP violations, failed loads or exceptions):\n"
+            + watch.report()
+        )
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Attach the server's log and the browser's console to a failing test's report."""
+    report = yield
+    if report.failed:
+        funcargs = getattr(item, "funcargs", {})
+        server = funcargs.get("live_server")
+        if isinstance(server, LiveServer):
+            report.sections.append(("server log", server.log()[-20_000:]))
+        watch = funcargs.get("console")
+        if isinstance(watch, ConsoleWatch) and watch.errors:
+            report.sections.append(("browser console", watch.report()))
+        page = funcargs.get("page")
+        if isinstance(page, Page) and not page.is_closed():
+            shots = funcargs.get("shots") or Screenshots(SCREENSHOTS, item.name)
+            path = shots.take(page, f"failed at {report.when}")
+            report.sections.append(("screenshot", f"{page.url}\n{path}"))
+    return report

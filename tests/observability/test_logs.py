@@ -1,0 +1,187 @@
+"""Logs: one JSON object per line, an access line per request, and never a secret."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from starlette.testclient import TestClient
+
+from admin_app.db import create_engine
+from admin_app.main import create_app
+from admin_app.observability.logs import MASK, redact_text
+from tests.conftest import make_settings
+from tests.helpers import CSRF_COOKIE, PASSWORD, csrf_token, login, password_hash
+
+REQUEST_FIELDS = {"request_id", "user_id", "method", "route", "status", "duration_ms"}
+
+
+def test_every_request_logs_one_json_line_with_its_route_template_and_user(admin_client, json_logs):
+    response = admin_client.get("/admin/product/list")
+    assert response.status_code == 200
+    request_id = response.headers["x-request-id"]
+    lines = json_logs.where(event="request", request_id=request_id)
+    assert len(lines) == 1, f"expected one access line for the request, got {lines}"
+    line = lines[0]
+    assert line.keys() >= REQUEST_FIELDS, line
+    assert line["route"] == "/admin/{key}/list", "the route is the template, not the raw path"
+    assert line["method"] == "GET"
+    assert line["status"] == 200
+    assert isinstance(line["user_id"], int), "the logged-in account's id is logged"
+    assert line["duration_ms"] >= 0
+    assert line["level"] == "info"
+    assert line["logger"] == "admin_app.access"
+    assert line["timestamp"].endswith("Z")
+
+
+def test_anonymous_requests_have_no_user_and_unknown_paths_no_raw_route(client, json_logs):
+    client.get("/admin/login")
+    client.get("/no/such/page/12345")
+    login_line = json_logs.where(event="request", route="/admin/login")[0]
+    assert login_line["user_id"] is None
+    unmatched = json_logs.where(event="request", status=404)[0]
+    assert unmatched["route"] == "unmatched"
+    assert "12345" not in json_logs.text
+
+
+def test_a_sane_request_id_is_honoured_and_returned(client, json_logs):
+    response = client.get("/admin/login", headers={"X-Request-ID": "lb-7f3a.42"})
+    assert response.headers["x-request-id"] == "lb-7f3a.42"
+    assert json_logs.where(event="request", request_id="lb-7f3a.42")
+
+
+@pytest.mark.parametrize(
+    "incoming", ["", "x" * 200, "two words", "new\u2028line", "<script>", "../../etc"]
+)
+def test_an_unusable_request_id_is_replaced_by_a_fresh_one(client, incoming):
+    response = client.get("/admin/login", headers={"X-Request-ID": incoming.encode("utf-8")})
+    returned = response.headers["x-request-id"]
+    assert returned != incoming
+    assert len(returned) == 32 and int(returned, 16) >= 0, returned
+
+
+def test_lines_logged_while_handling_a_request_carry_its_id(json_logs, tmp_path):
+    settings = make_settings(
+        database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none",
+        db_connect_timeout=1,
+        data_dir=tmp_path,
+    )
+    with TestClient(create_app(settings)) as client:
+        token = csrf_token(client)
+        response = client.post(
+            "/admin/login",
+            data={"username": "a@example.com", "password": "whatever", "csrftoken": token},
+        )
+    assert response.status_code == 503, response.text
+    request_id = response.headers["x-request-id"]
+    warning = json_logs.where(level="warning", request_id=request_id)
+    assert warning and "database unavailable" in warning[0]["event"], json_logs.text
+    assert json_logs.where(event="request", request_id=request_id, status=503)
+    assert "Traceback" not in json_logs.text, "an outage is a warning, not a traceback"
+
+
+def test_probes_are_counted_but_not_logged_when_healthy(client, json_logs):
+    client.get("/healthz")
+    client.get("/readyz")
+    assert not json_logs.where(event="request", route="/healthz")
+    assert not json_logs.where(event="request", route="/readyz")
+
+
+def test_passwords_hashes_tokens_and_cookies_never_reach_the_logs(
+    client, superuser, settings, json_logs
+):
+    wrong = "not-the-password-Zq81"
+    assert login(client, superuser, wrong).status_code == 400
+    assert login(client, superuser).status_code == 303
+    client.get("/admin/product/list", headers={"Authorization": "Bearer sekrit-bearer-value"})
+    client.get("/admin/login?password=in-a-query-string-77&token=tok-in-query-88")
+    logging.getLogger("admin_app.test").warning(
+        "debugging %s", {"password": "dict-password-55", "user": "x"}
+    )
+    secrets = {
+        "the password": PASSWORD,
+        "a wrong password": wrong,
+        "the password hash": password_hash(),
+        "the session cookie": client.cookies["admin_session"],
+        "the CSRF token": client.cookies[CSRF_COOKIE],
+        "a bearer token": "sekrit-bearer-value",
+        "a password in a query string": "in-a-query-string-77",
+        "a token in a query string": "tok-in-query-88",
+        "a password in a dict": "dict-password-55",
+    }
+    logged = json_logs.text
+    assert json_logs.lines(), "something was logged"
+    for what, value in secrets.items():
+        assert value not in logged, f"{what} appeared in the logs"
+
+
+def test_secrets_inside_free_text_are_masked():
+    hashed = password_hash()
+    cases = {
+        f"UPDATE admin_user SET password_hash='{hashed}'": hashed,
+        "GET /reset?token=abc123def&x=1": "abc123def",
+        "Authorization: Bearer eyJhbGciOi.xyz": "eyJhbGciOi.xyz",
+        "cannot connect to postgresql://admin:hunter2@db:5432/shop": "hunter2",
+        "{'password': 'p4ss w0rd'}": "p4ss w0rd",
+    }
+    for message, secret in cases.items():
+        masked = redact_text(message)
+        assert secret not in masked, masked
+        assert MASK in masked
+
+
+def test_database_errors_never_render_bound_values(settings):
+    """An error from a statement carrying a hash must not print the hash (hide_parameters)."""
+    hashed = password_hash()
+
+    async def go() -> str:
+        engine = create_engine(settings)
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(
+                    text("INSERT INTO no_such_table (password_hash) VALUES (:h)"), {"h": hashed}
+                )
+        except DBAPIError as error:
+            return str(error)
+        finally:
+            await engine.dispose()
+        return ""
+
+    message = asyncio.run(go())
+    assert "no_such_table" in message, message
+    assert hashed not in message
+
+
+def test_an_error_page_shows_the_request_id_to_quote(tmp_path):
+    settings = make_settings(
+        database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none",
+        db_connect_timeout=1,
+        data_dir=tmp_path,
+    )
+    with TestClient(create_app(settings)) as client:
+        token = csrf_token(client)
+        page = client.post(
+            "/admin/login",
+            data={"username": "a@example.com", "password": "whatever", "csrftoken": token},
+            headers={"accept": "text/html"},
+        )
+    assert page.status_code == 503
+    assert f"Reference: <code>{page.headers['x-request-id']}</code>" in page.text
+
+
+def test_console_format_is_for_people(json_logs):
+    """LOG_FORMAT=console (what `make run` uses): readable lines, still without secrets."""
+    import io
+
+    from admin_app.observability.logs import configure_logging
+
+    stream = io.StringIO()
+    configure_logging(make_settings(log_format="console"), stream=stream)
+    logging.getLogger("admin_app.test").warning("hello %s", "there", extra={"token": "t0ps3cret"})
+    line = stream.getvalue().strip()
+    assert not line.startswith("{")
+    assert "hello there" in line and "warning" in line
+    assert "t0ps3cret" not in line

@@ -1,0 +1,34 @@
+"""Hostile or absurd input gets a 4xx with a reason, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import fetch, post_form
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/product/list?page=99999999999999999999",
+        "/admin/product/list?page=abc",
+        "/admin/product/list?sort=price__sideways",
+        "/admin/product/list?filter=(((",
+        "/admin/order/list?filter=status__eq=bogus",
+        "/admin/product/list?q=" + "x" * 5000,
+        "/admin/customer/list?q=%00",
+        "/admin/_api/product/relation-lookup?pks=abc",
+        "/admin/_api/customer/relation-lookup?q=%00",
+        "/admin/product/detail?pk=1%00",
+    ],
+)
+def test_bad_query_values_are_client_errors(seeded, admin_client, url):
+    response = admin_client.get(url)
+    assert response.status_code < 500, (url, response.status_code)
+
+
+def test_text_longer_than_its_column_is_an_error_at_the_field(seeded, admin_client):
+    response = post_form(admin_client, "/admin/category/create", {"name": "x" * 500, "slug": "ok"})
+    assert response.status_code == 422
+    assert "Use at most 120 characters" in response.text
+    assert fetch(seeded, "SELECT count(*) FROM category WHERE slug = 'ok'")[0][0] == 0
