@@ -23,6 +23,7 @@ Inside `/admin`, starlette-admin adds its own: timezone, flash messages, CSRF, l
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         mailer = Mailer(settings, sessions)
         live = LiveService(settings, sessions)
         app_metrics.watch_pool(engine)
+        lag_monitor = asyncio.create_task(app_metrics.watch_event_loop(), name="loop-lag")
         await live.start()
         try:
             async with running_worker(mailer, enabled=settings.email_worker):
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     "live": live,
                 }
         finally:
+            lag_monitor.cancel()
             await live.stop()
             await engine.dispose()
             app_metrics.close(os.getpid())

@@ -20,7 +20,7 @@ from admin_app.auth.sessions import revoke_session, revoke_user_sessions
 from admin_app.auth.users import set_password
 from admin_app.db import utcnow
 from admin_app.models import AdminSession, AdminUser
-from admin_app.state import get_session, get_settings
+from admin_app.state import get_metrics, get_session, get_settings
 
 
 class AccountView(CustomView):
@@ -77,6 +77,7 @@ class AccountView(CustomView):
         user = self._me(request)
         form = await request.form()
         new = str(form.get("new_password") or "")
+        get_metrics(request).password_verifications.labels("account").inc()
         if not await verify_password_async(
             user.password_hash, str(form.get("current_password") or "")
         ):
@@ -168,6 +169,7 @@ class AccountView(CustomView):
     async def disable_2fa(self, request: Request) -> Response:
         user = self._me(request)
         password = str((await request.form()).get("password") or "")
+        get_metrics(request).password_verifications.labels("account").inc()
         if not await verify_password_async(user.password_hash, password):
             return self._back(request, "Your password is not right.", "error")
         if _required(request, user):

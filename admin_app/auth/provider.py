@@ -87,6 +87,7 @@ class DatabaseAuthProvider(AuthProvider):
             raise LoginFailed(LOGIN_FAILED)
         db = get_session(request)
         user = await get_user_by_email(db, email)
+        get_metrics(request).password_verifications.labels("login").inc()
         valid = await verify_password_async(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:
             get_metrics(request).login_failures.inc()

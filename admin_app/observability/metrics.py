@@ -9,7 +9,10 @@ answers, adds them up.
 
 Three kinds of value:
 
-- counted as things happen: requests, their latency, login failures and lockouts;
+- counted as things happen: requests, their latency, login failures and lockouts,
+  password hash verifications;
+- measured in the background: event-loop lag (`watch_event_loop`), how late a timer
+  that should fire every 50 ms really fires: a blocking call shows up here;
 - sampled as things happen: requests in flight, database pool usage (pool events);
 - read when scraped: `GaugeSource`s, typically a `SELECT count(*)` (sessions, outbox).
 """
@@ -45,6 +48,9 @@ log = logging.getLogger(__name__)
 
 SOURCE_TIMEOUT = 3.0
 """Seconds a scrape waits for one `GaugeSource` (the database may be down)."""
+
+LAG_INTERVAL = 0.05
+"""Seconds between the event-loop lag monitor's timer ticks."""
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 """Label values for `method`; anything else is `other`, so clients cannot add series."""
@@ -114,6 +120,22 @@ class Metrics:
             "admin_app_login_lockouts",
             "Logins refused without checking because the account or client IP is locked out.",
         )
+        self.password_verifications = self._counter(
+            "admin_app_password_verifications",
+            "argon2 password verifications run (each costs ~20 MiB and tens of ms of CPU).",
+            ("where",),
+        )
+        self.loop_lag = Histogram(
+            "admin_app_event_loop_lag_seconds",
+            f"How late a {LAG_INTERVAL * 1000:.0f} ms timer fires on the event loop.",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
+        self.loop_lag_max = self._gauge(
+            "admin_app_event_loop_lag_max_seconds",
+            "The largest event-loop lag seen since the process started.",
+            mode="max",
+        )
         self.source_errors = self._counter(
             "admin_app_metrics_source_errors",
             "Scrape-time sources that failed (database down or slow).",
@@ -147,6 +169,19 @@ class Metrics:
         labels = (method, route, str(status))
         self.requests.labels(*labels).inc()
         self.latency.labels(*labels).observe(seconds)
+
+    async def watch_event_loop(self, interval: float = LAG_INTERVAL) -> None:
+        """Measure event-loop lag until cancelled; run it as a task for the app's lifetime."""
+        loop = asyncio.get_running_loop()
+        worst = 0.0
+        while True:
+            start = loop.time()
+            await asyncio.sleep(interval)
+            lag = max(0.0, loop.time() - start - interval)
+            self.loop_lag.observe(lag)
+            if lag > worst:
+                worst = lag
+                self.loop_lag_max.set(worst)
 
     def watch_pool(self, engine: AsyncEngine) -> None:
         """Keep the pool gauges current from the engine's pool events."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from admin_app.main import create_app
 from tests.conftest import make_settings
-from tests.helpers import login, metric, metric_labels
+from tests.helpers import login, metric, metric_labels, wait_until
 
 TOKEN = "metrics-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -112,6 +116,35 @@ def test_login_failures_and_lockouts_are_counted(settings, superuser):
         text = scrape(client)
     assert metric(text, "admin_app_login_failures_total") == 2.0
     assert metric(text, "admin_app_login_lockouts_total") == 1.0, "the third try was refused"
+    assert metric(text, "admin_app_password_verifications_total", where="login") == 2.0, (
+        "a locked-out try costs no hash verification"
+    )
+
+
+def test_a_blocking_call_shows_as_event_loop_lag(settings):
+    """The lag monitor runs for the app's lifetime; a 300 ms blocking call is seen."""
+    app = create_app(variant(settings, metrics_token=TOKEN))
+
+    async def block(request):
+        time.sleep(0.3)  # noqa: ASYNC251 - the point: block the event loop
+        return PlainTextResponse("blocked")
+
+    def late_ticks(text: str) -> float:
+        """Timer ticks that fired more than 250 ms late."""
+        name = "admin_app_event_loop_lag_seconds"
+        return metric(text, f"{name}_count") - metric(text, f"{name}_bucket", le="0.25")
+
+    app.router.routes.append(Route("/block", block))
+    with TestClient(app) as client:
+        before = late_ticks(scrape(client))
+        assert client.get("/block").text == "blocked"
+
+        def lag_seen() -> str | None:
+            text = scrape(client)
+            return text if late_ticks(text) > before else None
+
+        text = wait_until(lag_seen, 5, "the lag monitor to see the blocked loop")
+    assert metric(text, "admin_app_event_loop_lag_max_seconds") >= 0.25
 
 
 def test_active_sessions_are_read_from_the_database(metrics_client, superuser):
