@@ -11,7 +11,7 @@ PORT ?= 8000
 TEST_CHROMIUM ?= /usr/bin/chromium
 export TEST_CHROMIUM
 
-.PHONY: install chromium run test lint format bench clean
+.PHONY: install chromium run test lint format bench stress clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -56,6 +56,13 @@ format: install
 ## BENCH_DATABASE_URL picks the database; BENCH_SECONDS the wrk duration per page.
 bench: install
 	$(BIN)/python -m bench.run
+
+## Attack and break the app for real, on loopback, in under 10 minutes (tests/stress at
+## full scale, on SQLite and PostgreSQL); writes what happened to docs/reliability.md.
+STRESS_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+stress: install
+	STRESS_SCALE=full STRESS_REPORT=docs/reliability.md TEST_DATABASE_URL=$(STRESS_DATABASE_URL) \
+		timeout --signal=INT 600 $(BIN)/pytest -q tests/stress
 
 clean:
 	rm -rf .tools .venv .pytest_cache .mypy_cache .ruff_cache
