@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette_admin.fields import BaseField, DateTimeField, ImageField
+from starlette_admin.fields import BaseField, DateTimeField, ImageField, JSONField
 from starlette_admin.i18n import get_database_tzinfo
 
 from admin_app.auth.permissions import BASE_ACTIONS
@@ -55,6 +55,38 @@ class MediaImageField(ImageField):
             "filename": PurePosixPath(value).name,
             "content_type": IMAGE_TYPES.get(suffix, "application/octet-stream"),
         }
+
+
+class NotJSON(str):
+    """Form input that did not parse as JSON, kept so the form can show it with an error."""
+
+
+def _a_json_object(request: Request, field: Any, value: Any, form: dict[str, Any]) -> None:
+    if not isinstance(value, dict):
+        raise ValueError('Enter a JSON object, such as {"colour": "red"}.')
+
+
+class JSONObjectField(JSONField):
+    """A column holding a JSON object (`Mapped[dict]`).
+
+    starlette-admin's JSONField turns an untouched editor into JSON `null` and bad
+    JSON into `None`, silently; here an empty editor saves `{}` and anything that is
+    not an object is refused at the field.
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.validators = [_a_json_object, *self.validators]
+
+    async def parse_form_data(self, request: Request, form_data: FormData) -> Any:
+        raw = form_data.get(self.id)
+        text = raw.strip() if isinstance(raw, str) else ""
+        if text in ("", "null"):
+            return {}
+        try:
+            return json.loads(text)
+        except ValueError:
+            return NotJSON(text)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -119,6 +120,8 @@ def test_batch_delete(seeded, admin_client):
         ({"price": "-5"}, "price", ""),
         ({"sku": "TAKEN"}, "sku", "already has this sku"),
         ({"name": ""}, "name", ""),
+        ({"attributes": "[1, 2]"}, "attributes", "Enter a JSON object"),
+        ({"attributes": "{not json"}, "attributes", "Enter a JSON object"),
     ],
 )
 def test_invalid_values_rerender_the_form_with_errors_and_save_nothing(
@@ -218,3 +221,20 @@ def test_dashboard_counts_every_model_and_charts_thirty_days_of_orders(seeded, a
     assert re.search(r"data-series='\[\{\"name\": \"Orders\", \"data\": \[[\d, ]+\]", page)
     days = re.search(r'"categories": \[([^\]]*)\]', page).group(1).count('"') // 2
     assert days == 30
+
+
+@pytest.mark.parametrize("key", ["product", "customer", "admin-user"])
+def test_new_records_start_active(seeded, admin_client, key):
+    """An untouched switch saves False, so the create form must start with it on."""
+    page = admin_client.get(f"/admin/{key}/create").text
+    switch = re.search(r'<input[^>]*name="is_active"[^>]*>', page)
+    assert switch is not None, "no Active switch on the create form"
+    assert "checked" in switch.group(0)
+
+
+def test_an_untouched_json_editor_saves_an_empty_object(seeded, admin_client):
+    form = {"name": "Plain", "sku": "PLAIN-1", "price": "3.00", "stock": "1", "attributes": "null"}
+    created = post_form(admin_client, "/admin/product/create", form, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    stored = fetch(seeded, "SELECT attributes FROM product WHERE sku = 'PLAIN-1'")[0][0]
+    assert (json.loads(stored) if isinstance(stored, str) else stored) == {}

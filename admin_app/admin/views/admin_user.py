@@ -88,7 +88,7 @@ class AdminUserView(AppModelView):
         ),
         _write_only_password("password", "Password"),
         _write_only_password("password_confirm", "Repeat password"),
-        BooleanField("is_active", label="Active"),
+        BooleanField("is_active", label="Active", default=True),
         BooleanField("is_superuser", label="Superuser"),
         HasMany("roles", key="role"),
         AwareDateTimeField("last_login", read_only=True, exclude_from_create=True),

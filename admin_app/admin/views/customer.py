@@ -27,7 +27,7 @@ class CustomerView(AppModelView):
         PhoneField("phone", maxlength=32),
         StringField("city", maxlength=100),
         CountryField("country"),
-        BooleanField("is_active", label="Active"),
+        BooleanField("is_active", label="Active", default=True),
         AwareDateTimeField("created_at", read_only=True, exclude_from_create=True),
     ]
     exclude_fields_from_list = ["phone"]

@@ -13,7 +13,6 @@ from starlette_admin import (
     HasMany,
     HasOne,
     IntegerField,
-    JSONField,
     StringField,
     TextAreaField,
 )
@@ -21,7 +20,7 @@ from starlette_admin.exceptions import FormValidationError
 from starlette_admin.helpers import on_commit
 
 from admin_app.admin.base import AppModelView
-from admin_app.admin.fields import AwareDateTimeField, MediaImageField
+from admin_app.admin.fields import AwareDateTimeField, JSONObjectField, MediaImageField
 from admin_app.media import MediaStore, UploadRejectedError
 from admin_app.models import Product
 from admin_app.state import get_settings
@@ -39,10 +38,10 @@ class ProductView(AppModelView):
         StringField("sku", label="SKU", required=True, maxlength=64),
         DecimalField("price", required=True, min=0, step="0.01"),
         IntegerField("stock", min=0),
-        BooleanField("is_active", label="Active"),
+        BooleanField("is_active", label="Active", default=True),
         HasOne("category", key="category"),
         HasMany("tags", key="tag"),
-        JSONField("attributes"),
+        JSONObjectField("attributes"),
         TextAreaField("description", exclude_from_list=True),
         AwareDateTimeField("created_at", read_only=True, exclude_from_create=True),
         AwareDateTimeField(
