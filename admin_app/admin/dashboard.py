@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette_admin import CustomView
 from starlette_admin.widgets import (
     BaseWidget,
+    Breakpoints,
     ChartWidget,
-    Col,
     ColumnWidget,
-    RowWidget,
+    GridWidget,
     StatWidget,
 )
 
@@ -36,7 +36,7 @@ class DashboardView(CustomView):
         self.widget = self.build
 
     async def build(self, request: Request) -> BaseWidget:
-        stats: list[BaseWidget | Col] = [
+        stats: list[BaseWidget] = [
             self._stat(request, view) for view in self.model_views if view.is_accessible(request)
         ]
         chart = ChartWidget(
@@ -48,7 +48,9 @@ class DashboardView(CustomView):
                 "xaxis": {"categories": [d.isoformat() for d in _days()]},
             },
         )
-        return ColumnWidget(children=[RowWidget(children=stats), chart])
+        # Up to six counts a row, wrapping: one row of them all squeezed words mid-way.
+        counts = GridWidget(children=stats, breakpoints=Breakpoints(default=2, md=3, lg=4, xl=6))
+        return ColumnWidget(children=[counts, chart])
 
     @staticmethod
     def _stat(request: Request, view: AppModelView) -> StatWidget:
