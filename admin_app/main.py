@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         engine = create_engine(settings)
         sessions = create_sessionmaker(engine)
         mailer = Mailer(settings, sessions)
-        live = LiveService(settings, sessions)
+        live = LiveService(settings, sessions, app_metrics)
         app_metrics.watch_pool(engine)
         lag_monitor = asyncio.create_task(app_metrics.watch_event_loop(), name="loop-lag")
         await live.start()

@@ -22,6 +22,7 @@ from admin_app.live.hub import CLOSE_GOING_AWAY, RESYNC, Hub, Page, Subscriber
 from admin_app.live.messages import Actor, Change, Record, coalesce, parse_viewers
 from admin_app.live.presence import Presence
 from admin_app.live.watcher import SessionWatcher
+from admin_app.observability.metrics import Metrics
 from admin_app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,13 @@ log = logging.getLogger(__name__)
 class LiveService:
     """This process's connections, presence, link to the other processes, and session checks."""
 
-    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.metrics = metrics
         self.node = secrets.token_hex(6)
         self.queue_size = settings.live_queue_size
         self.heartbeat = settings.live_heartbeat
@@ -79,9 +86,13 @@ class LiveService:
         """A new connection of `user`, who may see `models`."""
         subscriber = Subscriber(user, session_id, models, self.queue_size, feed=feed)
         self.hub.add(subscriber)
+        if self.metrics:
+            self.metrics.live_connections.inc()
         return subscriber
 
     def disconnect(self, subscriber: Subscriber) -> None:
+        if self.metrics:
+            self.metrics.live_connections.dec()
         self._presence_changed(self.hub.remove(subscriber))
 
     def watch(self, subscriber: Subscriber, page: Page | None) -> None:
@@ -108,6 +119,8 @@ class LiveService:
         for change in changes:
             self.hub.deliver(change)
         self.published += len(changes)
+        if self.metrics:
+            self.metrics.live_changes.inc(len(changes))
         self.broker.send([change.to_json() for change in changes])
 
     def _presence_changed(self, records: list[Record]) -> None:

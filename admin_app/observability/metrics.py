@@ -136,6 +136,14 @@ class Metrics:
             "The largest event-loop lag seen since the process started.",
             mode="max",
         )
+        self.live_connections = self._gauge(
+            "admin_app_live_connections",
+            "Open live-update connections (WebSocket and event stream).",
+        )
+        self.live_changes = self._counter(
+            "admin_app_live_changes_published",
+            "Record changes this process sent out for live updates (after coalescing).",
+        )
         self.source_errors = self._counter(
             "admin_app_metrics_source_errors",
             "Scrape-time sources that failed (database down or slow).",

@@ -22,7 +22,16 @@ from admin_app.models import AdminUser
 from admin_app.settings import Settings
 from admin_app.web import live_socket
 from tests.conftest import TEST_SECRET, make_settings
-from tests.helpers import CSRF_COOKIE, PASSWORD, create_admin, csrf_token, fetch, login, run
+from tests.helpers import (
+    CSRF_COOKIE,
+    PASSWORD,
+    create_admin,
+    csrf_token,
+    fetch,
+    login,
+    metric,
+    run,
+)
 
 ORIGIN = "http://testserver"
 Match = Callable[[dict[str, Any]], bool]
@@ -436,3 +445,22 @@ def test_a_database_outage_is_a_503_not_an_error(postgres_backend, tmp_path):
         response = client.get("/admin/events", headers=cookie)
         assert response.status_code == 503
         assert "database cannot be reached" in response.json()["error"]
+
+
+def test_connections_and_changes_are_in_the_metrics(app_client):
+    metrics = app_client.app_state["metrics"]
+
+    def value(name: str) -> float | None:
+        return metric(metrics.render()[0].decode(), name)
+
+    rita = Browser(app_client, "root@example.com")
+    with rita.socket() as ws:
+        watching(ws, "category")
+        assert value("admin_app_live_connections") == 1.0
+        rita.post("/admin/category/create", {"name": "Garden", "slug": "garden"})
+        next_json(ws, kind("change", model="category"))
+        assert value("admin_app_live_changes_published_total") == 1.0
+    deadline = time.monotonic() + 5
+    while value("admin_app_live_connections") and time.monotonic() < deadline:
+        time.sleep(0.01)  # the app notices the close asynchronously
+    assert value("admin_app_live_connections") == 0.0
