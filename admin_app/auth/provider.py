@@ -87,6 +87,9 @@ class DatabaseAuthProvider(AuthProvider):
             raise LoginFailed(LOGIN_FAILED)
         db = get_session(request)
         user = await get_user_by_email(db, email)
+        # Give the connection back while the hash is checked: verifications queue for
+        # the worker threads, and 200 logins waiting there held the whole pool (503s).
+        await db.commit()
         get_metrics(request).password_verifications.labels("login").inc()
         valid = await verify_password_async(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:

@@ -91,3 +91,24 @@ def test_racing_attempts_reach_the_hash_at_most_n_times(settings, superuser, mon
     admitted = asyncio.run(go())
     assert admitted <= 5, f"{admitted} racing attempts were let through; the limit is 5"
     assert calls == admitted
+
+
+def test_a_login_waiting_for_its_hash_holds_no_database_connection(
+    settings, superuser, monkeypatch
+):
+    """Verifications queue for a few worker threads; a login waiting there must not keep
+    a pooled connection, or 200 people signing in at once exhaust the pool (503s)."""
+    from admin_app.auth import provider
+
+    held: list[int] = []
+    real = provider.verify_password_async
+    with TestClient(create_app(settings)) as client:
+        pool = client.app_state["engine"].pool
+
+        async def watched(password_hash, password):
+            held.append(pool.checkedout())
+            return await real(password_hash, password)
+
+        monkeypatch.setattr(provider, "verify_password_async", watched)
+        assert login(client, superuser).status_code == 303
+    assert held == [0]
