@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -34,6 +35,7 @@ from admin_app.auth.provider import DatabaseAuthProvider
 from admin_app.db import table_of
 from admin_app.live.publish import publish_admin_changes
 from admin_app.media import serve_media
+from admin_app.middleware.early_errors import EarlyHTTPErrorMiddleware
 from admin_app.models import AuditEntry
 from admin_app.settings import Settings
 from admin_app.state import get_session
@@ -68,7 +70,8 @@ class AppAdmin(FastListRoutes, Admin):
             **kwargs,
         )
         self.middlewares = [
-            m for m in self.middlewares if getattr(m, "cls", None) is not DBSessionMiddleware
+            Middleware(EarlyHTTPErrorMiddleware),  # outermost: sees what the others raise
+            *(m for m in self.middlewares if getattr(m, "cls", None) is not DBSessionMiddleware),
         ]
         add_nonces(self.templates.env)
         self.templates.env.globals["get_flashed_messages"] = get_flashed_messages

@@ -32,3 +32,11 @@ def test_text_longer_than_its_column_is_an_error_at_the_field(seeded, admin_clie
     assert response.status_code == 422
     assert "Use at most 120 characters" in response.text
     assert fetch(seeded, "SELECT count(*) FROM category WHERE slug = 'ok'")[0][0] == 0
+
+
+def test_a_form_with_too_many_fields_is_a_400_not_a_500(client):
+    """starlette-admin's CSRF check reads the form in a middleware, outside the handlers."""
+    fields = {f"f{i}": "v" for i in range(1_001)}
+    response = client.post("/admin/login", data=fields, files={"file": ("a.csv", b"a", "text/csv")})
+    assert response.status_code == 400
+    assert "Too many fields" in response.text
