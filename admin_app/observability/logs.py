@@ -41,8 +41,10 @@ _SENSITIVE_TEXT = [
     # 'key': 'value' in dict reprs
     (re.compile(rf"(['\"](?:{_NAMES})['\"]\s*:\s*['\"])[^'\"]*", re.I), rf"\1{MASK}"),
     (re.compile(r"(Bearer\s+)[\w.~+/=-]+", re.I), rf"\1{MASK}"),
-    # passwords inside URLs: scheme://user:password@host
-    (re.compile(r"(\w[\w+.-]*://[^:/\s@]+:)[^@\s/]+@"), rf"\1{MASK}@"),
+    # passwords inside URLs: scheme://user:password@host. Every part is bounded: an
+    # unbounded `\w[\w+.-]*://` tried at each letter of a 20 kB word took seconds (quadratic),
+    # and blocked the event loop whenever a long request value was logged (`make stress`).
+    (re.compile(r"\b([A-Za-z][\w+.-]{0,31}://[^:/\s@]{1,256}:)[^@\s/]{1,256}@"), rf"\1{MASK}@"),
 ]
 """Secrets that may turn up inside a message or a traceback; masked in place."""
 
