@@ -4,11 +4,13 @@ Exception handlers only see what is raised inside the innermost app. starlette-a
 CSRF middleware reads the form itself, and a malformed one (more than 1,000 fields, a
 broken multipart body) raises Starlette's `HTTPException(400)` there, outside every
 handler: it became a 500 and an "unhandled error" in the log (found by `make stress`).
+So did a client that disconnects while that middleware reads its body.
 """
 
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +34,8 @@ class EarlyHTTPErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking)
+        except ClientDisconnect:
+            return  # the client left while its body was being read: no one to answer
         except HTTPException as error:
             if started:
                 raise
