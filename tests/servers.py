@@ -46,26 +46,37 @@ def poll(check: Callable[[], T], *, within: float, what: str, every: float = 0.0
 class Server:
     """`admin-app serve` in a child process; its output is collected line by line."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, env: dict[str, str], *args: str, log_file: Path | None = None) -> None:
+        """With `log_file`, output goes to that file, never blocking the server: a pipe
+        read by a busy test process fills up, and the server's log writes then stall."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         full_env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
+        self.log_file = log_file
+        out = log_file.open("w") if log_file else subprocess.PIPE
         self.process = subprocess.Popen(
             [ADMIN_APP, "serve", "--port", str(self.port), *args],
             env=full_env,
             cwd=env.get("DATA_DIR", "/tmp"),
-            stdout=subprocess.PIPE,
+            stdout=out,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        self.output: list[str] = []
+        self._output: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
+    @property
+    def output(self) -> list[str]:
+        if self.log_file:
+            return self.log_file.read_text().splitlines()
+        return self._output
+
     def _read(self) -> None:
-        assert self.process.stdout is not None
+        if self.process.stdout is None:
+            return
         for line in self.process.stdout:
-            self.output.append(line.rstrip("\n"))
+            self._output.append(line.rstrip("\n"))
 
     def url(self, path: str) -> str:
         return self.base + path
