@@ -2,21 +2,25 @@
 
 Hashing costs about 60 ms of CPU and 32 MiB of memory, on purpose, so the async
 helpers run it in worker threads, at most a few at a time: 200 simultaneous logins
-queue up instead of exhausting memory or stalling the event loop.
+queue up instead of exhausting memory or stalling the event loop. The threads run at
+a lower CPU priority (nice 10) than the event loop: a login storm then takes the
+cores the loop leaves over, instead of making every other page wait its turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import os
 import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
-from weakref import WeakKeyDictionary
+from typing import TypeVar
 
-import anyio
-import anyio.to_thread
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -29,8 +33,12 @@ HASHER = PasswordHasher(time_cost=2, memory_cost=32 * 1024, parallelism=1, type=
 CONCURRENCY = max(1, min(4, os.cpu_count() or 1))
 """Hashes computed at once per process; the rest wait their turn."""
 
+HASH_THREAD_NICENESS = 10
+"""How much lower than the event loop's the hash threads' CPU priority is."""
+
+T = TypeVar("T")
+
 _COMMON_PASSWORDS = Path(__file__).with_name("common-passwords.txt.gz")
-_limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = WeakKeyDictionary()
 
 
 class PasswordPolicyError(ValueError):
@@ -68,24 +76,32 @@ def _dummy_hash() -> str:
     return dummy_hash()
 
 
-def _limiter() -> anyio.CapacityLimiter:
-    loop = asyncio.get_running_loop()
-    if loop not in _limiters:
-        _limiters[loop] = anyio.CapacityLimiter(CONCURRENCY)
-    return _limiters[loop]
+def _lower_priority() -> None:
+    """Run this worker thread at a lower CPU priority than the event loop's thread."""
+    # On Linux, PRIO_PROCESS with a thread id applies to that thread alone; elsewhere,
+    # or where it is not allowed, the thread keeps the normal priority.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS)
+
+
+@cache
+def _hash_threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(CONCURRENCY, "argon2", initializer=_lower_priority)
+
+
+async def _off_loop(function: Callable[..., T], *args: str) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_hash_threads(), function, *args)
 
 
 async def hash_password_async(password: str) -> str:
-    """`hash_password` in a worker thread, under the process-wide concurrency cap."""
-    return await anyio.to_thread.run_sync(hash_password, password, limiter=_limiter())
+    """`hash_password` in a hash thread, under the process-wide concurrency cap."""
+    return await _off_loop(hash_password, password)
 
 
 async def verify_password_async(password_hash: str | None, password: str) -> bool:
     """`verify_password` off the event loop; with no hash, verifies a dummy and fails."""
-    target = password_hash
-    if target is None:
-        target = await anyio.to_thread.run_sync(_dummy_hash, limiter=_limiter())
-    ok = await anyio.to_thread.run_sync(verify_password, target, password, limiter=_limiter())
+    target = password_hash if password_hash is not None else await _off_loop(_dummy_hash)
+    ok = await _off_loop(verify_password, target, password)
     return ok and password_hash is not None
 
 

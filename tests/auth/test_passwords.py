@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import threading
 
@@ -89,6 +90,23 @@ async def test_hashing_runs_in_worker_threads_under_a_concurrency_cap(monkeypatc
         f"{peak} hashes ran at once; the cap is {passwords.CONCURRENCY}"
     )
     assert ticks > 40, "the event loop must keep running other tasks while hashes are computed"
+
+
+async def test_hash_threads_yield_the_cpu_to_the_event_loop(monkeypatch):
+    priorities: list[int] = []
+    real_verify = passwords.verify_password
+
+    def noting_verify(encoded: str, password: str) -> bool:
+        priorities.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return real_verify(encoded, password)
+
+    monkeypatch.setattr(passwords, "verify_password", noting_verify)
+    await verify_password_async(hash_password("a perfectly fine passphrase"), "a wrong one")
+    loop_priority = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert priorities == [loop_priority + passwords.HASH_THREAD_NICENESS], (
+        f"a hash ran at nice {priorities}, the event loop at {loop_priority}: a login storm "
+        "would compete with every other request for the CPU"
+    )
 
 
 async def test_unknown_accounts_still_cost_one_verification(monkeypatch):
