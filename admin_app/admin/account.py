@@ -13,14 +13,14 @@ from starlette_admin.flash import flash
 from starlette_admin.routing import route
 
 from admin_app.audit.events import record_event
-from admin_app.auth import totp
-from admin_app.auth.identity import current_user
+from admin_app.auth import throttle, totp
+from admin_app.auth.identity import client_ip, current_user
 from admin_app.auth.passwords import PasswordPolicyError, verify_password_async
 from admin_app.auth.sessions import revoke_session, revoke_user_sessions
 from admin_app.auth.users import set_password
 from admin_app.db import utcnow
 from admin_app.models import AdminSession, AdminUser
-from admin_app.state import get_metrics, get_session, get_settings
+from admin_app.state import get_metrics, get_session, get_sessionmaker, get_settings
 
 
 class AccountView(CustomView):
@@ -77,11 +77,12 @@ class AccountView(CustomView):
         user = self._me(request)
         form = await request.form()
         new = str(form.get("new_password") or "")
-        get_metrics(request).password_verifications.labels("account").inc()
-        if not await verify_password_async(
-            user.password_hash, str(form.get("current_password") or "")
-        ):
-            return self._back(request, "Your current password is not right.", "error")
+        current = str(form.get("current_password") or "")
+        refused = await check_password(
+            request, user, current, "Your current password is not right."
+        )
+        if refused:
+            return self._back(request, refused, "error")
         if new != str(form.get("new_password_confirm") or ""):
             return self._back(request, "The two new passwords differ.", "error")
         try:
@@ -169,15 +170,36 @@ class AccountView(CustomView):
     async def disable_2fa(self, request: Request) -> Response:
         user = self._me(request)
         password = str((await request.form()).get("password") or "")
-        get_metrics(request).password_verifications.labels("account").inc()
-        if not await verify_password_async(user.password_hash, password):
-            return self._back(request, "Your password is not right.", "error")
+        refused = await check_password(request, user, password, "Your password is not right.")
+        if refused:
+            return self._back(request, refused, "error")
         if _required(request, user):
             return self._back(request, "Two-factor login is required for your account.", "error")
         db = get_session(request)
         await totp.disable(db, user)
         await record_event(db, "2fa_disabled", user=user)
         return self._back(request, "Two-factor login is off.")
+
+
+async def check_password(
+    request: Request, user: AdminUser, password: str, wrong: str
+) -> str | None:
+    """None when `password` is the user's own, else why not (`wrong`, or a lockout).
+
+    Attempts count toward the login lockout, so a borrowed session cannot guess the
+    password here faster than at the login page; refused attempts cost no hash.
+    """
+    sessions = get_sessionmaker(request)
+    limits = throttle.Limits.from_settings(get_settings(request))
+    key = user.email.lower()
+    if not await throttle.begin_attempt(sessions, key, client_ip(request), limits):
+        get_metrics(request).login_lockouts.inc()
+        return "Too many wrong passwords: wait a few minutes before trying again."
+    get_metrics(request).password_verifications.labels("account").inc()
+    if not await verify_password_async(user.password_hash, password):
+        return wrong
+    await throttle.attempt_succeeded(sessions, key)
+    return None
 
 
 def _required(request: Request, user: AdminUser) -> bool:

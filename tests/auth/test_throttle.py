@@ -13,7 +13,7 @@ from admin_app.db import create_engine, create_sessionmaker, utcnow
 from admin_app.main import create_app
 from admin_app.models import LoginFailure
 from tests.conftest import make_settings
-from tests.helpers import PASSWORD, create_admin, fetch, login, update_rows
+from tests.helpers import PASSWORD, create_admin, fetch, login, post_form, update_rows
 
 
 def test_account_is_locked_after_five_failures_even_with_the_right_password(client, superuser):
@@ -112,3 +112,37 @@ def test_a_login_waiting_for_its_hash_holds_no_database_connection(
         monkeypatch.setattr(provider, "verify_password_async", watched)
         assert login(client, superuser).status_code == 303
     assert held == [0]
+
+
+def test_guessing_the_current_password_on_the_account_page_is_throttled_like_login(
+    admin_client, monkeypatch
+):
+    """A borrowed session must not be a way around the login lockout."""
+    calls = 0
+    real = passwords.verify_password
+
+    def counting(encoded: str, password: str) -> bool:
+        nonlocal calls
+        calls += 1
+        return real(encoded, password)
+
+    monkeypatch.setattr(passwords, "verify_password", counting)
+    change = {
+        "new_password": "new sturdy passphrase",
+        "new_password_confirm": "new sturdy passphrase",
+    }
+    for n in range(8):
+        answer = post_form(
+            admin_client, "/admin/account/password", {**change, "current_password": f"guess {n}"}
+        )
+        assert answer.status_code == 200
+    assert "Too many wrong passwords" in answer.text
+    assert calls == 5, f"{calls} guesses were checked against the hash; the limit is 5"
+    right = post_form(
+        admin_client, "/admin/account/password", {**change, "current_password": PASSWORD}
+    )
+    assert "Password changed" not in right.text, "the right password got through a lockout"
+    disable = post_form(admin_client, "/admin/account/2fa/disable", {"password": PASSWORD})
+    assert "Too many wrong passwords" in disable.text
+    admin_client.cookies.clear()
+    assert login(admin_client, "root@example.com").status_code == 400, "login shares the lockout"
