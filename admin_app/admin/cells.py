@@ -37,8 +37,16 @@ from starlette_admin.views import BaseModelView
 _BETWEEN_TAGS = re.compile(r">\s+<")
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.~-]+$")
 _MISSING = object()
-NULL = Markup('<span class="text-muted inline-edit-value">-null-</span>')
-EMPTY = Markup('<span class="text-muted inline-edit-value">-empty-</span>')
+NULL = Markup(
+    '<span class="text-muted inline-edit-value" title="Not set"><span aria-hidden="true">—</span>'
+    '<span class="visually-hidden">not set</span></span>'
+)
+"""An empty value: the same dash as templates/admin/fields/detail/_null.html."""
+EMPTY = Markup(
+    '<span class="text-muted inline-edit-value" title="None"><span aria-hidden="true">—</span>'
+    '<span class="visually-hidden">none</span></span>'
+)
+"""An empty collection: the same dash as templates/admin/fields/detail/_empty.html."""
 
 
 @dataclass

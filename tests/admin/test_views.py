@@ -41,6 +41,25 @@ def test_relations_are_shown_by_name_not_by_id(seeded, admin_client):
     assert "@example.com" in orders and "Customer(" not in orders
 
 
+def test_empty_values_read_as_not_set_or_none_in_lists_and_details(seeded, admin_client):
+    pk = fetch(seeded, "SELECT id FROM product WHERE image IS NULL ORDER BY id DESC LIMIT 1")[0][0]
+    pages = {
+        "list": admin_client.get("/admin/product/list").text,
+        "detail": admin_client.get(f"/admin/product/detail?pk={pk}").text,
+    }
+    for name, page in pages.items():
+        assert "-null-" not in page, f"the {name} page shows starlette-admin's -null-"
+        assert 'title="Not set"' in page and "not set</span>" in page, f"{name}: no empty mark"
+    tagless = fetch(
+        seeded,
+        "SELECT id FROM product p WHERE NOT EXISTS "
+        "(SELECT 1 FROM product_tag t WHERE t.product_id = p.id) ORDER BY id DESC LIMIT 1",
+    )[0][0]
+    detail = admin_client.get(f"/admin/product/detail?pk={tagless}").text
+    assert "-empty-" not in pages["list"] + detail, "no tags must read as none, not -empty-"
+    assert "none</span>" in detail
+
+
 def test_search_sort_and_filter(seeded, admin_client):
     sku = fetch(seeded, "SELECT sku FROM product ORDER BY id DESC LIMIT 1")[0][0]
     found = admin_client.get("/admin/product/list", params={"q": sku}).text
