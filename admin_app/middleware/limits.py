@@ -1,14 +1,23 @@
-"""Request body limits, by kind: forms are small, uploads may be larger. Too large gets 413."""
+"""Request bodies: limited by kind, and read in full before the app sees the request.
+
+Forms are small (`max_form`), uploads may be larger (`max_upload`); over the limit
+gets 413. The whole body is read first, as nginx's request buffering does: a client
+that trickles its body, or stops halfway, then holds a socket and nothing else. Read
+lazily, the body was awaited after the session had been loaded from the database,
+and a few hundred half-sent signed-in POSTs held every pooled connection (found by
+`tests/stress/test_slow_clients.py`). starlette-admin's CSRF check reads whole
+bodies into memory anyway, so buffering costs no memory it did not already.
+"""
 
 from __future__ import annotations
 
 from starlette.datastructures import Headers
 from starlette.middleware.body_limit import RequestBodyLimitResponder
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimitMiddleware:
-    """`max_upload` for multipart bodies, `max_form` for everything else."""
+    """`max_upload` for multipart bodies, `max_form` for everything else; read before the app."""
 
     def __init__(self, app: ASGIApp, *, max_form: int, max_upload: int) -> None:
         self.app = app
@@ -19,6 +28,40 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        content_type = Headers(scope=scope).get("content-type", "")
-        limit = self.max_upload if content_type.startswith("multipart/") else self.max_form
-        await RequestBodyLimitResponder(self.app, limit)(scope, receive, send)
+        headers = Headers(scope=scope)
+        limit = (
+            self.max_upload
+            if headers.get("content-type", "").startswith("multipart/")
+            else self.max_form
+        )
+        app = self._read_body_first if _has_body(headers) else self.app
+        await RequestBodyLimitResponder(app, limit)(scope, receive, send)
+
+    async def _read_body_first(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()  # over the limit, this raises and becomes a 413
+            if message["type"] == "http.disconnect":
+                return  # the client left before finishing its request: no one to answer
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay(b"".join(chunks), receive), send)
+
+
+def _has_body(headers: Headers) -> bool:
+    return headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the whole body at once, then passes on (disconnects)."""
+    given = False
+
+    async def replayed() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed

@@ -29,11 +29,12 @@ class Scale:
     client_ips: int
     edit_pairs: int
     crash_rounds: int
+    slow_clients: int  # connections holding half a request open at once
 
 
 SCALES = {
-    "full": Scale("full", 20_000, 200, 1_000, 50, 1_000, 3),
-    "smoke": Scale("smoke", 600, 20, 100, 10, 50, 1),
+    "full": Scale("full", 20_000, 200, 1_000, 50, 1_000, 3, 3_000),
+    "smoke": Scale("smoke", 600, 20, 100, 10, 50, 1, 150),
 }
 
 
@@ -60,6 +61,7 @@ SECTIONS: dict[str, str] = {
     "Injection": "SQL, template and header injection, and stored HTML and script.",
     "Brute force and load": "Concurrent logins and password guessing from many clients.",
     "Crashes": "The web process and the email worker killed with SIGKILL mid-work.",
+    "Slow clients": "Connections that send half a request and wait (slowloris).",
     "Concurrent edits": "Pairs of administrators saving the same record at once.",
     "Database restart": "PostgreSQL stopped and started while requests are in flight.",
 }
@@ -152,6 +154,15 @@ Each became a fix and a test in the normal suite (named in brackets):
   The scenario's clients had been 200 threads inside the test process, on the same two
   cores; they are now one asyncio process at nice 10 (`tests/stress/loadgen.py`), as
   clients on other machines would be.
+- **A few hundred half-sent POSTs from a signed-in session took the whole database
+  pool** (every other page got 503). The login session was loaded from the database
+  before the body was read, and the request then waited for the rest of its body with
+  the connection checked out. Bodies are now read in full before the app sees the
+  request, as nginx's request buffering does; a slow client holds a socket and nothing
+  else (`tests/middleware/test_limits.py::test_half_sent_signed_in_posts_hold_no_database_connection`).
+  Connections that never finish their headers are held by uvicorn without a time
+  limit: thousands cost memory and file descriptors only, but put a proxy with
+  header and body timeouts in front in production (docs/deploy.md).
 - **The test harness itself blocked the server**: a server logging into a pipe that a
   busy test process reads slowly stalls on its log writes. Stress servers log to a file.
 """

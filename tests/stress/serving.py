@@ -7,9 +7,12 @@ unhandled errors, its `/metrics` for what it did, and `/proc` for its memory.
 from __future__ import annotations
 
 import re
+import resource
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx2
 
@@ -98,3 +101,39 @@ def unhandled_errors(server: Server) -> list[str]:
             trace = str(line.get("exception", ""))
             bad.append(f"{line.get('event')} {line.get('path', '')}: ...{trace[-700:]}")
     return bad
+
+
+def half_requests(signed: httpx2.Client, n: int) -> list[bytes]:
+    """`n` request beginnings: headers cut short, bodies cut short, signed in or not."""
+    cookie = "; ".join(f"{k}={v}" for k, v in signed.cookies.items())
+    token = csrf(signed)
+    kinds = [
+        b"GET /admin/login HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Waiting: ",
+        b"POST /admin/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n"
+        b"username=",
+        # Signed in, with a valid CSRF token: this one gets furthest into the app.
+        b"POST /admin/category/create HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        + f"Cookie: {cookie}\r\nX-CSRFToken: {token}\r\n".encode()
+        + b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n"
+        + b"name=slow",
+    ]
+    return [kinds[i % len(kinds)] for i in range(n)]
+
+
+@contextmanager
+def held_open(base: str, beginnings: list[bytes]) -> Iterator[list[socket.socket]]:
+    """Connections that sent `beginnings` and wait; closed on the way out."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, len(beginnings) + 1024)), hard))
+    url = urlsplit(base)
+    sockets: list[socket.socket] = []
+    try:
+        for beginning in beginnings:
+            connection = socket.create_connection((url.hostname, url.port), timeout=10)
+            connection.sendall(beginning)
+            sockets.append(connection)
+        yield sockets
+    finally:
+        for connection in sockets:
+            connection.close()
