@@ -85,7 +85,7 @@ class JSONObjectField(JSONField):
             return {}
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             return NotJSON(text)
 
 

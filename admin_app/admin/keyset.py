@@ -198,7 +198,7 @@ def decode(token: str, keys: Sequence[SortKey]) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         values = json.loads(raw.decode())
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise CursorError("the position is not readable") from None
     if not isinstance(values, list) or len(values) != len(keys):
         raise CursorError("the position belongs to a different sort order")

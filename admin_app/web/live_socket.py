@@ -59,7 +59,7 @@ def parse_watch(text: str | None, models: frozenset[str]) -> Page | None:
         raise Refused(f"Messages are JSON text of at most {MAX_MESSAGE} characters.", code=1009)
     try:
         data: Any = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." a thousand deep
         raise Refused("Messages must be JSON. " + WATCH_HELP) from None
     if not isinstance(data, dict) or data.get("type") != "watch":
         raise Refused("Only watch messages are understood. " + WATCH_HELP)

@@ -163,6 +163,14 @@ Each became a fix and a test in the normal suite (named in brackets):
   Connections that never finish their headers are held by uvicorn without a time
   limit: thousands cost memory and file descriptors only, but put a proxy with
   header and body timeouts in front in production (docs/deploy.md).
+- **JSON nested a few thousand deep answered 500** (found by hand after the fuzzer
+  missed it; the fuzzer now sends it too): `json.loads` raises `RecursionError`, not
+  `ValueError`, in a product's attributes, a role's scope, a list position (`after=`)
+  and a live-update message. Each is now refused where it arrived: the field says
+  "Enter a JSON object", the list answers 400, the socket closes with a reason
+  (`tests/web/test_bad_input.py::test_json_nested_thousands_deep_is_an_error_at_the_field`,
+  `::test_a_list_position_nested_thousands_deep_is_a_400`). A role's scope that was
+  not JSON at all was a 500 too; it uses the same checked field now.
 - **The test harness itself blocked the server**: a server logging into a pipe that a
   busy test process reads slowly stalls on its log writes. Stress servers log to a file.
 """

@@ -86,6 +86,8 @@ hostile_text = st.one_of(
             "{}",
             "\ud7ff\ufffe",
             "ä" * 300,
+            "[" * 3000,  # JSON nested past the parser's recursion limit
+            "W1tb" * 400,  # the same, base64-encoded, as a list position would be
         ]
     ),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
@@ -114,6 +116,8 @@ query_keys = st.sampled_from(
         "where",
         "term",
         "key",
+        "attributes",
+        "scope",
     ]
 ) | st.text(min_size=1, max_size=12)
 filters = st.builds(

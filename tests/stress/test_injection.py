@@ -59,7 +59,7 @@ def hostile(seeded, admin_client):
     return seeded, customer
 
 
-def test_stored_html_and_script_render_escaped_everywhere(hostile, admin_client, report):
+def test_stored_html_and_script_render_escaped_everywhere(hostile, admin_client, backend, report):
     settings, customer = hostile
     category = fetch(settings, "SELECT id FROM category WHERE slug = 'hostile'")[0][0]
     entry = fetch(settings, "SELECT max(id) FROM audit_entry WHERE model = 'category'")[0][0]
@@ -109,7 +109,8 @@ def test_stored_html_and_script_render_escaped_everywhere(hostile, admin_client,
     report.add(
         "Injection",
         "stored <script>, attribute-breaking HTML and {{ }} / {% %} in names, "
-        f"read back from {len(pages)} pages, the order-shipped email and CSV and XLSX exports",
+        f"read back from {len(pages)} pages, the order-shipped email and CSV and XLSX exports "
+        f"({backend})",
         len(pages) + 3,
         f"unescaped on: {sorted(leaks) or 'no page'}; email: "
         f"{'unescaped' if mail_leaks else 'escaped'}; template syntax shown as text; "
@@ -122,7 +123,7 @@ def test_stored_html_and_script_render_escaped_everywhere(hostile, admin_client,
     assert formula_ok and json_ok
 
 
-def test_sql_in_search_filter_and_sort_has_no_effect(seeded, admin_client, report):
+def test_sql_in_search_filter_and_sort_has_no_effect(seeded, admin_client, backend, report):
     before = table_counts(seeded)
     keys = [r[0] for r in fetch(seeded, "SELECT sku FROM product UNION SELECT email FROM customer")]
     outcomes: dict[int, int] = {}
@@ -149,7 +150,7 @@ def test_sql_in_search_filter_and_sort_has_no_effect(seeded, admin_client, repor
     after = table_counts(seeded)
     report.add(
         "Injection",
-        "SQL in search, filters, sort and ids of two lists and a detail page",
+        f"SQL in search, filters, sort and ids of two lists and a detail page ({backend})",
         tried,
         f"answers {dict(sorted(outcomes.items()))}; no 5xx; no hash in any page; "
         f"row counts {'unchanged' if after == before else 'CHANGED'}",
@@ -158,7 +159,9 @@ def test_sql_in_search_filter_and_sort_has_no_effect(seeded, admin_client, repor
     assert after == before
 
 
-def test_header_injection_in_redirects_and_downloads(seeded, admin_client, superuser, report):
+def test_header_injection_in_redirects_and_downloads(
+    seeded, admin_client, superuser, backend, report
+):
     evil = "x\r\nSet-Cookie: pwned=1"
     response = export(admin_client, {"filename": evil})
     disposition = response.headers.get("content-disposition", "")
@@ -180,7 +183,7 @@ def test_header_injection_in_redirects_and_downloads(seeded, admin_client, super
     offsite = [r for r in redirects if "evil" in r or "\n" in r or "\r" in r]
     report.add(
         "Injection",
-        "CR/LF in an export's file name; off-site and CR/LF `next=` targets at login",
+        f"CR/LF in an export's file name; off-site and CR/LF `next=` targets at login ({backend})",
         1 + len(redirects),
         f"download header {'clean' if download_ok else 'INJECTED'}; "
         f"off-site or injected redirects: {len(offsite)} (went to {sorted(set(redirects))})",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from tests.helpers import fetch, post_form
@@ -40,3 +42,32 @@ def test_a_form_with_too_many_fields_is_a_400_not_a_500(client):
     response = client.post("/admin/login", data=fields, files={"file": ("a.csv", b"a", "text/csv")})
     assert response.status_code == 400
     assert "Too many fields" in response.text
+
+
+DEEP_JSON = "[" * 5000 + "]" * 5000
+"""Valid JSON nested deeper than Python's parser goes: json.loads raises RecursionError."""
+
+
+@pytest.mark.parametrize(
+    ("url", "form"),
+    [
+        (
+            "/admin/product/create",
+            {"name": "Deep", "sku": "DEEP-1", "price": "1", "stock": "1", "attributes": DEEP_JSON},
+        ),
+        ("/admin/role/create", {"name": "Deep", "scope": DEEP_JSON}),
+        ("/admin/role/create", {"name": "Deep", "scope": "not json"}),
+    ],
+)
+def test_json_nested_thousands_deep_is_an_error_at_the_field(seeded, admin_client, url, form):
+    response = post_form(admin_client, url, form, follow_redirects=False)
+    assert response.status_code == 422, f"{url}: {response.status_code}"
+    assert "Enter a JSON object" in response.text
+    assert fetch(seeded, "SELECT count(*) FROM role WHERE name = 'Deep'")[0][0] == 0
+
+
+def test_a_list_position_nested_thousands_deep_is_a_400(seeded, admin_client):
+    token = base64.urlsafe_b64encode(b"[" * 1400).rstrip(b"=").decode()
+    response = admin_client.get(f"/admin/customer/list?after={token}")
+    assert response.status_code == 400
+    assert "position" in response.text

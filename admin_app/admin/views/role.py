@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from starlette_admin import HasMany, IntegerField, JSONField, StringField, TextAreaField
+from starlette_admin import HasMany, IntegerField, StringField, TextAreaField
 
 from admin_app.admin.base import AppModelView
-from admin_app.admin.fields import AwareDateTimeField, PermissionMatrixField
+from admin_app.admin.fields import AwareDateTimeField, JSONObjectField, PermissionMatrixField
 from admin_app.models import Role
 
 
@@ -19,7 +19,7 @@ class RoleView(AppModelView):
         StringField("name", required=True, maxlength=60),
         TextAreaField("description", exclude_from_list=True),
         PermissionMatrixField("permission_codes", label="Permissions"),
-        JSONField(
+        JSONObjectField(
             "scope",
             help_text=(
                 "Limits which rows the role reaches, where a view supports it. "
