@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import JSON, DateTime, Index, MetaData, Numeric, Table, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
@@ -151,6 +151,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+def _sqlite_begin_before_savepoint(connection: Connection, _name: str) -> None:
+    """Open the transaction before a SAVEPOINT, as the driver does before INSERT.
+
+    Python's sqlite3 driver starts a transaction only before INSERT/UPDATE/DELETE, so
+    a SAVEPOINT (every admin create, edit and delete runs in one) could be the
+    transaction's first statement: SQLite then opens the transaction with it, and
+    RELEASE SAVEPOINT commits. A failure after the save left the row written under a
+    500. Reads still run outside a transaction until the first write, as before, so
+    a request's reads hold no snapshot that a later write would find stale.
+    """
+    aiosqlite_connection: Any = connection.connection.driver_connection
+    if not aiosqlite_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
 def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     """Build the async engine for `settings`; it connects lazily, on first use.
 
@@ -168,6 +183,7 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
             **kwargs,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine
     options: dict[str, Any] = {
         "pool_size": settings.db_pool_size,

@@ -56,6 +56,24 @@ def test_timestamps_come_back_timezone_aware_in_utc(settings):
     assert loaded.status is OrderStatus.NEW
 
 
+def test_work_released_from_a_savepoint_is_undone_by_the_rollback(settings):
+    """The admin saves inside a SAVEPOINT; an error after it must undo the save.
+
+    On SQLite the driver used to leave the transaction to SQLite, the SAVEPOINT
+    opened it, and RELEASE committed: a 500 after a create left the row behind.
+    """
+
+    async def work(session):
+        async with session.begin_nested():
+            session.add(Category(name="Half-written", slug="half-written"))
+        await session.rollback()
+        return (
+            await session.scalars(select(Category.id).where(Category.slug == "half-written"))
+        ).all()
+
+    assert with_session(settings, work) == [], "the rollback left the savepoint's row"
+
+
 def test_naive_timestamps_are_rejected(settings):
     async def work(session):
         session.add(Order(customer=customer(), placed_at=datetime(2026, 1, 1)))
