@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from markupsafe import escape
-from sqlalchemy import String, func, inspect, select
+from sqlalchemy import BigInteger, Integer, Numeric, String, func, inspect, select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -92,7 +93,10 @@ class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, ModelView)
     async def validate(self, request: Request, data: dict[str, Any]) -> None:
         """Check what the database would refuse, and say so at the field: text longer than
         its column, and clashes with `unique_fields`."""
-        errors: dict[str | int, Any] = _too_long(self.model, data)
+        errors: dict[str | int, Any] = {
+            **_too_long(self.model, data),
+            **_out_of_range(self.model, data),
+        }
         pk = request.query_params.get("pk")
         for name in (*self.unique_fields, *self.case_insensitive_unique):
             value = data.get(name)
@@ -156,6 +160,30 @@ def _too_long(model: type[Base], data: dict[str, Any]) -> dict[str | int, Any]:
         length = getattr(column.type, "length", None) if column is not None else None
         if isinstance(value, str) and length and len(value) > length:
             errors[name] = f"Use at most {length} characters (this has {len(value)})."
+    return errors
+
+
+def _out_of_range(model: type[Base], data: dict[str, Any]) -> dict[str | int, Any]:
+    """Numbers the column cannot hold: NaN, infinities, too many digits, beyond 32 bits."""
+    errors: dict[str | int, Any] = {}
+    columns = inspect(model).columns
+    for name, value in data.items():
+        column = columns.get(name)
+        if column is None or isinstance(value, bool) or not isinstance(value, Decimal | int):
+            continue
+        kind = getattr(column.type, "impl", column.type)
+        if isinstance(value, Decimal) and not value.is_finite():
+            errors[name] = "Enter a number."
+        elif isinstance(kind, Numeric) and kind.precision and kind.scale is not None:
+            bound = Decimal(10) ** (kind.precision - kind.scale)
+            if abs(Decimal(value)) >= bound:
+                errors[name] = f"Enter a number below {bound:,}."
+        elif (
+            isinstance(kind, Integer)
+            and not isinstance(kind, BigInteger)
+            and not -(2**31) <= value < 2**31
+        ):
+            errors[name] = f"Enter a whole number below {2**31:,}."
     return errors
 
 

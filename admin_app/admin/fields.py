@@ -6,12 +6,13 @@ import json
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette_admin.fields import BaseField, DateTimeField, ImageField, JSONField
+from starlette_admin.fields import BaseField, DateTimeField, DecimalField, ImageField, JSONField
 from starlette_admin.i18n import get_database_tzinfo
 
 from admin_app.auth.permissions import BASE_ACTIONS
@@ -64,6 +65,21 @@ class NotJSON(str):
 def _a_json_object(request: Request, field: Any, value: Any, form: dict[str, Any]) -> None:
     if not isinstance(value, dict):
         raise ValueError('Enter a JSON object, such as {"colour": "red"}.')
+
+
+def _a_finite_number(request: Request, field: Any, value: Any, form: dict[str, Any]) -> None:
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ValueError("Enter a number.")
+
+
+@dataclass
+class MoneyField(DecimalField):
+    """An amount of money: a decimal that is a number ("NaN" and "Infinity" parse as
+    decimals, and starlette-admin's min/max checks then fail with a 500)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.validators = [_a_finite_number, *self.validators]
 
 
 class JSONObjectField(JSONField):

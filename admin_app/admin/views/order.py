@@ -4,11 +4,11 @@ from typing import Any
 
 from sqlalchemy import Select, inspect, select
 from starlette.requests import Request
-from starlette_admin import DecimalField, EnumField, HasOne, IntegerField, TextAreaField
+from starlette_admin import EnumField, HasOne, IntegerField, TextAreaField
 from starlette_admin.contrib.sqla import InlineModelView
 
 from admin_app.admin.base import AppModelView
-from admin_app.admin.fields import AwareDateTimeField
+from admin_app.admin.fields import AwareDateTimeField, MoneyField
 from admin_app.auth.permissions import Grants, scope_values
 from admin_app.email.delivery import deliver_after_commit
 from admin_app.email.notices import order_shipped
@@ -24,7 +24,7 @@ class OrderLineInline(InlineModelView):
         IntegerField("id", label="ID"),
         HasOne("product", key="product", required=True),
         IntegerField("quantity", required=True, min=1),
-        DecimalField("unit_price", required=True, min=0, step="0.01"),
+        MoneyField("unit_price", required=True, min=0, step="0.01"),
     ]
 
 
@@ -37,7 +37,7 @@ class OrderView(AppModelView):
         IntegerField("id", label="ID"),
         HasOne("customer", key="customer", required=True),
         EnumField("status", choices=STATUS_CHOICES, required=True),
-        DecimalField("total", required=True, min=0, step="0.01"),
+        MoneyField("total", required=True, min=0, step="0.01"),
         AwareDateTimeField("placed_at", required=True),
         TextAreaField("notes", exclude_from_list=True),
     ]

@@ -9,7 +9,6 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette_admin import (
     BooleanField,
-    DecimalField,
     HasMany,
     HasOne,
     IntegerField,
@@ -20,7 +19,7 @@ from starlette_admin.exceptions import FormValidationError
 from starlette_admin.helpers import on_commit
 
 from admin_app.admin.base import AppModelView
-from admin_app.admin.fields import AwareDateTimeField, JSONObjectField, MediaImageField
+from admin_app.admin.fields import AwareDateTimeField, JSONObjectField, MediaImageField, MoneyField
 from admin_app.media import MediaStore, UploadRejectedError
 from admin_app.models import Product
 from admin_app.state import get_settings
@@ -36,7 +35,7 @@ class ProductView(AppModelView):
         MediaImageField("image", exclude_from_list=False),
         StringField("name", required=True, maxlength=200),
         StringField("sku", label="SKU", required=True, maxlength=64),
-        DecimalField("price", required=True, min=0, step="0.01"),
+        MoneyField("price", required=True, min=0, step="0.01"),
         IntegerField("stock", min=0),
         BooleanField("is_active", label="Active", default=True),
         HasOne("category", key="category"),
