@@ -62,7 +62,11 @@ class MediaStore:
     def response(self, name: str) -> Response:
         """Serve a stored file: images inline with their own type, anything else as a download."""
         path = self.path_of(name)
-        if not path.is_file():
+        try:
+            found = path.is_file()
+        except OSError:  # a name the file system cannot hold (too long): not ours either
+            found = False
+        if not found:
             raise HTTPException(404)
         media_type = IMAGE_TYPES.get(path.suffix.lstrip(".").lower())
         headers = {

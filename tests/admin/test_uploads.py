@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from PIL import Image
 
 from tests.helpers import csrf_token, fetch
@@ -82,3 +83,9 @@ def test_an_image_over_the_size_limit_is_refused_at_the_field(settings, tmp_path
         login(client, "img@example.com")
         response = create_with_image(client, "big.png", big, "image/png")
         assert response.status_code == 422 and "larger than" in response.text
+
+
+@pytest.mark.parametrize("name", ["a" * 5000, "x/" * 3000 + "a.png", "a%00b.png", "../x.png"])
+def test_media_names_no_file_could_have_are_404s(admin_client, name):
+    """A name longer than the file system allows made the lookup raise: a 500."""
+    assert admin_client.get(f"/admin/media/{name}").status_code == 404
