@@ -171,6 +171,20 @@ Each became a fix and a test in the normal suite (named in brackets):
   (`tests/web/test_bad_input.py::test_json_nested_thousands_deep_is_an_error_at_the_field`,
   `::test_a_list_position_nested_thousands_deep_is_a_400`). A role's scope that was
   not JSON at all was a 500 too; it uses the same checked field now.
+- **Prices of "NaN", "Infinity" or 1e30, and stock beyond 32 bits, answered 500**
+  (found by hand): starlette-admin parses them as decimals and its minimum check then
+  raises. They are errors at the field now, as is any number its column cannot hold
+  (`tests/web/test_bad_input.py::test_numbers_the_column_cannot_hold_are_errors_at_the_field`).
+- **On SQLite, one of those 500s left the product saved.** Python's sqlite3 driver opens
+  a transaction only before INSERT/UPDATE/DELETE, so the SAVEPOINT every admin save
+  runs in opened it, and RELEASE committed; the rollback after the error found nothing
+  to undo. SQLite connections now begin their transactions explicitly
+  (`tests/test_db.py::test_work_released_from_a_savepoint_is_undone_by_the_rollback`).
+- **An uploaded-media name longer than the file system allows answered 500** (found
+  by hand): the file lookup raised "name too long". It is a 404 now
+  (`tests/admin/test_uploads.py::test_media_names_no_file_could_have_are_404s`). The
+  fuzzer sent such names but could not see it: on its server no media folder existed
+  yet, so the lookup stopped at the missing folder. State matters to fuzzing.
 - **The test harness itself blocked the server**: a server logging into a pipe that a
   busy test process reads slowly stalls on its log writes. Stress servers log to a file.
 """
