@@ -80,7 +80,10 @@ def main() -> None:
     capacity = ROOT / "bench" / "ws_capacity.py"
     if capacity.exists():
         print("\nbench/ws_capacity.py:", flush=True)
-        subprocess.run([str(BIN / "python"), str(capacity)], cwd=ROOT, check=False)
+        try:
+            subprocess.run([str(BIN / "python"), str(capacity)], cwd=ROOT, check=False, timeout=600)
+        except subprocess.TimeoutExpired:
+            print("bench/ws_capacity.py: gave up after 10 minutes", file=sys.stderr)
 
 
 def app_environment() -> dict[str, str]:

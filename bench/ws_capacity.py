@@ -140,8 +140,12 @@ async def make_sessions(settings: Any, count: int) -> list[str]:
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine).begin() as db:
+            # A superuser: every model may be watched without setting up a role.
             user = await create_user(
-                session=db, email="bench@example.com", password=secrets.token_urlsafe(24)
+                session=db,
+                email="bench@example.com",
+                password=secrets.token_urlsafe(24),
+                is_superuser=True,
             )
             db.add(Category(name="Benchmarks", slug="benchmarks"))
             device, timeouts = Device("127.0.0.1", "ws_capacity"), Timeouts.from_settings(settings)
@@ -306,16 +310,19 @@ async def client(args: argparse.Namespace) -> int:
         async with gate:
             ws = await connect(
                 args.ws_url,
-                origin=origin,  # type: ignore[arg-type]
+                origin=origin,
                 additional_headers={"Cookie": f"admin_session={cookie}"},
                 ping_interval=None,  # browsers answer pings but do not send them
                 compression=None if args.compression == "none" else "deflate",
                 open_timeout=60,
             )
             await ws.send(WATCH)
-            while json.loads(await ws.recv())["type"] != "watching":
-                pass
-            return ws
+            while True:  # an error (refused watch) fails this connection, never hangs it
+                message = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                if message["type"] == "error":
+                    raise RuntimeError(message["detail"])
+                if message["type"] == "watching":
+                    return ws
 
     started = time.monotonic()
     opened = await asyncio.gather(*(open_one(c) for c in cookies), return_exceptions=True)
