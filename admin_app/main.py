@@ -11,7 +11,8 @@ Middleware, outermost first (Starlette's own error handling wraps them all):
 4. `HostCheckMiddleware`: a Host outside `ALLOWED_HOSTS` gets 400 (probes and
    `/metrics` excepted).
 5. `HTTPSOnlyMiddleware`, only when `HTTPS_ONLY`: http is redirected to https.
-6. `SecurityHeadersMiddleware`: CSP with a per-request nonce, framing, sniffing, HSTS.
+6. `SecurityHeadersMiddleware`: CSP with a per-request nonce, framing, sniffing, HSTS,
+   and `Cache-Control: no-store` on pages and data.
 7. `GZipMiddleware`: compresses larger text responses (never event streams).
 8. `BodyLimitMiddleware`: 413 for bodies over `MAX_FORM_SIZE` / `MAX_REQUEST_SIZE`.
 9. `SessionMiddleware`: the signed cookie that carries only the login session's token.

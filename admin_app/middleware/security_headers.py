@@ -9,6 +9,11 @@ from admin_app.templating import new_nonce
 
 HSTS = "max-age=63072000; includeSubDomains"
 
+NOT_STORED = ("text/html", "application/json", "text/csv", "application/vnd.openxmlformats")
+"""Content types of pages and data: never kept by browsers or proxies (`no-store`), so
+after logout the Back button cannot show the last customer list from the cache, and
+a shared proxy never holds an export. Static assets keep their own caching."""
+
 
 def content_security_policy(nonce: str) -> str:
     """Scripts only from our origin or carrying this request's nonce; no framing, no plugins."""
@@ -30,7 +35,7 @@ def content_security_policy(nonce: str) -> str:
 
 
 class SecurityHeadersMiddleware:
-    """Adds CSP, framing, sniffing and referrer policies (and HSTS over HTTPS only)."""
+    """Adds CSP, framing, sniffing, referrer and caching policies (HSTS over HTTPS only)."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
@@ -56,6 +61,8 @@ class SecurityHeadersMiddleware:
                 )
                 if self.hsts:
                     headers.setdefault("Strict-Transport-Security", HSTS)
+                if headers.get("content-type", "").startswith(NOT_STORED):
+                    headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

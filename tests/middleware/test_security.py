@@ -35,6 +35,17 @@ def test_security_headers_and_a_nonce_for_every_inline_script(client):
     assert client.get("/admin/login").headers["content-security-policy"] != csp, "nonce per request"
 
 
+def test_pages_and_data_are_never_cached_but_assets_are(seeded, admin_client):
+    """After logout, Back must not bring the last customer list out of the browser's cache."""
+    for url in ("/admin/customer/list", "/admin/customer/detail?pk=1", "/admin/account"):
+        response = admin_client.get(url)
+        assert response.headers.get("cache-control") == "no-store", url
+    lookup = admin_client.get("/admin/_api/customer/relation-lookup?q=a")
+    assert lookup.headers.get("cache-control") == "no-store"
+    css = admin_client.get("/static/app.css")
+    assert css.status_code == 200 and "no-store" not in css.headers.get("cache-control", "")
+
+
 def test_https_only_redirects_sends_hsts_and_spares_the_probes(settings, tmp_path):
     secure = make_settings(database_url=settings.database_url, data_dir=tmp_path, https_only=True)
     with TestClient(create_app(secure)) as client:
