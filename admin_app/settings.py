@@ -228,6 +228,10 @@ class Settings(BaseSettings):
     """Messages queued per live client; a client that falls further behind is told
     to refresh instead of holding up the others."""
 
+    live_max_connections_per_user: int = Field(default=50, ge=1, le=10_000)
+    """Live connections (tabs) one account may hold open in each process; more get 429,
+    so one account cannot tie up a worker's memory and sockets."""
+
     @field_validator("allowed_hosts", "forwarded_allow_ips", "metrics_allow_ips", mode="before")
     @classmethod
     def _hosts_from_csv(cls, value: Any) -> Any:

@@ -10,7 +10,7 @@ whatever the number of recipients.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -147,11 +147,14 @@ class Hub:
     def __init__(self, presence: Presence) -> None:
         self.presence = presence
         self.subscribers: set[Subscriber] = set()
+        self.per_user: Counter[int] = Counter()
         self._lists: dict[str, set[Subscriber]] = {}
         self._records: dict[Record, set[Subscriber]] = {}
         self._feeds: set[Subscriber] = set()
 
     def add(self, subscriber: Subscriber) -> None:
+        if subscriber not in self.subscribers:
+            self.per_user[subscriber.user.id] += 1
         self.subscribers.add(subscriber)
         if subscriber.feed:
             self._feeds.add(subscriber)
@@ -160,6 +163,10 @@ class Hub:
         """Forget a closed connection; return records whose local viewers changed (the
         connections still on them have been told; other processes are the caller's job)."""
         changed = self._unwatch(subscriber)
+        if subscriber in self.subscribers:
+            self.per_user[subscriber.user.id] -= 1
+            if not self.per_user[subscriber.user.id]:
+                del self.per_user[subscriber.user.id]
         self.subscribers.discard(subscriber)
         self._feeds.discard(subscriber)
         return changed

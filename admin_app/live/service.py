@@ -40,6 +40,7 @@ class LiveService:
         self.metrics = metrics
         self.node = secrets.token_hex(6)
         self.queue_size = settings.live_queue_size
+        self.max_per_user = settings.live_max_connections_per_user
         self.heartbeat = settings.live_heartbeat
         self.presence = Presence(ttl=3 * settings.live_heartbeat)
         self.hub = Hub(self.presence)
@@ -79,6 +80,10 @@ class LiveService:
         self._send_presence(self.presence.local_records(), leaving=True)
         self.hub.close_all(CLOSE_GOING_AWAY, "The server is restarting.")
         await self.broker.stop()
+
+    def has_room_for(self, user: Actor) -> bool:
+        """Whether `user` may open one more live connection in this process."""
+        return self.hub.per_user[user.id] < self.max_per_user
 
     def connect(
         self, user: Actor, session_id: str, models: frozenset[str], *, feed: bool = False

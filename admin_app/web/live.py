@@ -28,6 +28,7 @@ from admin_app.web.live_socket import LiveSocket
 
 SIGN_IN = "Sign in to the admin first."
 UNAVAILABLE = "The database cannot be reached right now. Try again in a few seconds."
+TOO_MANY = "This account has too many live connections open; close some tabs."
 
 
 def live_routes(views: Sequence[BaseModelView]) -> list[BaseRoute]:
@@ -63,6 +64,9 @@ class LiveEndpoints:
         if isinstance(identity, Response):
             await _deny(websocket, identity)
             return
+        if not get_live(websocket).has_room_for(identity.user):
+            await _deny(websocket, refusal(429, TOO_MANY))
+            return
         await websocket.accept()
         await LiveSocket(websocket, get_live(websocket), identity).run()
 
@@ -77,6 +81,8 @@ class LiveEndpoints:
         if model is not None and model not in identity.models:
             return refusal(403, f"You cannot follow changes to {model!r:.60}.")
         live = get_live(request)
+        if not live.has_room_for(identity.user):
+            return refusal(429, TOO_MANY)
         subscriber = live.connect(identity.user, identity.session_id, identity.models, feed=True)
         live.watch(subscriber, Page(model, pk) if model else None)
         return StreamingResponse(

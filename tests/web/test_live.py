@@ -154,6 +154,27 @@ def test_a_socket_without_a_session_is_refused_with_401(app_client):
     assert "Sign in" in refused.value.json()["error"]
 
 
+def test_one_account_cannot_hold_more_live_connections_than_its_share(live_settings):
+    capped = live_settings.model_copy(update={"live_max_connections_per_user": 2})
+    create_admin(capped, "root@example.com")
+    create_admin(capped, "sam@example.com")
+    with TestClient(create_app(capped)) as client:
+        rita = Browser(client, "root@example.com")
+        with rita.socket() as first, rita.socket() as second:
+            next_json(first, kind("hello"))
+            next_json(second, kind("hello"))
+            with pytest.raises(WebSocketDenialResponse) as refused:
+                rita.socket().__enter__()
+            assert refused.value.status_code == 429
+            assert "too many live connections" in refused.value.json()["error"]
+            feed = client.get("/admin/events", headers=rita.headers)
+            assert feed.status_code == 429
+            with Browser(client, "sam@example.com").socket() as other:  # others unaffected
+                next_json(other, kind("hello"))
+        with rita.socket() as again:  # closing tabs gives the room back
+            next_json(again, kind("hello"))
+
+
 @pytest.mark.parametrize(
     "origin",
     [
