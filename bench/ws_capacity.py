@@ -174,6 +174,9 @@ class Server:
             "SECRET_KEY": secret,
             "ALLOWED_HOSTS": "127.0.0.1",
             "DATA_DIR": str(log.parent),
+            # The connections stand for 5,000 people but share one account: lift the
+            # per-account cap (LIVE_MAX_CONNECTIONS_PER_USER) that would refuse them.
+            "LIVE_MAX_CONNECTIONS_PER_USER": "10000",
         }
 
     def __enter__(self) -> Server:

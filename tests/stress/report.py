@@ -185,6 +185,13 @@ Each became a fix and a test in the normal suite (named in brackets):
   (`tests/admin/test_uploads.py::test_media_names_no_file_could_have_are_404s`). The
   fuzzer sent such names but could not see it: on its server no media folder existed
   yet, so the lookup stopped at the missing folder. State matters to fuzzing.
+- **Hardening found by hand, without a failure to show**: pages, JSON and exports
+  carried no caching policy, so browsers and proxies were free to keep customer data
+  after logout; they are now `Cache-Control: no-store`
+  (`tests/middleware/test_security.py::test_pages_and_data_are_never_cached_but_assets_are`).
+  One account could hold any number of live connections; beyond
+  `LIVE_MAX_CONNECTIONS_PER_USER` (50) they are refused with 429
+  (`tests/web/test_live.py::test_one_account_cannot_hold_more_live_connections_than_its_share`).
 - **The test harness itself blocked the server**: a server logging into a pipe that a
   busy test process reads slowly stalls on its log writes. Stress servers log to a file.
 """
