@@ -246,8 +246,10 @@ def test_memory_does_not_grow_with_the_number_of_rows(settings, backend):
     assert first.startswith(b"\xef\xbb\xbfID,First name")
     assert chunks > small_chunks > 2, "sent in pieces as rows arrive, not as one body"
     # 100,000 more rows are about 10 MB of CSV; buffered, the peak would grow by that.
-    # (A ratio of the two peaks, around 1 MB each, failed on noise: 1.502x once.)
-    assert peak - small_peak < 1_000_000, (
+    # Streamed, it moves with what is in flight (driver buffers, queued chunks): up to
+    # 1.2 MB apart between runs on PostgreSQL. (A ratio of the two peaks, around 1 MB
+    # each, failed on noise at 1.502x; a 1 MB bound on the growth failed at 1.2 MB.)
+    assert peak - small_peak < 3_000_000, (
         f"peak Python memory {small_peak / 1e6:.2f} MB for 20,000 rows, "
         f"{peak / 1e6:.2f} MB for 120,000: it must not grow with the rows"
     )
