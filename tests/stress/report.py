@@ -174,7 +174,7 @@ Each became a fix and a test in the normal suite (named in brackets):
 - **Prices of "NaN", "Infinity" or 1e30, and stock beyond 32 bits, answered 500**
   (found by hand): starlette-admin parses them as decimals and its minimum check then
   raises. They are errors at the field now, as is any number its column cannot hold
-  (`tests/web/test_bad_input.py::test_numbers_the_column_cannot_hold_are_errors_at_the_field`).
+  (`tests/admin/test_views.py::test_invalid_values_rerender_the_form_with_errors_and_save_nothing`).
 - **On SQLite, one of those 500s left the product saved.** Python's sqlite3 driver opens
   a transaction only before INSERT/UPDATE/DELETE, so the SAVEPOINT every admin save
   runs in opened it, and RELEASE committed; the rollback after the error found nothing

@@ -71,22 +71,3 @@ def test_a_list_position_nested_thousands_deep_is_a_400(seeded, admin_client):
     response = admin_client.get(f"/admin/customer/list?after={token}")
     assert response.status_code == 400
     assert "position" in response.text
-
-
-@pytest.mark.parametrize(
-    ("form", "field", "message"),
-    [
-        ({"price": "NaN"}, "price", "Enter a number."),
-        ({"price": "Infinity"}, "price", "Enter a number."),
-        ({"price": "1e30"}, "price", "Enter a number below 10,000,000,000."),
-        ({"stock": "99999999999999999999"}, "stock", "Enter a whole number below"),
-    ],
-)
-def test_numbers_the_column_cannot_hold_are_errors_at_the_field(
-    seeded, admin_client, form, field, message
-):
-    product = {"name": "Odd", "sku": "ODD-1", "price": "1", "stock": "1", **form}
-    response = post_form(admin_client, "/admin/product/create", product, follow_redirects=False)
-    assert response.status_code == 422, f"{form}: {response.status_code}"
-    assert message in response.text
-    assert fetch(seeded, "SELECT count(*) FROM product WHERE sku = 'ODD-1'")[0][0] == 0
