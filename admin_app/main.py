@@ -21,7 +21,8 @@ Middleware, outermost first (Starlette's own error handling wraps them all):
 `/admin/ws` and `/admin/events` (live activity, `admin_app.web.live`) are app routes
 ahead of the admin's mount, with their own login check.
 
-Inside `/admin`, starlette-admin adds its own: timezone, flash messages, CSRF, login.
+Inside `/admin`: starlette-admin's timezone, then flash messages, CSRF and login
+(`admin_app.middleware.admin_guards`, plain-ASGI twins of its own).
 """
 
 from __future__ import annotations

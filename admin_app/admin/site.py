@@ -16,8 +16,10 @@ from starlette_admin import DropDown, RequestAction
 from starlette_admin.auth import login_not_required
 from starlette_admin.contrib.sqla import Admin
 from starlette_admin.contrib.sqla.middleware import DBSessionMiddleware
+from starlette_admin.flash import FlashMiddleware as StockFlashMiddleware
 from starlette_admin.flash import get_flashed_messages
 from starlette_admin.routing import route
+from starlette_admin.security.csrf import CSRFMiddleware as StockCSRFMiddleware
 from starlette_admin.views import BaseView
 
 from admin_app.admin.account import AccountView
@@ -35,6 +37,7 @@ from admin_app.auth.provider import DatabaseAuthProvider
 from admin_app.db import table_of
 from admin_app.live.publish import publish_admin_changes
 from admin_app.media import serve_media
+from admin_app.middleware import admin_guards
 from admin_app.middleware.early_errors import EarlyHTTPErrorMiddleware
 from admin_app.models import AuditEntry
 from admin_app.settings import Settings
@@ -50,6 +53,7 @@ class AppAdmin(FastListRoutes, Admin):
 
     - its per-request `DBSessionMiddleware` is dropped: the app's own (outermost)
       one gives the admin and the app's routes the same session;
+    - its flash, CSRF and login middleware are plain ASGI (`admin_guards`);
     - error pages are negotiated (JSON for API clients) and a lost database is a 503;
     - uploaded media are served from inside the admin, behind its login;
     - list pages and relation pickers stay fast on big tables (`FastListRoutes`,
@@ -71,7 +75,11 @@ class AppAdmin(FastListRoutes, Admin):
         )
         self.middlewares = [
             Middleware(EarlyHTTPErrorMiddleware),  # outermost: sees what the others raise
-            *(m for m in self.middlewares if getattr(m, "cls", None) is not DBSessionMiddleware),
+            *(
+                _plain_asgi(m)
+                for m in self.middlewares
+                if getattr(m, "cls", None) is not DBSessionMiddleware
+            ),
         ]
         add_nonces(self.templates.env)
         self.templates.env.globals["get_flashed_messages"] = get_flashed_messages
@@ -153,6 +161,18 @@ class AppAdmin(FastListRoutes, Admin):
         handlers = exception_handlers(app_templates())
         handlers.pop(HTTPException)  # the admin renders its own HTTP error pages
         self.app.exception_handlers.update(handlers)
+
+
+_PLAIN_ASGI: dict[Any, Any] = {
+    StockFlashMiddleware: admin_guards.FlashMiddleware,
+    StockCSRFMiddleware: admin_guards.CSRFMiddleware,
+}
+
+
+def _plain_asgi(middleware: Middleware) -> Middleware:
+    """starlette-admin's `BaseHTTPMiddleware` flash and CSRF layers, as their ASGI twins."""
+    twin = _PLAIN_ASGI.get(middleware.cls)
+    return middleware if twin is None else Middleware(twin, *middleware.args, **middleware.kwargs)
 
 
 def build_admin(settings: Settings, registry: Iterable[type[AppModelView]] = REGISTRY) -> AppAdmin:

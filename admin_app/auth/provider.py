@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.middleware import Middleware
-from starlette.middleware.base import RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette_admin.auth import AdminUser as AdminIdentity
-from starlette_admin.auth import AuthMiddleware, AuthProvider
+from starlette_admin.auth import AuthProvider
 from starlette_admin.exceptions import LoginFailed
 from starlette_admin.helpers import index_url, safe_redirect_url
-from starlette_admin.security.csrf import CSRFMiddleware
 
 from admin_app.audit.context import Actor, set_actor
 from admin_app.audit.events import record_event, record_event_now
@@ -30,6 +28,7 @@ from admin_app.auth.sessions import (
 from admin_app.auth.users import get_user_by_email, normalize_email
 from admin_app.db import utcnow
 from admin_app.email.notices import notify_login_from_new_ip
+from admin_app.middleware.admin_guards import CSRF_COOKIE, LoginMiddleware
 from admin_app.models import AdminUser
 from admin_app.settings import Settings
 from admin_app.state import get_metrics, get_session, get_sessionmaker
@@ -38,24 +37,6 @@ LOGIN_FAILED = "Invalid email or password."
 """The only thing a failed login ever says: nothing about which part was wrong."""
 
 SESSION_KEY = "sid"
-
-
-class _AppAuthMiddleware(AuthMiddleware):
-    """starlette-admin's login check, plus two rules of ours.
-
-    The admin's own CSS and JS need no login and no database query; and with
-    `REQUIRE_2FA`, a superuser without two-factor login can only reach enrollment.
-    """
-
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        if request.url.path.startswith(request.scope.get("root_path", "") + "/static/"):
-            return await call_next(request)
-
-        async def gated(request: Request) -> Response:
-            redirect = second_factor.enrollment_redirect(request)
-            return redirect if redirect is not None else await call_next(request)
-
-        return await super().dispatch(request, gated)
 
 
 class DatabaseAuthProvider(AuthProvider):
@@ -68,7 +49,7 @@ class DatabaseAuthProvider(AuthProvider):
         self.limits = throttle.Limits.from_settings(settings)
 
     def get_middleware(self) -> Middleware:
-        return Middleware(_AppAuthMiddleware, provider=self)
+        return Middleware(LoginMiddleware, provider=self)
 
     async def login(
         self, username: str, password: str, remember_me: bool, request: Request
@@ -131,7 +112,7 @@ class DatabaseAuthProvider(AuthProvider):
         target = safe_redirect_url(wanted or fallback, request, fallback)
         response = RedirectResponse(target, status_code=303)
         # A CSRF token issued before login is not carried into the session.
-        response.delete_cookie(CSRFMiddleware.cookie_name)
+        response.delete_cookie(CSRF_COOKIE)
         return response
 
     async def logout(self, request: Request) -> Response | None:

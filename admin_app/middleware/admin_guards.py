@@ -1,0 +1,253 @@
+"""starlette-admin's flash, CSRF and login middleware, as plain ASGI.
+
+starlette-admin 1.0 writes all three as `BaseHTTPMiddleware`: each request through the
+admin starts three task groups and three memory streams, and copies every response
+through them (15% of a list page's CPU, docs/big-tables.md). These do the same
+checks in the same order with the same cookies, state and answers, without those.
+
+- `FlashMiddleware`: `request.state.admin_flash_*` for `flash()` and
+  `get_flashed_messages()`; the signed `starlette_admin_flash` cookie is set or
+  cleared on the response.
+- `CSRFMiddleware`: the signed double-submit cookie. Unsafe methods must send the
+  token in `X-CSRFToken` or the `csrftoken` form field; the body read to find it is
+  replayed to the app.
+- `LoginMiddleware`: the provider's `authenticate()`; anonymous requests reach only
+  the allowed routes (login, static, `@login_not_required`), others go to the login
+  page. The admin's static files need no login (and so no database query), and with
+  `REQUIRE_2FA` a superuser without two-factor login can reach only enrollment.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette_admin.auth import AdminUser
+from starlette_admin.cookies import SignedCookie
+
+from admin_app.auth import second_factor
+
+if TYPE_CHECKING:
+    from starlette_admin.auth import BaseAuthProvider
+
+log = logging.getLogger(__name__)
+
+FLASH_COOKIE = "starlette_admin_flash"
+FLASH_MAX_AGE = 300
+CSRF_COOKIE = "starlette_admin_csrftoken"
+CSRF_HEADER = "x-csrftoken"
+CSRF_FIELD = "csrftoken"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _with_cookies(send: Send, cookies: Response) -> Send:
+    """`send`, adding the Set-Cookie headers of `cookies` to the response's start."""
+    extra = [(k, v) for k, v in cookies.raw_headers if k == b"set-cookie"]
+    if not extra:
+        return send
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), *extra]
+        await send(message)
+
+    return sending
+
+
+class FlashMiddleware:
+    """Flash messages in a signed cookie (starlette-admin's `FlashMiddleware`)."""
+
+    def __init__(self, app: ASGIApp, secret_key: str) -> None:
+        self.app = app
+        self.cookie = SignedCookie(
+            secret_key, salt="starlette-admin-flash", timed=True, max_age=FLASH_MAX_AGE
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["admin_flash_cookie"] = self.cookie
+        state["admin_flash_pending"] = []
+        state["admin_flash_consumed"] = False
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                pending = state.get("admin_flash_pending") or []
+                if pending or state.get("admin_flash_consumed"):
+                    cookies = Response()
+                    if pending:
+                        cookies.set_cookie(
+                            FLASH_COOKIE,
+                            self.cookie.dumps(pending),
+                            httponly=True,
+                            samesite="lax",
+                            max_age=FLASH_MAX_AGE,
+                            secure=scope.get("scheme") == "https",
+                        )
+                    else:
+                        cookies.delete_cookie(FLASH_COOKIE)
+                    headers = MutableHeaders(scope=message)
+                    for value in cookies.headers.getlist("set-cookie"):
+                        headers.append("set-cookie", value)
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+class CSRFMiddleware:
+    """Double-submit CSRF tokens in a signed cookie (starlette-admin's `CSRFMiddleware`)."""
+
+    def __init__(self, app: ASGIApp, secret_key: str) -> None:
+        self.app = app
+        self.signer = URLSafeSerializer(secret_key, salt="starlette-admin-csrf")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        token: str | None = None
+        signed = request.cookies.get(CSRF_COOKIE)
+        if signed:
+            try:
+                token = self.signer.loads(signed)
+            except BadSignature:
+                token = None
+        fresh = not isinstance(token, str) or not token
+        if fresh:
+            token = secrets.token_hex(32)
+        assert token is not None
+        signed = self.signer.dumps(token)
+        request.state.csrf_token = signed
+
+        if request.method not in SAFE_METHODS:
+            receive, submitted = await self._submitted(request)
+            refusal = self._refusal(token, submitted)
+            if refusal is not None:
+                log.warning("CSRF check refused %s %s: %s", request.method, scope["path"], refusal)
+                await PlainTextResponse(refusal, status_code=403)(scope, receive, send)
+                return
+
+        if fresh:
+            cookies = Response()
+            cookies.set_cookie(
+                CSRF_COOKIE,
+                signed,
+                httponly=False,  # the admin's scripts read it for X-CSRFToken
+                samesite="lax",
+                secure=scope.get("scheme") == "https",
+            )
+            send = _with_cookies(send, cookies)
+        await self.app(scope, receive, send)
+
+    def _refusal(self, token: str, submitted: str | None) -> str | None:
+        if not submitted:
+            return "CSRF token missing"
+        try:
+            value = self.signer.loads(submitted)
+        except BadSignature:
+            return "CSRF token invalid"
+        if not isinstance(value, str) or not hmac.compare_digest(value, token):
+            return "CSRF token invalid"
+        return None
+
+    @staticmethod
+    async def _submitted(request: Request) -> tuple[Receive, str | None]:
+        """The token the request sent, and a `receive` that gives the app the whole body."""
+        header = request.headers.get(CSRF_HEADER)
+        if header is not None:
+            return request.receive, header
+        content_type = request.headers.get("content-type", "")
+        if not any(kind in content_type for kind in FORM_TYPES):
+            return request.receive, None
+        body = await _read_body(request.receive)
+        replay = _replaying(body, request.receive)
+        form = await Request(request.scope, _replaying(body, request.receive)).form()
+        try:
+            return replay, str(form.get(CSRF_FIELD) or "")
+        finally:
+            await form.close()
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that first hands over `body` whole, then waits on the real one."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+class LoginMiddleware:
+    """The login check (starlette-admin's `AuthMiddleware`), plus two rules of ours."""
+
+    def __init__(self, app: ASGIApp, provider: BaseAuthProvider) -> None:
+        self.app = app
+        self.provider = provider
+        self.allow_routes = {"login", "static", *provider.allow_routes}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if scope["path"].startswith(scope.get("root_path", "") + "/static/"):
+            await self.app(scope, receive, send)
+            return
+        user = await self.provider.authenticate(request)
+        if user is not None:
+            if not isinstance(user, AdminUser):
+                raise TypeError(f"authenticate() must return an AdminUser, not {type(user)}")
+            request.state.admin_user = user
+            request.state.is_anonymous = False
+            redirect = second_factor.enrollment_redirect(request)
+            if redirect is not None:
+                await redirect(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        request.state.is_anonymous = True
+        if self._allowed_anonymously(scope):
+            await self.app(scope, receive, send)
+            return
+        login = request.url_for(request.app.state.ROUTE_NAME + ":login")
+        target = f"{login}?{urlencode({'next': str(request.url)})}"
+        await RedirectResponse(target, status_code=303)(scope, receive, send)
+
+    def _allowed_anonymously(self, scope: Scope) -> bool:
+        for route in scope["app"].routes:
+            match, _ = route.matches(scope)
+            if match == Match.FULL:
+                endpoint: Any = getattr(route, "endpoint", None)
+                return route.name in self.allow_routes or bool(
+                    getattr(endpoint, "_login_not_required", False)
+                )
+        return False
