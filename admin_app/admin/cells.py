@@ -18,21 +18,33 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal, cast
 from urllib.parse import urlencode
 
+from babel import dates
+from babel.core import Locale
 from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette_admin.fields import (
     BaseField,
     BooleanField,
+    DateTimeField,
     EnumField,
     IntegerField,
     RelationField,
     StringField,
 )
-from starlette_admin.i18n import gettext
+from starlette_admin.i18n import (
+    get_database_tzinfo,
+    get_locale,
+    get_tzinfo,
+    gettext,
+    is_timezone_conversion_enabled,
+)
 from starlette_admin.views import BaseModelView
+
+from admin_app.admin.fields import AwareDateTimeField
 
 _BETWEEN_TAGS = re.compile(r">\s+<")
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.~-]+$")
@@ -295,12 +307,61 @@ _STOCK_CONVERSIONS: dict[Any, Callable[[Any], Any]] = {
 
 def _direct_conversion(field: BaseField) -> Callable[[Any], Any] | None:
     """For fields that read an attribute and convert it the stock way (`str`, `int`,
-    `bool`), that conversion, so the cell needs no call into starlette-admin."""
+    `bool`, a date and time in the user's zone), that conversion, so the cell needs no
+    call into starlette-admin. Called once per page, inside the request's locale."""
     if field.formatter or getattr(field, "getter", None) is not None:
         return None
     if type(field).parse_obj is not BaseField.parse_obj:
         return None
-    return _STOCK_CONVERSIONS.get(type(field).serialize_value)
+    kind = type(field).serialize_value
+    if kind in _DATETIME_SERIALIZERS and is_timezone_conversion_enabled():
+        assert isinstance(field, DateTimeField)
+        return DateTimeText(
+            field.output_format or "medium",
+            precise=kind is DateTimeField.serialize_value,
+        )
+    return _STOCK_CONVERSIONS.get(kind)
+
+
+_NamedFormat = Literal["full", "long", "medium", "short"]
+_NAMED_FORMATS = ("full", "long", "medium", "short")
+_DATETIME_SERIALIZERS = (DateTimeField.serialize_value, AwareDateTimeField.serialize_value)
+
+
+class DateTimeText:
+    """starlette-admin's display of a date and time (babel's `format_datetime` in the
+    user's zone and locale), with the locale's patterns looked up once instead of per
+    cell: a quarter of the time of a cell. `precise=False` drops fractions of a second,
+    as `AwareDateTimeField` does."""
+
+    def __init__(self, pattern: str, *, precise: bool) -> None:
+        self.locale = Locale.parse(get_locale())
+        self.zone = get_tzinfo()
+        self.database_zone = get_database_tzinfo()
+        self.precise = precise
+        self.named = pattern in _NAMED_FORMATS
+        if self.named:
+            name = cast(_NamedFormat, pattern)
+            layout = dates.get_datetime_format(name, locale=self.locale)
+            self.layout = str(layout).replace("'", "")
+            self.time = dates.parse_pattern(dates.get_time_format(name, locale=self.locale))
+            self.date = dates.parse_pattern(dates.get_date_format(name, locale=self.locale))
+        else:
+            self.custom = dates.parse_pattern(pattern)
+
+    def __call__(self, value: datetime) -> str:
+        if not self.precise:
+            value = value.replace(microsecond=0)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=self.database_zone)
+        value = value.astimezone(self.zone)
+        if not self.named:
+            return str(self.custom.apply(value, self.locale))
+        day = value.date()
+        time = str(self.time.apply(value.timetz(), self.locale, reference_date=day))
+        return self.layout.replace("{0}", time).replace(
+            "{1}", str(self.date.apply(day, self.locale))
+        )
 
 
 def _enum_value(value: Any) -> Any:

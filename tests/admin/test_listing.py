@@ -260,3 +260,27 @@ def test_order_pages_load_customers_without_extra_queries_per_row(admin_client, 
     many = page_queries(admin_client, seeded, "/admin/order/list?page_size=50")
     assert len(few) == len(many), (few, many)
     assert not any(s.count("FROM customer") and "orders" not in s for s in many), "no N+1"
+
+
+@pytest.mark.parametrize(
+    ("zone", "shown"),
+    [
+        ("UTC", "Jan 1, 2026, 12:07:00\u202fAM"),
+        ("Asia/Kolkata", "Jan 1, 2026, 5:37:00\u202fAM"),
+        ("America/New_York", "Dec 31, 2025, 7:07:00\u202fPM"),
+    ],
+)
+def test_list_dates_read_in_the_viewers_time_zone_as_on_the_detail_page(
+    admin_client, settings, zone, shown
+):
+    add_customers(settings, customers(7))  # customer 7 was created at 00:07 UTC
+    admin_client.cookies.set("timezone", zone)
+    try:
+        listed = admin_client.get(LIST).text
+        detail = admin_client.get("/admin/customer/detail?pk=7").text
+    finally:
+        admin_client.cookies.delete("timezone")
+    row = re.search(r'<tr data-sa-pk="7".*?</tr>', listed, re.S)
+    assert row is not None
+    assert f">{shown}</span>" in row.group(0), f"the list shows another time for {zone}"
+    assert shown in detail, "the detail page (starlette-admin's own formatting) differs"
