@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -284,3 +285,20 @@ def test_list_dates_read_in_the_viewers_time_zone_as_on_the_detail_page(
     assert row is not None
     assert f">{shown}</span>" in row.group(0), f"the list shows another time for {zone}"
     assert shown in detail, "the detail page (starlette-admin's own formatting) differs"
+
+
+def test_the_filter_builder_offers_every_searchable_field_on_every_request(admin_client, sixty):
+    def builder() -> dict[str, Any]:
+        page = admin_client.get(LIST).text
+        found = re.search(
+            r"initFilterBuilder\(\{\s*fields: (.*?),\s*initialFilter: (.*?)\s*\}\);", page, re.S
+        )
+        assert found is not None, "the list page has no filter builder"
+        return {f["name"]: f for f in json.loads(found.group(1))}
+
+    first, again = builder(), builder()
+    assert first == again
+    assert {"first_name", "last_name", "email", "city", "country"} <= set(first)
+    assert first["email"]["label"] == "Email"
+    assert "contains" in {f["name"] for f in first["email"]["filters"]}
+    assert ["GB", "United Kingdom"] in first["country"]["choices"]
