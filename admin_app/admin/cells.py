@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from babel import dates
 from babel.core import Locale
@@ -105,8 +105,17 @@ class RowRenderer:
     """Renders the rows of one list request."""
 
     def __init__(
-        self, request: Request, view: BaseModelView, fields: Sequence[BaseField], *, checkbox: bool
+        self,
+        request: Request,
+        view: BaseModelView,
+        fields: Sequence[BaseField],
+        *,
+        checkbox: bool,
+        memo: dict[str, Any] | None = None,
     ) -> None:
+        """`memo` keeps what depends only on the request's URL, user and locale (detail
+        URLs, rendered row actions, choice labels) for the next request that shares them
+        (`admin_app.admin.page_shell`); without it, they are worked out once per page."""
         self.request = request
         self.view = view
         self.fields = fields
@@ -115,10 +124,12 @@ class RowRenderer:
         self.admin = view._admin
         self.env = self.admin.templates.env
         self.origin = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        self._detail_bases: dict[str, str] = {}
-        self._actions: dict[tuple[Any, ...], str] = {}
-        self._labels: dict[str, dict[Any, Any]] = {}
-        self._placeholder = f"pk{secrets.token_hex(8)}"
+        memo = {} if memo is None else memo
+        self._detail_bases: dict[str, str] = memo.setdefault("detail_bases", {})
+        self._actions: dict[tuple[Any, ...], str] = memo.setdefault("actions", {})
+        self._labels: dict[str, dict[Any, Any]] = memo.setdefault("labels", {})
+        self._placeholder: str = memo.setdefault("placeholder", f"pk{secrets.token_hex(8)}")
+        self._origin_query = "&" + urlencode({"_origin": self.origin})
         self._direct = {f.name: c for f in fields if (c := _direct_conversion(f)) is not None}
         self._cells: dict[str, Callable[[BaseField, Any], Markup]] = {
             "fields/list/text.html": self._text,
@@ -169,9 +180,9 @@ class RowRenderer:
         """starlette-admin's `detail_url`, without a route lookup per row."""
         base = self._detail_bases.get(key)
         if base is None:
-            base = str(self.request.url_for(f"{self.admin.route_name}:detail", key=key))
+            base = str(self.request.url_for(f"{self.admin.route_name}:detail", key=key)) + "?pk="
             self._detail_bases[key] = base
-        return f"{base}?{urlencode({'pk': str(pk), '_origin': self.origin})}"
+        return base + quote_plus(str(pk)) + self._origin_query
 
     async def cell(self, field: BaseField, obj: Any) -> Markup:
         """One cell's HTML, as `_list_row.html` would render it."""

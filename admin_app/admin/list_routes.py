@@ -20,15 +20,18 @@ from markupsafe import Markup
 from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette_admin.contrib.sqla import Admin
+from starlette_admin.fields import BaseField
+from starlette_admin.flash import get_flashed_messages
 from starlette_admin.helpers import html_safe_json, list_url
 from starlette_admin.i18n import get_locale
 from starlette_admin.routing import route
-from starlette_admin.types import RequestAction
+from starlette_admin.types import ListParams, RequestAction
 
 from admin_app.admin.cells import RowRenderer
 from admin_app.admin.listing import POSITION_PARAMS, ListingMixin
+from admin_app.admin.page_shell import Shell, ShellCache, Slots
 
 LOOKUP_PAGE_MAX = 100
 """Most results one relation-picker request returns."""
@@ -60,6 +63,8 @@ class FastListRoutes(Admin):
             value if isinstance(value, EncodedJSON) else stock_tojson(value, *args)
         )
         self._filter_builder_json = _FilterBuilderMemo()
+        self._slots = Slots()
+        self._shells = ShellCache()
 
     @route("/{key}/list", methods=["GET"], name="list")
     async def _render_list(self, request: Request) -> Response:
@@ -73,14 +78,55 @@ class FastListRoutes(Admin):
         params = view._parse_list_params(request)
         page = await view.list_page(request, params)
         fields = self._list_display_fields(request, view, params)
+        messages = get_flashed_messages(request)
+        # A page with messages is shown once; a view's own template may show more state.
+        keep = not messages and view.list_template == "list.html"
+        key = self._shells.key(request, str(view.key)) if keep else None
+        shell = self._shells.get(key) if key is not None else None
+        if shell is None:
+            shell = await self._render_shell(request, view, params, fields, messages)
+            if key is not None:
+                self._shells.put(key, shell)
+        renderer = RowRenderer(request, view, fields, checkbox=shell.has_actions, memo=shell.memo)
+        context = {
+            "request": request,
+            "view": view,
+            "fields": fields,
+            "list_params": params,
+            "rows": await renderer.rows(page.items),
+            "page": page,
+            "total_text": str(page.total),
+            "has_actions": shell.has_actions,
+        }
+        env = self.templates.env
+        html = shell.fill(
+            request,
+            {
+                "banner": env.get_template("_list_banner.html").render(context),
+                "rows": env.get_template("_list_rows.html").render(context),
+                "footer": env.get_template("_keyset_pagination.html").render(context),
+                "total": html_safe_json(page.total.value),
+            },
+        )
+        return HTMLResponse(html)
+
+    async def _render_shell(
+        self,
+        request: Request,
+        view: ListingMixin,
+        params: ListParams,
+        fields: list[BaseField],
+        messages: list[dict[str, Any]],
+    ) -> Shell:
+        """The list page without its rows: `list.html` with slots where they go."""
         actions = await view.get_all_actions(request)
-        renderer = RowRenderer(request, view, fields, checkbox=bool(actions))
-        rows = await renderer.rows(page.items)
         filter_logic, filter_chips = view._active_filter_chips(request, params)
-        return self._template_response(
-            request=request,
-            name=view.list_template,
-            context={
+        template = self.templates.env.get_template(view.list_template)
+        html = template.render(
+            {
+                "request": request,
+                "flashed_messages": messages,
+                "slot": self._slots,
                 "view": view,
                 "title": view.title(request),
                 "_actions": actions,
@@ -92,12 +138,10 @@ class FastListRoutes(Admin):
                 "filter_chips": filter_chips,
                 "filter_builder_fields": self._filter_builder_json.get(request, view),
                 "raw_filter": request.query_params.get("filter"),
-                "rows": rows,
-                "page": page,
-                "total": page.total.value,
-                "total_text": str(page.total),
-            },
+                "total": EncodedJSON(self._slots("total")),
+            }
         )
+        return Shell.cut(request, html, self._slots, has_actions=bool(actions))
 
     @route("/_api/{key}/relation-lookup", methods=["GET"], name="relation-lookup")
     async def _render_relation_lookup(self, request: Request) -> Response:

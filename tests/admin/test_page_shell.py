@@ -1,0 +1,89 @@
+"""List pages are a kept shell with their rows filled in per request (admin_app/admin/page_shell.py):
+a repeat view must still show the data, permissions, messages and tokens of its own moment."""
+
+from __future__ import annotations
+
+import re
+
+from tests.admin.listing_helpers import add_customers, customers, summary
+from tests.admin.test_permissions import give_role
+from tests.helpers import CSRF_COOKIE, create_admin, fetch, login, post_form
+
+LIST = "/admin/customer/list"
+
+
+def test_a_repeat_view_shows_the_rows_and_total_of_now(admin_client, settings):
+    add_customers(settings, customers(30))
+    first = admin_client.get(LIST).text
+    assert "of 30 entries" in summary(first)
+    add_customers(
+        settings, [{"id": 31, "first_name": "Zed", "last_name": "New", "email": "z@e.com"}]
+    )
+    again = admin_client.get(LIST).text
+    assert "of 31 entries" in summary(again)
+    assert 'data-sa-pk="31"' in again and 'data-sa-pk="31"' not in first
+    assert re.search(r"rowsTotal: 31\b", again), "the script's row total is stale"
+
+
+def test_a_permission_taken_away_shows_on_the_next_view(seeded, client):
+    create_admin(seeded, "helper@example.com", superuser=False)
+    give_role(seeded, "helper@example.com", "Support")
+    assert login(client, "helper@example.com").status_code == 303
+
+    def row_actions() -> set[str]:
+        page = client.get("/admin/order/list").text
+        return set(re.findall(r'data-sa-name="(\w+)"', page)) | (
+            {"customers-in-menu"} if "/admin/customer/list" in page else set()
+        )
+
+    assert {"edit", "customers-in-menu"} <= row_actions()
+    fetch(
+        seeded,
+        "DELETE FROM role_permission WHERE code IN ('order:edit', 'customer:view') "
+        "AND role_id = (SELECT id FROM role WHERE name = 'Support')",
+    )
+    assert not {"edit", "customers-in-menu"} & row_actions()
+
+
+def test_a_message_shows_once_on_a_list_seen_before(seeded, admin_client):
+    for _ in range(2):
+        assert "was added" not in admin_client.get("/admin/product/list").text
+    category = fetch(seeded, "SELECT id FROM category ORDER BY id LIMIT 1")[0][0]
+    form = {"name": "Shell Kettle", "sku": "KET-SHELL", "price": "9.90", "stock": "1"}
+    created = post_form(
+        admin_client,
+        "/admin/product/create",
+        {**form, "category": str(category)},
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, created.text
+    after = admin_client.get("/admin/product/list")
+    assert "Shell Kettle (KET-SHELL)&#34; was added successfully" in after.text
+    assert "was added" not in admin_client.get("/admin/product/list").text
+
+
+def test_every_view_carries_its_own_nonce_and_csrf_token(admin_client, settings):
+    add_customers(settings, customers(3))
+    seen = set()
+    for _ in range(3):
+        admin_client.cookies.delete(CSRF_COOKIE)
+        response = admin_client.get(LIST)
+        nonce = re.search(r"'nonce-([^']+)'", response.headers["content-security-policy"])
+        assert nonce is not None
+        assert set(re.findall(r'<script nonce="([^"]+)"', response.text)) == {nonce.group(1)}
+        token = admin_client.cookies[CSRF_COOKIE]
+        inputs = set(re.findall(r'name="csrftoken" value="([^"]+)"', response.text))
+        assert inputs == {token}, "the page's forms carry another request's CSRF token"
+        seen.add((nonce.group(1), token))
+    assert len(seen) == 3
+
+
+def test_shells_kept_are_bounded_and_the_least_recent_go_first():
+    from admin_app.admin.page_shell import Shell, ShellCache
+
+    cache = ShellCache(limit=2)
+    for key in ("a", "b"):
+        cache.put(key, Shell((key,), has_actions=False))
+    assert cache.get("a") is not None  # now "b" is the least recently used
+    cache.put("c", Shell(("c",), has_actions=False))
+    assert cache.get("b") is None and cache.get("a") is not None and cache.get("c") is not None
