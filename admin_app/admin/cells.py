@@ -18,12 +18,9 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any
 from urllib.parse import quote_plus, urlencode
 
-from babel import dates
-from babel.core import Locale
 from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette_admin.fields import (
@@ -35,15 +32,10 @@ from starlette_admin.fields import (
     RelationField,
     StringField,
 )
-from starlette_admin.i18n import (
-    get_database_tzinfo,
-    get_locale,
-    get_tzinfo,
-    gettext,
-    is_timezone_conversion_enabled,
-)
+from starlette_admin.i18n import gettext, is_timezone_conversion_enabled
 from starlette_admin.views import BaseModelView
 
+from admin_app.admin.datetimes import DateTimeText
 from admin_app.admin.fields import AwareDateTimeField
 
 _BETWEEN_TAGS = re.compile(r">\s+<")
@@ -131,7 +123,10 @@ class RowRenderer:
         self._placeholder: str = memo.setdefault("placeholder", f"pk{secrets.token_hex(8)}")
         self._origin_query = "&" + urlencode({"_origin": self.origin})
         self._direct = {f.name: c for f in fields if (c := _direct_conversion(f)) is not None}
-        self._cells: dict[str, Callable[[BaseField, Any], Markup]] = {
+        self._columns = [(f, self._td(f.name)) for f in fields]
+        self._same_for_all = _actions_ignore_the_row(view)
+        self._same_actions: list[dict[str, Any]] | None = None
+        self._cells: dict[str, Callable[[BaseField, Any], str]] = {
             "fields/list/text.html": self._text,
             "fields/list/email.html": self._email,
             "fields/list/boolean.html": self._boolean,
@@ -144,28 +139,26 @@ class RowRenderer:
 
     async def row(self, obj: Any) -> Row:
         pk = str(await self.view.get_serialized_pk_value(self.request, obj))
-        parts = [self._row_start(pk)]
+        safe_pk = escape(pk)
+        parts = [self._row_start(pk, safe_pk)]
         if self.layout.checkbox:
-            parts.append(_CHECKBOX.format(pk=escape(pk), label=self.layout.select_label))
+            parts.append(_CHECKBOX.format(pk=safe_pk, label=self.layout.select_label))
         actions = f"<td>{await self._row_actions(obj, pk)}</td>"
         if self.layout.actions_first:
             parts.append(actions)
-        for field in self.fields:
-            parts.append(self._td(field.name))
-            parts.append(await self.cell(field, obj))
-            parts.append("</td>")
+        for field, td in self._columns:
+            parts += (td, await self._cell(field, obj), "</td>")
         if self.layout.actions_last:
             parts.append(actions)
         parts.append("</tr>")
         return Row(pk=pk, html=_trusted("".join(parts)))
 
-    def _row_start(self, pk: str) -> str:
+    def _row_start(self, pk: str, safe_pk: str) -> str:
         if not self.layout.clickable:
-            return f'<tr data-sa-pk="{escape(pk)}">'
+            return f'<tr data-sa-pk="{safe_pk}">'
         href = escape(self.detail_url(str(self.view.key), pk))
         return (
-            f'<tr data-sa-pk="{escape(pk)}" data-sa-href="{href}" '
-            'class="row-clickable" tabindex="0">'
+            f'<tr data-sa-pk="{safe_pk}" data-sa-href="{href}" class="row-clickable" tabindex="0">'
         )
 
     def _td(self, name: str) -> str:
@@ -186,6 +179,9 @@ class RowRenderer:
 
     async def cell(self, field: BaseField, obj: Any) -> Markup:
         """One cell's HTML, as `_list_row.html` would render it."""
+        return _trusted(await self._cell(field, obj))
+
+    async def _cell(self, field: BaseField, obj: Any) -> str:
         if isinstance(field, RelationField):
             return await self._relation(field, getattr(obj, field.name, None))
         convert = self._direct.get(field.name)
@@ -225,16 +221,16 @@ class RowRenderer:
         html = template.render(request=self.request, view=self.view, field=field, data=data)
         return _trusted(html)  # the template autoescapes
 
-    def _text(self, field: BaseField, data: Any) -> Markup:
+    def _text(self, field: BaseField, data: Any) -> str:
         text = str(data)
         return _truncated(text, escape(text))
 
-    def _email(self, field: BaseField, data: Any) -> Markup:
+    def _email(self, field: BaseField, data: Any) -> str:
         values = [str(v) for v in (data if getattr(field, "multiple", False) else [data])]
         body = ", ".join(f'<a href="mailto:{escape(v)}">{escape(v)}</a>' for v in values)
-        return _truncated(", ".join(values), _trusted(body))
+        return _truncated(", ".join(values), body)
 
-    def _boolean(self, field: BaseField, data: Any) -> Markup:
+    def _boolean(self, field: BaseField, data: Any) -> str:
         values = data if getattr(field, "multiple", False) else [data]
         icon = self.admin._resolve_icon
         parts = "".join(
@@ -244,18 +240,18 @@ class RowRenderer:
             "</i></span></div>"
             for v in values
         )
-        return _trusted(f'<div class="d-flex">{parts}</div>')
+        return f'<div class="d-flex">{parts}</div>'
 
-    def _image(self, field: BaseField, data: Any) -> Markup:
+    def _image(self, field: BaseField, data: Any) -> str:
         values = data if getattr(field, "multiple", False) else [data]
         parts = "".join(
             '<div class="p-1"><span class="avatar avatar-sm" style="background-image: '
             f"url('{escape(_get(v, 'thumbnail_url') or _get(v, 'url'))}')\"></span></div>"
             for v in values
         )
-        return _trusted(f'<div class="d-flex">{parts}</div>')
+        return f'<div class="d-flex">{parts}</div>'
 
-    async def _relation(self, field: RelationField, value: Any) -> Markup:
+    async def _relation(self, field: RelationField, value: Any) -> str:
         if value is None:
             return NULL
         targets = list(value) if field.multiple else [value]
@@ -270,10 +266,15 @@ class RowRenderer:
                 f'<a href="{escape(self.detail_url(str(foreign.key), pk))}">{escape(name)}</a>'
             )
             names.append(name)
-        return _truncated(", ".join(names), _trusted(", ".join(links)))
+        return _truncated(", ".join(names), ", ".join(links))
 
-    async def _row_actions(self, obj: Any, pk: str) -> Markup:
-        actions = await self.view.get_row_actions_for_obj(self.request, obj)
+    async def _row_actions(self, obj: Any, pk: str) -> str:
+        if self._same_actions is not None:
+            actions = self._same_actions
+        else:
+            actions = await self.view.get_row_actions_for_obj(self.request, obj)
+            if self._same_for_all:
+                self._same_actions = actions
         if not _SAFE_KEY.match(pk):
             return self._render_actions(actions, pk)
         signature = tuple((a.get("name"), str(a.get("form") or "")) for a in actions)
@@ -281,7 +282,7 @@ class RowRenderer:
         if html is None:
             html = self._render_actions(actions, self._placeholder)
             self._actions[signature] = html
-        return _trusted(html.replace(self._placeholder, pk))
+        return html.replace(self._placeholder, pk)
 
     def _render_actions(self, actions: list[dict[str, Any]], pk: str) -> Markup:
         template = self.env.get_template("row-actions.html")
@@ -300,12 +301,24 @@ def _trusted(html: str) -> Markup:
     return Markup(html)  # noqa: S704
 
 
-def _truncated(title: str, body: Markup) -> Markup:
-    """starlette-admin's `truncated()` macro: one line, full text in a tooltip."""
-    return _trusted(
+def _truncated(title: str, body: str) -> str:
+    """starlette-admin's `truncated()` macro: one line, full text in a tooltip.
+    `body` is HTML (escaped by the caller)."""
+    return (
         '<span class="align-middle d-inline-block text-truncate inline-edit-value" '
         'data-bs-toggle="tooltip" data-bs-placement="bottom" '
         f'title="{escape(" ".join(title.split()))}" style="max-width: 30em">{body}</span>'
+    )
+
+
+def _actions_ignore_the_row(view: BaseModelView) -> bool:
+    """Whether every row gets the same row actions: the view decides them without looking
+    at the row (starlette-admin's own per-row hooks, no per-row forms)."""
+    kind = type(view)
+    return (
+        kind.get_row_actions_for_obj is BaseModelView.get_row_actions_for_obj
+        and kind.is_row_action_allowed_for_obj is BaseModelView.is_row_action_allowed_for_obj
+        and not any(callable(action.get("form")) for action in view._row_actions.values())
     )
 
 
@@ -334,45 +347,7 @@ def _direct_conversion(field: BaseField) -> Callable[[Any], Any] | None:
     return _STOCK_CONVERSIONS.get(kind)
 
 
-_NamedFormat = Literal["full", "long", "medium", "short"]
-_NAMED_FORMATS = ("full", "long", "medium", "short")
 _DATETIME_SERIALIZERS = (DateTimeField.serialize_value, AwareDateTimeField.serialize_value)
-
-
-class DateTimeText:
-    """starlette-admin's display of a date and time (babel's `format_datetime` in the
-    user's zone and locale), with the locale's patterns looked up once instead of per
-    cell: a quarter of the time of a cell. `precise=False` drops fractions of a second,
-    as `AwareDateTimeField` does."""
-
-    def __init__(self, pattern: str, *, precise: bool) -> None:
-        self.locale = Locale.parse(get_locale())
-        self.zone = get_tzinfo()
-        self.database_zone = get_database_tzinfo()
-        self.precise = precise
-        self.named = pattern in _NAMED_FORMATS
-        if self.named:
-            name = cast(_NamedFormat, pattern)
-            layout = dates.get_datetime_format(name, locale=self.locale)
-            self.layout = str(layout).replace("'", "")
-            self.time = dates.parse_pattern(dates.get_time_format(name, locale=self.locale))
-            self.date = dates.parse_pattern(dates.get_date_format(name, locale=self.locale))
-        else:
-            self.custom = dates.parse_pattern(pattern)
-
-    def __call__(self, value: datetime) -> str:
-        if not self.precise:
-            value = value.replace(microsecond=0)
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=self.database_zone)
-        value = value.astimezone(self.zone)
-        if not self.named:
-            return str(self.custom.apply(value, self.locale))
-        day = value.date()
-        time = str(self.time.apply(value.timetz(), self.locale, reference_date=day))
-        return self.layout.replace("{0}", time).replace(
-            "{1}", str(self.date.apply(day, self.locale))
-        )
 
 
 def _enum_value(value: Any) -> Any:

@@ -82,6 +82,8 @@ class AppAdmin(FastListRoutes, Admin):
             ),
         ]
         add_nonces(self.templates.env)
+        # Templates change only with a deploy (a restart): no file check on every render.
+        self.templates.env.auto_reload = settings.debug
         self.templates.env.globals["get_flashed_messages"] = get_flashed_messages
         self.routes.insert(0, Route("/media/{name:path}", serve_media, name="media"))
         self.routes.insert(
