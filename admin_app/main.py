@@ -143,7 +143,9 @@ def _middleware(
         stack.append(Middleware(HTTPSOnlyMiddleware))
     stack += [
         Middleware(SecurityHeadersMiddleware, hsts=settings.https_only),
-        Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6),
+        # Level 3: a 170 kB list page compresses to 19 kB in 0.8 ms; level 6 saves 2 kB
+        # more for 2 ms of CPU on every page (nginx's default is 1).
+        Middleware(GZipMiddleware, minimum_size=1024, compresslevel=3),
         Middleware(
             BodyLimitMiddleware,
             max_form=settings.max_form_size,

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.datastructures import MutableHeaders
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -65,7 +65,11 @@ def _with_cookies(send: Send, cookies: Response) -> Send:
 
 
 class FlashMiddleware:
-    """Flash messages in a signed cookie (starlette-admin's `FlashMiddleware`)."""
+    """Flash messages in a signed cookie (starlette-admin's `FlashMiddleware`).
+
+    One difference: the cookie is cleared only when the request sent one. starlette-admin
+    clears it on every page that could show messages, an extra Set-Cookie header on
+    nearly every response."""
 
     def __init__(self, app: ASGIApp, secret_key: str) -> None:
         self.app = app
@@ -85,7 +89,8 @@ class FlashMiddleware:
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 pending = state.get("admin_flash_pending") or []
-                if pending or state.get("admin_flash_consumed"):
+                consumed = state.get("admin_flash_consumed")
+                if pending or (consumed and FLASH_COOKIE in HTTPConnection(scope).cookies):
                     cookies = Response()
                     if pending:
                         cookies.set_cookie(

@@ -47,7 +47,11 @@ def test_a_permission_taken_away_shows_on_the_next_view(seeded, client):
 
 def test_a_message_shows_once_on_a_list_seen_before(seeded, admin_client):
     for _ in range(2):
-        assert "was added" not in admin_client.get("/admin/product/list").text
+        plain = admin_client.get("/admin/product/list")
+        assert "was added" not in plain.text
+        assert "starlette_admin_flash" not in plain.headers.get("set-cookie", ""), (
+            "a needless Set-Cookie"
+        )
     category = fetch(seeded, "SELECT id FROM category ORDER BY id LIMIT 1")[0][0]
     form = {"name": "Shell Kettle", "sku": "KET-SHELL", "price": "9.90", "stock": "1"}
     created = post_form(
@@ -59,6 +63,7 @@ def test_a_message_shows_once_on_a_list_seen_before(seeded, admin_client):
     assert created.status_code == 303, created.text
     after = admin_client.get("/admin/product/list")
     assert "Shell Kettle (KET-SHELL)&#34; was added successfully" in after.text
+    assert 'starlette_admin_flash=""' in after.headers["set-cookie"], "the message is not cleared"
     assert "was added" not in admin_client.get("/admin/product/list").text
 
 
