@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_app.db import utcnow
@@ -92,16 +92,19 @@ def valid_in_sql(timeouts: Timeouts, now: datetime) -> ColumnElement[bool]:
     )
 
 
+# Built once: every admin request runs it, and building it cost half as much as running it.
+_SESSION_AND_USER = (
+    select(AdminSession, AdminUser)
+    .join(AdminUser, AdminUser.id == AdminSession.user_id)
+    .where(AdminSession.id == bindparam("id"))
+)
+
+
 async def load_session(
     db: AsyncSession, token: str, timeouts: Timeouts
 ) -> tuple[AdminSession, AdminUser] | None:
     """The live session and its user for `token`, or None; keeps `last_seen_at` current."""
-    stmt = (
-        select(AdminSession, AdminUser)
-        .join(AdminUser, AdminUser.id == AdminSession.user_id)
-        .where(AdminSession.id == session_id(token))
-    )
-    row = (await db.execute(stmt)).first()
+    row = (await db.execute(_SESSION_AND_USER, {"id": session_id(token)})).first()
     now = utcnow()
     if row is None or not is_valid(row[0], row[1], timeouts, now):
         return None
