@@ -104,7 +104,8 @@ class FastListRoutes(Admin):
             {
                 "banner": env.get_template("_list_banner.html").render(context),
                 "rows": env.get_template("_list_rows.html").render(context),
-                "footer": env.get_template("_keyset_pagination.html").render(context),
+                "summary": env.get_template("_list_summary.html").render(context),
+                "pages": env.get_template("_keyset_pagination.html").render(context),
                 "total": html_safe_json(page.total.value),
             },
         )

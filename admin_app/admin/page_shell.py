@@ -2,11 +2,11 @@
 
 starlette-admin's list page is a large template (layout, menu, toolbar, filter builder,
 column chooser, modals, scripts): about 40% of a list request's CPU. Everything in it
-but the rows, the select-all banner, the pagination and the row total is a function
-of who asks and what they ask for: the URL, the user and their permissions, the
-locale and time zone, the CSRF token. So `templates/admin/list.html` marks those
-four places as slots (`slot("rows")` …), the page is rendered once with the markers
-in it, split at them, and kept; each request renders only the slots and joins.
+but the select-all banner, the rows, the summary, the page links and the row total is
+a function of who asks and what they ask for: the URL, the user and their permissions,
+the locale and time zone. So `templates/admin/list.html` marks those places as slots
+(`slot("rows")` …), the page is rendered once with the markers in it, split at them,
+and kept; each request renders only the slots and joins.
 
 Every list request goes through the same split and join, so the cached path is the
 tested path. What is never reused:
