@@ -53,7 +53,8 @@ format: install
 	$(BIN)/ruff check --fix .
 
 ## Seed (once) a 1M-customer PostgreSQL database, then time the admin against a raw floor.
-## BENCH_DATABASE_URL picks the database; BENCH_SECONDS the wrk duration per page.
+## BENCH_DATABASE_URL picks the database; BENCH_SECONDS (5) and BENCH_ROUNDS (3) how long
+## and how often each page is driven.
 bench: install
 	$(BIN)/python -m bench.run
 

@@ -5,8 +5,9 @@
    2,000,000 orders; seeds it with `admin-app seed` (about two minutes) if not.
 2. Starts the admin (one uvicorn worker) and the floor app (`bench/floor_app.py`)
    on free loopback ports, and logs in to the admin.
-3. Drives each page of both with `wrk` (16 connections, `BENCH_SECONDS` each) from
-   separate processes, and times a full CSV export of each with a streaming client,
+3. Drives each page of both with `wrk` (16 connections) from separate processes, in
+   `BENCH_ROUNDS` (3) alternating rounds of `BENCH_SECONDS` (5) per app, and keeps each
+   app's median round; times a full CSV export of each with a streaming client,
    sampling the server's resident memory while it runs.
 4. Prints the table, and writes it to `bench/results/<time>.json`, `latest.json` and
    `latest.md`. Then runs `bench/ws_capacity.py` when that file exists.
@@ -42,7 +43,8 @@ BIN = ROOT / ".venv" / "bin"
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/admin_bench"
 )
-SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNECTIONS = 16
 CUSTOMERS, ORDERS = 1_000_000, 2_000_000
 PAGE_SIZE = 25
@@ -256,17 +258,13 @@ def run_all(admin: Server, floor: Server, cookie: str, after_id: int) -> dict[st
     results: dict[str, Any] = {}
     for name, (admin_path, floor_path) in pages.items():
         check(admin.url + admin_path, cookie)
-        results[name] = {
-            "admin": wrk(admin.url + admin_path, cookie),
-            "floor": wrk(floor.url + floor_path, ""),
-        }
+        results[name] = paired(admin.url + admin_path, cookie, floor.url + floor_path)
         if name == "first page":
             # The admin keeps each user's page shell per URL (admin_app/admin/page_shell.py),
             # so a repeated URL is a repeat view. Someone paging through new URLs is not.
-            results[FIRST_VISIT] = {
-                "admin": wrk(admin.url + admin_path, cookie, fresh_urls=True),
-                "floor": wrk(floor.url + floor_path, "", fresh_urls=True),
-            }
+            results[FIRST_VISIT] = paired(
+                admin.url + admin_path, cookie, floor.url + floor_path, fresh_urls=True
+            )
         if name == "autocomplete":
             for side, base, path, jar in (
                 ("admin", admin.url, admin_path, cookie),
@@ -280,6 +278,25 @@ def run_all(admin: Server, floor: Server, cookie: str, after_id: int) -> dict[st
         "floor": export_stream(floor, "GET", "/customers.csv", {}, None),
     }
     return results
+
+
+def paired(admin_url: str, cookie: str, floor_url: str, **options: Any) -> dict[str, Figure]:
+    """Both apps on one page, in `ROUNDS` alternating rounds; each side's median round.
+
+    On a shared machine the rate drifts by a factor of two within minutes; alternating
+    gives both sides the same drift, and the median drops a round that hit a stall."""
+    rounds: dict[str, list[Figure]] = {"admin": [], "floor": []}
+    for n in range(ROUNDS):
+        rounds["admin"].append(wrk(admin_url, cookie, warm=n == 0, **options))
+        rounds["floor"].append(wrk(floor_url, "", warm=n == 0, **options))
+    return {side: _median(figures) for side, figures in rounds.items()}
+
+
+def _median(figures: list[Figure]) -> Figure:
+    ordered = sorted(figures, key=lambda f: f.req_s)
+    middle = ordered[len(ordered) // 2]
+    middle.note = "rounds: " + ", ".join(f"{f.req_s:,.0f}" for f in figures) + " req/s"
+    return middle
 
 
 def check(url: str, cookie: str) -> None:
@@ -308,17 +325,24 @@ end
 
 
 def wrk(
-    url: str, cookie: str, connections: int = CONNECTIONS, *, fresh_urls: bool = False
+    url: str,
+    cookie: str,
+    connections: int = CONNECTIONS,
+    *,
+    fresh_urls: bool = False,
+    warm: bool = True,
 ) -> Figure:
-    """Requests per second and latency percentiles, after a short warm-up."""
+    """Requests per second and latency percentiles (after a short warm-up, if `warm`)."""
     header = ["-H", f"Cookie: {cookie}"] if cookie else []
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         if fresh_urls:
             script.write(_FRESH_URLS)
             script.flush()
             header += ["-s", script.name]
-        warm = ["wrk", "-t1", "-c4", "-d2s", *header, url]
-        subprocess.run(warm, check=True, capture_output=True)
+        if warm:
+            subprocess.run(
+                ["wrk", "-t1", "-c4", "-d2s", *header, url], check=True, capture_output=True
+            )
         threads = min(2, connections)
         command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{SECONDS}s", "--latency"]
         command += [*header, url]
@@ -449,11 +473,17 @@ def report(results: dict[str, Any], before: tuple[float, ...], after: tuple[floa
         )
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     context = (
-        f"{stamp}; {os.cpu_count()} CPUs; one uvicorn worker each; wrk -c{CONNECTIONS} "
-        f"for {SECONDS} s per page; load average {before[0]:.2f} before, {after[0]:.2f} after"
+        f"{stamp}; {os.cpu_count()} CPUs; one uvicorn worker each; wrk -c{CONNECTIONS}, "
+        f"{ROUNDS} alternating rounds of {SECONDS} s per page and app, the median round "
+        f"shown; load average {before[0]:.2f} before, {after[0]:.2f} after"
+    )
+    spread = "\n".join(
+        f"- {name}: admin {pair['admin'].note}; floor {pair['floor'].note}"
+        for name, pair in results.items()
+        if pair["admin"].note.startswith("rounds")
     )
     table = "\n".join(lines)
-    print(f"\n{table}\n\n{context}")
+    print(f"\n{table}\n\n{context}\n\n{spread}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     data = {
         "when": stamp,
@@ -462,6 +492,7 @@ def report(results: dict[str, Any], before: tuple[float, ...], after: tuple[floa
         "load_average_after": after,
         "connections": CONNECTIONS,
         "seconds": SECONDS,
+        "rounds": ROUNDS,
         "results": {k: {s: asdict(v) for s, v in pair.items()} for k, pair in results.items()},
         "goals_met": met,
     }
@@ -471,7 +502,7 @@ def report(results: dict[str, Any], before: tuple[float, ...], after: tuple[floa
     (RESULTS / "latest.md").write_text(
         "# Latest benchmark\n\nWritten by `make bench` (bench/run.py); "
         "the floor is bench/floor_app.py.\n\n"
-        f"{table}\n\n{context}\n"
+        f"{table}\n\n{context}\n\nEvery round:\n\n{spread}\n"
     )
 
 
