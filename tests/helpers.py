@@ -110,6 +110,17 @@ def fetch(settings: Settings, statement: str, **params: Any) -> list[Any]:
     return run(settings, work)
 
 
+def give_role(settings: Settings, email: str, role: str) -> None:
+    """Give the account `email` the role named `role`."""
+    fetch(
+        settings,
+        "INSERT INTO admin_user_role (user_id, role_id) "
+        "SELECT u.id, r.id FROM admin_user u, role r WHERE u.email = :e AND r.name = :r",
+        e=email,
+        r=role,
+    )
+
+
 def update_rows(settings: Settings, model: type[Base], **values: Any) -> None:
     """Set columns on every row of a model's table (typed, so timestamps work on both backends)."""
     from sqlalchemy import update

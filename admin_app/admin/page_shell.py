@@ -45,8 +45,7 @@ class Slots:
     def marker(self, name: str) -> Markup:
         return Markup(f"<!--slot-{self.token}-{name}-->")  # noqa: S704 (fixed text)
 
-    def __call__(self, name: str) -> Markup:
-        return self.marker(name)
+    __call__ = marker  # templates write `slot("rows")`
 
 
 @dataclass(frozen=True)

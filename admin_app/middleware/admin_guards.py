@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Match
@@ -35,6 +34,7 @@ from starlette_admin.auth import AdminUser
 from starlette_admin.cookies import SignedCookie
 
 from admin_app.auth import second_factor
+from admin_app.middleware.limits import read_body, replay
 
 if TYPE_CHECKING:
     from starlette_admin.auth import BaseAuthProvider
@@ -50,15 +50,18 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
+def _add_cookies(start: Message, cookies: Response) -> None:
+    """Add the Set-Cookie headers of `cookies` to a response's start message."""
+    extra = [(k, v) for k, v in cookies.raw_headers if k == b"set-cookie"]
+    start["headers"] = [*start.get("headers", []), *extra]
+
+
 def _with_cookies(send: Send, cookies: Response) -> Send:
     """`send`, adding the Set-Cookie headers of `cookies` to the response's start."""
-    extra = [(k, v) for k, v in cookies.raw_headers if k == b"set-cookie"]
-    if not extra:
-        return send
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", []), *extra]
+            _add_cookies(message, cookies)
         await send(message)
 
     return sending
@@ -103,9 +106,7 @@ class FlashMiddleware:
                         )
                     else:
                         cookies.delete_cookie(FLASH_COOKIE)
-                    headers = MutableHeaders(scope=message)
-                    for value in cookies.headers.getlist("set-cookie"):
-                        headers.append("set-cookie", value)
+                    _add_cookies(message, cookies)
             await send(message)
 
         await self.app(scope, receive, sending)
@@ -177,38 +178,14 @@ class CSRFMiddleware:
         content_type = request.headers.get("content-type", "")
         if not any(kind in content_type for kind in FORM_TYPES):
             return request.receive, None
-        body = await _read_body(request.receive)
-        replay = _replaying(body, request.receive)
-        form = await Request(request.scope, _replaying(body, request.receive)).form()
+        body = await read_body(request.receive)
+        if body is None:
+            raise ClientDisconnect
+        form = await Request(request.scope, replay(body, request.receive)).form()
         try:
-            return replay, str(form.get(CSRF_FIELD) or "")
+            return replay(body, request.receive), str(form.get(CSRF_FIELD) or "")
         finally:
             await form.close()
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that first hands over `body` whole, then waits on the real one."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
 
 
 class LoginMiddleware:

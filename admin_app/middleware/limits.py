@@ -38,22 +38,29 @@ class BodyLimitMiddleware:
         await RequestBodyLimitResponder(app, limit)(scope, receive, send)
 
     async def _read_body_first(self, scope: Scope, receive: Receive, send: Send) -> None:
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()  # over the limit, this raises and becomes a 413
-            if message["type"] == "http.disconnect":
-                return  # the client left before finishing its request: no one to answer
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        await self.app(scope, _replay(b"".join(chunks), receive), send)
+        body = await read_body(receive)  # over the limit, this raises and becomes a 413
+        if body is None:
+            return  # the client left before finishing its request: no one to answer
+        await self.app(scope, replay(body, receive), send)
 
 
 def _has_body(headers: Headers) -> bool:
     return headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body from `receive`, or None if the client disconnected first."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
     """A `receive` that gives the whole body at once, then passes on (disconnects)."""
     given = False
 

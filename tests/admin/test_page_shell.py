@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 
 from tests.admin.listing_helpers import add_customers, customers, summary
-from tests.admin.test_permissions import give_role
-from tests.helpers import CSRF_COOKIE, create_admin, fetch, login, post_form
+from tests.helpers import CSRF_COOKIE, create_admin, fetch, give_role, login, post_form
 
 LIST = "/admin/customer/list"
 

@@ -8,17 +8,7 @@ import pytest
 
 from admin_app.admin.registry import REGISTRY
 from admin_app.auth.permissions import BASE_ACTIONS
-from tests.helpers import create_admin, csrf_token, fetch, login, post_form
-
-
-def give_role(settings, email: str, role: str) -> None:
-    fetch(
-        settings,
-        "INSERT INTO admin_user_role (user_id, role_id) "
-        "SELECT u.id, r.id FROM admin_user u, role r WHERE u.email = :e AND r.name = :r",
-        e=email,
-        r=role,
-    )
+from tests.helpers import create_admin, csrf_token, fetch, give_role, login, post_form
 
 
 @pytest.fixture
