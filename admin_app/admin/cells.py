@@ -23,6 +23,7 @@ from urllib.parse import quote_plus, urlencode
 
 from markupsafe import Markup, escape
 from starlette.requests import Request
+from starlette_admin.contrib.sqla import ModelView
 from starlette_admin.fields import (
     BaseField,
     BooleanField,
@@ -37,6 +38,14 @@ from starlette_admin.views import BaseModelView
 
 from admin_app.admin.datetimes import DateTimeText
 from admin_app.admin.fields import AwareDateTimeField
+
+try:  # markupsafe's C escaper: str in, str out, without making a Markup per value
+    from markupsafe import _escape_inner as _esc  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover (markupsafe without its private helper)
+
+    def _esc(s: str, /) -> str:
+        return str(escape(s))
+
 
 _BETWEEN_TAGS = re.compile(r">\s+<")
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.~-]+$")
@@ -93,6 +102,21 @@ class _Layout:
         )
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How one page's rows are built, worked out on its first row and kept with its shell."""
+
+    checkbox: bool
+    layout: _Layout
+    direct: dict[str, Callable[[Any], Any]]
+    columns: list[tuple[BaseField, str, Callable[[Any], str | None] | None]]
+    """Each column's field, its opening `<td>` and its fast cell (see `_fast_cell`)."""
+    origin_query: str
+    same_for_all: bool
+    pk: tuple[str, Callable[[Any], Any]] | None
+    """The key's attribute and conversion, when the view reads its key the stock way."""
+
+
 class RowRenderer:
     """Renders the rows of one list request."""
 
@@ -111,43 +135,117 @@ class RowRenderer:
         self.request = request
         self.view = view
         self.fields = fields
-        self.layout = _Layout.of(request, view, checkbox)
         assert view._admin is not None, "the view is registered with the admin"
         self.admin = view._admin
         self.env = self.admin.templates.env
-        self.origin = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         memo = {} if memo is None else memo
         self._detail_bases: dict[str, str] = memo.setdefault("detail_bases", {})
         self._actions: dict[tuple[Any, ...], str] = memo.setdefault("actions", {})
         self._labels: dict[str, dict[Any, Any]] = memo.setdefault("labels", {})
         self._placeholder: str = memo.setdefault("placeholder", f"pk{secrets.token_hex(8)}")
-        self._origin_query = "&" + urlencode({"_origin": self.origin})
-        self._direct = {f.name: c for f in fields if (c := _direct_conversion(f)) is not None}
-        self._columns = [(f, self._td(f.name)) for f in fields]
-        self._same_for_all = _actions_ignore_the_row(view)
-        self._same_actions: list[dict[str, Any]] | None = None
         self._cells: dict[str, Callable[[BaseField, Any], str]] = {
             "fields/list/text.html": self._text,
             "fields/list/email.html": self._email,
             "fields/list/boolean.html": self._boolean,
             "fields/list/image.html": self._image,
         }
+        plan = memo.get("plan")
+        if plan is None or plan.checkbox != checkbox:
+            plan = memo["plan"] = self._plan(checkbox)
+        self.plan: _Plan = plan
+        self.layout = plan.layout
+        self._direct = plan.direct
+        self._same_actions: list[dict[str, Any]] | None = None
+        self._same_html: str | None = None
+
+    def _plan(self, checkbox: bool) -> _Plan:
+        """What every row of this page shares, worked out once (and kept with the shell)."""
+        request, view = self.request, self.view
+        layout = _Layout.of(request, view, checkbox)
+        self.layout = layout
+        self._direct = {f.name: c for f in self.fields if (c := _direct_conversion(f)) is not None}
+        origin = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        pk_field = getattr(view, "pk_field", None)
+        stock_pk = (
+            type(view).get_serialized_pk_value is ModelView.get_serialized_pk_value
+            and type(view).get_pk_value is ModelView.get_pk_value
+        )
+        pk_convert = _direct_conversion(pk_field) if stock_pk and pk_field is not None else None
+        return _Plan(
+            checkbox=checkbox,
+            layout=layout,
+            direct=self._direct,
+            columns=[(f, self._td(f.name), self._fast_cell(f)) for f in self.fields],
+            origin_query="&" + urlencode({"_origin": origin}),
+            same_for_all=_actions_ignore_the_row(view),
+            pk=(pk_field.name, pk_convert) if pk_field is not None and pk_convert else None,
+        )
+
+    def _fast_cell(self, field: BaseField) -> Callable[[Any], str | None] | None:
+        """For a column whose cell needs no call into starlette-admin: `cell(obj)`, the
+        same HTML as `_cell`, or None where it would be different (then `_cell` runs)."""
+        if isinstance(field, RelationField) or getattr(field, "copy_to_clipboard", False):
+            return None
+        if getattr(field, "multiple", False):
+            return None
+        render: Callable[[Any], str]
+        if field.list_template == "fields/list/text.html":
+            render = _text_html
+        elif field.list_template == "fields/list/email.html":
+            render = _email_html
+        elif field.list_template == "fields/list/boolean.html":
+            yes, no = self._boolean(field, True), self._boolean(field, False)
+            render = lambda data: yes if data else no  # noqa: E731
+        else:
+            return None
+        name = field.name
+        convert = self._direct.get(name)
+        if convert is None:
+            plain = not (field.formatter or {}).get(self.request.state.action)
+            if not (isinstance(field, EnumField) and plain) or _custom_read(field):
+                return None
+            labels = self._enum_labels(field)
+
+            def cell(obj: Any) -> str | None:
+                value = getattr(obj, name)
+                if value is None:
+                    return NULL
+                label = labels.get(_enum_value(value), _MISSING)
+                return None if label is _MISSING or label is None else render(label)
+
+            return cell
+
+        def direct(obj: Any) -> str | None:
+            value = getattr(obj, name)
+            if value is None:
+                return NULL
+            data = convert(value)
+            return NULL if data is None else render(data)
+
+        return direct
 
     async def rows(self, items: Sequence[Any]) -> list[Row]:
         """Every row of the page, in order."""
         return [await self.row(obj) for obj in items]
 
     async def row(self, obj: Any) -> Row:
-        pk = str(await self.view.get_serialized_pk_value(self.request, obj))
-        safe_pk = escape(pk)
+        plan = self.plan
+        if plan.pk is not None:
+            pk = str(plan.pk[1](getattr(obj, plan.pk[0])))
+        else:
+            pk = str(await self.view.get_serialized_pk_value(self.request, obj))
+        safe_pk = _esc(pk)
         parts = [self._row_start(pk, safe_pk)]
         if self.layout.checkbox:
             parts.append(_CHECKBOX.format(pk=safe_pk, label=self.layout.select_label))
         actions = f"<td>{await self._row_actions(obj, pk)}</td>"
         if self.layout.actions_first:
             parts.append(actions)
-        for field, td in self._columns:
-            parts += (td, await self._cell(field, obj), "</td>")
+        for field, td, fast in plan.columns:
+            html = fast(obj) if fast is not None else None
+            if html is None:
+                html = await self._cell(field, obj)
+            parts.append(td + html + "</td>")
         if self.layout.actions_last:
             parts.append(actions)
         parts.append("</tr>")
@@ -156,7 +254,7 @@ class RowRenderer:
     def _row_start(self, pk: str, safe_pk: str) -> str:
         if not self.layout.clickable:
             return f'<tr data-sa-pk="{safe_pk}">'
-        href = escape(self.detail_url(str(self.view.key), pk))
+        href = _esc(self.detail_url(str(self.view.key), pk))
         return (
             f'<tr data-sa-pk="{safe_pk}" data-sa-href="{href}" class="row-clickable" tabindex="0">'
         )
@@ -175,7 +273,7 @@ class RowRenderer:
         if base is None:
             base = str(self.request.url_for(f"{self.admin.route_name}:detail", key=key)) + "?pk="
             self._detail_bases[key] = base
-        return base + quote_plus(str(pk)) + self._origin_query
+        return base + quote_plus(str(pk)) + self.plan.origin_query
 
     async def cell(self, field: BaseField, obj: Any) -> Markup:
         """One cell's HTML, as `_list_row.html` would render it."""
@@ -222,12 +320,11 @@ class RowRenderer:
         return _trusted(html)  # the template autoescapes
 
     def _text(self, field: BaseField, data: Any) -> str:
-        text = str(data)
-        return _truncated(text, escape(text))
+        return _text_html(data)
 
     def _email(self, field: BaseField, data: Any) -> str:
         values = [str(v) for v in (data if getattr(field, "multiple", False) else [data])]
-        body = ", ".join(f'<a href="mailto:{escape(v)}">{escape(v)}</a>' for v in values)
+        body = ", ".join(f'<a href="mailto:{_esc(v)}">{_esc(v)}</a>' for v in values)
         return _truncated(", ".join(values), body)
 
     def _boolean(self, field: BaseField, data: Any) -> str:
@@ -269,19 +366,23 @@ class RowRenderer:
         return _truncated(", ".join(names), ", ".join(links))
 
     async def _row_actions(self, obj: Any, pk: str) -> str:
+        safe = _SAFE_KEY.match(pk) is not None
+        if safe and self._same_html is not None:
+            return self._same_html.replace(self._placeholder, pk)
         if self._same_actions is not None:
             actions = self._same_actions
         else:
             actions = await self.view.get_row_actions_for_obj(self.request, obj)
-            if self._same_for_all:
+            if self.plan.same_for_all:
                 self._same_actions = actions
-        if not _SAFE_KEY.match(pk):
+        if not safe:
             return self._render_actions(actions, pk)
         signature = tuple((a.get("name"), str(a.get("form") or "")) for a in actions)
         html = self._actions.get(signature)
         if html is None:
-            html = self._render_actions(actions, self._placeholder)
-            self._actions[signature] = html
+            html = self._actions[signature] = str(self._render_actions(actions, self._placeholder))
+        if self.plan.same_for_all:
+            self._same_html = html
         return html.replace(self._placeholder, pk)
 
     def _render_actions(self, actions: list[dict[str, Any]], pk: str) -> Markup:
@@ -301,13 +402,40 @@ def _trusted(html: str) -> Markup:
     return Markup(html)  # noqa: S704
 
 
+_TRUNCATED_OPEN = (
+    '<span class="align-middle d-inline-block text-truncate inline-edit-value" '
+    'data-bs-toggle="tooltip" data-bs-placement="bottom" title="'
+)
+_TRUNCATED_MID = '" style="max-width: 30em">'
+
+
 def _truncated(title: str, body: str) -> str:
     """starlette-admin's `truncated()` macro: one line, full text in a tooltip.
     `body` is HTML (escaped by the caller)."""
+    return _TRUNCATED_OPEN + _esc(" ".join(title.split())) + _TRUNCATED_MID + body + "</span>"
+
+
+def _text_html(data: Any) -> str:
+    """A text cell (`fields/list/text.html`)."""
+    text = str(data)
+    body = _esc(text)
+    one_line = " ".join(text.split())
+    title = body if one_line == text else _esc(one_line)
+    return _TRUNCATED_OPEN + title + _TRUNCATED_MID + body + "</span>"
+
+
+def _email_html(data: Any) -> str:
+    """An email cell (`fields/list/email.html`) with one address."""
+    text = str(data)
+    address = _esc(text)
+    return _truncated(text, f'<a href="mailto:{address}">{address}</a>')
+
+
+def _custom_read(field: BaseField) -> bool:
+    """Whether a field reads its value other than as the attribute of its name."""
     return (
-        '<span class="align-middle d-inline-block text-truncate inline-edit-value" '
-        'data-bs-toggle="tooltip" data-bs-placement="bottom" '
-        f'title="{escape(" ".join(title.split()))}" style="max-width: 30em">{body}</span>'
+        getattr(field, "getter", None) is not None
+        or type(field).parse_obj is not BaseField.parse_obj
     )
 
 
@@ -333,9 +461,7 @@ def _direct_conversion(field: BaseField) -> Callable[[Any], Any] | None:
     """For fields that read an attribute and convert it the stock way (`str`, `int`,
     `bool`, a date and time in the user's zone), that conversion, so the cell needs no
     call into starlette-admin. Called once per page, inside the request's locale."""
-    if field.formatter or getattr(field, "getter", None) is not None:
-        return None
-    if type(field).parse_obj is not BaseField.parse_obj:
+    if field.formatter or _custom_read(field):
         return None
     kind = type(field).serialize_value
     if kind in _DATETIME_SERIALIZERS and is_timezone_conversion_enabled():

@@ -100,6 +100,7 @@ class DateTimeText:
         self.zone = zone or get_tzinfo()
         self.database_zone = get_database_tzinfo()
         self.precise = precise
+        self.memo: dict[datetime, str] = {}
         if pattern in NAMED_FORMATS:
             name = cast(_NamedFormat, pattern)
             layout = dates.get_datetime_format(name, locale=self.locale)
@@ -110,7 +111,18 @@ class DateTimeText:
             self.layout = None
             self.custom = _Compiled(pattern, self.locale)
 
+    MEMO_LIMIT = 4096
+
     def __call__(self, value: datetime) -> str:
+        """The text for `value`; remembered, as a page shown again shows the same values."""
+        text = self.memo.get(value)
+        if text is None:
+            if len(self.memo) >= self.MEMO_LIMIT:
+                self.memo.clear()
+            text = self.memo[value] = self._format(value)
+        return text
+
+    def _format(self, value: datetime) -> str:
         if not self.precise:
             value = value.replace(microsecond=0)
         if value.tzinfo is None:
