@@ -40,11 +40,15 @@ from admin_app.admin.datetimes import DateTimeText
 from admin_app.admin.fields import AwareDateTimeField
 
 try:  # markupsafe's C escaper: str in, str out, without making a Markup per value
-    from markupsafe import _escape_inner as _esc  # type: ignore[attr-defined]
+    from markupsafe import _escape_inner  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover (markupsafe without its private helper)
 
-    def _esc(s: str, /) -> str:
+    def _escape_inner(s: str, /) -> str:
         return str(escape(s))
+
+
+esc: Callable[[str], str] = _escape_inner
+"""HTML-escape text: `markupsafe.escape`, as a plain string."""
 
 
 _BETWEEN_TAGS = re.compile(r">\s+<")
@@ -234,7 +238,7 @@ class RowRenderer:
             pk = str(plan.pk[1](getattr(obj, plan.pk[0])))
         else:
             pk = str(await self.view.get_serialized_pk_value(self.request, obj))
-        safe_pk = _esc(pk)
+        safe_pk = esc(pk)
         parts = [self._row_start(pk, safe_pk)]
         if self.layout.checkbox:
             parts.append(_CHECKBOX.format(pk=safe_pk, label=self.layout.select_label))
@@ -254,7 +258,7 @@ class RowRenderer:
     def _row_start(self, pk: str, safe_pk: str) -> str:
         if not self.layout.clickable:
             return f'<tr data-sa-pk="{safe_pk}">'
-        href = _esc(self.detail_url(str(self.view.key), pk))
+        href = esc(self.detail_url(str(self.view.key), pk))
         return (
             f'<tr data-sa-pk="{safe_pk}" data-sa-href="{href}" class="row-clickable" tabindex="0">'
         )
@@ -324,7 +328,7 @@ class RowRenderer:
 
     def _email(self, field: BaseField, data: Any) -> str:
         values = [str(v) for v in (data if getattr(field, "multiple", False) else [data])]
-        body = ", ".join(f'<a href="mailto:{_esc(v)}">{_esc(v)}</a>' for v in values)
+        body = ", ".join(f'<a href="mailto:{esc(v)}">{esc(v)}</a>' for v in values)
         return _truncated(", ".join(values), body)
 
     def _boolean(self, field: BaseField, data: Any) -> str:
@@ -412,22 +416,22 @@ _TRUNCATED_MID = '" style="max-width: 30em">'
 def _truncated(title: str, body: str) -> str:
     """starlette-admin's `truncated()` macro: one line, full text in a tooltip.
     `body` is HTML (escaped by the caller)."""
-    return _TRUNCATED_OPEN + _esc(" ".join(title.split())) + _TRUNCATED_MID + body + "</span>"
+    return _TRUNCATED_OPEN + esc(" ".join(title.split())) + _TRUNCATED_MID + body + "</span>"
 
 
 def _text_html(data: Any) -> str:
     """A text cell (`fields/list/text.html`)."""
     text = str(data)
-    body = _esc(text)
+    body = esc(text)
     one_line = " ".join(text.split())
-    title = body if one_line == text else _esc(one_line)
+    title = body if one_line == text else esc(one_line)
     return _TRUNCATED_OPEN + title + _TRUNCATED_MID + body + "</span>"
 
 
 def _email_html(data: Any) -> str:
     """An email cell (`fields/list/email.html`) with one address."""
     text = str(data)
-    address = _esc(text)
+    address = esc(text)
     return _truncated(text, f'<a href="mailto:{address}">{address}</a>')
 
 

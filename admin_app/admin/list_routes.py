@@ -29,6 +29,7 @@ from starlette_admin.i18n import get_locale
 from starlette_admin.routing import route
 from starlette_admin.types import ListParams, RequestAction
 
+from admin_app.admin import list_slots
 from admin_app.admin.cells import RowRenderer
 from admin_app.admin.listing import POSITION_PARAMS, ListingMixin
 from admin_app.admin.page_shell import Shell, ShellCache, Slots
@@ -88,24 +89,16 @@ class FastListRoutes(Admin):
             if key is not None:
                 self._shells.put(key, shell)
         renderer = RowRenderer(request, view, fields, checkbox=shell.has_actions, memo=shell.memo)
-        context = {
-            "request": request,
-            "view": view,
-            "fields": fields,
-            "list_params": params,
-            "rows": await renderer.rows(page.items),
-            "page": page,
-            "total_text": str(page.total),
-            "has_actions": shell.has_actions,
-        }
-        env = self.templates.env
+        rows = await renderer.rows(page.items)
+        columns = len(fields) + (2 if shell.has_actions else 1)
+        alert = self._resolve_class("alert.info")
         html = shell.fill(
             request,
             {
-                "banner": env.get_template("_list_banner.html").render(context),
-                "rows": env.get_template("_list_rows.html").render(context),
-                "summary": env.get_template("_list_summary.html").render(context),
-                "pages": env.get_template("_keyset_pagination.html").render(context),
+                "banner": list_slots.banner_html(page, len(rows), alert),
+                "rows": list_slots.rows_html(rows, columns),
+                "summary": list_slots.summary_html(page),
+                "pages": list_slots.pagination_html(page, self._resolve_icon),
                 "total": html_safe_json(page.total.value),
             },
         )
