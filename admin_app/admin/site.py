@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette_admin import DropDown, RequestAction
 from starlette_admin.auth import login_not_required
 from starlette_admin.contrib.sqla import Admin
@@ -158,11 +158,24 @@ class AppAdmin(FastListRoutes, Admin):
         return [view for view in self._model_views if isinstance(view, AppModelView)]
 
     def mount_to(self, app: Starlette) -> None:
-        """As starlette-admin's, but the admin app also gets the app's 400/500/503 handlers."""
+        """As starlette-admin's, but the admin app also gets the app's 400/500/503 handlers,
+        and list pages are matched early.
+
+        Starlette tries routes in order, and list pages are most of an admin's traffic:
+        the list route goes just before the index, after the only routes that could also
+        match a `/{key}/list` path (a token or a media file named "list")."""
+        self.routes.remove(listing := next(r for r in self.routes if _named(r, "list")))
+        self.routes.insert(
+            self.routes.index(next(r for r in self.routes if _named(r, "index"))), listing
+        )
         super().mount_to(app)
         handlers = exception_handlers(app_templates())
         handlers.pop(HTTPException)  # the admin renders its own HTTP error pages
         self.app.exception_handlers.update(handlers)
+
+
+def _named(route: BaseRoute, name: str) -> bool:
+    return getattr(route, "name", None) == name
 
 
 _PLAIN_ASGI: dict[Any, Any] = {
