@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import quote_plus
 
 from markupsafe import Markup, escape
 from starlette.requests import Request
@@ -38,6 +38,7 @@ from starlette_admin.views import BaseModelView
 
 from admin_app.admin.datetimes import DateTimeText
 from admin_app.admin.fields import AwareDateTimeField
+from admin_app.admin.page_shell import origin_param
 
 try:  # markupsafe's C escaper: str in, str out, without making a Markup per value
     from markupsafe import _escape_inner  # type: ignore[attr-defined]
@@ -115,7 +116,6 @@ class _Plan:
     direct: dict[str, Callable[[Any], Any]]
     columns: list[tuple[BaseField, str, Callable[[Any], str | None] | None]]
     """Each column's field, its opening `<td>` and its fast cell (see `_fast_cell`)."""
-    origin_query: str
     same_for_all: bool
     pk: tuple[str, Callable[[Any], Any]] | None
     """The key's attribute and conversion, when the view reads its key the stock way."""
@@ -147,6 +147,11 @@ class RowRenderer:
         self._actions: dict[tuple[Any, ...], str] = memo.setdefault("actions", {})
         self._labels: dict[str, dict[Any, Any]] = memo.setdefault("labels", {})
         self._placeholder: str = memo.setdefault("placeholder", f"pk{secrets.token_hex(8)}")
+        # Kept row actions hold a placeholder for `_origin=…` (pages of one list share
+        # them, each with its own URL: see page_shell), filled in once per request.
+        self._origin_placeholder: str = memo.setdefault("origin", f"origin{secrets.token_hex(8)}")
+        self.origin = origin_param(request)
+        self._filled: dict[tuple[Any, ...], str] = {}
         self._cells: dict[str, Callable[[BaseField, Any], str]] = {
             "fields/list/text.html": self._text,
             "fields/list/email.html": self._email,
@@ -168,7 +173,6 @@ class RowRenderer:
         layout = _Layout.of(request, view, checkbox)
         self.layout = layout
         self._direct = {f.name: c for f in self.fields if (c := _direct_conversion(f)) is not None}
-        origin = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         pk_field = getattr(view, "pk_field", None)
         stock_pk = (
             type(view).get_serialized_pk_value is ModelView.get_serialized_pk_value
@@ -180,7 +184,6 @@ class RowRenderer:
             layout=layout,
             direct=self._direct,
             columns=[(f, self._td(f.name), self._fast_cell(f)) for f in self.fields],
-            origin_query="&" + urlencode({"_origin": origin}),
             same_for_all=_actions_ignore_the_row(view),
             pk=(pk_field.name, pk_convert) if pk_field is not None and pk_convert else None,
         )
@@ -277,7 +280,7 @@ class RowRenderer:
         if base is None:
             base = str(self.request.url_for(f"{self.admin.route_name}:detail", key=key)) + "?pk="
             self._detail_bases[key] = base
-        return base + quote_plus(str(pk)) + self.plan.origin_query
+        return base + quote_plus(str(pk)) + "&" + self.origin
 
     async def cell(self, field: BaseField, obj: Any) -> Markup:
         """One cell's HTML, as `_list_row.html` would render it."""
@@ -382,9 +385,15 @@ class RowRenderer:
         if not safe:
             return self._render_actions(actions, pk)
         signature = tuple((a.get("name"), str(a.get("form") or "")) for a in actions)
-        html = self._actions.get(signature)
+        html = self._filled.get(signature)
         if html is None:
-            html = self._actions[signature] = str(self._render_actions(actions, self._placeholder))
+            kept = self._actions.get(signature)
+            if kept is None:
+                rendered = str(self._render_actions(actions, self._placeholder))
+                kept = self._actions[signature] = rendered.replace(
+                    self.origin, self._origin_placeholder
+                )
+            html = self._filled[signature] = kept.replace(self._origin_placeholder, self.origin)
         if self.plan.same_for_all:
             self._same_html = html
         return html.replace(self._placeholder, pk)

@@ -86,7 +86,7 @@ class FastListRoutes(Admin):
         shell = self._shells.get(key) if key is not None else None
         if shell is None:
             shell = await self._render_shell(request, view, params, fields, messages)
-            if key is not None:
+            if key is not None and shell.shareable:
                 self._shells.put(key, shell)
         renderer = RowRenderer(request, view, fields, checkbox=shell.has_actions, memo=shell.memo)
         rows = await renderer.rows(page.items)

@@ -4,8 +4,15 @@ a repeat view must still show the data, permissions, messages and tokens of its 
 from __future__ import annotations
 
 import re
+from html import unescape
 
-from tests.admin.listing_helpers import add_customers, customers, summary
+from tests.admin.listing_helpers import (
+    add_customers,
+    customers,
+    pagination_links,
+    summary,
+)
+from tests.admin.listing_helpers import row_pks as row_pks_of
 from tests.helpers import CSRF_COOKIE, create_admin, fetch, give_role, login, post_form
 
 LIST = "/admin/customer/list"
@@ -91,3 +98,41 @@ def test_shells_kept_are_bounded_and_the_least_recent_go_first():
     assert cache.get("a") is not None  # now "b" is the least recently used
     cache.put("c", Shell(("c",), has_actions=False))
     assert cache.get("b") is None and cache.get("a") is not None and cache.get("c") is not None
+
+
+def test_the_pages_of_a_list_share_one_shell_and_link_back_to_themselves(
+    admin_client, settings, monkeypatch
+):
+    """Paging with Next, Previous and Last renders the page around the rows once; each
+    page's New button and row links still say which page to come back to."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from admin_app.admin.list_routes import FastListRoutes
+
+    add_customers(settings, customers(60))
+    renders: list[str] = []
+    original = FastListRoutes._render_shell
+
+    async def counted(self, request, *args):  # type: ignore[no-untyped-def]
+        renders.append(str(request.url))
+        return await original(self, request, *args)
+
+    monkeypatch.setattr(FastListRoutes, "_render_shell", counted)
+    first = admin_client.get(LIST).text
+    second_url = pagination_links(first)["next"]
+    last_url = pagination_links(first)["last"]
+    assert second_url is not None and last_url is not None
+    second = admin_client.get(second_url).text
+    last = admin_client.get(last_url).text
+    back = admin_client.get(pagination_links(last)["prev"] or "").text
+    assert len(renders) == 1, f"the shell was rendered again for {renders[1:]}"
+
+    for url, page in ((LIST, first), (second_url, second), (last_url, last)):
+        origins = {
+            parse_qs(urlsplit(unescape(href)).query)["_origin"][0]
+            for href in re.findall(r'href="([^"]*_origin=[^"]*)"', page)
+        }
+        assert origins == {url}, f"links on {url} lead back to {origins}"
+        assert "create?_origin=" in page, "the New button is missing"
+    assert row_pks_of(second) and row_pks_of(second) != row_pks_of(first)
+    assert row_pks_of(back) != row_pks_of(last)
