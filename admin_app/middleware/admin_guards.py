@@ -134,9 +134,10 @@ class CSRFMiddleware:
         fresh = not isinstance(token, str) or not token
         if fresh:
             token = secrets.token_hex(32)
+            signed = self.signer.dumps(token)
         assert token is not None
-        signed = self.signer.dumps(token)
-        request.state.csrf_token = signed
+        assert signed is not None
+        request.state.csrf_token = signed  # the cookie's own value: signing is deterministic
 
         if request.method not in SAFE_METHODS:
             receive, submitted = await self._submitted(request)
