@@ -164,7 +164,8 @@ class RowRenderer:
         self.plan: _Plan = plan
         self.layout = plan.layout
         self._direct = plan.direct
-        self._same_actions: list[dict[str, Any]] | None = None
+        self._memo = memo
+        self._same_actions: list[dict[str, Any]] | None = memo.get("same_actions")
         self._same_html: str | None = None
 
     def _plan(self, checkbox: bool) -> _Plan:
@@ -394,8 +395,8 @@ class RowRenderer:
             actions = self._same_actions
         else:
             actions = await self.view.get_row_actions_for_obj(self.request, obj)
-            if self.plan.same_for_all:
-                self._same_actions = actions
+            if self.plan.same_for_all:  # then they depend only on the user: kept
+                self._same_actions = self._memo["same_actions"] = actions
         if not safe:
             return self._render_actions(actions, pk)
         signature = tuple((a.get("name"), str(a.get("form") or "")) for a in actions)

@@ -13,6 +13,7 @@ and applications that embed the app keep their own logging.
 
 from __future__ import annotations
 
+import functools
 import logging
 import logging.config
 import os
@@ -53,8 +54,9 @@ QUIET_LOGGERS = ("uvicorn.access",)
 (with the raw path, which may carry tokens)."""
 
 
-_MAYBE_SECRET = re.compile(r"[$=:]|bearer", re.I)
-"""Something every pattern above needs: text without it is returned as is, at once."""
+_MAYBE_SECRET = re.compile(r"\$argon2|=|bearer|['\"]\s*:|://", re.I)
+"""Something one of the patterns above needs: text without any is returned as is, at once
+(a timestamp, a route, an address)."""
 
 
 def redact_text(text: str) -> str:
@@ -66,10 +68,15 @@ def redact_text(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1024)
+def _sensitive_key(key: str) -> bool:
+    return SENSITIVE_KEY.search(key) is not None
+
+
 def redact(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
     """structlog processor: mask sensitive fields and scrub secrets from free text."""
     for key, value in list(event.items()):
-        if SENSITIVE_KEY.search(key):
+        if _sensitive_key(key):
             event[key] = MASK
         elif isinstance(value, str):
             event[key] = redact_text(value)
