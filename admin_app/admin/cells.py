@@ -169,7 +169,8 @@ class RowRenderer:
         self._same_html: str | None = None
 
     def _plan(self, checkbox: bool) -> _Plan:
-        """What every row of this page shares, worked out once (and kept with the shell)."""
+        """What every row of this page shares, worked out once (and kept with the shell).
+        Sets `layout` and `_direct` first: `_td` and `_fast_cell` read them."""
         request, view = self.request, self.view
         layout = _Layout.of(request, view, checkbox)
         self.layout = layout

@@ -111,7 +111,9 @@ class DateTimeText:
             self.layout = None
             self.custom = _Compiled(pattern, self.locale)
 
-    MEMO_LIMIT = 4096
+    MEMO_LIMIT = 256
+    """Texts remembered (a few pages' worth): one of these lives in each kept page shell,
+    and 128 shells of 4,096 dates would hold over 100 MB."""
 
     def __call__(self, value: datetime) -> str:
         """The text for `value`; remembered, as a page shown again shows the same values."""

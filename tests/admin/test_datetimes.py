@@ -38,3 +38,14 @@ def test_naive_values_are_in_the_database_zone_and_fractions_can_be_dropped():
     for precise, shown in ((True, "05:37:00.900"), (False, "05:37:00.000")):
         text = DateTimeText("HH:mm:ss.SSS", precise=precise, locale="en", zone=kolkata)
         assert text(naive) == shown
+
+
+def test_remembered_texts_are_bounded_and_stay_right():
+    """One formatter lives in each kept page shell: what it remembers has a bound."""
+    text = DateTimeText("medium", precise=False, locale="en", zone=UTC)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for minute in range(3 * DateTimeText.MEMO_LIMIT):
+        moment = start + timedelta(minutes=minute)
+        assert text(moment) == text(moment) == text._format(moment)
+        assert len(text.memo) <= DateTimeText.MEMO_LIMIT
+    assert text(start) == "Jan 1, 2026, 12:00:00\u202fAM"
