@@ -169,12 +169,10 @@ class RowRenderer:
         self._same_html: str | None = None
 
     def _plan(self, checkbox: bool) -> _Plan:
-        """What every row of this page shares, worked out once (and kept with the shell).
-        Sets `layout` and `_direct` first: `_td` and `_fast_cell` read them."""
+        """What every row of this page shares, worked out once (and kept with the shell)."""
         request, view = self.request, self.view
         layout = _Layout.of(request, view, checkbox)
-        self.layout = layout
-        self._direct = {f.name: c for f in self.fields if (c := _direct_conversion(f)) is not None}
+        direct = {f.name: c for f in self.fields if (c := _direct_conversion(f)) is not None}
         pk_field = getattr(view, "pk_field", None)
         stock_pk = (
             type(view).get_serialized_pk_value is ModelView.get_serialized_pk_value
@@ -184,15 +182,21 @@ class RowRenderer:
         return _Plan(
             checkbox=checkbox,
             layout=layout,
-            direct=self._direct,
-            columns=[(f, self._td(f.name), self._fast_cell(f)) for f in self.fields],
+            direct=direct,
+            columns=[
+                (f, _td(f.name, layout.editable), self._fast_cell(f, direct.get(f.name)))
+                for f in self.fields
+            ],
             same_for_all=_actions_ignore_the_row(view),
             pk=(pk_field.name, pk_convert) if pk_field is not None and pk_convert else None,
         )
 
-    def _fast_cell(self, field: BaseField) -> Callable[[Any], str | None] | None:
+    def _fast_cell(
+        self, field: BaseField, convert: Callable[[Any], Any] | None
+    ) -> Callable[[Any], str | None] | None:
         """For a column whose cell needs no call into starlette-admin: `cell(obj)`, the
-        same HTML as `_cell`, or None where it would be different (then `_cell` runs)."""
+        same HTML as `_cell`, or None where it would be different (then `_cell` runs).
+        `convert` is the field's direct conversion, if it has one."""
         if isinstance(field, RelationField) or getattr(field, "copy_to_clipboard", False):
             return None
         if getattr(field, "multiple", False):
@@ -208,7 +212,6 @@ class RowRenderer:
         else:
             return None
         name = field.name
-        convert = self._direct.get(name)
         if convert is None:
             plain = not (field.formatter or {}).get(self.request.state.action)
             if not (isinstance(field, EnumField) and plain) or _custom_read(field):
@@ -223,20 +226,6 @@ class RowRenderer:
                 return None if label is _MISSING or label is None else render(label)
 
             return cell
-
-        if render is _text_html and convert in (str, int):
-
-            def text(obj: Any) -> str | None:  # the common case, in one call
-                value = _read(obj, name)
-                if value is None:
-                    return NULL
-                text = str(convert(value))
-                body = esc(text)
-                one_line = " ".join(text.split())
-                title = body if one_line == text else esc(one_line)
-                return _TRUNCATED_OPEN + title + _TRUNCATED_MID + body + "</span>"
-
-            return text
 
         def direct(obj: Any) -> str | None:
             value = _read(obj, name)
@@ -281,14 +270,6 @@ class RowRenderer:
         return (
             f'<tr data-sa-pk="{safe_pk}" data-sa-href="{href}" class="row-clickable" tabindex="0">'
         )
-
-    def _td(self, name: str) -> str:
-        if name in self.layout.editable:
-            return (
-                f'<td data-column="{escape(name)}" data-sa-inline-editable="1" '
-                f'data-sa-field="{escape(name)}">'
-            )
-        return f'<td data-column="{escape(name)}">'
 
     def detail_url(self, key: str, pk: Any) -> str:
         """starlette-admin's `detail_url`, without a route lookup per row."""
@@ -424,6 +405,16 @@ class RowRenderer:
             display_type=self.view.row_actions_display_type,
         )
         return _trusted(_BETWEEN_TAGS.sub("> <", html).strip())
+
+
+def _td(name: str, editable: frozenset[str]) -> str:
+    """A column's opening `<td>`, with the inline-edit hooks when the user may edit it."""
+    if name in editable:
+        return (
+            f'<td data-column="{escape(name)}" data-sa-inline-editable="1" '
+            f'data-sa-field="{escape(name)}">'
+        )
+    return f'<td data-column="{escape(name)}">'
 
 
 def _trusted(html: str) -> Markup:

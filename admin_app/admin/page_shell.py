@@ -33,16 +33,18 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette_admin.i18n import get_locale, get_timezone
 
+from admin_app.admin.listing import POSITION_PARAMS
 from admin_app.auth.permissions import grants
 from admin_app.templating import csp_nonce
 
 NONCE, CSRF, ORIGIN = "nonce", "csrf", "origin"
 """The slots the CSP nonce, the CSRF token and the page's own `_origin=` are cut into."""
 
-SHARED_POSITIONS = ("after", "before", "last")
-"""Query parameters that say which page of a list this is (keyset positions): the pages
-of one list share a shell, as their shells differ only in the `_origin` parameter of
-the links that lead back to them (New, and each row's view and edit)."""
+SHARED_POSITIONS = tuple(name for name in POSITION_PARAMS if name != "page")
+"""The keyset positions (`after`, `before`, `last`): the pages of one list share a shell,
+as their shells differ only in the `_origin` parameter of the links that lead back to
+them (New, and each row's view and edit). Numbered pages (`page=`) do not: starlette-
+admin's own list parameters carry the number."""
 
 
 def origin_param(request: Request) -> str:
@@ -123,8 +125,9 @@ def _mentions(html: str, name: str, value: str) -> bool:
 
 
 def _per_request(request: Request) -> dict[str, str]:
-    """Values that differ from one request (or cookie) to the next, as the page shows them:
-    long random strings, so a replace finds nothing else."""
+    """Values that differ from one request (or cookie, or page of the list) to the next, as
+    the page shows them: long random strings, and `_origin=` with this page's URL (the only
+    origin a list page's links carry), so a replace finds nothing else."""
     return {
         NONCE: csp_nonce(),
         CSRF: str(getattr(request.state, "csrf_token", "") or ""),
