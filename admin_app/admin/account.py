@@ -14,7 +14,7 @@ from starlette_admin.routing import route
 
 from admin_app.audit.events import record_event
 from admin_app.auth import throttle, totp
-from admin_app.auth.identity import client_ip, current_user
+from admin_app.auth.identity import client_ip, load_current_user
 from admin_app.auth.passwords import PasswordPolicyError, verify_password_async
 from admin_app.auth.sessions import revoke_session, revoke_user_sessions
 from admin_app.auth.users import set_password
@@ -31,8 +31,8 @@ class AccountView(CustomView):
             menu_label="My account", icon="fa fa-user-gear", path="/account", route_name="account"
         )
 
-    def _me(self, request: Request) -> AdminUser:
-        user = current_user(request)
+    async def _me(self, request: Request) -> AdminUser:
+        user = await load_current_user(request)
         if user is None:
             raise HTTPException(403)
         return user
@@ -51,7 +51,7 @@ class AccountView(CustomView):
 
     @route("")
     async def index(self, request: Request) -> Response:
-        user = self._me(request)
+        user = await self._me(request)
         db = get_session(request)
         live = (
             select(AdminSession)
@@ -74,7 +74,7 @@ class AccountView(CustomView):
 
     @route("/password", methods=["POST"], name="account-password")
     async def change_password(self, request: Request) -> Response:
-        user = self._me(request)
+        user = await self._me(request)
         form = await request.form()
         new = str(form.get("new_password") or "")
         current = str(form.get("current_password") or "")
@@ -98,7 +98,7 @@ class AccountView(CustomView):
 
     @route("/sessions/revoke", methods=["POST"], name="account-sessions-revoke")
     async def revoke(self, request: Request) -> Response:
-        user = self._me(request)
+        user = await self._me(request)
         db = get_session(request)
         target = str((await request.form()).get("session") or "")
         current = getattr(request.state, "admin_session_id", None)
@@ -117,7 +117,7 @@ class AccountView(CustomView):
 
     @route("/2fa/setup", name="account-2fa-setup")
     async def setup_2fa(self, request: Request) -> Response:
-        user = self._me(request)
+        user = await self._me(request)
         if user.has_2fa:
             return self._back(request, "Two-factor login is already on.", "info")
         if not user.totp_secret:
@@ -139,7 +139,7 @@ class AccountView(CustomView):
 
     @route("/2fa/enable", methods=["POST"], name="account-2fa-enable")
     async def enable_2fa(self, request: Request) -> Response:
-        user = self._me(request)
+        user = await self._me(request)
         code = str((await request.form()).get("code") or "")
         if user.has_2fa or not user.totp_secret:
             return self._back(request, "Start the set-up again.", "error")
@@ -156,7 +156,7 @@ class AccountView(CustomView):
 
     @route("/2fa/codes", methods=["POST"], name="account-2fa-codes")
     async def new_codes(self, request: Request) -> Response:
-        user = self._me(request)
+        user = await self._me(request)
         if not user.has_2fa:
             return self._back(request, "Two-factor login is off.", "error")
         codes = await totp.issue_recovery_codes(
@@ -168,7 +168,7 @@ class AccountView(CustomView):
 
     @route("/2fa/disable", methods=["POST"], name="account-2fa-disable")
     async def disable_2fa(self, request: Request) -> Response:
-        user = self._me(request)
+        user = await self._me(request)
         password = str((await request.form()).get("password") or "")
         refused = await check_password(request, user, password, "Your password is not right.")
         if refused:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from admin_app.models import AdminUser
@@ -24,10 +25,21 @@ class Identity:
     is_superuser: bool
     has_2fa: bool
 
+    @classmethod
+    def of(cls, user: AdminUser) -> Identity:
+        return cls(user.id, user.email, user.display_name, user.is_superuser, user.has_2fa)
 
-def current_user(conn: HTTPConnection) -> AdminUser | None:
-    """The logged-in account of this request, as a database row, if any."""
-    return getattr(conn.state, "user", None)
+
+async def load_current_user(conn: HTTPConnection) -> AdminUser | None:
+    """The logged-in account of this request, as a row of the request's session, if any.
+
+    The login check reads plain values only; the row is loaded on first use (one
+    query; later calls find it in the session)."""
+    identity = current_identity(conn)
+    if identity is None:
+        return None
+    session: AsyncSession = conn.state.session  # `admin_app.state.get_session`
+    return await session.get(AdminUser, identity.id)
 
 
 def current_identity(conn: HTTPConnection) -> Identity | None:
@@ -35,9 +47,6 @@ def current_identity(conn: HTTPConnection) -> Identity | None:
     return getattr(conn.state, "identity", None)
 
 
-def remember(conn: HTTPConnection, user: AdminUser) -> None:
-    """Note the logged-in account on the request, as a row and as plain values."""
-    conn.state.user = user
-    conn.state.identity = Identity(
-        user.id, user.email, user.display_name, user.is_superuser, user.has_2fa
-    )
+def remember(conn: HTTPConnection, identity: Identity) -> None:
+    """Note the logged-in account on the request."""
+    conn.state.identity = identity

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
+from admin_app.auth.identity import Identity
 from admin_app.models import AdminUser, Role, RolePermission, admin_user_role
 
 BASE_ACTIONS = ("view", "create", "edit", "delete", "export", "import")
@@ -51,7 +52,7 @@ class Grants:
 NO_GRANTS = Grants()
 
 
-async def load_grants(db: AsyncSession, user: AdminUser) -> Grants:
+async def load_grants(db: AsyncSession, user: AdminUser | Identity) -> Grants:
     """The user's permissions, from their roles, in one query."""
     if user.is_superuser:
         return Grants(superuser=True)

@@ -14,7 +14,7 @@ from starlette_admin.helpers import index_url, safe_redirect_url
 from admin_app.audit.context import Actor, set_actor
 from admin_app.audit.events import record_event, record_event_now
 from admin_app.auth import second_factor, throttle
-from admin_app.auth.identity import client_ip, current_user, remember
+from admin_app.auth.identity import Identity, client_ip, load_current_user, remember
 from admin_app.auth.passwords import hash_password_async, needs_rehash, verify_password_async
 from admin_app.auth.permissions import load_grants
 from admin_app.auth.sessions import (
@@ -103,7 +103,7 @@ class DatabaseAuthProvider(AuthProvider):
         user.last_login = utcnow()
         request.session.clear()  # a new session id at every login: no fixation
         request.session[SESSION_KEY] = token
-        remember(request, user)
+        remember(request, Identity.of(user))
 
     @staticmethod
     def _after_login_redirect(request: Request) -> Response:
@@ -121,7 +121,10 @@ class DatabaseAuthProvider(AuthProvider):
         if isinstance(token, str):
             await revoke_session(get_session(request), session_id(token))
             await record_event(
-                get_session(request), "logout", user=current_user(request), ip=client_ip(request)
+                get_session(request),
+                "logout",
+                user=await load_current_user(request),
+                ip=client_ip(request),
             )
         request.session.clear()
         return RedirectResponse(request.url_for("admin:login"), status_code=303)
@@ -135,9 +138,9 @@ class DatabaseAuthProvider(AuthProvider):
         if found is None:
             request.session.clear()
             return None
-        record, user = found
+        user = found.user
         remember(request, user)
-        request.state.admin_session_id = record.id
+        request.state.admin_session_id = found.id
         request.state.grants = await load_grants(get_session(request), user)
         set_actor(Actor(user.id, user.email, client_ip(request)))
         return AdminIdentity(username=user.display_name)

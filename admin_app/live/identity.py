@@ -60,15 +60,15 @@ async def identify(conn: HTTPConnection, views: Sequence[BaseModelView]) -> Iden
         found = await load_session(db, token, timeouts)
         if found is None:
             return None
-        record, user = found
+        user = found.user
         grants = await load_grants(db, user)
     # What the views' permission checks read; not kept for the life of the connection.
-    conn.state.user, conn.state.grants = user, grants
+    conn.state.identity, conn.state.grants = user, grants
     try:
         models = frozenset(str(v.key) for v in views if v.is_accessible(conn))  # type: ignore[arg-type]
     finally:
-        del conn.state.user, conn.state.grants
-    return Identity(Actor(user.id, user.display_name), record.id, _shared(models))
+        del conn.state.identity, conn.state.grants
+    return Identity(Actor(user.id, user.display_name), found.id, _shared(models))
 
 
 _SETS: dict[frozenset[str], frozenset[str]] = {}

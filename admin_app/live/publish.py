@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from starlette_admin import BaseModelView
 from starlette_admin.events import AdminEvent, EventContext
 
-from admin_app.auth.identity import current_user
+from admin_app.auth.identity import current_identity
 from admin_app.db import utcnow
 from admin_app.live.messages import Action, Actor, Change
 from admin_app.state import find_live
@@ -40,7 +40,7 @@ def publish_admin_changes(views: Iterable[BaseModelView]) -> None:
 def _publisher(action: Action) -> Callable[[EventContext], Awaitable[None]]:
     async def publish(ctx: EventContext) -> None:
         live = find_live(ctx.request)
-        user = current_user(ctx.request)
+        user = current_identity(ctx.request)
         pk = getattr(ctx, "pk", None)
         if live is None or user is None or pk is None:
             return

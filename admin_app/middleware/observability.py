@@ -18,7 +18,6 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import inspect
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -58,14 +57,8 @@ def route_template(scope: Scope) -> str:
 
 def user_id(scope: Scope) -> Any:
     """The id of the logged-in account (set by the admin's auth provider), or None."""
-    user = scope.get("state", {}).get("user")
-    if user is None:
-        return None
-    # From the identity map key: after a rollback the attributes are expired and
-    # reading `user.id` would need the (closed) session.
-    state = inspect(user, raiseerr=False)
-    identity = state.identity if state is not None else None
-    return identity[0] if identity else None
+    identity = scope.get("state", {}).get("identity")  # `admin_app.auth.identity.Identity`
+    return getattr(identity, "id", None)
 
 
 class ObservabilityMiddleware:

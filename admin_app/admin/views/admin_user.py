@@ -18,7 +18,7 @@ from admin_app.admin.base import AppModelView
 from admin_app.admin.fields import AwareDateTimeField
 from admin_app.audit.events import record_event
 from admin_app.auth import totp
-from admin_app.auth.identity import current_identity, current_user
+from admin_app.auth.identity import current_identity, load_current_user
 from admin_app.auth.passwords import PasswordPolicyError
 from admin_app.auth.reset import create_invited_user, send_invitation
 from admin_app.auth.sessions import revoke_user_sessions
@@ -157,7 +157,7 @@ class AdminUserView(AppModelView):
         except ValueError as error:
             raise FormValidationError({"email": str(error)}) from None
         user.is_active = bool(data.get("is_active", True))
-        inviter = current_user(request)
+        inviter = await load_current_user(request)
         row = await send_invitation(
             session, request, user, inviter.display_name if inviter else "An administrator"
         )
