@@ -16,7 +16,8 @@ Middleware, outermost first (Starlette's own error handling wraps them all):
 7. `GZipMiddleware`: compresses larger text responses (never event streams).
 8. `BodyLimitMiddleware`: 413 for bodies over `MAX_FORM_SIZE` / `MAX_REQUEST_SIZE`.
 9. `SessionMiddleware`: the signed cookie that carries only the login session's token.
-10. `DBSessionMiddleware`: one database session per request.
+10. `DBSessionMiddleware`: one database session per request (none of a transaction for
+    the admin's list pages and relation pickers, which only read).
 
 `/admin/ws` and `/admin/events` (live activity, `admin_app.web.live`) are app routes
 ahead of the admin's mount, with their own login check.
@@ -50,7 +51,7 @@ from admin_app.email.delivery import Mailer
 from admin_app.email.worker import running_worker
 from admin_app.live.service import LiveService
 from admin_app.media import MediaStore
-from admin_app.middleware.db_session import DBSessionMiddleware, ErrorPage
+from admin_app.middleware.db_session import DBSessionMiddleware, ErrorPage, ReadsOnly
 from admin_app.middleware.hosts import HostCheckMiddleware
 from admin_app.middleware.https import HTTPSOnlyMiddleware
 from admin_app.middleware.limits import BodyLimitMiddleware
@@ -109,7 +110,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         debug=settings.debug,
         routes=[*_routes(), *live_routes(admin.model_views)],
-        middleware=_middleware(settings, app_metrics, handlers[Exception]),
+        middleware=_middleware(settings, app_metrics, handlers[Exception], admin.reads_only),
         exception_handlers=handlers,
         lifespan=lifespan,
     )
@@ -131,7 +132,7 @@ def _routes() -> list[BaseRoute]:
 
 
 def _middleware(
-    settings: Settings, app_metrics: Metrics, error_page: ErrorPage
+    settings: Settings, app_metrics: Metrics, error_page: ErrorPage, reads_only: ReadsOnly
 ) -> list[Middleware]:
     stack = [
         Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips),
@@ -159,7 +160,7 @@ def _middleware(
             same_site="lax",
             https_only=settings.https_only,
         ),
-        Middleware(DBSessionMiddleware, error_page=error_page),
+        Middleware(DBSessionMiddleware, error_page=error_page, reads_only=reads_only),
     ]
     return stack
 

@@ -13,6 +13,7 @@ other view on starlette-admin's own code:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from jinja2 import pass_context
@@ -21,6 +22,7 @@ from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import Scope
 from starlette_admin.contrib.sqla import Admin
 from starlette_admin.fields import BaseField
 from starlette_admin.flash import get_flashed_messages
@@ -40,6 +42,19 @@ LOOKUP_PAGE_MAX = 100
 
 class FastListRoutes(Admin):
     """The list page and relation look-up for views built on `ListingMixin`."""
+
+    READ_ONLY_ROUTES = re.compile(r"/(?:[^/]+/list|_api/[^/]+/relation-lookup)")
+    """The admin routes whose GETs only read (`reads_only`)."""
+
+    def reads_only(self, scope: Scope) -> bool:
+        """True for a GET of a list page or relation picker: requests that write nothing
+        but the login check's `last_seen_at`, which `DBSessionMiddleware` then runs
+        without a transaction."""
+        if scope["method"] not in ("GET", "HEAD"):
+            return False
+        path: str = scope["path"]
+        prefix = scope.get("root_path", "") + self.base_url.rstrip("/")
+        return path.startswith(prefix) and bool(self.READ_ONLY_ROUTES.fullmatch(path, len(prefix)))
 
     def _setup_templates(self) -> None:
         super()._setup_templates()

@@ -1,0 +1,117 @@
+"""List pages and relation pickers run without a transaction on PostgreSQL; the login
+check reads plain values straight from the driver and still ends sessions for real."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.pool import Pool
+from starlette.testclient import TestClient
+
+from admin_app.admin.site import build_admin
+from admin_app.db import utcnow
+from admin_app.main import create_app
+from admin_app.models import AdminSession
+from tests.helpers import create_admin, fetch, login, post_form, run, update_rows
+
+LIST = "/admin/customer/list"
+LOOKUP = "/admin/_api/customer/relation-lookup?q=a&skip=0&limit=20"
+
+
+@contextmanager
+def sent_to_postgresql() -> Iterator[list[str]]:
+    """Every statement asyncpg sends on pooled connections, BEGIN and COMMIT included
+    (SQLAlchemy's own events see neither, nor queries run on the driver directly)."""
+    sent: list[str] = []
+
+    def log(record: Any) -> None:
+        sent.append(" ".join(record.query.split()))
+
+    def checkout(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(log)
+
+    def checkin(dbapi_connection: Any, *_: Any) -> None:
+        if dbapi_connection is not None:
+            dbapi_connection.driver_connection.remove_query_logger(log)
+
+    event.listen(Pool, "checkout", checkout)
+    event.listen(Pool, "checkin", checkin)
+    try:
+        yield sent
+    finally:
+        event.remove(Pool, "checkout", checkout)
+        event.remove(Pool, "checkin", checkin)
+
+
+def transaction_statements(sent: list[str]) -> list[str]:
+    return [s for s in sent if s.split()[0].upper().rstrip(";") in ("BEGIN", "COMMIT", "ROLLBACK")]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/admin/customer/list", True),
+        ("HEAD", "/admin/customer/list", True),
+        ("GET", "/admin/_api/customer/relation-lookup", True),
+        ("POST", "/admin/customer/list", False),
+        ("GET", "/admin/customer/edit", False),
+        ("GET", "/admin/customer/list/extra", False),
+        ("GET", "/admin/account/security", False),
+        ("GET", "/admin/logout", False),
+        ("GET", "/elsewhere/customer/list", False),
+    ],
+)
+def test_only_list_pages_and_pickers_count_as_reads(settings, method, path, expected):
+    admin = build_admin(settings)
+    scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+    assert admin.reads_only(scope) is expected
+
+
+def test_list_pages_and_pickers_send_no_begin_or_commit(pg_settings):
+    create_admin(pg_settings, "root@example.com")
+    with TestClient(create_app(pg_settings)) as client:
+        login(client, "root@example.com")
+        client.get(LIST)  # a first visit also fills caches
+        with sent_to_postgresql() as sent:
+            page = client.get(LIST)
+            lookup = client.get(LOOKUP)
+        assert page.status_code == 200 and lookup.status_code == 200
+        assert transaction_statements(sent) == []
+        checks = [s for s in sent if "FROM admin_session" in s]
+        assert len(checks) == 2, "each request still checks the login session"
+
+
+def test_a_form_that_writes_still_runs_in_one_transaction(pg_settings):
+    create_admin(pg_settings, "root@example.com")
+    with TestClient(create_app(pg_settings)) as client:
+        login(client, "root@example.com")
+        with sent_to_postgresql() as sent:
+            created = post_form(
+                client,
+                "/admin/category/create",
+                {"name": "Kettles", "slug": "kettles"},
+                follow_redirects=False,
+            )
+        assert created.status_code == 303, created.text
+        statements = transaction_statements(sent)
+        assert statements[0].upper().startswith("BEGIN") and statements[-1].upper() == "COMMIT;"
+        assert fetch(pg_settings, "SELECT count(*) FROM category WHERE slug = 'kettles'")[0][0] == 1
+
+
+def test_a_list_page_keeps_the_session_alive_and_logout_still_ends_it(settings):
+    create_admin(settings, "root@example.com")
+    with TestClient(create_app(settings)) as client:
+        login(client, "root@example.com")
+        stale = utcnow() - timedelta(minutes=5)
+        update_rows(settings, AdminSession, last_seen_at=stale)
+        assert client.get(LIST).status_code == 200
+        seen = run(settings, lambda db: db.scalar(select(AdminSession.last_seen_at)))
+        assert seen > stale + timedelta(minutes=4), "the list page moved last_seen_at forward"
+        post_form(client, "/admin/logout", {})
+        after = client.get(LIST, follow_redirects=False)
+        assert after.status_code == 303 and "/admin/login" in after.headers["location"]
