@@ -13,7 +13,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-import asyncpg
 from sqlalchemy import JSON, DateTime, Index, MetaData, Numeric, Select, Table, event
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DisconnectionError
@@ -265,8 +264,8 @@ class DriverQuery:
 
     Run before the session's first ORM query, it also starts no transaction (asyncpg
     is in autocommit until SQLAlchemy sends BEGIN), so a request that only reads never
-    pays for one here. A connection that fails under it is invalidated, as SQLAlchemy
-    would, so the pool does not hand it out again.
+    pays for one here. A query that fails on the driver runs again through SQLAlchemy,
+    so a lost connection is handled, and reported, as it is everywhere else.
     """
 
     def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
@@ -277,15 +276,22 @@ class DriverQuery:
         """The first row for `params`, or None."""
         conn = await db.connection()
         if conn.dialect.driver != "asyncpg":
-            found: Sequence[Any] | None = (await db.execute(self.statement, params)).first()
-            return found
+            return await self._through_session(db, params)
         sql, names = self._sql(conn.dialect)
         raw: Any = (await conn.get_raw_connection()).driver_connection
         try:
             row: Sequence[Any] | None = await raw.fetchrow(sql, *(params[n] for n in names))
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
-            await conn.invalidate()
-            raise
+        except Exception:
+            # SQLAlchemy knows what each failure means: a lost server makes it replace
+            # every pooled connection, and its errors are the ones the error pages
+            # read. A SELECT can safely run again: let it run there and say.
+            return await self._through_session(db, params)
+        return row
+
+    async def _through_session(
+        self, db: AsyncSession, params: dict[str, Any]
+    ) -> Sequence[Any] | None:
+        row: Sequence[Any] | None = (await db.execute(self.statement, params)).first()
         return row
 
     def _sql(self, dialect: Dialect) -> tuple[str, tuple[str, ...]]:

@@ -220,3 +220,43 @@ def test_a_connection_used_a_moment_ago_is_not_pinged(pg_settings, monkeypatch):
     monkeypatch.setattr(db, "PING_AFTER_IDLE", 0.0)
     asyncio.run(checkouts(4))
     assert len(pings) == 3, "each checkout after the first (a new connection) pings"
+
+
+def test_a_driver_query_on_a_lost_server_fails_as_sqlalchemy_would_and_the_pool_recovers(
+    pg_settings,
+):
+    """`DriverQuery` runs on asyncpg directly; when the server has gone, the error is
+    SQLAlchemy's (what the error pages read as "database unavailable") and the pool
+    replaces every connection, not only the one that failed."""
+    from sqlalchemy import func, text
+    from sqlalchemy.exc import DBAPIError
+
+    from admin_app.db import DriverQuery
+
+    backend_pid = DriverQuery(select(func.pg_backend_pid()))
+
+    async def go() -> None:
+        engine = create_engine(pg_settings, pool_size=2, max_overflow=0)
+        sessions = create_sessionmaker(engine)
+        try:
+            async with sessions() as one, sessions() as two:  # two connections in the pool
+                pids = {(await backend_pid.first(s))[0] for s in (one, two)}  # type: ignore[index]
+            assert len(pids) == 2
+            killer = create_engine(pg_settings)
+            async with killer.connect() as other:
+                for pid in pids:
+                    await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await killer.dispose()
+            async with sessions() as session:
+                with pytest.raises(DBAPIError) as failed:
+                    await backend_pid.first(session)
+            assert failed.value.connection_invalidated
+            async with sessions() as session:
+                row = await backend_pid.first(session)
+            assert row is not None and row[0] not in pids, (
+                "a new connection, not the other dead one"
+            )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
