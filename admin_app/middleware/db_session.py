@@ -71,7 +71,8 @@ class DBSessionMiddleware:
                         await _rollback_quietly(session)
                     else:
                         try:
-                            await session.commit()
+                            if autocommit is None or _has_changes(session):
+                                await session.commit()
                         except Exception as error:
                             if self.error_page is None:
                                 raise
@@ -102,6 +103,12 @@ class DBSessionMiddleware:
         if self._autocommit is None or self._autocommit[0] is not engine:
             self._autocommit = engine, engine.execution_options(isolation_level="AUTOCOMMIT")
         return self._autocommit[1]
+
+
+def _has_changes(session: AsyncSession) -> bool:
+    """ORM changes not yet flushed. Without a transaction everything else has already
+    committed as it ran, so a session with none has nothing left to commit."""
+    return bool(session.new or session.dirty or session.deleted)
 
 
 async def _rollback_quietly(session: AsyncSession) -> None:
