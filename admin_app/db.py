@@ -6,6 +6,7 @@ lifespan, the CLI and the tests, each with its own settings.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -23,6 +24,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from admin_app.settings import Settings
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -274,25 +277,37 @@ class DriverQuery:
 
     async def first(self, db: AsyncSession, **params: Any) -> Sequence[Any] | None:
         """The first row for `params`, or None."""
-        conn = await db.connection()
-        if conn.dialect.driver != "asyncpg":
-            return await self._through_session(db, params)
-        sql, names = self._sql(conn.dialect)
-        raw: Any = (await conn.get_raw_connection()).driver_connection
-        try:
-            row: Sequence[Any] | None = await raw.fetchrow(sql, *(params[n] for n in names))
-        except Exception:
-            # SQLAlchemy knows what each failure means: a lost server makes it replace
-            # every pooled connection, and its errors are the ones the error pages
-            # read. A SELECT can safely run again: let it run there and say.
-            return await self._through_session(db, params)
-        return row
+        rows = await self._rows(db, params, one=True)
+        return rows[0] if rows else None
 
-    async def _through_session(
-        self, db: AsyncSession, params: dict[str, Any]
-    ) -> Sequence[Any] | None:
-        row: Sequence[Any] | None = (await db.execute(self.statement, params)).first()
-        return row
+    async def all(self, db: AsyncSession, **params: Any) -> Sequence[Sequence[Any]]:
+        """Every row for `params`."""
+        return await self._rows(db, params, one=False)
+
+    async def _rows(
+        self, db: AsyncSession, params: dict[str, Any], *, one: bool
+    ) -> Sequence[Sequence[Any]]:
+        conn = await db.connection()
+        if conn.dialect.driver == "asyncpg":
+            sql, names = self._sql(conn.dialect)
+            raw: Any = (await conn.get_raw_connection()).driver_connection
+            values = [params[name] for name in names]
+            try:
+                if one:
+                    row = await raw.fetchrow(sql, *values)
+                    return [] if row is None else [row]
+                rows: Sequence[Sequence[Any]] = await raw.fetch(sql, *values)
+                return rows
+            except Exception as error:
+                # SQLAlchemy knows what each failure means: a lost server makes it
+                # replace every pooled connection, and its errors are the ones the
+                # error pages read. A SELECT can safely run again: let it run there.
+                log.debug("driver query failed (%s); running it through SQLAlchemy", error)
+        result = await db.execute(self.statement, params)
+        if not one:
+            return result.all()
+        row = result.first()
+        return [] if row is None else [row]
 
     def _sql(self, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
         if self._compiled is None:

@@ -7,15 +7,17 @@ every permission. A user's grants are loaded once per request, with the session.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, bindparam, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from admin_app.auth.identity import Identity
+from admin_app.db import DriverQuery
 from admin_app.models import AdminUser, Role, RolePermission, admin_user_role
 
 BASE_ACTIONS = ("view", "create", "edit", "delete", "export", "import")
@@ -52,19 +54,23 @@ class Grants:
 NO_GRANTS = Grants()
 
 
+# Every request of a user without superuser runs this: built once, run on the driver.
+# The scope comes as JSON text, decoded here, so that both drivers give the same.
+_ROLE_PERMISSIONS = DriverQuery(
+    select(RolePermission.code, cast(Role.scope, Text))
+    .join(Role, Role.id == RolePermission.role_id)
+    .join(admin_user_role, admin_user_role.c.role_id == Role.id)
+    .where(admin_user_role.c.user_id == bindparam("user_id"))
+)
+
+
 async def load_grants(db: AsyncSession, user: AdminUser | Identity) -> Grants:
     """The user's permissions, from their roles, in one query."""
     if user.is_superuser:
         return Grants(superuser=True)
-    stmt = (
-        select(RolePermission.code, Role.scope)
-        .join(Role, Role.id == RolePermission.role_id)
-        .join(admin_user_role, admin_user_role.c.role_id == Role.id)
-        .where(admin_user_role.c.user_id == user.id)
-    )
     scopes: dict[str, list[dict[str, Any]]] = {}
-    for permission, scope in await db.execute(stmt):
-        scopes.setdefault(permission, []).append(dict(scope or {}))
+    for permission, scope in await _ROLE_PERMISSIONS.all(db, user_id=user.id):
+        scopes.setdefault(permission, []).append(dict(json.loads(scope) if scope else {}))
     return Grants(codes=frozenset(scopes), scopes={k: tuple(v) for k, v in scopes.items()})
 
 
