@@ -19,6 +19,7 @@ from admin_app.auth.identity import Identity
 from admin_app.db import DriverQuery, utcnow
 from admin_app.live.broker import announce_revocation
 from admin_app.models import AdminSession, AdminUser
+from admin_app.models.admin_user import display_name
 from admin_app.settings import Settings
 
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -146,7 +147,7 @@ async def load_session(db: AsyncSession, token: str, timeouts: Timeouts) -> Live
         await db.execute(
             update(AdminSession).where(AdminSession.id == record_id).values(last_seen_at=now)
         )
-    identity = Identity(user_id, email, full_name or email, superuser, totp is not None)
+    identity = Identity(user_id, email, display_name(full_name, email), superuser, totp is not None)
     return LiveSession(record_id, identity)
 
 

@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from admin_app.models.role import Role
 
 
+def display_name(full_name: str, email: str) -> str:
+    """How an account is named to people: its full name, else its email."""
+    return full_name or email
+
+
 class AdminUser(Versioned, Base):
     """A person who logs in to the admin. The password is only ever stored as an argon2id hash."""
 
@@ -42,7 +47,7 @@ class AdminUser(Versioned, Base):
 
     @property
     def display_name(self) -> str:
-        return self.full_name or self.email
+        return display_name(self.full_name, self.email)
 
     def __str__(self) -> str:
         return self.display_name
