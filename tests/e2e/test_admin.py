@@ -154,9 +154,18 @@ def _set_password_form(page: Page, row: Locator, password: str, repeated: str) -
     """Open the row's "Set password" modal and fill it in; return the dialog."""
     # A modal still fading out would swallow the click, or refill the form under us.
     expect(page.get_by_role("dialog")).to_have_count(0)
+    # And one still fading in ignores its dismiss button (Bootstrap drops a hide()
+    # asked for mid-transition), which a loaded machine made visible: so wait for
+    # the modal's own "shown" event, as a person's eyes would, before acting.
+    page.evaluate(
+        """() => { window.__modalShown = false;
+        document.addEventListener("shown.bs.modal", () => { window.__modalShown = true },
+                                  { once: true }); }"""
+    )
     row.get_by_role("link", name="Set password").click()
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_role("heading", name="Set a new password")).to_be_visible()
+    page.wait_for_function("() => window.__modalShown")
     dialog.get_by_label("New password", exact=True).fill(password)
     dialog.get_by_label("Repeat the new password").fill(repeated)
     return dialog
