@@ -18,7 +18,7 @@ from starlette.requests import HTTPConnection
 
 from admin_app.auth.identity import Identity
 from admin_app.db import DriverQuery
-from admin_app.models import AdminUser, Role, RolePermission, admin_user_role
+from admin_app.models import Role, RolePermission, admin_user_role
 
 BASE_ACTIONS = ("view", "create", "edit", "delete", "export", "import")
 """Every registered view gets these permissions; custom actions and protected fields add more."""
@@ -64,7 +64,7 @@ _ROLE_PERMISSIONS = DriverQuery(
 )
 
 
-async def load_grants(db: AsyncSession, user: AdminUser | Identity) -> Grants:
+async def load_grants(db: AsyncSession, user: Identity) -> Grants:
     """The user's permissions, from their roles, in one query."""
     if user.is_superuser:
         return Grants(superuser=True)

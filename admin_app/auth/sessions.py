@@ -73,14 +73,7 @@ async def start_session(
     return token
 
 
-def is_valid(record: AdminSession, user: AdminUser, timeouts: Timeouts, now: datetime) -> bool:
-    """Not revoked, not past its absolute expiry or idle limit, and the user is active."""
-    return _valid(
-        record.revoked_at, record.expires_at, record.last_seen_at, user.is_active, timeouts, now
-    )
-
-
-def _valid(
+def is_valid(
     revoked_at: datetime | None,
     expires_at: datetime,
     last_seen_at: datetime,
@@ -88,6 +81,7 @@ def _valid(
     timeouts: Timeouts,
     now: datetime,
 ) -> bool:
+    """A session not revoked, not past its absolute expiry or idle limit, of an active user."""
     return (
         revoked_at is None and expires_at > now and last_seen_at + timeouts.idle > now and is_active
     )
@@ -141,7 +135,7 @@ async def load_session(db: AsyncSession, token: str, timeouts: Timeouts) -> Live
         row
     )
     now = utcnow()
-    if not _valid(revoked_at, expires_at, last_seen_at, is_active, timeouts, now):
+    if not is_valid(revoked_at, expires_at, last_seen_at, is_active, timeouts, now):
         return None
     if now - last_seen_at > TOUCH_INTERVAL:
         await db.execute(

@@ -42,7 +42,12 @@ def test_the_bulk_check_agrees_with_the_per_request_rule(settings):
                             setattr(record, name, value)
             async with maker() as db:
                 rows = (await db.execute(select(AdminSession, AdminUser).join(AdminUser))).all()
-            expected = {r.id for r, u in rows if is_valid(r, u, TIMEOUTS, utcnow())}
+            now = utcnow()
+            expected = {
+                r.id
+                for r, u in rows
+                if is_valid(r.revoked_at, r.expires_at, r.last_seen_at, u.is_active, TIMEOUTS, now)
+            }
             found = await live_session_ids(maker, [r.id for r, _ in rows], TIMEOUTS)
             return expected, found
         finally:
