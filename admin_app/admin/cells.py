@@ -18,6 +18,7 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -119,6 +120,10 @@ class _Plan:
     same_for_all: bool
     pk: tuple[str, Callable[[Any], Any]] | None
     """The key's attribute and conversion, when the view reads its key the stock way."""
+    reads: tuple[str, ...] | None
+    """The attributes a row's HTML is made from, when nothing else goes into it (every
+    cell fast, the key read the stock way, the same actions for every row): then a
+    row whose values were seen before is not built again (`RowRenderer.row`)."""
 
 
 class RowRenderer:
@@ -161,6 +166,8 @@ class RowRenderer:
         plan = memo.get("plan")
         if plan is None or plan.checkbox != checkbox:
             plan = memo["plan"] = self._plan(checkbox)
+            memo["rows"] = {}
+        self._built: dict[tuple[Any, ...], Row] = memo["rows"]
         self.plan: _Plan = plan
         self.layout = plan.layout
         self._direct = plan.direct
@@ -179,16 +186,21 @@ class RowRenderer:
             and type(view).get_pk_value is ModelView.get_pk_value
         )
         pk_convert = _direct_conversion(pk_field) if stock_pk and pk_field is not None else None
+        columns = [
+            (f, _td(f.name, layout.editable), self._fast_cell(f, direct.get(f.name)))
+            for f in self.fields
+        ]
+        pk = (pk_field.name, pk_convert) if pk_field is not None and pk_convert else None
+        same_for_all = _actions_ignore_the_row(view)
+        pure = pk is not None and same_for_all and all(fast for _, _, fast in columns)
         return _Plan(
             checkbox=checkbox,
             layout=layout,
             direct=direct,
-            columns=[
-                (f, _td(f.name, layout.editable), self._fast_cell(f, direct.get(f.name)))
-                for f in self.fields
-            ],
-            same_for_all=_actions_ignore_the_row(view),
-            pk=(pk_field.name, pk_convert) if pk_field is not None and pk_convert else None,
+            columns=columns,
+            same_for_all=same_for_all,
+            pk=pk,
+            reads=(pk[0], *(f.name for f in self.fields)) if pure and pk else None,
         )
 
     def _fast_cell(
@@ -241,6 +253,20 @@ class RowRenderer:
         return [await self.row(obj) for obj in items]
 
     async def row(self, obj: Any) -> Row:
+        """One row; kept (by its values and this page's URL) when the plan allows."""
+        reads = self.plan.reads
+        key = _values_key(obj, reads, self.origin) if reads is not None else None
+        if key is None:
+            return await self._build(obj)
+        row = self._built.get(key)
+        if row is None:
+            row = await self._build(obj)
+            if len(self._built) >= ROWS_KEPT:
+                self._built.clear()
+            self._built[key] = row
+        return row
+
+    async def _build(self, obj: Any) -> Row:
         plan = self.plan
         if plan.pk is not None:
             pk = str(plan.pk[1](_read(obj, plan.pk[0])))
@@ -405,6 +431,24 @@ class RowRenderer:
             display_type=self.view.row_actions_display_type,
         )
         return _trusted(_BETWEEN_TAGS.sub("> <", html).strip())
+
+
+ROWS_KEPT = 200
+"""Rows kept per shell (`RowRenderer.row`): a few pages' worth, dropped all at once when full."""
+
+_SAME_VALUE_SAME_TEXT = frozenset({str, int, bool, type(None), datetime, date})
+"""Types whose equal values always render the same text (unlike floats, where 0.0 == -0.0,
+or decimals, where 1.0 == 1.00)."""
+
+
+def _values_key(obj: Any, reads: tuple[str, ...], origin: str) -> tuple[Any, ...] | None:
+    """What a row's HTML is made from, to look it up by; None when a value's type does
+    not promise that equal values look the same."""
+    values = tuple(_read(obj, name) for name in reads)
+    for value in values:
+        if type(value) not in _SAME_VALUE_SAME_TEXT and not isinstance(value, enum.Enum):
+            return None
+    return (origin, *values)
 
 
 def _td(name: str, editable: frozenset[str]) -> str:

@@ -31,6 +31,33 @@ def test_a_repeat_view_shows_the_rows_and_total_of_now(admin_client, settings):
     assert re.search(r"rowsTotal: 31\b", again), "the script's row total is stale"
 
 
+def test_a_repeat_view_shows_each_row_as_it_is_now(admin_client, settings):
+    """Rows are kept by their values: a row changed since the last view is built again,
+    and an unchanged one looks the same as before."""
+    add_customers(settings, customers(3))
+    before = admin_client.get(LIST).text
+    assert "person2@example.com" in before
+    fetch(
+        settings,
+        "UPDATE customer SET email = 'renamed@example.com', is_active = false, "
+        "city = 'Oslo' WHERE id = 2",
+    )
+    after = admin_client.get(LIST).text
+    row_two = _row(after, 2)
+    assert "renamed@example.com" in row_two and "Oslo" in row_two, "the edited row is stale"
+    assert "person2@example.com" not in after
+    assert "text-danger" in row_two and "text-danger" not in _row(before, 2), (
+        "the row still shows the customer as active"
+    )
+    assert _row(after, 3) == _row(before, 3), "an unchanged row looks different"
+
+
+def _row(page: str, pk: int) -> str:
+    found = re.search(rf'<tr data-sa-pk="{pk}".*?</tr>', page, re.S)
+    assert found, f"no row {pk} on the page"
+    return found.group(0)
+
+
 def test_a_permission_taken_away_shows_on_the_next_view(seeded, client):
     create_admin(seeded, "helper@example.com", superuser=False)
     give_role(seeded, "helper@example.com", "Support")
@@ -127,7 +154,10 @@ def test_the_pages_of_a_list_share_one_shell_and_link_back_to_themselves(
     back = admin_client.get(pagination_links(last)["prev"] or "").text
     assert len(renders) == 1, f"the shell was rendered again for {renders[1:]}"
 
-    for url, page in ((LIST, first), (second_url, second), (last_url, last)):
+    back_url = pagination_links(last)["prev"] or ""
+    # `back` shows rows the second page showed too: each page's rows link to that page.
+    assert set(row_pks_of(back)) & set(row_pks_of(second))
+    for url, page in ((LIST, first), (second_url, second), (last_url, last), (back_url, back)):
         origins = {
             parse_qs(urlsplit(unescape(href)).query)["_origin"][0]
             for href in re.findall(r'href="([^"]*_origin=[^"]*)"', page)
