@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -74,6 +75,11 @@ class Row:
 
     pk: str
     html: Markup
+
+    @cached_property
+    def utf8(self) -> bytes:
+        """`html` as UTF-8, encoded once however often the row is shown (see `row`)."""
+        return self.html.encode()
 
 
 _CHECKBOX = (
