@@ -164,7 +164,8 @@ class ExportMixin(ListingMixin):
         keys = self.list_sort_keys(request, params.sorts)
         if scope == "page":
             size = params.page_size
-            rows = await self._fetch(request, query, keys, Position.from_query(list_query), size)
+            position = Position.from_query(list_query)
+            rows = await self._fetch(request, query, keys, position, size, plain=True)
             query = query.where(self._pk_in([self._pk_of(obj) for obj in rows.items]))
         elif scope == "selected" and not selection.is_select_all:
             query = query.where(self._pk_in(await selection.pks()))

@@ -33,7 +33,7 @@ from starlette_admin.types import ListParams, RequestAction
 
 from admin_app.admin import list_slots
 from admin_app.admin.cells import RowRenderer
-from admin_app.admin.listing import POSITION_PARAMS, ListingMixin
+from admin_app.admin.listing import POSITION_PARAMS, ListingMixin, Position
 from admin_app.admin.page_shell import Shell, ShellCache, Slots
 
 LOOKUP_PAGE_MAX = 100
@@ -92,7 +92,7 @@ class FastListRoutes(Admin):
         if not view.is_accessible(request):
             raise HTTPException(403)
         params = view._parse_list_params(request)
-        page = await view.list_page(request, params)
+        Position.from_query(request.query_params)  # a malformed position: 400 before any work
         fields = self._list_display_fields(request, view, params)
         messages = get_flashed_messages(request)
         # A page with messages is shown once; a view's own template may show more state.
@@ -104,6 +104,8 @@ class FastListRoutes(Admin):
             if key is not None and shell.shareable:
                 self._shells.put(key, shell)
         renderer = RowRenderer(request, view, fields, checkbox=shell.has_actions, memo=shell.memo)
+        # Rows built from their values alone need no ORM objects (`plain_rows`).
+        page = await view.list_page(request, params, plain=renderer.plan.reads is not None)
         rows = await renderer.rows(page.items)
         columns = len(fields) + (2 if shell.has_actions else 1)
         alert = self._resolve_class("alert.info")

@@ -18,8 +18,9 @@ The number of SQL queries per page is therefore fixed by the view's fields.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar
 
 from sqlalchemy import Select
@@ -36,6 +37,7 @@ from starlette_admin.types import ListParams
 from admin_app.admin import keyset
 from admin_app.admin.counting import RowCount, count_rows
 from admin_app.admin.keyset import CursorError, SortKey
+from admin_app.admin.plain_rows import PlainRows
 from admin_app.admin.search import SearchTermError, clean_term, search_clause
 from admin_app.state import get_session
 
@@ -201,33 +203,50 @@ class ListingMixin(ModelView):
         """The total shown under the list: cheap whatever the table size."""
         return await count_rows(get_session(request), query, exact_up_to=self.exact_count_limit)
 
-    async def list_page(self, request: Request, params: ListParams) -> ListPage:
-        """The rows of the page the URL names, the total, and the links around it."""
+    async def list_page(
+        self, request: Request, params: ListParams, *, plain: bool = False
+    ) -> ListPage:
+        """The rows of the page the URL names, the total, and the links around it.
+
+        With `plain`, the caller needs only the rows' column values: then they may come
+        as `PlainRow`s, straight from the driver (`admin_app.admin.plain_rows`)."""
         position = Position.from_query(request.query_params)
         query = await self.filtered_query(request, params.q, params.filters)
         keys = self.list_sort_keys(request, params.sorts)
         fields = self.get_fields_list(request)
         ordered = query.options(*self.eager_loads(fields))
-        rows = await self._fetch(request, ordered, keys, position, params.page_size)
+        rows = await self._fetch(request, ordered, keys, position, params.page_size, plain=plain)
         total = await self.list_total(request, query)
         if rows.start is None and total.exact:
             rows.start = await self._start_of(request, query, keys, rows, total)
         return _page(request, keys, rows, total)
 
     async def _fetch(
-        self, request: Request, query: Select[Any], keys: list[SortKey], at: Position, size: int
+        self,
+        request: Request,
+        query: Select[Any],
+        keys: list[SortKey],
+        at: Position,
+        size: int,
+        *,
+        plain: bool = False,
     ) -> _Rows:
+        """The rows at `at`, and whether there are pages before and after them."""
+
+        async def select(stmt: Select[Any], limit: int) -> list[Any]:
+            return await self._select(request, stmt, limit, plain=plain)
+
         if at.page > 1:
-            return await self._numbered(request, query, keys, at.page, size)
+            return await self._numbered(select, query, keys, at.page, size)
         if at.last:
-            return await self._from_end(request, query, keys, size)
+            return await _from_end(select, query, keys, size)
         if at.before is not None:
-            rows = await self._before(request, query, keys, self._decode(at.before, keys), size)
-            return rows if rows.has_prev else await self._first(request, query, keys, size)
+            rows = await _before(select, query, keys, self._decode(at.before, keys), size)
+            return rows if rows.has_prev else await _first(select, query, keys, size)
         if at.after is not None:
-            rows = await self._after(request, query, keys, self._decode(at.after, keys), size)
-            return rows if rows.items else await self._from_end(request, query, keys, size)
-        return await self._first(request, query, keys, size)
+            rows = await _after(select, query, keys, self._decode(at.after, keys), size)
+            return rows if rows.items else await _from_end(select, query, keys, size)
+        return await _first(select, query, keys, size)
 
     @staticmethod
     def _decode(token: str, keys: list[SortKey]) -> list[Any]:
@@ -239,50 +258,23 @@ class ListingMixin(ModelView):
                 "Start again from the first page."
             ) from None
 
-    async def _select(self, request: Request, query: Select[Any], limit: int) -> list[Any]:
-        result = await get_session(request).execute(query.limit(limit))
+    @cached_property
+    def _plain_rows(self) -> PlainRows:
+        return PlainRows(self.model)
+
+    async def _select(
+        self, request: Request, query: Select[Any], limit: int, *, plain: bool = False
+    ) -> list[Any]:
+        db = get_session(request)
+        if plain:
+            rows = await self._plain_rows.fetch(db, query, limit)
+            if rows is not None:
+                return rows
+        result = await db.execute(query.limit(limit))
         return list(result.scalars().unique().all())
 
-    async def _first(
-        self, request: Request, query: Select[Any], keys: list[SortKey], size: int
-    ) -> _Rows:
-        items = await self._select(request, _ordered(query, keys), size + 1)
-        return _Rows(items[:size], has_prev=False, has_next=len(items) > size, start=1)
-
-    async def _after(
-        self,
-        request: Request,
-        query: Select[Any],
-        keys: list[SortKey],
-        values: list[Any],
-        size: int,
-    ) -> _Rows:
-        stmt = _ordered(query.where(keyset.after(keys, values)), keys)
-        items = await self._select(request, stmt, size + 1)
-        return _Rows(items[:size], has_prev=True, has_next=len(items) > size)
-
-    async def _before(
-        self,
-        request: Request,
-        query: Select[Any],
-        keys: list[SortKey],
-        values: list[Any],
-        size: int,
-    ) -> _Rows:
-        back = [key.reversed() for key in keys]
-        stmt = _ordered(query.where(keyset.after(back, values)), back)
-        items = await self._select(request, stmt, size + 1)
-        return _Rows(items[:size][::-1], has_prev=len(items) > size, has_next=True)
-
-    async def _from_end(
-        self, request: Request, query: Select[Any], keys: list[SortKey], size: int
-    ) -> _Rows:
-        back = [key.reversed() for key in keys]
-        items = await self._select(request, _ordered(query, back), size + 1)
-        return _Rows(items[:size][::-1], has_prev=len(items) > size, has_next=False)
-
     async def _numbered(
-        self, request: Request, query: Select[Any], keys: list[SortKey], page: int, size: int
+        self, select: _Select, query: Select[Any], keys: list[SortKey], page: int, size: int
     ) -> _Rows:
         skip = (page - 1) * size
         if skip > self.max_page_offset:
@@ -290,7 +282,7 @@ class ListingMixin(ModelView):
                 f"Page {page:,} is too far into the list to open by number. "
                 "Use the Next and Last links, or narrow the list with search or filters."
             )
-        items = await self._select(request, _ordered(query, keys).offset(skip), size + 1)
+        items = await select(_ordered(query, keys).offset(skip), size + 1)
         return _Rows(items[:size], has_prev=True, has_next=len(items) > size, start=skip + 1)
 
     async def _start_of(
@@ -314,6 +306,36 @@ class ListingMixin(ModelView):
             exact_up_to=self.exact_count_limit,
         )
         return before.value + 1 if before.exact else None
+
+
+_Select = Callable[[Select[Any], int], Awaitable[list[Any]]]
+"""Runs a page's query with a row limit (`ListingMixin._select`, bound to one request)."""
+
+
+async def _first(select: _Select, query: Select[Any], keys: list[SortKey], size: int) -> _Rows:
+    items = await select(_ordered(query, keys), size + 1)
+    return _Rows(items[:size], has_prev=False, has_next=len(items) > size, start=1)
+
+
+async def _after(
+    select: _Select, query: Select[Any], keys: list[SortKey], values: list[Any], size: int
+) -> _Rows:
+    items = await select(_ordered(query.where(keyset.after(keys, values)), keys), size + 1)
+    return _Rows(items[:size], has_prev=True, has_next=len(items) > size)
+
+
+async def _before(
+    select: _Select, query: Select[Any], keys: list[SortKey], values: list[Any], size: int
+) -> _Rows:
+    back = [key.reversed() for key in keys]
+    items = await select(_ordered(query.where(keyset.after(back, values)), back), size + 1)
+    return _Rows(items[:size][::-1], has_prev=len(items) > size, has_next=True)
+
+
+async def _from_end(select: _Select, query: Select[Any], keys: list[SortKey], size: int) -> _Rows:
+    back = [key.reversed() for key in keys]
+    items = await select(_ordered(query, back), size + 1)
+    return _Rows(items[:size][::-1], has_prev=len(items) > size, has_next=False)
 
 
 def _key(column: Any, descending: bool) -> SortKey:

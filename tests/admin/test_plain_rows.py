@@ -1,0 +1,131 @@
+"""On PostgreSQL, list pages whose cells need only column values read them straight from
+asyncpg (admin_app/admin/plain_rows.py): the same page, without ORM objects."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event, inspect, select
+from starlette.testclient import TestClient
+
+import admin_app.models
+from admin_app.admin import plain_rows
+from admin_app.main import create_app
+from admin_app.models import Customer
+from tests.admin.listing_helpers import row_pks
+from tests.conftest import seed_small
+from tests.helpers import create_admin, login, run
+
+LIST = "/admin/customer/list"
+
+
+@contextmanager
+def signed_in(settings: Any) -> Iterator[TestClient]:
+    """A new app (nothing kept from another client's pages), signed in as a superuser."""
+    with TestClient(create_app(settings)) as client:
+        assert login(client, "root@example.com").status_code == 303
+        yield client
+
+
+@contextmanager
+def customers_loaded() -> Iterator[list[Any]]:
+    """Customer objects the ORM builds while the block runs."""
+    loaded: list[Any] = []
+
+    def on_load(target: Any, _context: Any) -> None:
+        loaded.append(target)
+
+    event.listen(Customer, "load", on_load)
+    try:
+        yield loaded
+    finally:
+        event.remove(Customer, "load", on_load)
+
+
+def tbody(page: str) -> str:
+    found = re.search(r"<tbody.*?</tbody>", page, re.S)
+    assert found, "no table body on the page"
+    return found.group(0)
+
+
+@pytest.fixture
+def store(pg_settings: Any) -> Any:
+    seed_small(pg_settings)
+    create_admin(pg_settings, "root@example.com")
+    return pg_settings
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "?last=1", "?q=a", "?sort=country__asc&sort=created_at__desc"],
+)
+def test_plain_rows_show_the_same_page_as_orm_objects(store, monkeypatch, query):
+    with signed_in(store) as client, customers_loaded() as loaded:
+        plain = client.get(LIST + query)
+    assert plain.status_code == 200
+    assert loaded == [], "the customer list built ORM objects"
+
+    async def through_the_orm(*_: Any) -> None:
+        return None
+
+    monkeypatch.setattr(plain_rows.PlainRows, "fetch", through_the_orm)
+    with signed_in(store) as client, customers_loaded() as loaded:
+        orm = client.get(LIST + query)
+    assert loaded, "the comparison page did not load through the ORM"
+    assert row_pks(plain.text), "an empty page proves nothing"
+    assert tbody(plain.text) == tbody(orm.text)
+
+
+def test_pages_with_relations_still_load_objects(store):
+    with signed_in(store) as client, customers_loaded() as loaded:
+        page = client.get("/admin/order/list")
+    assert page.status_code == 200
+    assert loaded, "orders show their customer: those come from the ORM"
+    assert any(customer.full_name in page.text for customer in loaded)
+
+
+def test_a_query_that_fails_on_the_driver_is_loaded_through_the_orm(store, monkeypatch):
+    compile_plan = plain_rows._compile
+
+    def broken(*args: Any) -> Any:
+        plan = compile_plan(*args)
+        return plan and plain_rows._Plan(**{**plan.__dict__, "sql": "SELECT * FROM no_such"})
+
+    monkeypatch.setattr(plain_rows, "_compile", broken)
+    with signed_in(store) as client, customers_loaded() as loaded:
+        page = client.get(LIST)
+    assert page.status_code == 200
+    assert len(row_pks(page.text)) == 20 and loaded, "the page was not loaded again by the ORM"
+
+
+@pytest.mark.parametrize("model_name", ["Customer", "Order", "Category", "AdminUser", "AuditEntry"])
+def test_plain_rows_carry_the_values_orm_objects_do(store, model_name):
+    """Every column, converted by its type as SQLAlchemy converts it (times in UTC,
+    enums, JSON), limited as asked; or no plain rows at all (then the ORM loads the
+    page), never other values. Orders have NUMERIC totals, whose conversion depends on
+    the type the server reports: those are left to the ORM."""
+    model = getattr(admin_app.models, model_name)
+    pk = inspect(model).primary_key[0]
+    query = select(model).order_by(pk.desc())
+
+    async def both(db: Any) -> tuple[list[Any] | None, list[Any]]:
+        plain = await plain_rows.PlainRows(model).fetch(db, query, 7)
+        objects = (await db.execute(query.limit(7))).scalars().all()
+        return plain, list(objects)
+
+    plain, objects = run(store, both)
+    assert objects, f"no {model_name} rows to compare"
+    if model_name == "Customer":
+        assert plain is not None, "the customer query was not run on the driver"
+    if plain is None:
+        return
+    keys = [attr.key for attr in inspect(model).column_attrs]
+    assert len(plain) == len(objects)
+    for row, obj in zip(plain, objects, strict=True):
+        for key in keys:
+            mine, theirs = getattr(row, key), getattr(obj, key)
+            assert (type(mine), mine) == (type(theirs), theirs), f"{key} of {obj!r}"
