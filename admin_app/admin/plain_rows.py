@@ -6,18 +6,19 @@ returns the same rows in under 0.1. Most list pages need nothing but the column
 values: their cells are built from values (`admin_app.admin.cells`, a plan whose
 `reads` is set), with no relation to load and no view code to call with the object.
 For those pages the list query (the view's own, with its search, filters, scope and
-order) selects the model's columns and runs on the driver; each row comes back as a
-`PlainRow`, whose attributes are the column values, converted by the column types as
-SQLAlchemy would convert them.
+order), compiled as SQLAlchemy compiles it, runs on the driver when every column it
+returns is one of the model's own; each row comes back as a `PlainRow`, whose
+attributes are the column values, converted by the column types as SQLAlchemy would
+convert them.
 
 Why not only SQLAlchemy: its execution path is the cost. What is kept from it: the
 statement (built as before), its compiled form (compiled once per statement shape,
 found again by SQLAlchemy's own cache key), bound values and their conversions.
 Anything this cannot run as SQLAlchemy would (values it would expand into the SQL,
-statement-level parameters, a statement that does not compile with plain columns, a
-driver other than asyncpg) returns None, and the page is loaded through the ORM as
-before; so does a query that fails on the driver, so that SQLAlchemy handles the
-failure (a lost server replaces the pool) as everywhere else.
+statement-level parameters, columns of other tables, a driver other than asyncpg)
+returns None, and the page is loaded through the ORM as before; so does a query that
+fails on the driver, so that SQLAlchemy handles the failure (a lost server replaces
+the pool) as everywhere else.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, inspect
+from sqlalchemy import Column, Select, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ColumnProperty
+from sqlalchemy.orm.exc import UnmappedColumnError
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +52,16 @@ class PlainRow:
 
 @dataclass(frozen=True)
 class _Plan:
-    """How one statement shape runs on the driver."""
+    """How one statement shape runs on the driver, and how its rows are read."""
 
     compiled: Any
     sql: str
     positions: tuple[str, ...]
     binds: dict[str, Callable[[Any], Any]]
+    keys: tuple[str, ...]
+    """The attribute each result column fills."""
+    pk: tuple[int, ...]
+    """Result positions of the primary key."""
     converts: tuple[tuple[int, Callable[[Any], Any]], ...]
     """(result position, conversion) for the columns whose type converts the value."""
 
@@ -63,13 +70,7 @@ class PlainRows:
     """Plain rows of one model's list query, on asyncpg."""
 
     def __init__(self, model: type[Any]) -> None:
-        mapper = inspect(model)
-        attrs = [a for a in mapper.column_attrs if len(a.columns) == 1 and not a.deferred]
-        self.keys = tuple(a.key for a in attrs)
-        self.columns = [a.columns[0] for a in attrs]
-        self.pk = tuple(
-            self.keys.index(mapper.get_property_by_column(c).key) for c in mapper.primary_key
-        )
+        self.mapper = inspect(model)
         self._plans: dict[Any, _Plan | None] = {}
 
     async def fetch(
@@ -80,7 +81,7 @@ class PlainRows:
         conn = await db.connection()
         if conn.dialect.driver != "asyncpg":
             return None
-        stmt = query.with_only_columns(*self.columns, maintain_column_froms=True).limit(limit)
+        stmt = query.limit(limit)
         cache_key = stmt._generate_cache_key()
         if cache_key is None or cache_key.params:
             return None
@@ -98,57 +99,73 @@ class PlainRows:
         except Exception as error:
             log.debug("plain rows failed on the driver (%s); loading through the ORM", error)
             return None
-        return self._rows(records, plan.converts)
-
-    def _rows(
-        self, records: Sequence[Any], converts: tuple[tuple[int, Any], ...]
-    ) -> list[PlainRow]:
-        keys, pk, seen = self.keys, self.pk, set()
-        rows = []
-        for record in records:
-            values = list(record)
-            for i, convert in converts:
-                values[i] = convert(values[i])
-            identity = tuple(values[i] for i in pk)
-            if identity in seen:  # a joined query's repeats, as the ORM's unique() drops them
-                continue
-            seen.add(identity)
-            rows.append(PlainRow(dict(zip(keys, values, strict=True))))
-        return rows
+        return _rows(records, plan)
 
     def _plan(self, stmt: Select[Any], cache_key: Any, dialect: Dialect) -> _Plan | None:
         key = (dialect.name, cache_key.key)
         if key in self._plans:
             return self._plans[key]
-        plan = _compile(stmt, cache_key, dialect, self.columns)
+        plan = _compile(stmt, cache_key, dialect, self.mapper)
         if len(self._plans) >= PLANS_KEPT:
             self._plans.clear()
         self._plans[key] = plan
         return plan
 
 
-def _compile(
-    stmt: Select[Any], cache_key: Any, dialect: Dialect, columns: list[Any]
-) -> _Plan | None:
+def _rows(records: Sequence[Any], plan: _Plan) -> list[PlainRow]:
+    keys, pk, converts = plan.keys, plan.pk, plan.converts
+    seen: set[tuple[Any, ...]] = set()
+    rows = []
+    for record in records:
+        values = list(record)
+        for i, convert in converts:
+            values[i] = convert(values[i])
+        identity = tuple(values[i] for i in pk)
+        if identity in seen:  # a joined query's repeats, as the ORM's unique() drops them
+            continue
+        seen.add(identity)
+        rows.append(PlainRow(dict(zip(keys, values, strict=True))))
+    return rows
+
+
+def _compile(stmt: Select[Any], cache_key: Any, dialect: Dialect, mapper: Any) -> _Plan | None:
     try:
         compiled: Any = stmt.compile(dialect=dialect, cache_key=cache_key, column_keys=[])
-    except Exception as error:  # e.g. loader options that need the mapped entity
-        log.debug("list query does not compile with plain columns (%s)", error)
+    except Exception as error:  # pragma: no cover (it runs through the ORM next, and fails there)
+        log.debug("list query does not compile (%s)", error)
         return None
     if not compiled.positional or compiled.post_compile_params or compiled.literal_execute_params:
         return None  # values SQLAlchemy renders into the SQL per execution
+    keys: list[str] = []
     converts = []
-    for i, column in enumerate(columns):
+    for i, (*_, objects, _type) in enumerate(compiled._result_columns):
+        column = next((o for o in objects if isinstance(o, Column)), None)
+        try:
+            prop = mapper.get_property_by_column(column)
+        except UnmappedColumnError:
+            prop = None
+        if column is None or not isinstance(prop, ColumnProperty) or prop.parent is not mapper:
+            return None  # not one of the model's own columns (an eager-loaded relation…)
         try:
             convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
         except Exception:  # a conversion that depends on the type the server sends (NUMERIC)
             return None
+        keys.append(prop.key)
         if convert is not None:
             converts.append((i, convert))
+    pk = [
+        keys.index(prop.key)
+        for prop in (mapper.get_property_by_column(c) for c in mapper.primary_key)
+        if prop.key in keys
+    ]
+    if len(pk) != len(mapper.primary_key):
+        return None
     return _Plan(
         compiled=compiled,
         sql=compiled.string,
         positions=tuple(compiled.positiontup or ()),
         binds=dict(compiled._bind_processors),
+        keys=tuple(keys),
+        pk=tuple(pk),
         converts=tuple(converts),
     )
