@@ -450,11 +450,12 @@ or decimals, where 1.0 == 1.00)."""
 def _values_key(obj: Any, reads: tuple[str, ...], origin: str) -> tuple[Any, ...] | None:
     """What a row's HTML is made from, to look it up by; None when a value's type does
     not promise that equal values look the same."""
-    values = tuple(_read(obj, name) for name in reads)
-    for value in values:
-        if type(value) not in _SAME_VALUE_SAME_TEXT and not isinstance(value, enum.Enum):
-            return None
-    return (origin, *values)
+    values = (origin, *[_read(obj, name) for name in reads])
+    if not _SAME_VALUE_SAME_TEXT.issuperset(map(type, values)):
+        for value in values:
+            if type(value) not in _SAME_VALUE_SAME_TEXT and not isinstance(value, enum.Enum):
+                return None
+    return values
 
 
 def _td(name: str, editable: frozenset[str]) -> str:

@@ -117,14 +117,14 @@ def _rows(records: Sequence[Any], plan: _Plan) -> list[PlainRow]:
     seen: set[tuple[Any, ...]] = set()
     rows = []
     for record in records:
-        values = list(record)
+        values = dict(zip(keys, record, strict=True))
         for i, convert in converts:
-            values[i] = convert(values[i])
-        identity = tuple(values[i] for i in pk)
+            values[keys[i]] = convert(record[i])
+        identity = tuple([record[i] for i in pk])
         if identity in seen:  # a joined query's repeats, as the ORM's unique() drops them
             continue
         seen.add(identity)
-        rows.append(PlainRow(dict(zip(keys, values, strict=True))))
+        rows.append(PlainRow(values))
     return rows
 
 
