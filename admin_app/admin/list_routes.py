@@ -104,8 +104,10 @@ class FastListRoutes(Admin):
             if key is not None and shell.shareable:
                 self._shells.put(key, shell)
         renderer = RowRenderer(request, view, fields, checkbox=shell.has_actions, memo=shell.memo)
-        # Rows built from their values alone need no ORM objects (`plain_rows`).
-        page = await view.list_page(request, params, plain=renderer.plan.reads is not None)
+        # Rows built from column values alone need no ORM objects (`plain_rows`).
+        reads = renderer.plan.reads
+        plain = reads is not None and view.plain_rows.cover(reads)
+        page = await view.list_page(request, params, plain=plain)
         rows = await renderer.rows(page.items)
         columns = len(fields) + (2 if shell.has_actions else 1)
         alert = self._resolve_class("alert.info")

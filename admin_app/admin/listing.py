@@ -259,7 +259,8 @@ class ListingMixin(ModelView):
             ) from None
 
     @cached_property
-    def _plain_rows(self) -> PlainRows:
+    def plain_rows(self) -> PlainRows:
+        """This view's rows as plain column values, for pages that need nothing more."""
         return PlainRows(self.model)
 
     async def _select(
@@ -267,7 +268,7 @@ class ListingMixin(ModelView):
     ) -> list[Any]:
         db = get_session(request)
         if plain:
-            rows = await self._plain_rows.fetch(db, query, limit)
+            rows = await self.plain_rows.fetch(db, query, limit)
             if rows is not None:
                 return rows
         result = await db.execute(query.limit(limit))

@@ -71,7 +71,13 @@ class PlainRows:
 
     def __init__(self, model: type[Any]) -> None:
         self.mapper = inspect(model)
+        self.columns = frozenset(a.key for a in self.mapper.column_attrs if not a.deferred)
         self._plans: dict[Any, _Plan | None] = {}
+
+    def cover(self, names: Sequence[str]) -> bool:
+        """Whether plain rows carry every attribute in `names` (a Python property or a
+        relation is only on the model's objects)."""
+        return self.columns.issuperset(names)
 
     async def fetch(
         self, db: AsyncSession, query: Select[Any], limit: int

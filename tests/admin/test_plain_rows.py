@@ -80,6 +80,20 @@ def test_plain_rows_show_the_same_page_as_orm_objects(store, monkeypatch, query)
     assert tbody(plain.text) == tbody(orm.text)
 
 
+def test_a_column_read_from_a_python_property_still_shows(store, monkeypatch):
+    """`full_name` is a property of the model, not a column: only its objects have it."""
+    from starlette_admin import StringField
+
+    from admin_app.admin.views.customer import CustomerView
+
+    name = StringField("full_name", exclude_from_create=True, exclude_from_edit=True)
+    monkeypatch.setattr(CustomerView, "fields", [*CustomerView.fields, name])
+    with signed_in(store) as client, customers_loaded() as loaded:
+        page = client.get(LIST)
+    assert page.status_code == 200, page.text[:300]
+    assert loaded and all(c.full_name in page.text for c in loaded)
+
+
 def test_pages_with_relations_still_load_objects(store):
     with signed_in(store) as client, customers_loaded() as loaded:
         page = client.get("/admin/order/list")
