@@ -15,7 +15,8 @@ Why not only SQLAlchemy: its execution path is the cost. What is kept from it: t
 statement (built as before), its compiled form (compiled once per statement shape,
 found again by SQLAlchemy's own cache key), bound values and their conversions.
 Anything this cannot run as SQLAlchemy would (values it would expand into the SQL,
-statement-level parameters, columns of other tables, a driver other than asyncpg)
+statement-level parameters, columns of other tables, event hooks that would see or
+change the statement, a driver other than asyncpg)
 returns None, and the page is loaded through the ORM as before; so does a query that
 fails on the driver, so that SQLAlchemy handles the failure (a lost server replaces
 the pool) as everywhere else.
@@ -30,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import Column, Select, inspect
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import ColumnProperty
 from sqlalchemy.orm.exc import UnmappedColumnError
 
@@ -85,7 +86,7 @@ class PlainRows:
         """Up to `limit` rows of `query` (an ORM select of the model), or None when they
         must be loaded through the ORM instead."""
         conn = await db.connection()
-        if conn.dialect.driver != "asyncpg":
+        if conn.dialect.driver != "asyncpg" or _hooked(db, conn):
             return None
         stmt = query.limit(limit)
         cache_key = stmt._generate_cache_key()
@@ -116,6 +117,19 @@ class PlainRows:
             self._plans.clear()
         self._plans[key] = plan
         return plan
+
+
+def _hooked(db: AsyncSession, conn: AsyncConnection) -> bool:
+    """Whether an event hook would see or change the statement SQLAlchemy runs (global
+    criteria added in `do_orm_execute`, say): then only SQLAlchemy may run it."""
+    sync = conn.sync_connection
+    assert sync is not None, "a connection in use"
+    dispatch = sync.dispatch
+    return bool(
+        db.sync_session.dispatch.do_orm_execute
+        or dispatch.before_execute
+        or dispatch.before_cursor_execute
+    )
 
 
 def _rows(records: Sequence[Any], plan: _Plan) -> list[PlainRow]:

@@ -86,9 +86,11 @@ def capture_sql(settings: Settings) -> Iterator[Statements]:
     """Record every statement run on `settings`' database while the block runs.
 
     What SQLAlchemy's engines execute, and on PostgreSQL the queries run on asyncpg
-    itself (the login check, plain list rows). asyncpg's query logger sees those but
-    not SQLAlchemy's, which run as prepared statements; it is asked only for SELECTs,
-    so a statement SQLAlchemy sends through it too (BEGIN, a batch) is not counted twice."""
+    itself (the login check). asyncpg's query logger sees those but not SQLAlchemy's,
+    which run as prepared statements; it is asked only for SELECTs, so a statement
+    SQLAlchemy sends through it too (BEGIN, a batch) is not counted twice. (While an
+    engine event listens, list pages load their rows through SQLAlchemy, not as plain
+    rows: `admin_app.admin.plain_rows`. The statements are the same.)"""
     captured = Statements(settings.db_url.database)
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:

@@ -94,6 +94,29 @@ def test_a_column_read_from_a_python_property_still_shows(store, monkeypatch):
     assert loaded and all(c.full_name in page.text for c in loaded)
 
 
+def test_global_criteria_added_by_an_orm_hook_still_apply(store):
+    """SQLAlchemy's documented way to hide rows everywhere (a `do_orm_execute` hook
+    adding criteria) must hold on list pages too."""
+    from sqlalchemy.orm import Session, with_loader_criteria
+
+    inactive = run(store, lambda db: db.scalar(select(Customer.id).where(~Customer.is_active)))
+    assert inactive is not None, "the demo data has no inactive customer"
+
+    def active_only(state: Any) -> None:
+        if state.is_select:
+            criteria = with_loader_criteria(Customer, Customer.is_active.is_(True))
+            state.statement = state.statement.options(criteria)
+
+    event.listen(Session, "do_orm_execute", active_only)
+    try:
+        with signed_in(store) as client:
+            page = client.get(LIST + "?page_size=100")
+    finally:
+        event.remove(Session, "do_orm_execute", active_only)
+    assert page.status_code == 200
+    assert row_pks(page.text) and inactive not in row_pks(page.text)
+
+
 def test_pages_with_relations_still_load_objects(store):
     with signed_in(store) as client, customers_loaded() as loaded:
         page = client.get("/admin/order/list")
