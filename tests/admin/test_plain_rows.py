@@ -166,3 +166,16 @@ def test_plain_rows_carry_the_values_orm_objects_do(store, model_name):
         for key in keys:
             mine, theirs = getattr(row, key), getattr(obj, key)
             assert (type(mine), mine) == (type(theirs), theirs), f"{key} of {obj!r}"
+
+
+def test_a_statement_this_cannot_read_is_loaded_through_the_orm(store, monkeypatch):
+    """Should a SQLAlchemy upgrade change what `_compile` reads, pages still load."""
+
+    def changed(*_: Any) -> Any:
+        raise AttributeError("'SQLCompiler' object has no attribute '_result_columns'")
+
+    monkeypatch.setattr(plain_rows, "_compile", changed)
+    with signed_in(store) as client, customers_loaded() as loaded:
+        page = client.get(LIST)
+    assert page.status_code == 200
+    assert len(row_pks(page.text)) == 20 and loaded
