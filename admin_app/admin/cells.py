@@ -19,7 +19,6 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cached_property
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -69,17 +68,13 @@ EMPTY = Markup(
 """An empty collection: the same dash as templates/admin/fields/detail/_empty.html."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Row:
-    """One rendered row: its key (as text) and the `<tr>` element, as `_list_row.html` makes it."""
+    """One rendered row: its key (as text) and the `<tr>` element, as `_list_row.html` makes
+    it, in UTF-8 (encoded once, however often a kept row is shown: see `RowRenderer.row`)."""
 
     pk: str
-    html: Markup
-
-    @cached_property
-    def utf8(self) -> bytes:
-        """`html` as UTF-8, encoded once however often the row is shown (see `row`)."""
-        return self.html.encode()
+    utf8: bytes
 
 
 _CHECKBOX = (
@@ -293,7 +288,7 @@ class RowRenderer:
         if self.layout.actions_last:
             parts.append(actions)
         parts.append("</tr>")
-        return Row(pk=pk, html=_trusted("".join(parts)))
+        return Row(pk=pk, utf8="".join(parts).encode())
 
     def _row_start(self, pk: str, safe_pk: str) -> str:
         if not self.layout.clickable:
@@ -439,8 +434,9 @@ class RowRenderer:
         return _trusted(_BETWEEN_TAGS.sub("> <", html).strip())
 
 
-ROWS_KEPT = 200
-"""Rows kept per shell (`RowRenderer.row`): a few pages' worth, dropped all at once when full."""
+ROWS_KEPT = 100
+"""Rows kept per shell (`RowRenderer.row`): four pages of 25, about 0.4 MB; dropped all at
+once when full."""
 
 _SAME_VALUE_SAME_TEXT = frozenset({str, int, bool, type(None), datetime, date})
 """Types whose equal values always render the same text (unlike floats, where 0.0 == -0.0,
