@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import JSON, DateTime, Index, MetaData, Numeric, Select, Table, event
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -277,40 +277,38 @@ class DriverQuery:
 
     async def first(self, db: AsyncSession, **params: Any) -> Sequence[Any] | None:
         """The first row for `params`, or None."""
-        rows = await self._rows(db, params, one=True)
+        rows = await self.all(db, **params)
         return rows[0] if rows else None
 
     async def all(self, db: AsyncSession, **params: Any) -> Sequence[Sequence[Any]]:
         """Every row for `params`."""
-        return await self._rows(db, params, one=False)
-
-    async def _rows(
-        self, db: AsyncSession, params: dict[str, Any], *, one: bool
-    ) -> Sequence[Sequence[Any]]:
         conn = await db.connection()
         if conn.dialect.driver == "asyncpg":
             sql, names = self._sql(conn.dialect)
-            raw: Any = (await conn.get_raw_connection()).driver_connection
-            values = [params[name] for name in names]
-            try:
-                if one:
-                    row = await raw.fetchrow(sql, *values)
-                    return [] if row is None else [row]
-                rows: Sequence[Sequence[Any]] = await raw.fetch(sql, *values)
+            rows = await fetch_on_driver(conn, sql, [params[name] for name in names])
+            if rows is not None:
                 return rows
-            except Exception as error:
-                # SQLAlchemy knows what each failure means: a lost server makes it
-                # replace every pooled connection, and its errors are the ones the
-                # error pages read. A SELECT can safely run again: let it run there.
-                log.debug("driver query failed (%s); running it through SQLAlchemy", error)
-        result = await db.execute(self.statement, params)
-        if not one:
-            return result.all()
-        row = result.first()
-        return [] if row is None else [row]
+        found: Sequence[Sequence[Any]] = (await db.execute(self.statement, params)).all()
+        return found
 
     def _sql(self, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
         if self._compiled is None:
             compiled = self.statement.compile(dialect=dialect)
             self._compiled = compiled.string, tuple(compiled.positiontup or ())
         return self._compiled
+
+
+async def fetch_on_driver(conn: AsyncConnection, sql: str, args: Sequence[Any]) -> list[Any] | None:
+    """The rows of `sql` (in asyncpg's `$n` style) run straight on the connection's
+    asyncpg driver; None when it fails there.
+
+    The caller then runs the statement through SQLAlchemy, which knows what each
+    failure means: a lost server makes it replace every pooled connection, and its
+    errors are the ones the error pages read. A SELECT can safely run again."""
+    raw: Any = (await conn.get_raw_connection()).driver_connection
+    try:
+        rows: list[Any] = await raw.fetch(sql, *args)
+    except Exception as error:
+        log.debug("driver query failed (%s); running it through SQLAlchemy", error)
+        return None
+    return rows

@@ -40,6 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import ColumnProperty
 from sqlalchemy.orm.exc import UnmappedColumnError
 
+from admin_app.db import fetch_on_driver
+
 log = logging.getLogger(__name__)
 
 PLANS_KEPT = 256
@@ -105,13 +107,8 @@ class PlainRows:
         )
         binds = plan.binds
         args = [binds[n](values[n]) if n in binds else values[n] for n in plan.positions]
-        raw: Any = (await conn.get_raw_connection()).driver_connection
-        try:
-            records = await raw.fetch(plan.sql, *args)
-        except Exception as error:
-            log.debug("plain rows failed on the driver (%s); loading through the ORM", error)
-            return None
-        return _rows(records, plan)
+        records = await fetch_on_driver(conn, plan.sql, args)
+        return None if records is None else _rows(records, plan)
 
     def _plan(self, stmt: Select[Any], cache_key: Any, dialect: Dialect) -> _Plan | None:
         key = (dialect.name, cache_key.key)
@@ -157,6 +154,13 @@ def _rows(records: Sequence[Any], plan: _Plan) -> list[PlainRow]:
     return rows
 
 
+def _own_property(mapper: Any, column: Column[Any]) -> Any:
+    try:
+        return mapper.get_property_by_column(column)
+    except UnmappedColumnError:  # a column of another table
+        return None
+
+
 def _compile(stmt: Select[Any], cache_key: Any, dialect: Dialect, mapper: Any) -> _Plan | None:
     compiled: Any = stmt.compile(dialect=dialect, cache_key=cache_key, column_keys=[])
     if not compiled.positional or compiled.post_compile_params or compiled.literal_execute_params:
@@ -165,10 +169,7 @@ def _compile(stmt: Select[Any], cache_key: Any, dialect: Dialect, mapper: Any) -
     converts = []
     for i, (*_, objects, _type) in enumerate(compiled._result_columns):
         column = next((o for o in objects if isinstance(o, Column)), None)
-        try:
-            prop = mapper.get_property_by_column(column)
-        except UnmappedColumnError:
-            prop = None
+        prop = _own_property(mapper, column) if column is not None else None
         if column is None or not isinstance(prop, ColumnProperty) or prop.parent is not mapper:
             return None  # not one of the model's own columns (an eager-loaded relation…)
         try:
