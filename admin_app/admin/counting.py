@@ -65,20 +65,25 @@ async def count_table(db: AsyncSession, model: type[Base]) -> RowCount:
     return RowCount(int(exact or 0))
 
 
-async def count_rows(db: AsyncSession, query: Select[Any], *, exact_up_to: int) -> RowCount:
+async def count_rows(
+    db: AsyncSession, query: Select[Any], *, exact_up_to: int, key: Any = None
+) -> RowCount:
     """How many rows `query` returns, counting at most `exact_up_to + 1` of them.
 
     On PostgreSQL the planner's estimate comes first (one `EXPLAIN`, no rows read);
     above `exact_up_to` it is the answer. Otherwise the rows are counted with a
     `LIMIT`, so a planner that guessed low costs at most `exact_up_to` rows and the
     answer becomes "more than N". SQLite has no estimate and always counts.
+    `key` is `estimate_key(db, query)`, when the caller has it already.
     """
-    query = query.order_by(None)
-    if _is_postgres(db):
-        key = _estimate_key(db, query)
+    postgres = _is_postgres(db)
+    if postgres:
+        key = estimate_key(db, query) if key is None else key
         cached = _estimates.get(key)
         if cached is not None and cached[0] > time.monotonic() and cached[1] > exact_up_to:
             return RowCount(cached[1], estimated=True)
+    query = query.order_by(None)
+    if postgres:
         estimate = await planner_rows(db, query)
         if estimate > exact_up_to:
             _remember(key, estimate)
@@ -97,7 +102,10 @@ _estimates: dict[Any, tuple[float, int]] = {}
 _ESTIMATES_KEPT = 1024
 
 
-def _estimate_key(db: AsyncSession, query: Select[Any]) -> Any:
+def estimate_key(db: AsyncSession, query: Select[Any]) -> Any:
+    """What a remembered estimate of `query`'s rows is found by: the database, the
+    statement's shape and its values."""
+    query = query.order_by(None)
     cache_key = query._generate_cache_key()
     values = repr([b.effective_value for b in cache_key.bindparams]) if cache_key else ""
     return (str(db.get_bind().engine.url), cache_key.key if cache_key else repr(query), values)

@@ -107,7 +107,7 @@ class FastListRoutes(Admin):
         # Rows built from column values alone need no ORM objects (`plain_rows`).
         reads = renderer.plan.reads
         plain = reads is not None and view.plain_rows.cover(reads)
-        page = await view.list_page(request, params, plain=plain)
+        page = await view.list_page(request, params, plain=plain, memo=shell.memo)
         rows = await renderer.rows(page.items)
         columns = len(fields) + (2 if shell.has_actions else 1)
         alert = self._resolve_class("alert.info")

@@ -35,9 +35,9 @@ from starlette_admin.filters import FilterGroup
 from starlette_admin.types import ListParams
 
 from admin_app.admin import keyset
-from admin_app.admin.counting import RowCount, count_rows
+from admin_app.admin.counting import RowCount, count_rows, estimate_key
 from admin_app.admin.keyset import CursorError, SortKey
-from admin_app.admin.plain_rows import PlainRows
+from admin_app.admin.plain_rows import PlainRows, Prepared
 from admin_app.admin.search import SearchTermError, clean_term, search_clause
 from admin_app.state import get_session
 
@@ -102,6 +102,20 @@ class ListPage:
             return f"Showing {len(self.items):,} of {self.total} entries"
         end = self.start + len(self.items) - 1
         return f"Showing {self.start:,} to {end:,} of {self.total} entries"
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A first or last page's statements, kept for one user and URL (`ListingMixin._ready`)."""
+
+    query: Select[Any]
+    """The filtered query, unordered: what the total counts."""
+    keys: list[SortKey]
+    prepared: Prepared
+    """The page's rows (one more than the page size), ready to run on the driver."""
+    size: int
+    last: bool
+    estimate_key: Any
 
 
 @dataclass
@@ -204,13 +218,25 @@ class ListingMixin(ModelView):
         return await count_rows(get_session(request), query, exact_up_to=self.exact_count_limit)
 
     async def list_page(
-        self, request: Request, params: ListParams, *, plain: bool = False
+        self,
+        request: Request,
+        params: ListParams,
+        *,
+        plain: bool = False,
+        memo: dict[Any, Any] | None = None,
     ) -> ListPage:
         """The rows of the page the URL names, the total, and the links around it.
 
         With `plain`, the caller needs only the rows' column values: then they may come
-        as `PlainRow`s, straight from the driver (`admin_app.admin.plain_rows`)."""
+        as `PlainRow`s, straight from the driver (`admin_app.admin.plain_rows`). `memo`
+        is kept by the caller for this user's requests of this URL (the page shell's):
+        a first or last page's statements are kept there (`_ready`)."""
         position = Position.from_query(request.query_params)
+        if plain and memo is not None and position.after is None and position.before is None:
+            ready = await self._ready(request, params, position, memo)
+            page = None if ready is None else await self._ready_page(request, ready)
+            if page is not None:
+                return page
         query = await self.filtered_query(request, params.q, params.filters)
         keys = self.list_sort_keys(request, params.sorts)
         fields = self.get_fields_list(request)
@@ -220,6 +246,84 @@ class ListingMixin(ModelView):
         if rows.start is None and total.exact:
             rows.start = await self._start_of(request, query, keys, rows, total)
         return _page(request, keys, rows, total)
+
+    STATEMENT_METHODS: ClassVar[tuple[str, ...]] = (
+        "_parse_list_params",
+        "get_list_query",
+        "scope_query",
+        "filtered_query",
+        "_apply_search_and_filters",
+        "build_full_text_search_query",
+        "get_search_query",
+        "get_fields_list",
+        "can_access_field",
+        "list_sort_keys",
+        "default_sorts",
+        "_default_sort",
+        "eager_loads",
+        "list_total",
+    )
+    """What builds a list page's statements. Where none is overridden outside this
+    project's admin and starlette-admin, the statements depend only on the URL, the
+    user's fields and grants, and the database: `_ready` keeps them."""
+
+    @cached_property
+    def statements_kept(self) -> bool:
+        """Whether a first or last page's statements may be built once per user and URL.
+
+        Only for views whose statement-building methods are all this project's or
+        starlette-admin's (an override may read the clock or the request), and only for
+        URLs without filters (a filter registered by an application may too)."""
+        own = ("starlette_admin.", "admin_app.admin.listing", "admin_app.admin.permissions")
+        methods = (getattr(type(self), name, None) for name in self.STATEMENT_METHODS)
+        return all(str(getattr(m, "__module__", "")).startswith(own) for m in methods)
+
+    async def _ready(
+        self, request: Request, params: ListParams, position: Position, memo: dict[Any, Any]
+    ) -> _Ready | None:
+        """The first or last page's statements for this URL, built on its first request.
+
+        Building them (the view's query, search, order and loader options, SQLAlchemy's
+        cache key and parameters) was a fifth of a list request's CPU; run as prepared
+        here, the page still reads the database on every request."""
+        if position.page != 1 or not self.statements_kept:
+            return None
+        if params.filters is not None and not params.filters.is_empty():
+            return None
+        db = get_session(request)
+        bind = db.get_bind()
+        slot = "statements, last page" if position.last else "statements, first page"
+        kept = memo.get(slot)
+        if kept is not None and kept[0] is bind:
+            ready: _Ready | None = kept[1]
+            return ready
+        query = await self.filtered_query(request, params.q, params.filters)
+        keys = self.list_sort_keys(request, params.sorts)
+        order = [key.reversed() for key in keys] if position.last else keys
+        stmt = _ordered(query.options(*self.eager_loads(self.get_fields_list(request))), order)
+        prepared = self.plain_rows.prepare(stmt.limit(params.page_size + 1), bind.dialect)
+        ready = None
+        if prepared is not None:
+            ready = _Ready(
+                query, keys, prepared, params.page_size, position.last, estimate_key(db, query)
+            )
+        memo[slot] = (bind, ready)
+        return ready
+
+    async def _ready_page(self, request: Request, ready: _Ready) -> ListPage | None:
+        """The page of kept statements; None when its rows must come through the ORM."""
+        db = get_session(request)
+        items = await self.plain_rows.run(db, ready.prepared)
+        if items is None:
+            return None
+        size = ready.size
+        rows = _last_rows(items, size) if ready.last else _first_rows(items, size)
+        total = await count_rows(
+            db, ready.query, exact_up_to=self.exact_count_limit, key=ready.estimate_key
+        )
+        if rows.start is None and total.exact:
+            rows.start = await self._start_of(request, ready.query, ready.keys, rows, total)
+        return _page(request, ready.keys, rows, total)
 
     async def _fetch(
         self,
@@ -314,7 +418,11 @@ _Select = Callable[[Select[Any], int], Awaitable[list[Any]]]
 
 
 async def _first(select: _Select, query: Select[Any], keys: list[SortKey], size: int) -> _Rows:
-    items = await select(_ordered(query, keys), size + 1)
+    return _first_rows(await select(_ordered(query, keys), size + 1), size)
+
+
+def _first_rows(items: list[Any], size: int) -> _Rows:
+    """The first page, from up to `size + 1` rows in list order."""
     return _Rows(items[:size], has_prev=False, has_next=len(items) > size, start=1)
 
 
@@ -335,7 +443,11 @@ async def _before(
 
 async def _from_end(select: _Select, query: Select[Any], keys: list[SortKey], size: int) -> _Rows:
     back = [key.reversed() for key in keys]
-    items = await select(_ordered(query, back), size + 1)
+    return _last_rows(await select(_ordered(query, back), size + 1), size)
+
+
+def _last_rows(items: list[Any], size: int) -> _Rows:
+    """The last page, from up to `size + 1` rows in reverse list order."""
     return _Rows(items[:size][::-1], has_prev=len(items) > size, has_next=False)
 
 

@@ -74,6 +74,14 @@ class _Plan:
     """(result position, conversion) for the columns whose type converts the value."""
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """One statement, ready to run on the driver: its plan and its arguments."""
+
+    plan: _Plan
+    args: tuple[Any, ...]
+
+
 class PlainRows:
     """Plain rows of one model's list query, on asyncpg."""
 
@@ -92,14 +100,20 @@ class PlainRows:
     ) -> list[PlainRow] | None:
         """Up to `limit` rows of `query` (an ORM select of the model), or None when they
         must be loaded through the ORM instead."""
-        conn = await db.connection()
-        if conn.dialect.driver != "asyncpg" or _hooked(db, conn):
+        prepared = self.prepare(query.limit(limit), db.get_bind().dialect)
+        return None if prepared is None else await self.run(db, prepared)
+
+    def prepare(self, stmt: Select[Any], dialect: Dialect) -> Prepared | None:
+        """`stmt` as the driver runs it (SQL, arguments, how to read the rows), or None
+        when only SQLAlchemy may run it. What it holds is fixed once built, so a caller
+        that knows its statement would be built the same way again may keep it
+        (`ListingMixin.list_page` does, for the first and last pages of a URL)."""
+        if dialect.driver != "asyncpg":
             return None
-        stmt = query.limit(limit)
         cache_key = stmt._generate_cache_key()
         if cache_key is None or cache_key.params:
             return None
-        plan = self._plan(stmt, cache_key, conn.dialect)
+        plan = self._plan(stmt, cache_key, dialect)
         if plan is None:
             return None
         values = plan.compiled.construct_params(
@@ -107,8 +121,16 @@ class PlainRows:
         )
         binds = plan.binds
         args = [binds[n](values[n]) if n in binds else values[n] for n in plan.positions]
-        records = await fetch_on_driver(conn, plan.sql, args)
-        return None if records is None else _rows(records, plan)
+        return Prepared(plan, tuple(args))
+
+    async def run(self, db: AsyncSession, prepared: Prepared) -> list[PlainRow] | None:
+        """The rows of a prepared statement, or None when they must be loaded through the
+        ORM (an event hook listens, or the driver failed)."""
+        conn = await db.connection()
+        if conn.dialect.driver != "asyncpg" or _hooked(db, conn):
+            return None
+        records = await fetch_on_driver(conn, prepared.plan.sql, prepared.args)
+        return None if records is None else _rows(records, prepared.plan)
 
     def _plan(self, stmt: Select[Any], cache_key: Any, dialect: Dialect) -> _Plan | None:
         key = (dialect.name, cache_key.key)

@@ -16,7 +16,7 @@ import admin_app.models
 from admin_app.admin import plain_rows
 from admin_app.main import create_app
 from admin_app.models import Customer
-from tests.admin.listing_helpers import row_pks
+from tests.admin.listing_helpers import pagination_links, row_pks
 from tests.conftest import seed_small
 from tests.helpers import create_admin, login, run
 
@@ -69,10 +69,7 @@ def test_plain_rows_show_the_same_page_as_orm_objects(store, monkeypatch, query)
     assert plain.status_code == 200
     assert loaded == [], "the customer list built ORM objects"
 
-    async def through_the_orm(*_: Any) -> None:
-        return None
-
-    monkeypatch.setattr(plain_rows.PlainRows, "fetch", through_the_orm)
+    monkeypatch.setattr(plain_rows.PlainRows, "prepare", lambda *_: None)
     with signed_in(store) as client, customers_loaded() as loaded:
         orm = client.get(LIST + query)
     assert loaded, "the comparison page did not load through the ORM"
@@ -179,3 +176,111 @@ def test_a_statement_this_cannot_read_is_loaded_through_the_orm(store, monkeypat
         page = client.get(LIST)
     assert page.status_code == 200
     assert len(row_pks(page.text)) == 20 and loaded
+
+
+@contextmanager
+def statements_built() -> Iterator[list[str]]:
+    """The list views whose page statements are built while the block runs."""
+    from admin_app.admin.listing import ListingMixin
+
+    built: list[str] = []
+    build = ListingMixin.filtered_query
+
+    async def counted(self: Any, *args: Any) -> Any:
+        built.append(str(self.key))
+        return await build(self, *args)
+
+    ListingMixin.filtered_query = counted  # type: ignore[method-assign]
+    try:
+        yield built
+    finally:
+        ListingMixin.filtered_query = build  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("query", ["", "?last=1", "?q=a"])
+def test_a_repeat_view_keeps_its_statements_and_still_reads_the_rows(store, query):
+    """The first and last pages of a URL build their statements once per user; every
+    request still reads the table, so a row added or removed shows at once."""
+
+    async def add_and_remove(db: Any) -> tuple[int, int]:
+        oldest = await db.scalar(select(Customer).order_by(Customer.id).limit(1))
+        newest = Customer(
+            first_name="Ada",
+            last_name="Added",
+            email="ada.added@example.com",
+            city="Bristol",
+            country="GB",
+        )
+        db.add(newest)
+        await db.delete(oldest)
+        await db.flush()
+        return newest.id, oldest.id
+
+    with signed_in(store) as client:
+        first = client.get(LIST + query)
+        with statements_built() as built:
+            again = client.get(LIST + query)
+            added, removed = run(store, add_and_remove)
+            after = client.get(LIST + query)
+    assert first.status_code == again.status_code == after.status_code == 200
+    assert built == [], "a repeat view built its statements again"
+    assert row_pks(again.text) == row_pks(first.text)
+    if query == "?last=1":
+        assert removed in row_pks(again.text) and removed not in row_pks(after.text)
+    elif query == "":
+        assert added not in row_pks(again.text) and row_pks(after.text)[0] == added
+    else:  # ?q=a: the new row matches too
+        assert row_pks(after.text)[0] == added
+
+
+def test_pages_whose_statements_may_change_are_built_every_time(store, monkeypatch):
+    """A filter (an application's own filter may read the clock), a view that builds its
+    own query, and positions other than the first and last pages: built per request."""
+    from admin_app.admin.views.customer import CustomerView
+
+    with signed_in(store) as client:
+        page = client.get("/admin/product/list")
+        after = pagination_links(page.text)["next"]
+        assert after and "after=" in after, "no next link"
+        urls = [LIST + "?filter=is_active__is_true", after]
+        for url in urls:
+            client.get(url)
+        with statements_built() as built:
+            for url in urls:
+                assert client.get(url).status_code == 200
+    assert built == ["customer", "product"]
+
+    def own_query(self: Any, request: Any) -> Any:
+        return select(Customer).where(Customer.is_active)
+
+    monkeypatch.setattr(CustomerView, "get_list_query", own_query)
+    with signed_in(store) as client:
+        client.get(LIST)
+        with statements_built() as built:
+            assert client.get(LIST).status_code == 200
+    assert built == ["customer"]
+
+
+def test_the_first_and_last_pages_of_one_list_keep_their_own_statements(store):
+    """The pages of one list share a page shell; each position keeps its own statements."""
+
+    async def more_customers(db: Any) -> None:
+        for n in range(10):
+            db.add(
+                Customer(
+                    first_name="Extra",
+                    last_name=f"Customer {n}",
+                    email=f"extra.{n}@example.com",
+                    city="Lyon",
+                    country="FR",
+                )
+            )
+
+    run(store, more_customers)
+    with signed_in(store) as client:
+        views = [client.get(LIST + position) for position in ("", "?last=1", "", "?last=1")]
+    first, last = row_pks(views[0].text), row_pks(views[1].text)
+    assert len(first) == len(last) == 25 and first != last
+    assert first == sorted(first, reverse=True) and last == sorted(last, reverse=True)
+    assert min(last) < min(first), "the last page does not end the list"
+    assert [row_pks(v.text) for v in views[2:]] == [first, last]
