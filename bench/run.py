@@ -193,34 +193,44 @@ def free_port() -> int:
 
 @contextmanager
 def serve(app: str, env: dict[str, str]) -> Iterator[Server]:
-    """A uvicorn process with one worker, stopped on exit."""
+    """A uvicorn process with one worker, stopped on exit.
+
+    Its output (the admin writes a JSON line per request) goes to a temporary file, as
+    a server's log goes to a collector in production; shown on the terminal it buried
+    the table and cost the admin a terminal write per request. If the server does not
+    start, the end of its log is shown."""
     port = free_port()
     command = [str(BIN / "uvicorn"), app, "--port", str(port), "--workers", "1"]
     command += ["--log-level", "warning", "--no-access-log"]
-    process = subprocess.Popen(command, env=env, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process)
-        yield Server(url, process.pid)
-    finally:
-        process.terminate()
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log)
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            problem = _wait_until_up(url, process)
+            if problem is not None:
+                log.seek(0)
+                sys.exit(f"{log.read()[-3000:]}\nerror: {url} {problem}")
+            yield Server(url, process.pid)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> str | None:
+    """None once `url` accepts connections, else what went wrong."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            sys.exit(f"error: {url} exited with status {process.returncode}")
+            return f"exited with status {process.returncode}"
         try:
             with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), 0.5):
-                return
+                return None
         except OSError:
             time.sleep(0.2)
-    sys.exit(f"error: {url} did not start within 60 seconds")
+    return "did not start within 60 seconds"
 
 
 def login(base: str) -> str:
