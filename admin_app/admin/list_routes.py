@@ -91,18 +91,26 @@ class FastListRoutes(Admin):
         request.state.action = RequestAction.LIST
         if not view.is_accessible(request):
             raise HTTPException(403)
-        params = view._parse_list_params(request)
         Position.from_query(request.query_params)  # a malformed position: 400 before any work
-        fields = self._list_display_fields(request, view, params)
         messages = get_flashed_messages(request)
         # A page with messages is shown once; a view's own template may show more state.
         keep = not messages and view.list_template == "list.html"
         key = self._shells.key(request, str(view.key)) if keep else None
         shell = self._shells.get(key) if key is not None else None
+        # The list parameters and columns depend only on the URL and the user's fields,
+        # as the shell does, where the view reads them the stock way (`statements_kept`).
+        known = shell.memo.get("params") if shell is not None else None
+        if known is None:
+            params = view._parse_list_params(request)
+            fields = self._list_display_fields(request, view, params)
+        else:
+            params, fields = known
         if shell is None:
             shell = await self._render_shell(request, view, params, fields, messages)
             if key is not None and shell.shareable:
                 self._shells.put(key, shell)
+        if known is None and view.statements_kept:
+            shell.memo["params"] = params, fields
         renderer = RowRenderer(request, view, fields, checkbox=shell.has_actions, memo=shell.memo)
         # Rows built from column values alone need no ORM objects (`plain_rows`).
         reads = renderer.plan.reads

@@ -166,3 +166,28 @@ def test_the_pages_of_a_list_share_one_shell_and_link_back_to_themselves(
         assert "create?_origin=" in page, "the New button is missing"
     assert row_pks_of(second) and row_pks_of(second) != row_pks_of(first)
     assert row_pks_of(back) != row_pks_of(last)
+
+
+def test_a_repeat_view_keeps_the_urls_columns_and_order_without_reading_them_again(
+    admin_client, settings, monkeypatch
+):
+    from admin_app.admin.views.customer import CustomerView
+
+    add_customers(settings, customers(5))
+    url = f"{LIST}?cols=id,email&sort=email__desc"
+    parsed: list[str] = []
+    parse = CustomerView._parse_list_params
+
+    def counted(self, request, *args):
+        parsed.append(request.url.query)
+        return parse(self, request, *args)
+
+    monkeypatch.setattr(CustomerView, "_parse_list_params", counted)
+    pages = [admin_client.get(url).text for _ in range(2)]
+    assert len(parsed) == 1, "a repeat view read its list parameters again"
+    for page in pages:
+        columns = re.findall(r'<td data-column="(\w+)"', page)
+        assert set(columns) == {"id", "email"}
+        emails = re.findall(r"mailto:([^\"]+)\"", page)
+        assert emails == sorted(emails, reverse=True) and len(emails) == 5
+    assert row_pks_of(pages[0]) == row_pks_of(pages[1])
