@@ -52,6 +52,7 @@ DEEP_PAGE = 10_000
 EMAIL, PASSWORD = "bench@example.com", "quiet-harbor-lantern-77"
 SECRET = "bench-only-secret-key-" + "b" * 40
 SEARCH_TERM, LOOKUP_TERM = "smith", "smit"
+CSRF_COOKIE = "starlette_admin_csrftoken"
 
 
 @dataclass
@@ -237,11 +238,17 @@ def login(base: str) -> str:
     """The admin's cookies after a real login, as one Cookie header."""
     with httpx2.Client(base_url=base) as client:
         client.get("/admin/login")
-        token = client.cookies["starlette_admin_csrftoken"]
+        token = client.cookies[CSRF_COOKIE]
         form = {"username": EMAIL, "password": PASSWORD, "csrftoken": token}
         response = client.post("/admin/login", data=form)
         if response.status_code != 303:
             sys.exit(f"error: bench login failed ({response.status_code})")
+        # Login drops the CSRF cookie issued before it; a browser gets a new one with the
+        # next page and sends it from then on. Without it every request would be issued
+        # a fresh token, as no browser's is.
+        client.get("/admin/")
+        if CSRF_COOKIE not in client.cookies:
+            sys.exit("error: the admin issued no CSRF cookie after login")
         return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
 
@@ -365,14 +372,12 @@ def wrk(
 
 
 def export_admin(admin: Server, cookie: str) -> Figure:
-    with httpx2.Client(base_url=admin.url, headers={"Cookie": cookie}) as client:
-        client.get("/admin/customer/list")
-        token = client.cookies.get("starlette_admin_csrftoken") or ""
-        cookies = "; ".join([cookie, f"starlette_admin_csrftoken={token}"] if token else [cookie])
+    """A full CSV export through the admin's export action, with the login's CSRF token."""
+    jar = dict(part.split("=", 1) for part in cookie.split("; "))
     params = {"name": "export", "_list_query": ""}
-    form = {"scope": "all", "format": "csv", "csrftoken": token}
+    form = {"scope": "all", "format": "csv", "csrftoken": jar[CSRF_COOKIE]}
     path = "/admin/_api/customer/action"
-    return export_stream(admin, "POST", path, {"Cookie": cookies}, (params, form))
+    return export_stream(admin, "POST", path, {"Cookie": cookie}, (params, form))
 
 
 def export_stream(
