@@ -193,8 +193,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: str, env: dict[str, str]) -> Iterator[Server]:
-    """A uvicorn process with one worker, stopped on exit.
+def serve(app: str, env: dict[str, str], cwd: Path = ROOT) -> Iterator[Server]:
+    """A uvicorn process with one worker, serving `app` from `cwd`, stopped on exit.
 
     Its output (the admin writes a JSON line per request) goes to a temporary file, as
     a server's log goes to a collector in production; shown on the terminal it buried
@@ -205,7 +205,7 @@ def serve(app: str, env: dict[str, str]) -> Iterator[Server]:
     command += ["--log-level", "warning", "--no-access-log"]
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile("w+") as log:
-        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log)
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=log)
         try:
             problem = _wait_until_up(url, process)
             if problem is not None:

@@ -1,0 +1,95 @@
+"""Server CPU per request for one admin page, for this checkout and others, side by side.
+
+    .venv/bin/python -m bench.cpu [--path /admin/customer/list] [--rounds 3]
+                                  [--seconds 5] [CHECKOUT ...]
+
+Rates on a shared machine drift by a third within minutes; the CPU time the server
+process spends per request (from /proc, under `wrk` with the bench's 16 connections)
+drifts far less, and alternating rounds give every side the same drift. This is how
+the changes in docs/big-tables.md were chosen. Each CHECKOUT (another worktree, say
+`git worktree add /tmp/before HEAD~1`) is served by this checkout's environment from
+its own directory; the floor app is measured alongside as the yardstick. Uses the
+`make bench` database (seeded on first use). Linux only (/proc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+from bench.run import (
+    CONNECTIONS,
+    ROOT,
+    Server,
+    app_environment,
+    login,
+    prepare_database,
+    serve,
+)
+
+_RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def measure(server: Server, url: str, cookie: str, seconds: int) -> tuple[float, float]:
+    """Requests per second and server CPU milliseconds per request over one wrk round."""
+    header = ["-H", f"Cookie: {cookie}"] if cookie else []
+    before = cpu_seconds(server.pid)
+    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", *header, url]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    used = cpu_seconds(server.pid) - before
+    rate = _RATE.search(output)
+    if rate is None or "Non-2xx" in output:
+        sys.exit(f"error: wrk could not measure {url}:\n{output}")
+    requests = float(rate.group(1)) * seconds
+    return float(rate.group(1)), 1000 * used / requests
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkouts", nargs="*", type=Path, help="other checkouts to compare")
+    parser.add_argument("--path", default="/admin/customer/list")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    args = parser.parse_args(argv)
+    for checkout in args.checkouts:
+        if not (checkout / "admin_app").is_dir():
+            sys.exit(f"error: {checkout} is not a checkout of this project (no admin_app/)")
+    prepare_database()
+    env = {**os.environ, **app_environment()}
+    sides: dict[str, tuple[Server, str, str]] = {}
+    with ExitStack() as stack:
+        for checkout in [ROOT, *args.checkouts]:
+            server = stack.enter_context(serve("admin_app.main:app", env, cwd=checkout))
+            sides[str(checkout)] = (server, server.url + args.path, login(server.url))
+        floor = stack.enter_context(serve("bench.floor_app:app", env))
+        sides["floor"] = (floor, floor.url + "/customers", "")
+        for server, url, cookie in sides.values():
+            measure(server, url, cookie, 2)  # warm up
+        figures: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
+        for n in range(args.rounds):
+            for name, (server, url, cookie) in sides.items():
+                rate, ms = measure(server, url, cookie, args.seconds)
+                figures[name].append((rate, ms))
+                print(f"round {n + 1}  {name}: {rate:,.0f} req/s, {ms:.3f} ms CPU a request")
+    print("\nmedians:")
+    for name, rounds in figures.items():
+        rate = statistics.median(r for r, _ in rounds)
+        ms = statistics.median(m for _, m in rounds)
+        print(f"  {name}: {ms:.3f} ms CPU a request ({rate:,.0f} req/s)")
+
+
+if __name__ == "__main__":
+    main()
