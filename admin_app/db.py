@@ -282,8 +282,8 @@ class DriverQuery:
 
     async def all(self, db: AsyncSession, **params: Any) -> Sequence[Sequence[Any]]:
         """Every row for `params`."""
-        conn = await db.connection()
-        if conn.dialect.driver == "asyncpg":
+        if db.get_bind().dialect.driver == "asyncpg":
+            conn = await db.connection()
             sql, names = self._sql(conn.dialect)
             rows = await fetch_on_driver(conn, sql, [params[name] for name in names])
             if rows is not None:
@@ -305,10 +305,21 @@ async def fetch_on_driver(conn: AsyncConnection, sql: str, args: Sequence[Any]) 
     The caller then runs the statement through SQLAlchemy, which knows what each
     failure means: a lost server makes it replace every pooled connection, and its
     errors are the ones the error pages read. A SELECT can safely run again."""
-    raw: Any = (await conn.get_raw_connection()).driver_connection
     try:
-        rows: list[Any] = await raw.fetch(sql, *args)
+        rows: list[Any] = await (await _driver_of(conn)).fetch(sql, *args)
     except Exception as error:
         log.debug("driver query failed (%s); running it through SQLAlchemy", error)
         return None
     return rows
+
+
+async def _driver_of(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under `conn`. SQLAlchemy's own lookup switches greenlets
+    (it may have to reconnect); while `conn` is open and valid the connection it holds
+    is read directly: a list page asks twice."""
+    sync = conn.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        held = sync.connection  # checked out, not invalidated: no I/O to read it
+        if held.dbapi_connection is not None:
+            return held.driver_connection
+    return (await conn.get_raw_connection()).driver_connection

@@ -260,3 +260,39 @@ def test_a_driver_query_on_a_lost_server_fails_as_sqlalchemy_would_and_the_pool_
             await engine.dispose()
 
     asyncio.run(go())
+
+
+def test_driver_queries_run_on_the_sessions_own_connection_read_without_a_lookup(
+    pg_settings, monkeypatch
+):
+    """The asyncpg connection under the session's is read directly (SQLAlchemy's lookup
+    switches greenlets), and it is the session's: the same before and after a commit."""
+    from sqlalchemy import func
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from admin_app.db import DriverQuery
+
+    backend_pid = DriverQuery(select(func.pg_backend_pid()))
+    lookups: list[object] = []
+    lookup = AsyncConnection.get_raw_connection
+
+    async def counted(self: AsyncConnection) -> object:
+        lookups.append(self)
+        return await lookup(self)
+
+    monkeypatch.setattr(AsyncConnection, "get_raw_connection", counted)
+
+    async def go() -> None:
+        engine = create_engine(pg_settings, pool_size=2, max_overflow=0)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                for _ in range(2):
+                    driver = (await backend_pid.first(session))[0]  # type: ignore[index]
+                    orm = await session.scalar(select(func.pg_backend_pid()))
+                    assert driver == orm, "the driver query ran on another connection"
+                    await session.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+    assert lookups == []
