@@ -283,7 +283,7 @@ class DriverQuery:
     async def all(self, db: AsyncSession, **params: Any) -> Sequence[Sequence[Any]]:
         """Every row for `params`."""
         if db.get_bind().dialect.driver == "asyncpg":
-            conn = await db.connection()
+            conn = await session_connection(db)
             sql, names = self._sql(conn.dialect)
             rows = await fetch_on_driver(conn, sql, [params[name] for name in names])
             if rows is not None:
@@ -296,6 +296,25 @@ class DriverQuery:
             compiled = self.statement.compile(dialect=dialect)
             self._compiled = compiled.string, tuple(compiled.positiontup or ())
         return self._compiled
+
+
+_CONNECTION = "admin_app.db.connection"
+
+
+async def session_connection(db: AsyncSession) -> AsyncConnection:
+    """`db.connection()`, remembered while that connection stays open and valid.
+
+    Asking SQLAlchemy again switches greenlets; a list page asks twice (the login check
+    and the rows). The session gives its connection back when its transaction ends,
+    which closes it: then SQLAlchemy is asked again."""
+    held: AsyncConnection | None = db.info.get(_CONNECTION)
+    if held is not None:
+        sync = held.sync_connection
+        if sync is not None and not sync.closed and not sync.invalidated:
+            return held
+    conn = await db.connection()
+    db.info[_CONNECTION] = conn
+    return conn
 
 
 async def fetch_on_driver(conn: AsyncConnection, sql: str, args: Sequence[Any]) -> list[Any] | None:

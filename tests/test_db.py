@@ -265,34 +265,42 @@ def test_a_driver_query_on_a_lost_server_fails_as_sqlalchemy_would_and_the_pool_
 def test_driver_queries_run_on_the_sessions_own_connection_read_without_a_lookup(
     pg_settings, monkeypatch
 ):
-    """The asyncpg connection under the session's is read directly (SQLAlchemy's lookup
-    switches greenlets), and it is the session's: the same before and after a commit."""
+    """The session's connection, and the asyncpg connection under it, are asked of
+    SQLAlchemy once while the session holds them (each lookup switches greenlets), and
+    they are the session's: a commit gives the connection back, and the next driver
+    query runs on the session's new one."""
     from sqlalchemy import func
-    from sqlalchemy.ext.asyncio import AsyncConnection
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
     from admin_app.db import DriverQuery
 
     backend_pid = DriverQuery(select(func.pg_backend_pid()))
-    lookups: list[object] = []
-    lookup = AsyncConnection.get_raw_connection
+    lookups: list[str] = []
+    raw_lookup, session_lookup = AsyncConnection.get_raw_connection, AsyncSession.connection
 
-    async def counted(self: AsyncConnection) -> object:
-        lookups.append(self)
-        return await lookup(self)
+    async def raw_counted(self: AsyncConnection) -> object:
+        lookups.append("driver")
+        return await raw_lookup(self)
 
-    monkeypatch.setattr(AsyncConnection, "get_raw_connection", counted)
+    async def session_counted(self: AsyncSession, *args: object, **kwargs: object) -> object:
+        lookups.append("session")
+        return await session_lookup(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(AsyncConnection, "get_raw_connection", raw_counted)
+    monkeypatch.setattr(AsyncSession, "connection", session_counted)
 
     async def go() -> None:
         engine = create_engine(pg_settings, pool_size=2, max_overflow=0)
         try:
             async with create_sessionmaker(engine)() as session:
                 for _ in range(2):
-                    driver = (await backend_pid.first(session))[0]  # type: ignore[index]
+                    first = (await backend_pid.first(session))[0]  # type: ignore[index]
+                    again = (await backend_pid.first(session))[0]  # type: ignore[index]
                     orm = await session.scalar(select(func.pg_backend_pid()))
-                    assert driver == orm, "the driver query ran on another connection"
+                    assert first == again == orm, "a driver query ran on another connection"
                     await session.commit()
         finally:
             await engine.dispose()
 
     asyncio.run(go())
-    assert lookups == []
+    assert lookups == ["session", "session"], "one lookup per transaction, none of the driver"

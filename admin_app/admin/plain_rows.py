@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import ColumnProperty
 from sqlalchemy.orm.exc import UnmappedColumnError
 
-from admin_app.db import fetch_on_driver
+from admin_app.db import fetch_on_driver, session_connection
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class PlainRows:
     async def run(self, db: AsyncSession, prepared: Prepared) -> list[PlainRow] | None:
         """The rows of a prepared statement, or None when they must be loaded through the
         ORM (an event hook listens, or the driver failed)."""
-        conn = await db.connection()
+        conn = await session_connection(db)
         if conn.dialect.driver != "asyncpg" or _hooked(db, conn):
             return None
         records = await fetch_on_driver(conn, prepared.plan.sql, prepared.args)
