@@ -308,10 +308,8 @@ async def session_connection(db: AsyncSession) -> AsyncConnection:
     and the rows). The session gives its connection back when its transaction ends,
     which closes it: then SQLAlchemy is asked again."""
     held: AsyncConnection | None = db.info.get(_CONNECTION)
-    if held is not None:
-        sync = held.sync_connection
-        if sync is not None and not sync.closed and not sync.invalidated:
-            return held
+    if held is not None and _checked_out(held) is not None:
+        return held
     conn = await db.connection()
     db.info[_CONNECTION] = conn
     return conn
@@ -336,9 +334,17 @@ async def _driver_of(conn: AsyncConnection) -> Any:
     """The asyncpg connection under `conn`. SQLAlchemy's own lookup switches greenlets
     (it may have to reconnect); while `conn` is open and valid the connection it holds
     is read directly: a list page asks twice."""
-    sync = conn.sync_connection
-    if sync is not None and not sync.closed and not sync.invalidated:
+    sync = _checked_out(conn)
+    if sync is not None:
         held = sync.connection  # checked out, not invalidated: no I/O to read it
         if held.dbapi_connection is not None:
             return held.driver_connection
     return (await conn.get_raw_connection()).driver_connection
+
+
+def _checked_out(conn: AsyncConnection) -> Connection | None:
+    """`conn`'s connection while it still holds a valid pooled one, else None."""
+    sync = conn.sync_connection
+    if sync is None or sync.closed or sync.invalidated:
+        return None
+    return sync

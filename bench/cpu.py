@@ -1,7 +1,6 @@
 """Server CPU per request for one admin page, for this checkout and others, side by side.
 
-    .venv/bin/python -m bench.cpu [--path /admin/customer/list] [--rounds 3]
-                                  [--seconds 5] [CHECKOUT ...]
+    .venv/bin/python -m bench.cpu [--path /admin/customer/list] [--rounds 3] [CHECKOUT ...]
 
 Rates on a shared machine drift by a third within minutes; the CPU time the server
 process spends per request (from /proc, under `wrk` with the bench's 16 connections)
@@ -9,31 +8,30 @@ drifts far less, and alternating rounds give every side the same drift. This is 
 the changes in docs/big-tables.md were chosen. Each CHECKOUT (another worktree, say
 `git worktree add /tmp/before HEAD~1`) is served by this checkout's environment from
 its own directory; the floor app is measured alongside as the yardstick. Uses the
-`make bench` database (seeded on first use). Linux only (/proc).
+`make bench` database (seeded on first use) and its `wrk` rounds (`BENCH_SECONDS`,
+default 5). Linux only (/proc).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
-import subprocess
 import sys
 from contextlib import ExitStack
 from pathlib import Path
 
 from bench.run import (
-    CONNECTIONS,
     ROOT,
+    SECONDS,
     Server,
     app_environment,
     login,
     prepare_database,
     serve,
+    wrk,
 )
 
-_RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -43,18 +41,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
-def measure(server: Server, url: str, cookie: str, seconds: int) -> tuple[float, float]:
+def measure(server: Server, url: str, cookie: str) -> tuple[float, float]:
     """Requests per second and server CPU milliseconds per request over one wrk round."""
-    header = ["-H", f"Cookie: {cookie}"] if cookie else []
     before = cpu_seconds(server.pid)
-    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", *header, url]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    figure = wrk(url, cookie, warm=False)
     used = cpu_seconds(server.pid) - before
-    rate = _RATE.search(output)
-    if rate is None or "Non-2xx" in output:
-        sys.exit(f"error: wrk could not measure {url}:\n{output}")
-    requests = float(rate.group(1)) * seconds
-    return float(rate.group(1)), 1000 * used / requests
+    return figure.req_s, 1000 * used / (figure.req_s * SECONDS)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -62,7 +54,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("checkouts", nargs="*", type=Path, help="other checkouts to compare")
     parser.add_argument("--path", default="/admin/customer/list")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=5)
     args = parser.parse_args(argv)
     for checkout in args.checkouts:
         if not (checkout / "admin_app").is_dir():
@@ -77,11 +68,11 @@ def main(argv: list[str] | None = None) -> None:
         floor = stack.enter_context(serve("bench.floor_app:app", env))
         sides["floor"] = (floor, floor.url + "/customers", "")
         for server, url, cookie in sides.values():
-            measure(server, url, cookie, 2)  # warm up
+            measure(server, url, cookie)  # warm up
         figures: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
         for n in range(args.rounds):
             for name, (server, url, cookie) in sides.items():
-                rate, ms = measure(server, url, cookie, args.seconds)
+                rate, ms = measure(server, url, cookie)
                 figures[name].append((rate, ms))
                 print(f"round {n + 1}  {name}: {rate:,.0f} req/s, {ms:.3f} ms CPU a request")
     print("\nmedians:")
