@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -95,6 +96,21 @@ def _is_constraint(error: BaseException) -> bool:
     return any(isinstance(e, sa_exc.IntegrityError) for e in _chain(error))
 
 
+STALE_MESSAGE = (
+    "Someone else changed this record at the same moment; nothing was saved. Reload and try again."
+)
+
+
+def _is_stale(error: BaseException) -> bool:
+    """A versioned row's UPDATE matched nothing: another request changed it first.
+
+    Edit forms turn this into their own conflict page (`admin_app.admin.versioning`);
+    anywhere else (two requests of one user changing their own account at once) it
+    still means "lost the race", never a server fault.
+    """
+    return any(isinstance(e, StaleDataError) for e in _chain(error))
+
+
 def is_bad_input(error: BaseException) -> bool:
     """True when a value from the request was refused on its way into a query.
 
@@ -166,11 +182,17 @@ def exception_handlers(templates: Jinja2Templates) -> dict[Any, Callable[..., An
         if _is_constraint(error):
             log.info("refused by a database constraint: %s", error)
             return error_response(templates, request, 409, CONSTRAINT_MESSAGE)
+        if _is_stale(error):
+            log.info("lost a race to change a row: %s", error)
+            return error_response(templates, request, 409, STALE_MESSAGE)
         raise error
 
     async def server_error(request: Request, error: Exception) -> Response:
         setattr(request.state, HANDLED_ERROR, error)
-        if is_bad_input(error) or is_database_unavailable(error) or _is_constraint(error):
+        if any(
+            known(error)
+            for known in (is_bad_input, is_database_unavailable, _is_constraint, _is_stale)
+        ):
             return await database_error(request, error)
         log.error("unhandled error", exc_info=error)
         return error_response(templates, request, 500)

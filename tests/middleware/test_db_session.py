@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from admin_app.db import create_engine, create_sessionmaker
 from admin_app.middleware.db_session import DBSessionMiddleware
+from admin_app.models import AdminUser
 from admin_app.state import get_session
 
 
@@ -138,3 +139,22 @@ def test_a_connection_lost_before_commit_answers_503(postgres_backend, databases
     # (its first query worked) before it lost that connection too.
     assert again.status_code == 503
     assert fetch(settings, "SELECT count(*) FROM tag WHERE name = 'doomed'") == [(0,)]
+
+
+async def _row_changed_by_someone_else(session) -> None:
+    """Change a versioned row that another writer has changed since it was read."""
+    user = AdminUser(email="raced@example.com", password_hash="x")
+    session.add(user)
+    await session.flush()
+    await session.execute(text("UPDATE admin_user SET version = version + 1"))
+    user.full_name = "mine"  # the UPDATE at commit expects the version it read
+
+
+def test_a_commit_that_lost_a_race_for_a_row_answers_409(settings, sql, caplog):
+    app = make_failing_commit_app(settings, _row_changed_by_someone_else)
+    with TestClient(app) as client:
+        response = client.get("/insert", headers={"accept": "application/json"})
+    assert response.status_code == 409, response.text
+    assert "nothing was saved" in response.json()["detail"]
+    assert sql("SELECT name FROM tag WHERE name = 'doomed'") == []
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
