@@ -17,7 +17,7 @@ from admin_app.auth import throttle, totp
 from admin_app.auth.identity import client_ip, load_current_user
 from admin_app.auth.passwords import PasswordPolicyError, verify_password_async
 from admin_app.auth.sessions import revoke_session, revoke_user_sessions
-from admin_app.auth.users import set_password
+from admin_app.auth.users import pending_totp_secret, set_password
 from admin_app.db import utcnow
 from admin_app.models import AdminSession, AdminUser
 from admin_app.state import get_metrics, get_session, get_sessionmaker, get_settings
@@ -120,8 +120,8 @@ class AccountView(CustomView):
         user = await self._me(request)
         if user.has_2fa:
             return self._back(request, "Two-factor login is already on.", "info")
-        if not user.totp_secret:
-            user.totp_secret = totp.new_secret()  # pending until a code confirms it
+        if not user.totp_secret:  # pending until a code confirms it
+            await pending_totp_secret(get_session(request), user, totp.new_secret())
         return self._setup_page(request, user)
 
     def _setup_page(self, request: Request, user: AdminUser, error: str | None = None) -> Response:

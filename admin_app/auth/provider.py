@@ -15,7 +15,7 @@ from admin_app.audit.context import Actor, set_actor
 from admin_app.audit.events import record_event, record_event_now
 from admin_app.auth import second_factor, throttle
 from admin_app.auth.identity import Identity, client_ip, load_current_user, remember
-from admin_app.auth.passwords import hash_password_async, needs_rehash, verify_password_async
+from admin_app.auth.passwords import needs_rehash, verify_password_async
 from admin_app.auth.permissions import load_grants
 from admin_app.auth.sessions import (
     Device,
@@ -25,8 +25,12 @@ from admin_app.auth.sessions import (
     session_id,
     start_session,
 )
-from admin_app.auth.users import get_user_by_email, normalize_email
-from admin_app.db import utcnow
+from admin_app.auth.users import (
+    get_user_by_email,
+    normalize_email,
+    stamp_login,
+    upgrade_password_hash,
+)
 from admin_app.email.notices import notify_login_from_new_ip
 from admin_app.middleware.admin_guards import CSRF_COOKIE, LoginMiddleware
 from admin_app.models import AdminUser
@@ -79,7 +83,7 @@ class DatabaseAuthProvider(AuthProvider):
             raise LoginFailed(LOGIN_FAILED)
         await throttle.attempt_succeeded(sessions, email.lower())
         if needs_rehash(user.password_hash):
-            user.password_hash = await hash_password_async(password)
+            await upgrade_password_hash(db, user, password)
         if user.has_2fa:
             # The password is right, but no session until the second factor is too.
             return second_factor.ask_for_code(request, user, self.settings)
@@ -100,7 +104,7 @@ class DatabaseAuthProvider(AuthProvider):
             await revoke_session(db, session_id(previous))
         device = Device(ip=client_ip(request), user_agent=request.headers.get("user-agent", ""))
         token = await start_session(db, user, device, self.timeouts)
-        user.last_login = utcnow()
+        await stamp_login(db, user)
         request.session.clear()  # a new session id at every login: no fixation
         request.session[SESSION_KEY] = token
         remember(request, Identity.of(user))

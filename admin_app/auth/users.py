@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from admin_app.audit.events import record_event
 from admin_app.auth.passwords import check_password_policy, hash_password_async
@@ -78,3 +79,46 @@ async def deactivate_user(*, session: AsyncSession, user: AdminUser) -> int:
     user.is_active = False
     await session.flush()
     return await revoke_user_sessions(session, user.id)
+
+
+# Bookkeeping on an account is written without a new row version (`Versioned`): two
+# logins of one account at once, or a login while an administrator has the account's
+# edit form open, are no conflict; none of these columns is on that form.
+
+
+async def stamp_login(session: AsyncSession, user: AdminUser) -> None:
+    """Record that `user` logged in just now."""
+    now = utcnow()
+    await session.execute(
+        update(AdminUser).where(AdminUser.id == user.id).values(last_login=now),
+        execution_options={"synchronize_session": False},
+    )
+    set_committed_value(user, "last_login", now)
+
+
+async def upgrade_password_hash(session: AsyncSession, user: AdminUser, password: str) -> None:
+    """Store `password` under the current hash parameters, unless the password changed
+    in the meantime (`password` is the one just verified against the old hash)."""
+    old = user.password_hash
+    new = await hash_password_async(password)
+    await session.execute(
+        update(AdminUser)
+        .where(AdminUser.id == user.id, AdminUser.password_hash == old)
+        .values(password_hash=new),
+        execution_options={"synchronize_session": False},
+    )
+    set_committed_value(user, "password_hash", new)
+
+
+async def pending_totp_secret(session: AsyncSession, user: AdminUser, secret: str) -> str:
+    """The two-factor secret being set up for `user`: `secret`, unless another request
+    stored one first (two set-up pages open at once show the same QR code)."""
+    await session.execute(
+        update(AdminUser)
+        .where(AdminUser.id == user.id, AdminUser.totp_secret.is_(None))
+        .values(totp_secret=secret),
+        execution_options={"synchronize_session": False},
+    )
+    stored = await session.scalar(select(AdminUser.totp_secret).where(AdminUser.id == user.id))
+    set_committed_value(user, "totp_secret", stored)
+    return str(stored)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import re
 from datetime import timedelta
 
+import httpx2
 import pytest
+from argon2 import PasswordHasher
 from itsdangerous import TimestampSigner
 from starlette.testclient import TestClient
 
+from admin_app.auth.passwords import needs_rehash
 from admin_app.auth.provider import LOGIN_FAILED
 from admin_app.db import utcnow
 from admin_app.main import SESSION_COOKIE, create_app
-from admin_app.models import AdminSession
+from admin_app.models import AdminSession, AdminUser
 from tests.conftest import TEST_SECRET, make_settings
 from tests.helpers import (
+    CSRF_COOKIE,
     PASSWORD,
     create_admin,
     csrf_token,
@@ -24,6 +30,7 @@ from tests.helpers import (
     post_form,
     update_rows,
 )
+from tests.server import running_server
 
 
 def cookie_payload(client: TestClient) -> dict[str, str]:
@@ -197,3 +204,65 @@ def _aware(value):
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def test_an_account_form_opened_before_its_user_logs_in_still_saves(admin_client, settings):
+    """A login is bookkeeping, not an edit: it must not make an administrator's open
+    form of that account stale (the save would be refused as a conflict)."""
+    uid = create_admin(settings, "staff@example.com", superuser=False)
+    page = admin_client.get(f"/admin/admin-user/edit?pk={uid}").text
+    version = re.search(r'name="_version" value="(\d+)"', page)
+    assert version, "the edit form carries the row version"
+    with TestClient(admin_client.app) as staff:
+        assert login(staff, "staff@example.com").status_code == 303
+    response = post_form(
+        admin_client,
+        f"/admin/admin-user/edit?pk={uid}",
+        {"email": "staff@example.com", "full_name": "Renamed", "is_active": "on"}
+        | {"_version": version.group(1)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    name, last_login = fetch(
+        settings, "SELECT full_name, last_login FROM admin_user WHERE id = :i", i=uid
+    )[0]
+    assert name == "Renamed"
+    assert last_login is not None, "the login was still recorded"
+
+
+def test_logins_of_one_account_at_once_all_succeed(pg_settings):
+    """Two browsers (or tabs) signing in to one account at the same moment: each gets
+    its session. Each login stamps the account, and two stamps of one row version were
+    a lost race (a 500) for all but the first."""
+    create_admin(pg_settings, "root@example.com")
+
+    async def sign_in(base: str) -> int:
+        async with httpx2.AsyncClient(base_url=base, timeout=60) as browser:
+            await browser.get("/admin/login")
+            token = browser.cookies[CSRF_COOKIE]
+            form = {"username": "root@example.com", "password": PASSWORD, "csrftoken": token}
+            return (await browser.post("/admin/login", data=form)).status_code
+
+    async def together(base: str) -> list[int]:
+        return list(await asyncio.gather(*(sign_in(base) for _ in range(4))))
+
+    with running_server(pg_settings) as base:
+        statuses = asyncio.run(together(base))
+    assert statuses == [303] * 4, statuses
+    sessions = fetch(pg_settings, "SELECT count(*) FROM admin_session WHERE revoked_at IS NULL")
+    assert sessions == [(4,)]
+
+
+def test_a_login_upgrades_a_hash_made_with_older_parameters(client, settings):
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    uid = create_admin(settings, "old@example.com", superuser=False)
+    update_rows(settings, AdminUser, password_hash=weak)
+    assert login(client, "old@example.com").status_code == 303
+    stored, version = fetch(
+        settings, "SELECT password_hash, version FROM admin_user WHERE id = :i", i=uid
+    )[0]
+    assert stored != weak
+    assert not needs_rehash(stored), "stored under today's parameters"
+    assert version == 1, "an upgraded hash is no edit: open forms of the account stay current"
+    client.cookies.clear()
+    assert login(client, "old@example.com").status_code == 303, "the password still works"

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
 import pyotp
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from admin_app.auth.users import pending_totp_secret
+from admin_app.db import create_engine, create_sessionmaker
 from admin_app.main import SESSION_COOKIE, create_app
+from admin_app.models import AdminUser
 from tests.conftest import make_settings
 from tests.helpers import PASSWORD, create_admin, csrf_token, fetch, login, post_form
 
@@ -209,3 +214,28 @@ def test_changing_your_password_on_the_account_page(admin_client, settings):
     assert "Password changed" in good.text
     admin_client.cookies.clear()
     assert login(admin_client, "root@example.com", "new sturdy passphrase").status_code == 303
+
+
+def test_two_set_up_pages_opened_at_once_show_one_secret(settings, superuser):
+    """Two tabs open the set-up page at once: both read the account before either stores
+    its new secret. The second must show the first one's QR code (a code from it
+    confirms), not fail on the account having changed under it."""
+
+    async def both() -> tuple[str, str]:
+        engine = create_engine(settings)
+        maker = create_sessionmaker(engine)
+        find = select(AdminUser).where(AdminUser.email == superuser)
+        try:
+            async with maker() as first, maker() as second:
+                mine = (await first.scalars(find)).one()
+                theirs = (await second.scalars(find)).one()
+                shown_first = await pending_totp_secret(first, mine, "A" * 32)
+                await first.commit()
+                shown_second = await pending_totp_secret(second, theirs, "B" * 32)
+                await second.commit()
+                return shown_first, shown_second
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(both()) == ("A" * 32, "A" * 32)
+    assert fetch(settings, "SELECT totp_secret FROM admin_user") == [("A" * 32,)]
