@@ -23,11 +23,11 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from admin_app.middleware.hosts import PROBE_PATHS
-from admin_app.observability.logs import bind_request, unbind_request
+from admin_app.observability.logs import ACCESS_LOGGER, bind_request, unbind_request
 from admin_app.observability.metrics import Metrics
 from admin_app.web.errors import HANDLED_ERROR, is_database_unavailable
 
-access_log = logging.getLogger("admin_app.access")
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+=@-]{0,127}")

@@ -19,6 +19,7 @@ import logging.config
 import os
 import re
 from collections.abc import MutableMapping
+from datetime import UTC, datetime
 from typing import IO, Any
 
 import structlog
@@ -104,14 +105,54 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
+ACCESS_LOGGER = "admin_app.access"
+"""The logger of the one line per request (`admin_app.middleware.observability`)."""
+
+_RECORD_KEYS = frozenset(logging.LogRecord("name", 0, "pathname", 0, "msg", (), None).__dict__)
+"""What every `LogRecord` has; the rest of a record's attributes came as `extra=`."""
+
+
+class _Formatter(structlog.stdlib.ProcessorFormatter):
+    """structlog's formatter, with a direct path for the access line in JSON.
+
+    Every request writes that line, and the processor chain (a copy of the record,
+    eleven processors) was a third of its cost, about 3% of a list page's CPU. The
+    direct path builds the same event in the same order, masks it with the same
+    `redact` and renders it with the same renderer (tests compare the two paths)."""
+
+    def __init__(self, *, json_renderer: Processor | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._json = json_renderer
+
+    def format(self, record: logging.LogRecord) -> str:
+        plain = record.name == ACCESS_LOGGER and not (record.exc_info or record.stack_info)
+        if self._json is None or not plain:
+            return super().format(record)
+        # In the order of `_shared_processors`, then the formatter's own processors.
+        event: EventDict = {"event": record.getMessage()}
+        for key, value in structlog.contextvars.get_contextvars().items():
+            event.setdefault(key, value)
+        event["level"] = record.levelname.lower()
+        event["logger"] = record.name
+        for key, value in record.__dict__.items():
+            if key not in _RECORD_KEYS:
+                event[key] = value
+        _add_pid(None, "", event)
+        event["timestamp"] = datetime.now(tz=UTC).isoformat().replace("+00:00", "Z")
+        _drop_internal(None, "", event)
+        return str(self._json(None, "", redact(None, "", event)))
+
+
 def make_formatter(log_format: str = "json") -> structlog.stdlib.ProcessorFormatter:
     """The `logging.Formatter` that renders every record (a dictConfig `()` factory)."""
+    json_lines = log_format == "json"
     renderer: Processor = (
         structlog.processors.JSONRenderer()
-        if log_format == "json"
+        if json_lines
         else structlog.dev.ConsoleRenderer(colors=False)
     )
-    return structlog.stdlib.ProcessorFormatter(
+    return _Formatter(
+        json_renderer=renderer if json_lines else None,
         foreign_pre_chain=_shared_processors(),
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,

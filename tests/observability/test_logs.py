@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import pytest
+import structlog
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from starlette.testclient import TestClient
 
 from admin_app.db import create_engine
 from admin_app.main import create_app
-from admin_app.observability.logs import MASK, redact_text
+from admin_app.observability.logs import (
+    ACCESS_LOGGER,
+    MASK,
+    bind_request,
+    make_formatter,
+    redact_text,
+    unbind_request,
+)
 from tests.conftest import make_settings
 from tests.helpers import CSRF_COOKIE, PASSWORD, csrf_token, login, password_hash
 
@@ -185,3 +194,28 @@ def test_console_format_is_for_people(json_logs):
     assert not line.startswith("{")
     assert "hello there" in line and "warning" in line
     assert "t0ps3cret" not in line
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"method": "GET", "route": "/admin/{key}/list", "status": 200, "user_id": 7},
+        {"method": "POST", "route": "unmatched", "status": 404, "user_id": None, "client": None},
+        # What the chain masks: a sensitive name, a secret inside text, an override.
+        {"csrftoken": "abc", "note": "https://u:hunter2@db/x", "pid": 1, "level": "warning"},
+    ],
+)
+def test_the_access_line_is_the_line_the_full_chain_writes(extra):
+    """The access line takes a shorter path than other records; it must come out the same."""
+    formatter = make_formatter("json")
+    record = logging.LogRecord(ACCESS_LOGGER, logging.INFO, __file__, 1, "request", (), None)
+    record.__dict__.update(extra)
+    tokens = bind_request("req-1")
+    try:
+        direct = json.loads(formatter.format(record))
+        chained = json.loads(structlog.stdlib.ProcessorFormatter.format(formatter, record))
+    finally:
+        unbind_request(tokens)
+    assert direct.pop("timestamp")[:16] == chained.pop("timestamp")[:16]
+    assert list(direct.items()) == list(chained.items())
+    assert direct["request_id"] == "req-1"
