@@ -69,7 +69,10 @@ class Server:
     @property
     def output(self) -> list[str]:
         if self.log_file:
-            return self.log_file.read_text().splitlines()
+            text = self.log_file.read_text()
+            lines = text.splitlines()
+            # A line the server is writing right now is not finished: read it next time.
+            return lines if text.endswith("\n") or not lines else lines[:-1]
         return self._output
 
     def _read(self) -> None:
