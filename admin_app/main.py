@@ -46,7 +46,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from admin_app.admin.site import build_admin
-from admin_app.db import create_engine, create_sessionmaker
+from admin_app.db import (
+    close_driver_pool,
+    create_engine,
+    create_sessionmaker,
+    open_driver_pool,
+)
 from admin_app.email.delivery import Mailer
 from admin_app.email.worker import running_worker
 from admin_app.live.service import LiveService
@@ -83,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
         engine = create_engine(settings)
+        await open_driver_pool(engine, settings)
         sessions = create_sessionmaker(engine)
         mailer = Mailer(settings, sessions)
         live = LiveService(settings, sessions, app_metrics)
@@ -103,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             lag_monitor.cancel()
             await live.stop()
+            await close_driver_pool(engine)
             await engine.dispose()
             app_metrics.close(os.getpid())
 

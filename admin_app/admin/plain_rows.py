@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, Select, inspect
-from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ColumnProperty
 from sqlalchemy.orm.exc import UnmappedColumnError
 
-from admin_app.db import fetch_on_driver, session_connection
+from admin_app.db import fetch_on_driver
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +126,10 @@ class PlainRows:
     async def run(self, db: AsyncSession, prepared: Prepared) -> list[PlainRow] | None:
         """The rows of a prepared statement, or None when they must be loaded through the
         ORM (an event hook listens, or the driver failed)."""
-        conn = await session_connection(db)
-        if conn.dialect.driver != "asyncpg" or _hooked(db, conn):
+        bind = db.get_bind()
+        if bind.dialect.driver != "asyncpg" or _hooked(db, bind):
             return None
-        records = await fetch_on_driver(conn, prepared.plan.sql, prepared.args)
+        records = await fetch_on_driver(db, prepared.plan.sql, prepared.args)
         return None if records is None else _rows(records, prepared.plan)
 
     def _plan(self, stmt: Select[Any], cache_key: Any, dialect: Dialect) -> _Plan | None:
@@ -147,12 +147,10 @@ class PlainRows:
         return plan
 
 
-def _hooked(db: AsyncSession, conn: AsyncConnection) -> bool:
+def _hooked(db: AsyncSession, bind: Engine | Connection) -> bool:
     """Whether an event hook would see or change the statement SQLAlchemy runs (global
     criteria added in `do_orm_execute`, say): then only SQLAlchemy may run it."""
-    sync = conn.sync_connection
-    assert sync is not None, "a connection in use"
-    dispatch = sync.dispatch
+    dispatch = bind.dispatch
     return bool(
         db.sync_session.dispatch.do_orm_execute
         or dispatch.before_execute

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from admin_app.admin.site import build_admin
 from admin_app.db import utcnow
+from admin_app.driver_pool import DriverPool
 from admin_app.main import create_app
 from admin_app.models import AdminSession
 from tests.helpers import create_admin, fetch, login, post_form, run, update_rows
@@ -24,10 +25,18 @@ LOOKUP = "/admin/_api/customer/relation-lookup?q=a&skip=0&limit=20"
 
 
 @contextmanager
-def sent_to_postgresql() -> Iterator[list[str]]:
+def sent_to_postgresql(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Every statement asyncpg sends on pooled connections, BEGIN and COMMIT included
-    (SQLAlchemy's own events see neither, nor queries run on the driver directly)."""
+    (SQLAlchemy's own events see neither, nor queries run on the driver directly), and
+    every query of the driver pool."""
     sent: list[str] = []
+    pooled_fetch = DriverPool.fetch
+
+    async def fetch_logged(pool: DriverPool, sql: str, args: Any) -> list[Any]:
+        sent.append(" ".join(sql.split()))
+        return await pooled_fetch(pool, sql, args)
+
+    monkeypatch.setattr(DriverPool, "fetch", fetch_logged)
 
     def log(record: Any) -> None:
         sent.append(" ".join(record.query.split()))
@@ -72,12 +81,12 @@ def test_only_list_pages_and_pickers_count_as_reads(settings, method, path, expe
     assert admin.reads_only(scope) is expected
 
 
-def test_list_pages_and_pickers_send_no_begin_or_commit(pg_settings):
+def test_list_pages_and_pickers_send_no_begin_or_commit(pg_settings, monkeypatch):
     create_admin(pg_settings, "root@example.com")
     with TestClient(create_app(pg_settings)) as client:
         login(client, "root@example.com")
         client.get(LIST)  # a first visit also fills caches
-        with sent_to_postgresql() as sent:
+        with sent_to_postgresql(monkeypatch) as sent:
             page = client.get(LIST)
             lookup = client.get(LOOKUP)
         assert page.status_code == 200 and lookup.status_code == 200
@@ -86,11 +95,11 @@ def test_list_pages_and_pickers_send_no_begin_or_commit(pg_settings):
         assert len(checks) == 2, "each request still checks the login session"
 
 
-def test_a_form_that_writes_still_runs_in_one_transaction(pg_settings):
+def test_a_form_that_writes_still_runs_in_one_transaction(pg_settings, monkeypatch):
     create_admin(pg_settings, "root@example.com")
     with TestClient(create_app(pg_settings)) as client:
         login(client, "root@example.com")
-        with sent_to_postgresql() as sent:
+        with sent_to_postgresql(monkeypatch) as sent:
             created = post_form(
                 client,
                 "/admin/category/create",
