@@ -329,9 +329,13 @@ def json_logs() -> Iterator[LogCapture]:
     for name in names:
         logger = logging.getLogger(name)
         saved[name] = (logger.handlers[:], logger.level, logger.propagate)
+    knobs = ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing")
+    saved_knobs = {knob: getattr(logging, knob) for knob in knobs}
     capture = LogCapture()
     configure_logging(make_settings(log_level="info"), stream=capture.stream)
     yield capture
+    for knob, value in saved_knobs.items():
+        setattr(logging, knob, value)
     for name, (handlers, level, propagate) in saved.items():
         logger = logging.getLogger(name)
         logger.handlers[:] = handlers
