@@ -13,15 +13,25 @@ all in use waits its turn, first come first served, for at most `timeout` second
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
 
+RETRY_AFTER = 1.0
+"""Seconds after a failed connect during which no new connection is tried: in an outage
+each query would otherwise wait for its own connect timeout before SQLAlchemy (which
+reports the outage) got its turn."""
+
 
 class DriverPoolTimeout(TimeoutError):
     """Every connection stayed in use for the whole wait."""
+
+
+class DriverPoolDown(ConnectionError):
+    """A connect failed a moment ago; none is tried again yet."""
 
 
 def lost_connection(error: BaseException) -> bool:
@@ -51,6 +61,7 @@ class DriverPool:
         self._waiting: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
         self._open = 0
         self._closed = False
+        self._retry_at = 0.0
 
     @property
     def in_use(self) -> int:
@@ -99,6 +110,8 @@ class DriverPool:
                 return conn
             self._open -= 1
         if self._open < self.size:
+            if time.monotonic() < self._retry_at:
+                raise DriverPoolDown("the database refused a connection a moment ago")
             self._open += 1
             return await self._open_one()
         turn: asyncio.Future[asyncpg.Connection | None] = asyncio.get_running_loop().create_future()
@@ -123,8 +136,10 @@ class DriverPool:
         """A new connection, counted in `_open` already; on failure its place goes on."""
         try:
             return await self._connect()
-        except BaseException:
+        except BaseException as error:
             self._open -= 1
+            if isinstance(error, Exception):
+                self._retry_at = time.monotonic() + RETRY_AFTER
             self._hand_on(None)
             raise
 

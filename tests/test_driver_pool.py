@@ -4,6 +4,7 @@ time, for requests whose session has not begun; on a real PostgreSQL server."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import event, func, select
 from starlette.testclient import TestClient
 
+from admin_app import driver_pool
 from admin_app.admin.listing import ListingMixin
 from admin_app.db import (
     _DRIVER_POOLS,
@@ -21,7 +23,7 @@ from admin_app.db import (
     create_sessionmaker,
     open_driver_pool,
 )
-from admin_app.driver_pool import DriverPool, DriverPoolTimeout
+from admin_app.driver_pool import DriverPool, DriverPoolDown, DriverPoolTimeout
 from admin_app.main import create_app
 from admin_app.models import Category
 from tests.conftest import seed_small
@@ -219,3 +221,28 @@ def test_the_pool_follows_db_pool_size(pg_settings):
             await engine.dispose()
 
     assert run(work) == 3
+
+
+def test_after_a_failed_connect_queries_fail_at_once_for_a_moment():
+    """In an outage, a query must not wait for its own connect timeout before SQLAlchemy,
+    which reports the outage, gets its turn: one connect is tried, then none for a while."""
+    attempts: list[float] = []
+
+    async def refused() -> asyncpg.Connection:
+        attempts.append(time.monotonic())
+        raise ConnectionRefusedError("no server")
+
+    async def work() -> None:
+        pool = DriverPool(refused, 2, 5.0)
+        with pytest.raises(ConnectionRefusedError):
+            await pool.fetch(PID, [])
+        with pytest.raises(DriverPoolDown):
+            await pool.fetch(PID, [])
+        assert len(attempts) == 1
+        await asyncio.sleep(driver_pool.RETRY_AFTER + 0.05)
+        with pytest.raises(ConnectionRefusedError):
+            await pool.fetch(PID, [])
+        assert len(attempts) == 2, "tried again after the pause"
+        assert pool.in_use == 0
+
+    run(work)
