@@ -377,7 +377,7 @@ _DRIVER_POOLS: dict[Pool, DriverPool] = {}
 option copies, such as the autocommit one, share)."""
 
 
-async def open_driver_pool(engine: AsyncEngine, settings: Settings) -> None:
+def open_driver_pool(engine: AsyncEngine, settings: Settings) -> None:
     """Give `engine` a `DriverPool` for the driver queries of sessions that have not
     begun (PostgreSQL): a request that only reads (the login check, a list page's rows
     and permissions) then never checks a connection out of SQLAlchemy, which costs

@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
         engine = create_engine(settings)
-        await open_driver_pool(engine, settings)
+        open_driver_pool(engine, settings)
         sessions = create_sessionmaker(engine)
         mailer = Mailer(settings, sessions)
         live = LiveService(settings, sessions, app_metrics)

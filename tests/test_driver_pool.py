@@ -148,7 +148,7 @@ def test_a_session_that_has_begun_keeps_its_own_connection(pg_settings):
 
     async def work() -> tuple[int, int, int, int]:
         engine = create_engine(pg_settings)
-        await open_driver_pool(engine, pg_settings)
+        open_driver_pool(engine, pg_settings)
         try:
             async with create_sessionmaker(engine)() as session:
                 before = (await categories.first(session))[0]  # type: ignore[index]
@@ -214,7 +214,7 @@ def test_the_pool_follows_db_pool_size(pg_settings):
 
     async def work() -> int:
         engine = create_engine(settings)
-        await open_driver_pool(engine, settings)
+        open_driver_pool(engine, settings)
         try:
             return _DRIVER_POOLS[engine.sync_engine.pool].size
         finally:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -88,37 +89,36 @@ async def deactivate_user(*, session: AsyncSession, user: AdminUser) -> int:
 
 async def stamp_login(session: AsyncSession, user: AdminUser) -> None:
     """Record that `user` logged in just now."""
-    now = utcnow()
-    await session.execute(
-        update(AdminUser).where(AdminUser.id == user.id).values(last_login=now),
-        execution_options={"synchronize_session": False},
-    )
-    set_committed_value(user, "last_login", now)
+    await _bookkeep(session, user, last_login=utcnow())
 
 
 async def upgrade_password_hash(session: AsyncSession, user: AdminUser, password: str) -> None:
     """Store `password` under the current hash parameters, unless the password changed
     in the meantime (`password` is the one just verified against the old hash)."""
-    old = user.password_hash
     new = await hash_password_async(password)
-    await session.execute(
-        update(AdminUser)
-        .where(AdminUser.id == user.id, AdminUser.password_hash == old)
-        .values(password_hash=new),
-        execution_options={"synchronize_session": False},
-    )
-    set_committed_value(user, "password_hash", new)
+    await _bookkeep(session, user, AdminUser.password_hash == user.password_hash, password_hash=new)
 
 
 async def pending_totp_secret(session: AsyncSession, user: AdminUser, secret: str) -> str:
     """The two-factor secret being set up for `user`: `secret`, unless another request
     stored one first (two set-up pages open at once show the same QR code)."""
-    await session.execute(
-        update(AdminUser)
-        .where(AdminUser.id == user.id, AdminUser.totp_secret.is_(None))
-        .values(totp_secret=secret),
+    if not await _bookkeep(session, user, AdminUser.totp_secret.is_(None), totp_secret=secret):
+        stored = await session.scalar(select(AdminUser.totp_secret).where(AdminUser.id == user.id))
+        set_committed_value(user, "totp_secret", stored)
+    return str(user.totp_secret)
+
+
+async def _bookkeep(
+    session: AsyncSession, user: AdminUser, *only_if: ColumnElement[bool], **values: Any
+) -> bool:
+    """Write `values` to `user`'s row, where `only_if` holds, without a new version, and
+    to the loaded `user` as stored; False when `only_if` did not hold."""
+    result = await session.execute(
+        update(AdminUser).where(AdminUser.id == user.id, *only_if).values(**values),
         execution_options={"synchronize_session": False},
     )
-    stored = await session.scalar(select(AdminUser.totp_secret).where(AdminUser.id == user.id))
-    set_committed_value(user, "totp_secret", stored)
-    return str(stored)
+    if not cast(CursorResult[Any], result).rowcount:
+        return False
+    for name, value in values.items():
+        set_committed_value(user, name, value)
+    return True
