@@ -18,6 +18,7 @@ from starlette_admin.contrib.sqla import Admin
 from starlette_admin.contrib.sqla.middleware import DBSessionMiddleware
 from starlette_admin.flash import FlashMiddleware as StockFlashMiddleware
 from starlette_admin.flash import get_flashed_messages
+from starlette_admin.i18n import TimezoneMiddleware as StockTimezoneMiddleware
 from starlette_admin.routing import route
 from starlette_admin.security.csrf import CSRFMiddleware as StockCSRFMiddleware
 from starlette_admin.views import BaseView
@@ -181,11 +182,13 @@ def _named(route: BaseRoute, name: str) -> bool:
 _PLAIN_ASGI: dict[Any, Any] = {
     StockFlashMiddleware: admin_guards.FlashMiddleware,
     StockCSRFMiddleware: admin_guards.CSRFMiddleware,
+    StockTimezoneMiddleware: admin_guards.TimezoneMiddleware,
 }
 
 
 def _plain_asgi(middleware: Middleware) -> Middleware:
-    """starlette-admin's `BaseHTTPMiddleware` flash and CSRF layers, as their ASGI twins."""
+    """starlette-admin's `BaseHTTPMiddleware` flash and CSRF layers, and its time zone
+    layer, as our plain ASGI twins (`admin_app.middleware.admin_guards`)."""
     twin = _PLAIN_ASGI.get(middleware.cls)
     return middleware if twin is None else Middleware(twin, *middleware.args, **middleware.kwargs)
 
