@@ -462,22 +462,37 @@ def _ordered(query: Select[Any], keys: Sequence[SortKey]) -> Select[Any]:
 
 def _page(request: Request, keys: list[SortKey], rows: _Rows, total: RowCount) -> ListPage:
     items = rows.items
-    first_token = keyset.encode(keyset.row_values(keys, items[0])) if items else None
-    last_token = keyset.encode(keyset.row_values(keys, items[-1])) if items else None
+    at = _PageUrls(request)
+
+    def token(row: Any) -> str:  # only for the links shown: each is a JSON dump
+        return keyset.encode(keyset.row_values(keys, row))
+
     return ListPage(
         items=items,
         total=total,
         start=rows.start,
-        first_url=page_url(request) if rows.has_prev else None,
-        prev_url=page_url(request, before=first_token) if rows.has_prev else None,
-        next_url=page_url(request, after=last_token) if rows.has_next else None,
-        last_url=page_url(request, last="1") if rows.has_next else None,
+        first_url=at.url() if rows.has_prev else None,
+        prev_url=at.url(before=token(items[0]) if items else None) if rows.has_prev else None,
+        next_url=at.url(after=token(items[-1]) if items else None) if rows.has_next else None,
+        last_url=at.url(last="1") if rows.has_next else None,
     )
 
 
 def page_url(request: Request, **position: str | None) -> str:
     """This list URL (search, sort, filters, columns kept) at another position."""
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in POSITION_PARAMS]
-    kept += [(k, v) for k, v in position.items() if v is not None]
-    query = str(QueryParams(kept))
-    return request.url.path + (f"?{query}" if query else "")
+    return _PageUrls(request).url(**position)
+
+
+class _PageUrls:
+    """One list URL's links to other positions, its parameters read once."""
+
+    def __init__(self, request: Request) -> None:
+        self.path = request.url.path
+        self.kept = [
+            (k, v) for k, v in request.query_params.multi_items() if k not in POSITION_PARAMS
+        ]
+
+    def url(self, **position: str | None) -> str:
+        shown = [(k, v) for k, v in position.items() if v is not None]
+        query = str(QueryParams([*self.kept, *shown]))
+        return self.path + (f"?{query}" if query else "")

@@ -49,9 +49,17 @@ admin's own list parameters carry the number."""
 
 def origin_param(request: Request) -> str:
     """`_origin=<this page>` as links on the page carry it, URL-encoded as starlette-admin
-    does (`helpers._carry_origin`, `include_query_params`)."""
-    url = request.url
-    return urlencode({"_origin": url.path + (f"?{url.query}" if url.query else "")})
+    does (`helpers._carry_origin`, `include_query_params`). Worked out once per request:
+    the rows and the shell both need it."""
+    known: str | None = request.__dict__.get(_ORIGIN_ATTR)
+    if known is None:
+        url = request.url
+        known = urlencode({"_origin": url.path + (f"?{url.query}" if url.query else "")})
+        request.__dict__[_ORIGIN_ATTR] = known
+    return known
+
+
+_ORIGIN_ATTR = "_admin_origin_param"
 
 
 class Slots:
