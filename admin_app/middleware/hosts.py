@@ -22,14 +22,45 @@ INTERNAL_PATHS = PROBE_PATHS | {"/metrics"}
 
 
 class HostCheckMiddleware:
-    """`TrustedHostMiddleware` for everything but the health probes."""
+    """`TrustedHostMiddleware` for everything but the health probes.
+
+    A Host header that Starlette's check let through is remembered (a deployment sees a
+    few distinct ones), and later requests with it skip the check, which parses every
+    header of every request."""
 
     def __init__(self, app: ASGIApp, allowed_hosts: Sequence[str]) -> None:
         self.app = app
-        self.checked = TrustedHostMiddleware(app, allowed_hosts=allowed_hosts)
+        self.checked = TrustedHostMiddleware(self._passed, allowed_hosts=allowed_hosts)
+        self.hosts: set[bytes] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in INTERNAL_PATHS:
+        if self._known(scope):
             await self.app(scope, receive, send)
         else:
             await self.checked(scope, receive, send)
+
+    def _known(self, scope: Scope) -> bool:
+        """A probe, or a Host that passed before."""
+        kind = scope["type"]
+        if kind == "http" and scope["path"] in INTERNAL_PATHS:
+            return True
+        return kind in ("http", "websocket") and _host(scope) in self.hosts
+
+    async def _passed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        host = _host(scope) if scope["type"] in ("http", "websocket") else None
+        if host is not None:
+            if len(self.hosts) >= HOSTS_KEPT:
+                self.hosts.clear()
+            self.hosts.add(host)
+        await self.app(scope, receive, send)
+
+
+HOSTS_KEPT = 64
+"""Distinct Host headers remembered as allowed, per process."""
+
+
+def _host(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return bytes(value)
+    return None

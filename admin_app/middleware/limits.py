@@ -29,13 +29,15 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        if not _has_body(headers):
+            await self.app(scope, receive, send)  # nothing to limit, or to read first
+            return
         limit = (
             self.max_upload
             if headers.get("content-type", "").startswith("multipart/")
             else self.max_form
         )
-        app = self._read_body_first if _has_body(headers) else self.app
-        await RequestBodyLimitResponder(app, limit)(scope, receive, send)
+        await RequestBodyLimitResponder(self._read_body_first, limit)(scope, receive, send)
 
     async def _read_body_first(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await read_body(receive)  # over the limit, this raises and becomes a 413

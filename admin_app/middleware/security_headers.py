@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from admin_app.templating import new_nonce
@@ -35,11 +34,24 @@ def content_security_policy(nonce: str) -> str:
 
 
 class SecurityHeadersMiddleware:
-    """Adds CSP, framing, sniffing, referrer and caching policies (HSTS over HTTPS only)."""
+    """Adds CSP, framing, sniffing, referrer and caching policies (HSTS over HTTPS only).
+
+    A header the route set itself is kept (uploaded files set a stricter policy)."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
-        self.hsts = hsts
+        fixed = {
+            "x-frame-options": "DENY",
+            "x-content-type-options": "nosniff",
+            "referrer-policy": "same-origin",
+            "cross-origin-opener-policy": "same-origin",
+            "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
+        }
+        if hsts:
+            fixed["strict-transport-security"] = HSTS
+        self.fixed = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in fixed.items()]
+        before, after = content_security_policy("\0").split("\0")
+        self.policy = before.encode("latin-1"), after.encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,20 +61,21 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                # A route may set a stricter policy of its own (uploaded files do).
-                headers.setdefault("Content-Security-Policy", content_security_policy(nonce))
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "same-origin")
-                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-                headers.setdefault(
-                    "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
-                )
-                if self.hsts:
-                    headers.setdefault("Strict-Transport-Security", HSTS)
-                if headers.get("content-type", "").startswith(NOT_STORED):
-                    headers.setdefault("Cache-Control", "no-store")
+                message["headers"] = self._added(list(message.get("headers", ())), nonce)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    def _added(self, headers: list[tuple[bytes, bytes]], nonce: str) -> list[tuple[bytes, bytes]]:
+        present = {name.lower() for name, _ in headers}
+        content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+        if b"content-security-policy" not in present:
+            policy = self.policy[0] + nonce.encode("latin-1") + self.policy[1]
+            headers.append((b"content-security-policy", policy))
+        headers += [(k, v) for k, v in self.fixed if k not in present]
+        if b"cache-control" not in present and content_type.startswith(NOT_STORED_BYTES):
+            headers.append((b"cache-control", b"no-store"))
+        return headers
+
+
+NOT_STORED_BYTES = tuple(kind.encode("latin-1") for kind in NOT_STORED)

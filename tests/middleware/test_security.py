@@ -16,6 +16,14 @@ def test_bad_host_gets_400_everywhere_but_the_probes(client):
         assert client.get(path, headers={"host": "evil.example"}).status_code == 400, path
 
 
+def test_a_good_host_seen_before_lets_no_other_host_in(client):
+    """Allowed Host headers are remembered; a bad one still gets 400 after them."""
+    for _ in range(2):
+        assert client.get("/admin/login").status_code == 200
+        assert client.get("/admin/login", headers={"host": "evil.example"}).status_code == 400
+        assert client.get("/admin/login", headers={"host": "testserver:80"}).status_code == 200
+
+
 def test_security_headers_and_a_nonce_for_every_inline_script(client):
     response = client.get("/admin/login")
     headers = response.headers
@@ -113,6 +121,16 @@ def test_oversized_bodies_get_413(settings, tmp_path):
 def test_large_pages_are_compressed(admin_client):
     response = admin_client.get("/admin/product/list", headers={"accept-encoding": "gzip"})
     assert response.headers.get("content-encoding") == "gzip"
+    assert "Accept-Encoding" in response.headers["vary"]
+
+
+def test_clients_without_gzip_get_the_page_as_it_is_and_caches_are_told(admin_client):
+    plain = admin_client.get("/admin/product/list", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert "<table" in plain.text and len(plain.content) == int(plain.headers["content-length"])
+    assert "Accept-Encoding" in plain.headers["vary"], "a cache must not serve it to gzip"
+    small = admin_client.get("/healthz", headers={"accept-encoding": "identity"})
+    assert "vary" not in small.headers, "too small to compress, so it does not vary"
 
 
 def test_fingerprinted_static_files_are_cached_for_a_year(client):
