@@ -64,6 +64,8 @@ class Position:
     @classmethod
     def from_query(cls, params: QueryParams) -> Position:
         """Read `after`, `before`, `last` or `page`; a 400 for a malformed or mixed position."""
+        if not any(name in params for name in POSITION_PARAMS):
+            return _FIRST  # `get` of a missing name raises and catches a KeyError each time
         given = [name for name in POSITION_PARAMS if params.get(name)]
         if len(given) > 1:
             raise bad_request(f"Use only one of {', '.join(given)} to say which page to show.")
@@ -102,6 +104,15 @@ class ListPage:
             return f"Showing {len(self.items):,} of {self.total} entries"
         end = self.start + len(self.items) - 1
         return f"Showing {self.start:,} to {end:,} of {self.total} entries"
+
+
+_FIRST = Position()
+
+
+def url_path(request: Request) -> str:
+    """`request.url.path`, without building the whole URL (Starlette's escapes)."""
+    path: str = request.scope["path"]
+    return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
 
 
 @dataclass(frozen=True)
@@ -487,7 +498,7 @@ class _PageUrls:
     """One list URL's links to other positions, its parameters read once."""
 
     def __init__(self, request: Request) -> None:
-        self.path = request.url.path
+        self.path = url_path(request)
         self.kept = [
             (k, v) for k, v in request.query_params.multi_items() if k not in POSITION_PARAMS
         ]

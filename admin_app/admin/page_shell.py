@@ -33,7 +33,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette_admin.i18n import get_locale, get_timezone
 
-from admin_app.admin.listing import POSITION_PARAMS
+from admin_app.admin.listing import POSITION_PARAMS, url_path
 from admin_app.auth.permissions import grants
 from admin_app.templating import csp_nonce
 
@@ -53,8 +53,8 @@ def origin_param(request: Request) -> str:
     the rows and the shell both need it."""
     known: str | None = request.__dict__.get(_ORIGIN_ATTR)
     if known is None:
-        url = request.url
-        known = urlencode({"_origin": url.path + (f"?{url.query}" if url.query else "")})
+        query = request.scope["query_string"].decode()  # as `request.url.query`
+        known = urlencode({"_origin": url_path(request) + (f"?{query}" if query else "")})
         request.__dict__[_ORIGIN_ATTR] = known
     return known
 
@@ -161,7 +161,7 @@ class ShellCache:
             request.scope.get("scheme"),
             request.headers.get("host"),
             request.scope.get("root_path"),
-            request.url.path,
+            url_path(request),
             tuple(
                 (name, value)
                 for name, value in request.query_params.multi_items()

@@ -112,9 +112,7 @@ def _untouched(session: AsyncSession) -> bool:
     """Whether `session` never began a transaction nor held an object, so closing it would
     release nothing. Closing runs in a task of its own with a greenlet switch (about 30 us);
     a list page whose queries ran on the driver pool never touched its session."""
-    return not (
-        session.in_transaction() or session.identity_map or session.new or session.deleted
-    )
+    return not (session.in_transaction() or session.identity_map or session.new or session.deleted)
 
 
 def _has_changes(session: AsyncSession) -> bool:
