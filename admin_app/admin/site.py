@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 from starlette_admin import DropDown, RequestAction
 from starlette_admin.auth import login_not_required
 from starlette_admin.contrib.sqla import Admin
@@ -162,17 +162,36 @@ class AppAdmin(FastListRoutes, Admin):
         """As starlette-admin's, but the admin app also gets the app's 400/500/503 handlers,
         and list pages are matched early.
 
-        Starlette tries routes in order, and list pages are most of an admin's traffic:
-        the list route goes just before the index, after the only routes that could also
-        match a `/{key}/list` path (a token or a media file named "list")."""
-        self.routes.remove(listing := next(r for r in self.routes if _named(r, "list")))
-        self.routes.insert(
-            self.routes.index(next(r for r in self.routes if _named(r, "index"))), listing
-        )
+        Starlette tries routes in order, and list pages are most of an admin's traffic.
+        Inside the admin, the list route goes first after the routes that could also match
+        a `/{key}/list` path (a token or a media file named "list"); the rest keep their
+        order, and no fixed path can be a list page's. In the app, the admin's mount goes
+        right after the routes under its prefix (the live feed), ahead of the probes,
+        metrics and static files, whose paths are outside it."""
+        listing = next(r for r in self.routes if _named(r, "list"))
+        rest = [r for r in self.routes if r is not listing]
+        shadowing = [r for r in rest if _could_be_a_list_page(r)]
+        self.routes[:] = [*shadowing, listing, *(r for r in rest if r not in shadowing)]
         super().mount_to(app)
+        mount = app.router.routes.pop()
+        prefix = f"{self.base_url.rstrip('/')}/"
+        under = [r for r in app.router.routes if str(getattr(r, "path", "")).startswith(prefix)]
+        others = [r for r in app.router.routes if r not in under]
+        app.router.routes[:] = [*under, mount, *others]
         handlers = exception_handlers(app_templates())
         handlers.pop(HTTPException)  # the admin renders its own HTTP error pages
         self.app.exception_handlers.update(handlers)
+
+
+def _could_be_a_list_page(route: BaseRoute) -> bool:
+    """Whether `route` would also match `/<its first path segment>/list` (the list route's
+    shape for a view of that key), so it must be tried before the list route."""
+    path = str(getattr(route, "path", ""))
+    first = path.strip("/").split("/")[0]
+    if not first or "{" in first:
+        return False
+    match, _ = route.matches({"type": "http", "path": f"/{first}/list", "method": "GET"})
+    return match != Match.NONE
 
 
 def _named(route: BaseRoute, name: str) -> bool:

@@ -302,3 +302,17 @@ def test_the_filter_builder_offers_every_searchable_field_on_every_request(admin
     assert first["email"]["label"] == "Email"
     assert "contains" in {f["name"] for f in first["email"]["filters"]}
     assert ["GB", "United Kingdom"] in first["country"]["choices"]
+
+
+def test_list_pages_are_matched_first_without_hiding_other_pages(admin_client, seeded):
+    """The list route is tried early, yet paths it could also match keep their own page."""
+    mount = next(r for r in admin_client.app.routes if getattr(r, "name", "") == "admin")
+    names = [getattr(r, "name", None) for r in mount.routes]
+    shadowing = {"password-reset-confirm", "invitation", "media"}
+    assert shadowing <= set(names[: names.index("list")])
+    assert names.index("list") < names.index("account"), "fixed paths come after the list"
+    assert admin_client.app.routes[-1].name != "admin", "the probes are tried after the admin"
+    reset = admin_client.get("/admin/password-reset/list")
+    assert "This link is no longer valid" in reset.text
+    assert admin_client.get("/admin/customer/list").status_code == 200
+    assert admin_client.get("/admin/media/list").status_code == 404
