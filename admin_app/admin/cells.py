@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -125,6 +126,16 @@ class _Plan:
     """The attributes a row's HTML is made from, when nothing else goes into it (every
     cell fast, the key read the stock way, the same actions for every row): then a
     row whose values were seen before is not built again (`RowRenderer.row`)."""
+    read: Callable[[dict[str, Any]], tuple[Any, ...]]
+    """The values of `reads`, in order, from an object's attribute dict."""
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """`itemgetter(*names)`, always giving a tuple (one name gives the bare value)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda values: (values[name],)
+    return itemgetter(*names)
 
 
 class RowRenderer:
@@ -158,12 +169,6 @@ class RowRenderer:
         self._origin_placeholder: str = memo.setdefault("origin", f"origin{secrets.token_hex(8)}")
         self.origin = origin_param(request)
         self._filled: dict[tuple[Any, ...], str] = {}
-        self._cells: dict[str, Callable[[BaseField, Any], str]] = {
-            "fields/list/text.html": self._text,
-            "fields/list/email.html": self._email,
-            "fields/list/boolean.html": self._boolean,
-            "fields/list/image.html": self._image,
-        }
         plan = memo.get("plan")
         if plan is None or plan.checkbox != checkbox:
             plan = memo["plan"] = self._plan(checkbox)
@@ -175,6 +180,15 @@ class RowRenderer:
         self._memo = memo
         self._same_actions: list[dict[str, Any]] | None = memo.get("same_actions")
         self._same_html: str | None = None
+
+    def _cells(self) -> dict[str, Callable[[BaseField, Any], str]]:
+        """Cells rendered here rather than by their template, by template."""
+        return {
+            "fields/list/text.html": self._text,
+            "fields/list/email.html": self._email,
+            "fields/list/boolean.html": self._boolean,
+            "fields/list/image.html": self._image,
+        }
 
     def _plan(self, checkbox: bool) -> _Plan:
         """What every row of this page shares, worked out once (and kept with the shell)."""
@@ -194,6 +208,7 @@ class RowRenderer:
         pk = (pk_field.name, pk_convert) if pk_field is not None and pk_convert else None
         same_for_all = _actions_ignore_the_row(view)
         pure = pk is not None and same_for_all and all(fast for _, _, fast in columns)
+        reads = (pk[0], *(f.name for f in self.fields)) if pure and pk else None
         return _Plan(
             checkbox=checkbox,
             layout=layout,
@@ -201,7 +216,8 @@ class RowRenderer:
             columns=columns,
             same_for_all=same_for_all,
             pk=pk,
-            reads=(pk[0], *(f.name for f in self.fields)) if pure and pk else None,
+            reads=reads,
+            read=_getter(reads or ("",)),
         )
 
     def _fast_cell(
@@ -251,12 +267,23 @@ class RowRenderer:
 
     async def rows(self, items: Sequence[Any]) -> list[Row]:
         """Every row of the page, in order."""
-        return [await self.row(obj) for obj in items]
+        reads = self.plan.reads
+        if reads is None:
+            return [await self._build(obj) for obj in items]
+        built, origin, read = self._built, self.origin, self.plan.read
+        rows = []
+        for obj in items:
+            key = _values_key(obj, reads, read, origin)
+            row = built.get(key) if key is not None else None
+            if row is None:
+                row = await self.row(obj)
+            rows.append(row)
+        return rows
 
     async def row(self, obj: Any) -> Row:
         """One row; kept (by its values and this page's URL) when the plan allows."""
         reads = self.plan.reads
-        key = _values_key(obj, reads, self.origin) if reads is not None else None
+        key = _values_key(obj, reads, self.plan.read, self.origin) if reads is not None else None
         if key is None:
             return await self._build(obj)
         row = self._built.get(key)
@@ -323,7 +350,7 @@ class RowRenderer:
             return NULL
         if isinstance(data, (list, tuple)) and not data:
             return EMPTY
-        render = self._cells.get(field.list_template)
+        render = self._cells().get(field.list_template)
         if render is None or getattr(field, "copy_to_clipboard", False):
             return self._template(field.list_template, field, data)
         return render(field, data)
@@ -443,10 +470,16 @@ _SAME_VALUE_SAME_TEXT = frozenset({str, int, bool, type(None), datetime, date})
 or decimals, where 1.0 == 1.00)."""
 
 
-def _values_key(obj: Any, reads: tuple[str, ...], origin: str) -> tuple[Any, ...] | None:
+def _values_key(
+    obj: Any, reads: tuple[str, ...], read: Callable[[dict[str, Any]], Any], origin: str
+) -> tuple[Any, ...] | None:
     """What a row's HTML is made from, to look it up by; None when a value's type does
-    not promise that equal values look the same."""
-    values = (origin, *[_read(obj, name) for name in reads])
+    not promise that equal values look the same. `read` is `itemgetter(*reads)`, used
+    on the attributes of a `PlainRow` (or of an ORM object whose values are loaded)."""
+    try:
+        values = (origin, *read(obj.__dict__))
+    except (KeyError, AttributeError):  # not loaded, or not a plain attribute
+        values = (origin, *[_read(obj, name) for name in reads])
     if not _SAME_VALUE_SAME_TEXT.issuperset(map(type, values)):
         for value in values:
             if type(value) not in _SAME_VALUE_SAME_TEXT and not isinstance(value, enum.Enum):

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 from sqlalchemy import Select
 from sqlalchemy.orm import RelationshipProperty, joinedload, selectinload
@@ -505,5 +506,5 @@ class _PageUrls:
 
     def url(self, **position: str | None) -> str:
         shown = [(k, v) for k, v in position.items() if v is not None]
-        query = str(QueryParams([*self.kept, *shown]))
+        query = urlencode([*self.kept, *shown])  # as `str(QueryParams(...))`
         return self.path + (f"?{query}" if query else "")

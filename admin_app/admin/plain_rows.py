@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Column, Select, inspect
@@ -52,7 +53,7 @@ class PlainRow:
     """One listed row: the model's column values as attributes, read-only by convention."""
 
     def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
+        self.__dict__ = values  # the row's own dict, made for it: no copy
 
     def __repr__(self) -> str:
         return f"PlainRow({self.__dict__!r})"
@@ -159,17 +160,18 @@ def _hooked(db: AsyncSession, bind: Engine | Connection) -> bool:
 
 
 def _rows(records: Sequence[Any], plan: _Plan) -> list[PlainRow]:
-    keys, pk, converts = plan.keys, plan.pk, plan.converts
-    seen: set[tuple[Any, ...]] = set()
+    keys, converts = plan.keys, plan.converts
+    identity_of = itemgetter(*plan.pk)
+    seen: set[Any] = set()
     rows = []
     for record in records:
-        values = dict(zip(keys, record, strict=True))
-        for i, convert in converts:
-            values[keys[i]] = convert(record[i])
-        identity = tuple([record[i] for i in pk])
+        identity = identity_of(record)
         if identity in seen:  # a joined query's repeats, as the ORM's unique() drops them
             continue
         seen.add(identity)
+        values = dict(zip(keys, record, strict=True))
+        for i, convert in converts:
+            values[keys[i]] = convert(record[i])
         rows.append(PlainRow(values))
     return rows
 
