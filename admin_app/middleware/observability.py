@@ -23,7 +23,12 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from admin_app.middleware.hosts import PROBE_PATHS
-from admin_app.observability.logs import ACCESS_LOGGER, bind_request, unbind_request
+from admin_app.observability.logs import (
+    ACCESS_LOGGER,
+    bind_request,
+    unbind_request,
+    write_access_line,
+)
 from admin_app.observability.metrics import Metrics
 from admin_app.web.errors import HANDLED_ERROR, is_database_unavailable
 
@@ -104,17 +109,16 @@ class ObservabilityMiddleware:
         if scope["path"] in PROBE_PATHS and status < 400:
             return  # probes come every few seconds; their failures are what matters
         client = scope.get("client")
-        access_log.info(
-            "request",
-            extra={
-                "method": scope["method"],
-                "route": route,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 2),
-                "user_id": user_id(scope),
-                "client": client[0] if client else None,
-            },
-        )
+        fields = {
+            "method": scope["method"],
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+            "user_id": user_id(scope),
+            "client": client[0] if client else None,
+        }
+        if not write_access_line("request", fields):
+            access_log.info("request", extra=fields)
 
 
 def _chain(error: BaseException) -> list[BaseException]:

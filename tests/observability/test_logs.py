@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import structlog
@@ -14,6 +16,7 @@ from starlette.testclient import TestClient
 
 from admin_app.db import create_engine
 from admin_app.main import create_app
+from admin_app.observability import logs
 from admin_app.observability.logs import (
     ACCESS_LOGGER,
     MASK,
@@ -21,6 +24,7 @@ from admin_app.observability.logs import (
     make_formatter,
     redact_text,
     unbind_request,
+    write_access_line,
 )
 from tests.conftest import make_settings
 from tests.helpers import CSRF_COOKIE, PASSWORD, csrf_token, login, password_hash
@@ -219,3 +223,80 @@ def test_the_access_line_is_the_line_the_full_chain_writes(extra):
     assert direct.pop("timestamp")[:16] == chained.pop("timestamp")[:16]
     assert list(direct.items()) == list(chained.items())
     assert direct["request_id"] == "req-1"
+
+
+@contextmanager
+def served_logging() -> Iterator[None]:
+    """The configured handler as the root logger's only one, as in a served process:
+    pytest adds capture handlers of its own for each test's body."""
+    saved = logging.root.handlers[:]
+    logging.root.handlers[:] = [logs._direct_handler]
+    try:
+        yield
+    finally:
+        logging.root.handlers[:] = saved
+
+
+ACCESS_FIELDS = {
+    "method": "GET",
+    "route": "/admin/{key}/list",
+    "status": 200,
+    "duration_ms": 1.25,
+    "user_id": 7,
+    "client": "127.0.0.1",
+}
+
+
+def test_the_access_line_written_directly_is_the_line_logging_writes(json_logs):
+    """The middleware writes its line past `logging`'s dispatch; the line must not change."""
+    tokens = bind_request("req-2")
+    try:
+        with served_logging():
+            assert write_access_line("request", dict(ACCESS_FIELDS))
+            logging.getLogger(ACCESS_LOGGER).info("request", extra=dict(ACCESS_FIELDS))
+    finally:
+        unbind_request(tokens)
+    direct, logged = json_logs.lines()[-2:]
+    assert direct.pop("timestamp")[:16] == logged.pop("timestamp")[:16]
+    assert list(direct.items()) == list(logged.items())
+    assert direct["request_id"] == "req-2" and direct["logger"] == ACCESS_LOGGER
+
+
+def test_an_added_handler_still_gets_every_access_line(json_logs):
+    """With anything else listening (a capture handler, a filter), the line goes through
+    `logging`, so nothing that watches the logs misses it."""
+    seen: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    collect = Collect()
+    with served_logging():
+        logging.root.addHandler(collect)
+        assert not write_access_line("request", dict(ACCESS_FIELDS))
+        logging.root.removeHandler(collect)
+        assert not seen and not json_logs.lines(), "nothing written by the direct path"
+        access = logging.getLogger(ACCESS_LOGGER)
+        access.addFilter(lambda record: False)
+        try:
+            assert not write_access_line("request", dict(ACCESS_FIELDS))
+        finally:
+            access.filters.clear()
+        assert write_access_line("request", dict(ACCESS_FIELDS))
+    assert len(json_logs.lines()) == 1
+
+
+def test_every_request_writes_its_access_line_through_the_direct_path(json_logs, settings):
+    dispatched: list[logging.LogRecord] = []
+    access = logging.getLogger(ACCESS_LOGGER)
+    access.handle = dispatched.append  # type: ignore[method-assign]  # `logging`'s way in
+    try:
+        with TestClient(create_app(settings)) as client, served_logging():
+            client.get("/admin/login")
+    finally:
+        del access.handle
+    assert not dispatched, "the access line went through logging's dispatch"
+    lines = [line for line in json_logs.lines() if line.get("logger") == ACCESS_LOGGER]
+    assert [line["route"] for line in lines][-1] == "/admin/login"
+    assert lines[-1]["status"] == 200 and lines[-1]["method"] == "GET"
