@@ -49,15 +49,26 @@ def measure(server: Server, url: str, cookie: str) -> tuple[float, float]:
     return figure.req_s, 1000 * used / (figure.req_s * SECONDS)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def comparison_parser(doc: str) -> argparse.ArgumentParser:
+    """Arguments of a tool that measures one page on this checkout and others."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("checkouts", nargs="*", type=Path, help="other checkouts to compare")
     parser.add_argument("--path", default="/admin/customer/list")
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args(argv)
-    for checkout in args.checkouts:
+    return parser
+
+
+def check_checkouts(checkouts: list[Path]) -> None:
+    """Exit with one line if any of `checkouts` is not a checkout of this project."""
+    for checkout in checkouts:
         if not (checkout / "admin_app").is_dir():
             sys.exit(f"error: {checkout} is not a checkout of this project (no admin_app/)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = comparison_parser(__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    check_checkouts(args.checkouts)
     prepare_database()
     env = {**os.environ, **app_environment()}
     sides: dict[str, tuple[Server, str, str]] = {}

@@ -18,7 +18,6 @@ ten-second cache makes meanwhile.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import glob
 import os
@@ -31,22 +30,19 @@ from pathlib import Path
 
 import httpx2
 
+from bench.cpu import check_checkouts, comparison_parser
 from bench.run import BIN, ROOT, app_environment, free_port, login, prepare_database
 
 CLIENTS = 16
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("checkouts", nargs="*", type=Path, help="other checkouts to compare")
-    parser.add_argument("--path", default="/admin/customer/list")
+    parser = comparison_parser(__doc__)
     parser.add_argument("--requests", type=int, default=400)
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         sys.exit("error: valgrind is not installed (apt-get install valgrind)")
-    for checkout in args.checkouts:
-        if not (checkout / "admin_app").is_dir():
-            sys.exit(f"error: {checkout} is not a checkout of this project (no admin_app/)")
+    check_checkouts(args.checkouts)
     prepare_database()
     with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as out:
         counts = asyncio.run(_measure([ROOT, *args.checkouts], args.path, args.requests, out))

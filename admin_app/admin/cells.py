@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from operator import itemgetter
 from typing import Any
 from urllib.parse import quote_plus
@@ -72,7 +73,7 @@ EMPTY = Markup(
 @dataclass(frozen=True)
 class Row:
     """One rendered row: its key (as text) and the `<tr>` element, as `_list_row.html` makes
-    it, in UTF-8 (encoded once, however often a kept row is shown: see `RowRenderer.row`)."""
+    it, in UTF-8 (encoded once, however often a kept row is shown: see `RowRenderer.rows`)."""
 
     pk: str
     utf8: bytes
@@ -125,8 +126,8 @@ class _Plan:
     reads: tuple[str, ...] | None
     """The attributes a row's HTML is made from, when nothing else goes into it (every
     cell fast, the key read the stock way, the same actions for every row): then a
-    row whose values were seen before is not built again (`RowRenderer.row`)."""
-    read: Callable[[dict[str, Any]], tuple[Any, ...]]
+    row whose values were seen before is not built again (`RowRenderer.rows`)."""
+    read: Callable[[dict[str, Any]], tuple[Any, ...]] | None
     """The values of `reads`, in order, from an object's attribute dict."""
 
 
@@ -181,6 +182,7 @@ class RowRenderer:
         self._same_actions: list[dict[str, Any]] | None = memo.get("same_actions")
         self._same_html: str | None = None
 
+    @cached_property
     def _cells(self) -> dict[str, Callable[[BaseField, Any], str]]:
         """Cells rendered here rather than by their template, by template."""
         return {
@@ -217,7 +219,7 @@ class RowRenderer:
             same_for_all=same_for_all,
             pk=pk,
             reads=reads,
-            read=_getter(reads or ("",)),
+            read=_getter(reads) if reads else None,
         )
 
     def _fast_cell(
@@ -266,33 +268,24 @@ class RowRenderer:
         return direct
 
     async def rows(self, items: Sequence[Any]) -> list[Row]:
-        """Every row of the page, in order."""
-        reads = self.plan.reads
-        if reads is None:
+        """Every row of the page, in order; a row is kept (by its values and this page's
+        URL) when the plan allows, and not built again while they are the same."""
+        reads, read = self.plan.reads, self.plan.read
+        if reads is None or read is None:
             return [await self._build(obj) for obj in items]
-        built, origin, read = self._built, self.origin, self.plan.read
+        built, origin = self._built, self.origin
         rows = []
         for obj in items:
             key = _values_key(obj, reads, read, origin)
             row = built.get(key) if key is not None else None
             if row is None:
-                row = await self.row(obj)
+                row = await self._build(obj)
+                if key is not None:
+                    if len(built) >= ROWS_KEPT:
+                        built.clear()
+                    built[key] = row
             rows.append(row)
         return rows
-
-    async def row(self, obj: Any) -> Row:
-        """One row; kept (by its values and this page's URL) when the plan allows."""
-        reads = self.plan.reads
-        key = _values_key(obj, reads, self.plan.read, self.origin) if reads is not None else None
-        if key is None:
-            return await self._build(obj)
-        row = self._built.get(key)
-        if row is None:
-            row = await self._build(obj)
-            if len(self._built) >= ROWS_KEPT:
-                self._built.clear()
-            self._built[key] = row
-        return row
 
     async def _build(self, obj: Any) -> Row:
         plan = self.plan
@@ -350,7 +343,7 @@ class RowRenderer:
             return NULL
         if isinstance(data, (list, tuple)) and not data:
             return EMPTY
-        render = self._cells().get(field.list_template)
+        render = self._cells.get(field.list_template)
         if render is None or getattr(field, "copy_to_clipboard", False):
             return self._template(field.list_template, field, data)
         return render(field, data)
@@ -462,7 +455,7 @@ class RowRenderer:
 
 
 ROWS_KEPT = 100
-"""Rows kept per shell (`RowRenderer.row`): four pages of 25, about 0.4 MB; dropped all at
+"""Rows kept per shell (`RowRenderer.rows`): four pages of 25, about 0.4 MB; dropped all at
 once when full."""
 
 _SAME_VALUE_SAME_TEXT = frozenset({str, int, bool, type(None), datetime, date})

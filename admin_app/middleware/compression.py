@@ -25,8 +25,7 @@ class CompressionMiddleware(GZipMiddleware):
 
         async def send_with_vary(message: Message) -> None:
             if message["type"] == "http.response.start" and self._would_compress(message):
-                headers = message.setdefault("headers", [])
-                message["headers"] = _with_vary(list(headers))
+                message["headers"] = _with_vary(list(message.get("headers", ())))
             await send(message)
 
         await self.app(scope, receive, send_with_vary)

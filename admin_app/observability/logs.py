@@ -147,6 +147,7 @@ class _Formatter(structlog.stdlib.ProcessorFormatter):
         return str(self._json(None, "", redact(None, "", event)))
 
 
+_access_logger = logging.getLogger(ACCESS_LOGGER)  # looked up once: `getLogger` takes a lock
 _direct_handler: logging.StreamHandler[Any] | None = None
 """The handler `configure_logging` set up, when it writes JSON lines (see `write_access_line`)."""
 
@@ -177,9 +178,8 @@ def write_access_line(message: str, extra: dict[str, Any]) -> bool:
 def _only_through(handler: logging.StreamHandler[Any]) -> bool:
     """Whether an INFO record of the access logger would reach `handler` and nothing else,
     unfiltered, and be formatted by the JSON `_Formatter`."""
-    logger: logging.Logger | None = logging.getLogger(ACCESS_LOGGER)
-    assert logger is not None
-    if not logger.isEnabledFor(logging.INFO) or logger.filters:
+    logger: logging.Logger | None = _access_logger
+    if not _access_logger.isEnabledFor(logging.INFO) or _access_logger.filters:
         return False
     while logger is not None and logger is not logging.root:
         if logger.handlers or not logger.propagate:
