@@ -304,7 +304,8 @@ class RowRenderer:
             html = fast(obj) if fast is not None else None
             if html is None:
                 html = await self._cell(field, obj)
-            parts.append(td + html + "</td>")
+            # Never `td + html`: a Markup operand would escape the plain `<td>` beside it.
+            parts += (td, html, "</td>")
         if self.layout.actions_last:
             parts.append(actions)
         parts.append("</tr>")
