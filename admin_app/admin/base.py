@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette_admin.actions import ActionSelection
 from starlette_admin.contrib.sqla import ModelView
 from starlette_admin.exceptions import ActionFailed, FormValidationError
+from starlette_admin.fields import BaseField, EnumField
 
 from admin_app.admin.export import ExportMixin
 from admin_app.admin.permissions import PermissionsMixin
@@ -96,6 +97,7 @@ class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, ModelView)
         errors: dict[str | int, Any] = {
             **_too_long(self.model, data),
             **_out_of_range(self.model, data),
+            **_not_a_choice(self, request, data),
         }
         pk = request.query_params.get("pk")
         for name in (*self.unique_fields, *self.case_insensitive_unique):
@@ -105,6 +107,17 @@ class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, ModelView)
             errors[name] = f"Another record already has this {name.replace('_', ' ')}."
         if errors:
             raise FormValidationError(errors)
+
+    async def serialize_field_value(self, value: Any, field: BaseField, request: Request) -> Any:
+        """As starlette-admin's, but a stored value that is not among a choice field's
+        options (written before the options changed, or by other software) is shown as it
+        is, rather than failing every page that shows the record."""
+        try:
+            return await super().serialize_field_value(value, field, request)
+        except ValueError:
+            if not isinstance(field, EnumField):
+                raise
+            return [str(v) for v in value] if isinstance(value, list | tuple) else str(value)
 
     async def _taken(self, request: Request, name: str, value: Any, pk: str | None) -> bool:
         column = getattr(self.model, name)
@@ -184,6 +197,27 @@ def _out_of_range(model: type[Base], data: dict[str, Any]) -> dict[str | int, An
             and not -(2**31) <= value < 2**31
         ):
             errors[name] = f"Enter a whole number below {2**31:,}."
+    return errors
+
+
+def _not_a_choice(view: ModelView, request: Request, data: dict[str, Any]) -> dict[str | int, Any]:
+    """Values of choice fields that are not among the options they offer, and a blank
+    where the column cannot be empty."""
+    errors: dict[str | int, Any] = {}
+    columns = inspect(view.model).columns
+    for field in view.get_fields_list(request):
+        if not isinstance(field, EnumField) or field.name not in data or field.read_only:
+            continue
+        value = data[field.name]
+        column = columns.get(field.name)
+        if value in (None, "", []):
+            if column is not None and not column.nullable:
+                errors[field.name] = "Choose one of the options."
+            continue
+        offered = {str(v) for v, _label in field._get_choices(request)}
+        values = value if isinstance(value, list | tuple) else [value]
+        if any(str(getattr(v, "value", v)) not in offered for v in values):
+            errors[field.name] = "Choose one of the options offered."
     return errors
 
 

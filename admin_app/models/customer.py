@@ -32,7 +32,7 @@ class Customer(Versioned, Base):
     email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str] = mapped_column(String(32), default="")
     city: Mapped[str] = mapped_column(String(100), default="")
-    country: Mapped[str] = mapped_column(String(2), default="")
+    country: Mapped[str | None] = mapped_column(String(2))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
