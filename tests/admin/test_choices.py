@@ -11,7 +11,10 @@ from tests.helpers import fetch, post_form
 def _edit(client: TestClient, key: str, pk: int, **changes: object):
     form = read_form(client.get(f"/admin/{key}/edit?pk={pk}").text)
     return post_form(
-        client, f"/admin/{key}/edit?pk={pk}", dict(form.with_values(changes)), follow_redirects=False
+        client,
+        f"/admin/{key}/edit?pk={pk}",
+        dict(form.with_values(changes)),
+        follow_redirects=False,
     )
 
 
