@@ -121,6 +121,22 @@ def give_role(settings: Settings, email: str, role: str) -> None:
     )
 
 
+def make_role(
+    settings: Settings, name: str, codes: list[str], scope: dict[str, Any] | None = None
+) -> int:
+    """Create a role holding `codes` (and a row scope, if given); return its id."""
+    from admin_app.models import Role
+
+    async def work(session: Any) -> int:
+        role = Role(name=name, description="", scope=scope or {})
+        role.permission_codes = codes
+        session.add(role)
+        await session.flush()
+        return int(role.id)
+
+    return int(run(settings, work))
+
+
 def update_rows(settings: Settings, model: type[Base], **values: Any) -> None:
     """Set columns on every row of a model's table (typed, so timestamps work on both backends)."""
     from sqlalchemy import update

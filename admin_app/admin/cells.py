@@ -407,13 +407,17 @@ class RowRenderer:
         if not targets:
             return EMPTY
         foreign = self.admin._find_view_by_key(field.key)
+        # A related record the viewer may not open is named, not linked to a refusal.
+        linked = foreign.is_accessible(self.request) and foreign.can_view_detail(self.request)
         links, names = [], []
         for target in targets:
-            pk = await foreign.get_pk_value(self.request, target)
             name = str(await foreign.repr(target, self.request))
-            links.append(
-                f'<a href="{escape(self.detail_url(str(foreign.key), pk))}">{escape(name)}</a>'
-            )
+            if linked:
+                pk = await foreign.get_pk_value(self.request, target)
+                href = escape(self.detail_url(str(foreign.key), pk))
+                links.append(f'<a href="{href}">{escape(name)}</a>')
+            else:
+                links.append(esc(name))
             names.append(name)
         return _truncated(", ".join(names), ", ".join(links))
 

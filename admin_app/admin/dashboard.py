@@ -1,4 +1,8 @@
-"""The admin's home page: a count per model, and orders per day over the last 30 days."""
+"""The admin's home page: a count per model, and orders per day over the last 30 days.
+
+Both show only what the user may see: a count for each model they may view, within
+their row scope, and the chart only to those who may view orders (of their scope).
+"""
 
 from __future__ import annotations
 
@@ -16,15 +20,19 @@ from starlette_admin.widgets import (
     ColumnWidget,
     GridWidget,
     StatWidget,
+    TextWidget,
 )
 
 from admin_app.admin.base import AppModelView
-from admin_app.admin.counting import count_table
 from admin_app.db import utcnow
 from admin_app.models import Order
 from admin_app.state import get_session
 
 DAYS = 30
+NOTHING_VISIBLE = (
+    "Your account holds no permissions yet, so there is nothing to show here. "
+    "Ask an administrator to give you a role."
+)
 
 
 class DashboardView(CustomView):
@@ -36,29 +44,39 @@ class DashboardView(CustomView):
         self.widget = self.build
 
     async def build(self, request: Request) -> BaseWidget:
-        stats: list[BaseWidget] = [
-            self._stat(request, view) for view in self.model_views if view.is_accessible(request)
-        ]
-        chart = ChartWidget(
-            title=f"Orders per day, last {DAYS} days",
-            chart_type="bar",
-            series_callback=_orders_series,
-            options={
-                "chart": {"animations": {"enabled": False}, "toolbar": {"show": False}},
-                "xaxis": {"categories": [d.isoformat() for d in _days()]},
-            },
-        )
+        visible = [view for view in self.model_views if view.is_accessible(request)]
+        if not visible:
+            return TextWidget(content=NOTHING_VISIBLE, card=True)
+        stats: list[BaseWidget] = [self._stat(request, view) for view in visible]
         # Up to six counts a row, wrapping: one row of them all squeezed words mid-way.
         counts = GridWidget(children=stats, breakpoints=Breakpoints(default=2, md=3, lg=4, xl=6))
-        return ColumnWidget(children=[counts, chart])
+        orders = next((view for view in visible if view.model is Order), None)
+        if orders is None:
+            return ColumnWidget(children=[counts])
+        return ColumnWidget(children=[counts, _orders_chart(orders)])
 
     @staticmethod
     def _stat(request: Request, view: AppModelView) -> StatWidget:
         async def value(request: Request) -> str:
-            return str(await count_table(get_session(request), view.model))
+            return str(await view.list_total(request, view.get_list_query(request)))
 
         link = str(request.url_for("admin:list", key=view.key))
         return StatWidget(title=view.menu_label, value_callback=value, link=link)
+
+
+def _orders_chart(orders: AppModelView) -> ChartWidget:
+    async def series(request: Request) -> list[dict[str, Any]]:
+        return await _orders_series(request, orders)
+
+    return ChartWidget(
+        title=f"Orders per day, last {DAYS} days",
+        chart_type="bar",
+        series_callback=series,
+        options={
+            "chart": {"animations": {"enabled": False}, "toolbar": {"show": False}},
+            "xaxis": {"categories": [d.isoformat() for d in _days()]},
+        },
+    )
 
 
 def _days() -> list[date]:
@@ -66,11 +84,14 @@ def _days() -> list[date]:
     return [today - timedelta(days=DAYS - 1 - n) for n in range(DAYS)]
 
 
-async def _orders_series(request: Request) -> list[dict[str, Any]]:
+async def _orders_series(request: Request, orders: AppModelView) -> list[dict[str, Any]]:
+    """Orders per day of the user's scope (the order list's own query)."""
     days = _days()
     since = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=DAYS - 1)
-    day = cast(Order.placed_at, Date) if _is_postgres(request) else func.date(Order.placed_at)
-    stmt = select(day, func.count()).where(Order.placed_at >= since).group_by(day)
+    scoped = orders.get_list_query(request).where(Order.placed_at >= since).subquery()
+    placed = scoped.c.placed_at
+    day = cast(placed, Date) if _is_postgres(request) else func.date(placed)
+    stmt = select(day, func.count()).select_from(scoped).group_by(day)
     counts = {str(row[0]): int(row[1]) for row in await get_session(request).execute(stmt)}
     return [{"name": "Orders", "data": [counts.get(d.isoformat(), 0) for d in days]}]
 
