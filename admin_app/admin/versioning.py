@@ -8,6 +8,8 @@ between two saves of the same version: exactly one of them wins.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,34 +75,48 @@ class VersionedEditMixin(ModelView):
         for field in self.get_fields_list(request, action=RequestAction.EDIT):
             if field.name not in data or field.read_only:
                 continue
-            mine = await self._display_submitted(request, field, data[field.name])
-            rows.append(
-                ConflictRow(field.label or field.name, _display(current.get(field.name)), mine)
-            )
+            now = _display(current.get(field.name))
+            mine = await self._display_submitted(request, field, data[field.name], now)
+            rows.append(ConflictRow(field.label or field.name, now, mine))
         return EditConflict(self, pk, rows, gone=not current)
 
-    async def _display_submitted(self, request: Request, field: BaseField, value: Any) -> str:
+    async def _display_submitted(
+        self, request: Request, field: BaseField, value: Any, now: str
+    ) -> str:
+        """The user's value, shown as the saved one is (the detail page's formatting), so
+        that a field nobody touched reads the same on both sides."""
         if isinstance(field, RelationField) and value not in (None, "", []):
             foreign = self._find_foreign_view(str(field.key))
             pks = value if isinstance(value, list) else [value]
             objs = [await foreign.find_by_pk(request, pk) for pk in pks]
             return ", ".join(str(obj) for obj in objs if obj is not None)
         if isinstance(value, tuple):  # file fields: (upload, delete?)
-            return "(a new file)" if value[0] else ""
-        return _display(value)
+            upload, delete = value[0], bool(value[1:] and value[1])
+            if upload:
+                return f"(a new file: {getattr(upload, 'filename', '') or 'unnamed'})"
+            return "(removed)" if delete else now
+        with _action(request, RequestAction.DETAIL):
+            return _display(await self.serialize_field_value(value, field, request))
 
     async def _current_values(self, request: Request, pk: Any) -> dict[str, Any] | None:
         """The record as it is now. The request's transaction is rolled back first (the
         response is a 409 anyway): that drops stale state and frees its connection, so a
         conflict never needs a second connection from a busy pool."""
         await get_session(request).rollback()
-        previous_action = request.state.action
-        request.state.action = RequestAction.DETAIL
-        try:
+        with _action(request, RequestAction.DETAIL):
             obj = await self.find_by_pk(request, pk)
             return None if obj is None else await self.serialize(obj, request)
-        finally:
-            request.state.action = previous_action
+
+
+@contextmanager
+def _action(request: Request, action: RequestAction) -> Iterator[None]:
+    """Serialize as for `action` (formats depend on it), then restore the request's own."""
+    previous = request.state.action
+    request.state.action = action
+    try:
+        yield
+    finally:
+        request.state.action = previous
 
 
 def _display(value: Any) -> str:
@@ -109,6 +125,8 @@ def _display(value: Any) -> str:
         return ""
     if isinstance(value, dict) and "_meta" in value:
         return str(value["_meta"].get("repr", ""))
+    if isinstance(value, dict) and "filename" in value:  # a stored file, as serialized
+        return str(value["filename"])
     if isinstance(value, list):
         return ", ".join(_display(item) for item in value)
     if isinstance(value, bool):

@@ -152,3 +152,62 @@ async def _race(base: str, products: list[tuple[int, str]]) -> list[tuple[int, i
             return a, b
 
         return list(await asyncio.gather(*(pair(pk, sku) for pk, sku in products)))
+
+
+def _conflict_rows(page: str) -> dict[str, tuple[str, str, bool]]:
+    """The conflict page's table: label -> (saved now, yours, marked as differing)."""
+    rows = re.findall(
+        r'<tr class="([^"]*)">\s*<th scope="row">(.*?)</th>\s*'
+        r"<td data-current>(.*?)</td>\s*<td data-submitted>(.*?)</td>",
+        page,
+        re.S,
+    )
+    return {label: (now, mine, "table-warning" in cls) for cls, label, now, mine in rows}
+
+
+def _save_untouched_but(client, key: str, pk: int, page: str, **changes: str):
+    from tests.forms import read_form
+
+    form = read_form(page)
+    return post_form(client, f"/admin/{key}/edit?pk={pk}", dict(form.with_values(changes)))
+
+
+def test_the_conflict_page_marks_only_what_someone_changed(seeded, admin_client):
+    from tests.admin.test_uploads import create_with_image, png_bytes
+
+    assert create_with_image(admin_client, "beans.png", png_bytes(), "image/png").status_code == 303
+    pk = fetch(seeded, "SELECT id FROM product WHERE image IS NOT NULL ORDER BY id DESC LIMIT 1")[
+        0
+    ][0]
+    mine = admin_client.get(f"/admin/product/edit?pk={pk}").text
+    with TestClient(admin_client.app) as other:
+        login(other, "root@example.com")
+        theirs = other.get(f"/admin/product/edit?pk={pk}").text
+        first = _save_untouched_but(other, "product", pk, theirs, name="Their name")
+        assert first.status_code in (200, 303), first.text[:300]
+    second = _save_untouched_but(admin_client, "product", pk, mine, stock="7")
+    assert second.status_code == 409
+    rows = _conflict_rows(second.text)
+    marked = {label for label, (_now, _mine, differs) in rows.items() if differs}
+    assert marked == {"Name", "Stock"}, f"only the two changed fields are marked: {rows}"
+    now, yours, _ = rows["Image"]
+    assert now == yours and "{" not in now and now.endswith(".png"), (
+        f"the image reads as its file name on both sides, not a dict: {rows['Image']}"
+    )
+
+
+def test_an_untouched_order_reads_the_same_on_both_sides_of_a_conflict(seeded, admin_client):
+    pk = fetch(seeded, "SELECT id FROM orders ORDER BY id LIMIT 1")[0][0]
+    mine = admin_client.get(f"/admin/order/edit?pk={pk}").text
+    with TestClient(admin_client.app) as other:
+        login(other, "root@example.com")
+        theirs = other.get(f"/admin/order/edit?pk={pk}").text
+        assert _save_untouched_but(other, "order", pk, theirs, notes="theirs").status_code in (
+            200,
+            303,
+        )
+    second = _save_untouched_but(admin_client, "order", pk, mine, notes="mine")
+    assert second.status_code == 409
+    rows = _conflict_rows(second.text)
+    marked = {label for label, (_now, _mine, differs) in rows.items() if differs}
+    assert marked == {"Notes"}, f"status, total and dates read the same on both sides: {rows}"
