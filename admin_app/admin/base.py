@@ -9,7 +9,7 @@ and export come from `ExportMixin`/`ListingMixin` (docs/big-tables.md).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -19,12 +19,14 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette_admin import RequestAction
 from starlette_admin.actions import ActionSelection
 from starlette_admin.contrib.sqla import ModelView
 from starlette_admin.exceptions import ActionFailed, FormValidationError
 from starlette_admin.fields import BaseField, EnumField
 
 from admin_app.admin.export import ExportMixin
+from admin_app.admin.importing import install_strict_import
 from admin_app.admin.permissions import PermissionsMixin
 from admin_app.admin.versioning import VersionedEditMixin
 from admin_app.db import Base
@@ -59,6 +61,7 @@ class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, ModelView)
 
     def __init__(self) -> None:
         super().__init__(self.model)
+        install_strict_import(self.fields)
 
     async def repr(self, obj: Any, request: Request) -> str:
         """How an object is named in lists, relation fields and messages: its `__str__`."""
@@ -107,6 +110,15 @@ class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, ModelView)
             errors[name] = f"Another record already has this {name.replace('_', ' ')}."
         if errors:
             raise FormValidationError(errors)
+
+    async def validate_fields(
+        self, request: Request, data: dict[str, Any], exclude: Collection[str] = ()
+    ) -> None:
+        """Each field's own checks; for an import, also the view's (`validate`), so that
+        its preview refuses what saving would (lengths, choices, uniqueness)."""
+        await super().validate_fields(request, data, exclude)
+        if request.state.action == RequestAction.IMPORT:
+            await self.validate(request, data)
 
     async def serialize_field_value(self, value: Any, field: BaseField, request: Request) -> Any:
         """As starlette-admin's, but a stored value that is not among a choice field's

@@ -27,6 +27,7 @@ from admin_app.admin.account import AccountView
 from admin_app.admin.base import AppModelView
 from admin_app.admin.dashboard import DashboardView
 from admin_app.admin.fields import PermissionMatrixField, shown
+from admin_app.admin.importing import all_or_nothing
 from admin_app.admin.list_routes import FastListRoutes
 from admin_app.admin.password_reset import PasswordResetPages
 from admin_app.admin.registry import REGISTRY
@@ -129,6 +130,14 @@ class AppAdmin(FastListRoutes, Admin):
             return JSONResponse({"msg": "No action was named."}, status_code=400)
         response: Response = await super().handle_action(request)
         return response
+
+    @route("/_api/{key}/import", methods=["POST"], name="import")
+    async def _render_import(self, request: Request) -> Response:
+        """starlette-admin's import, but all rows or none (`importing.all_or_nothing`)."""
+        response: Response = await super()._render_import(request)
+        if request.query_params.get("preview") in ("1", "true", "yes"):
+            return response
+        return all_or_nothing(response)
 
     @route("/{key}/detail", methods=["GET"], name="detail")
     async def _render_detail(self, request: Request) -> Response:
