@@ -19,7 +19,6 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette_admin import RequestAction
 from starlette_admin.actions import ActionSelection
 from starlette_admin.contrib.sqla import ModelView
 from starlette_admin.exceptions import ActionFailed, FormValidationError
@@ -114,11 +113,21 @@ class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, ModelView)
     async def validate_fields(
         self, request: Request, data: dict[str, Any], exclude: Collection[str] = ()
     ) -> None:
-        """Each field's own checks; for an import, also the view's (`validate`), so that
-        its preview refuses what saving would (lengths, choices, uniqueness)."""
-        await super().validate_fields(request, data, exclude)
-        if request.state.action == RequestAction.IMPORT:
+        """Each field's own checks and the view's (`validate`: lengths, ranges, choices,
+        uniqueness) together, so a form shows every problem at once, not the second
+        kind only after the first is fixed, and an import's preview refuses what
+        saving would."""
+        errors: dict[str | int, Any] = {}
+        try:
+            await super().validate_fields(request, data, exclude)
+        except FormValidationError as error:
+            errors = dict(error.errors)
+        try:
             await self.validate(request, data)
+        except FormValidationError as error:
+            errors = {**error.errors, **errors}
+        if errors:
+            raise FormValidationError(errors)
 
     async def serialize_field_value(self, value: Any, field: BaseField, request: Request) -> Any:
         """As starlette-admin's, but a stored value that is not among a choice field's
