@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from decimal import Decimal
+from datetime import datetime
 from typing import Any, ClassVar
 
 from markupsafe import escape
-from sqlalchemy import BigInteger, Integer, Numeric, String, func, inspect, select
+from sqlalchemy import String, func, inspect, select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette_admin import RequestAction
 from starlette_admin.actions import ActionSelection
-from starlette_admin.contrib.sqla import ModelView
+from starlette_admin.contrib.sqla import InlineModelView, ModelView
+from starlette_admin.events import AdminEvent
 from starlette_admin.exceptions import ActionFailed, FormValidationError
 from starlette_admin.fields import BaseField, EnumField
 
+from admin_app.admin import input_rules
 from admin_app.admin.export import ExportMixin
-from admin_app.admin.importing import install_strict_import
 from admin_app.admin.permissions import PermissionsMixin
 from admin_app.admin.versioning import VersionedEditMixin
 from admin_app.db import Base
@@ -60,7 +62,14 @@ class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, ModelView)
 
     def __init__(self) -> None:
         super().__init__(self.model)
-        install_strict_import(self.fields)
+        input_rules.install(self.fields, self.model)
+        _show_column_defaults(self.model, self.fields)
+        for inline in self._inline_instances:
+            input_rules.install(inline.fields, getattr(inline, "model", None))
+        # On the view's own event bus, so that a view's `before_edit` need not call
+        # super() for them (the bus runs right after that hook, before the flush).
+        self.events.on(AdminEvent.BEFORE_CREATE, _tidy)
+        self.events.on(AdminEvent.BEFORE_EDIT, _tidy)
 
     async def repr(self, obj: Any, request: Request) -> str:
         """How an object is named in lists, relation fields and messages: its `__str__`."""
@@ -94,12 +103,12 @@ class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, ModelView)
         return f"<span>{escape(str(obj))}</span>"
 
     async def validate(self, request: Request, data: dict[str, Any]) -> None:
-        """Check what the database would refuse, and say so at the field: text longer than
-        its column, and clashes with `unique_fields`."""
+        """Check what the database would refuse, and say so at the field: a choice no
+        option offers, a blank where a value is needed, and clashes with `unique_fields`.
+        (What a column can hold is checked by each field: `input_rules`.)"""
         errors: dict[str | int, Any] = {
-            **_too_long(self.model, data),
-            **_out_of_range(self.model, data),
             **_not_a_choice(self, request, data),
+            **_missing(self, request, data),
         }
         pk = request.query_params.get("pk")
         for name in (*self.unique_fields, *self.case_insensitive_unique):
@@ -117,15 +126,16 @@ class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, ModelView)
         uniqueness) together, so a form shows every problem at once, not the second
         kind only after the first is fixed, and an import's preview refuses what
         saving would."""
-        errors: dict[str | int, Any] = {}
+        errors: dict[str | int, Any] = input_rules.unreadable(data)
         try:
-            await super().validate_fields(request, data, exclude)
+            await super().validate_fields(request, data, [*exclude, *map(str, errors)])
         except FormValidationError as error:
             errors = dict(error.errors)
         try:
             await self.validate(request, data)
         except FormValidationError as error:
             errors = {**error.errors, **errors}
+        errors.update(input_rules.unreadable(data))  # what could not be read says so first
         if errors:
             raise FormValidationError(errors)
 
@@ -151,12 +161,6 @@ class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, ModelView)
         if pk is not None:
             stmt = stmt.where(pk_column != pk_column.type.python_type(pk))
         return (await get_session(request).execute(stmt)).first() is not None
-
-    async def before_create(self, request: Request, data: dict[str, Any], obj: Any) -> None:
-        _blank_not_null(obj)
-
-    async def before_edit(self, request: Request, data: dict[str, Any], obj: Any) -> None:
-        _blank_not_null(obj)
 
     async def handle_exception(self, request: Request, exc: Exception) -> None:
         """Turn a constraint violation into a form error instead of a 500."""
@@ -186,38 +190,21 @@ class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, ModelView)
             raise ActionFailed(str(refused.detail)) from refused
 
 
-def _too_long(model: type[Base], data: dict[str, Any]) -> dict[str | int, Any]:
+def _missing(view: ModelView, request: Request, data: dict[str, Any]) -> dict[str | int, Any]:
+    """Blanks where the column needs a value: a number, date or relation left empty (an
+    empty text is saved as ""). On a new record a column with a default may be blank."""
     errors: dict[str | int, Any] = {}
-    columns = inspect(model).columns
-    for name, value in data.items():
-        column = columns.get(name)
-        length = getattr(column.type, "length", None) if column is not None else None
-        if isinstance(value, str) and length and len(value) > length:
-            errors[name] = f"Use at most {length} characters (this has {len(value)})."
-    return errors
-
-
-def _out_of_range(model: type[Base], data: dict[str, Any]) -> dict[str | int, Any]:
-    """Numbers the column cannot hold: NaN, infinities, too many digits, beyond 32 bits."""
-    errors: dict[str | int, Any] = {}
-    columns = inspect(model).columns
-    for name, value in data.items():
-        column = columns.get(name)
-        if column is None or isinstance(value, bool) or not isinstance(value, Decimal | int):
+    columns = inspect(view.model).columns
+    creating = request.state.action in (RequestAction.CREATE, RequestAction.IMPORT)
+    for field in view.get_fields_list(request):
+        column = columns.get(field.name)
+        if column is None or column.primary_key or field.read_only or field.name not in data:
             continue
-        kind = getattr(column.type, "impl", column.type)
-        if isinstance(value, Decimal) and not value.is_finite():
-            errors[name] = "Enter a number."
-        elif isinstance(kind, Numeric) and kind.precision and kind.scale is not None:
-            bound = Decimal(10) ** (kind.precision - kind.scale)
-            if abs(Decimal(value)) >= bound:
-                errors[name] = f"Enter a number below {bound:,}."
-        elif (
-            isinstance(kind, Integer)
-            and not isinstance(kind, BigInteger)
-            and not -(2**31) <= value < 2**31
-        ):
-            errors[name] = f"Enter a whole number below {2**31:,}."
+        if data[field.name] is not None or column.nullable or isinstance(column.type, String):
+            continue
+        if creating and (column.default is not None or column.server_default is not None):
+            continue
+        errors[field.name] = "Enter a value."
     return errors
 
 
@@ -240,6 +227,55 @@ def _not_a_choice(view: ModelView, request: Request, data: dict[str, Any]) -> di
         if any(str(getattr(v, "value", v)) not in offered for v in values):
             errors[field.name] = "Choose one of the options offered."
     return errors
+
+
+class AppInlineView(InlineModelView):
+    """Base for rows edited inside their parent's form (an order's lines)."""
+
+    async def find_by_parent(self, request: Request, parent: Any) -> Sequence[Any]:
+        """The parent's rows in the order they were added, on every database (starlette-
+        admin asks for them unordered, and PostgreSQL moves an updated row to the end)."""
+        rows = await super().find_by_parent(request, parent)
+        return sorted(rows, key=lambda row: inspect(row).identity or ())
+
+
+def _show_column_defaults(model: type[Base], fields: Sequence[BaseField]) -> None:
+    """A new record's form starts with the column's default (a stock of 0), so a user
+    sees the value a blank would be saved as."""
+    columns = inspect(model).columns
+    for field in fields:
+        column = columns.get(field.name)
+        default = getattr(column, "default", None) if column is not None else None
+        if field.default is None and default is not None and default.is_scalar:
+            field.default = default.arg
+
+
+async def _tidy(context: Any) -> None:
+    """What every saved form gets, whatever the view's own hooks do."""
+    _blank_not_null(context.obj)
+    if context.event == AdminEvent.BEFORE_EDIT:
+        _keep_what_the_form_rounded(context.obj)
+
+
+def _keep_what_the_form_rounded(obj: Any) -> None:
+    """A date-time input shows whole seconds: sent back untouched, it would drop the
+    stored fraction. A value equal to the stored one but for that fraction is the
+    stored one."""
+    state = inspect(obj)
+    for attr in state.mapper.column_attrs:
+        history = state.attrs[attr.key].history
+        if not (history.added and history.deleted):
+            continue
+        new, old = history.added[0], history.deleted[0]
+        rounded = isinstance(new, datetime) and isinstance(old, datetime) and old.microsecond
+        if rounded and _same_instant(new, old.replace(microsecond=0)):
+            setattr(obj, attr.key, old)
+
+
+def _same_instant(a: datetime, b: datetime) -> bool:
+    if (a.tzinfo is None) != (b.tzinfo is None):
+        a, b = a.replace(tzinfo=None), b.replace(tzinfo=None)
+    return a == b
 
 
 def _blank_not_null(obj: Any) -> None:

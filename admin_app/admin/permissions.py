@@ -112,6 +112,9 @@ class PermissionsMixin(ModelView):
 
 
 def _read_only(field: BaseField) -> BaseField:
+    """The field shown but not editable: read-only, and disabled too, since a checkbox,
+    select or relation picker ignores `readonly` and would look editable."""
     locked = copy.copy(field)
     locked.read_only = True
+    locked.disabled = True
     return locked

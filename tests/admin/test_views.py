@@ -142,10 +142,10 @@ def test_batch_delete(seeded, admin_client):
         ({"attributes": "[1, 2]"}, "attributes", "Enter a JSON object"),
         ({"attributes": "{not json"}, "attributes", "Enter a JSON object"),
         # Numbers the column cannot hold (starlette-admin's checks raised on these: 500s).
-        ({"price": "NaN"}, "price", "Enter a number."),
-        ({"price": "Infinity"}, "price", "Enter a number."),
+        ({"price": "NaN"}, "price", "Enter a number, such as 12.50."),
+        ({"price": "Infinity"}, "price", "Enter a number, such as 12.50."),
         ({"price": "1e30"}, "price", "Enter a number below 10,000,000,000."),
-        ({"stock": "99999999999999999999"}, "stock", "Enter a whole number below"),
+        ({"stock": "99999999999999999999"}, "stock", "Enter a whole number between"),
     ],
 )
 def test_invalid_values_rerender_the_form_with_errors_and_save_nothing(

@@ -30,11 +30,12 @@ class Scale:
     edit_pairs: int
     crash_rounds: int
     slow_clients: int  # connections holding half a request open at once
+    value_examples: int  # hypothesis examples per view and role (tests/stress/test_every_value.py)
 
 
 SCALES = {
-    "full": Scale("full", 20_000, 200, 1_000, 50, 1_000, 3, 3_000),
-    "smoke": Scale("smoke", 600, 20, 100, 10, 50, 1, 150),
+    "full": Scale("full", 20_000, 200, 1_000, 50, 1_000, 3, 3_000, 40),
+    "smoke": Scale("smoke", 600, 20, 100, 10, 50, 1, 150, 4),
 }
 
 
@@ -58,6 +59,10 @@ class Finding:
 SECTIONS: dict[str, str] = {
     "Fuzzing": "Hypothesis-generated requests against every route the app serves, "
     "signed in and signed out.",
+    "Every model, every value": "For each registered view, as a superuser and as a limited "
+    "role, forms filled with every value their controls offer or accept, then every page "
+    "showing the record: list (searched, sorted), detail, edit, conflict, CSV and Excel "
+    "export, audit entry and revert.",
     "Injection": "SQL, template and header injection, and stored HTML and script.",
     "Brute force and load": "Concurrent logins and password guessing from many clients.",
     "Crashes": "The web process and the email worker killed with SIGKILL mid-work.",

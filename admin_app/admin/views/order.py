@@ -5,9 +5,8 @@ from typing import Any
 from sqlalchemy import Select, inspect, select
 from starlette.requests import Request
 from starlette_admin import EnumField, HasOne, IntegerField, TextAreaField
-from starlette_admin.contrib.sqla import InlineModelView
 
-from admin_app.admin.base import AppModelView
+from admin_app.admin.base import AppInlineView, AppModelView
 from admin_app.admin.fields import AwareDateTimeField, MoneyField
 from admin_app.auth.permissions import Grants, scope_values
 from admin_app.email.delivery import deliver_after_commit
@@ -18,7 +17,7 @@ from admin_app.state import get_session, get_settings
 STATUS_CHOICES = [(status.value, status.value.capitalize()) for status in OrderStatus]
 
 
-class OrderLineInline(InlineModelView):
+class OrderLineInline(AppInlineView):
     model = OrderLine  # type: ignore[misc]  # starlette-admin declares it a ClassVar here
     fields = [
         IntegerField("id", label="ID"),
