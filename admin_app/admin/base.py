@@ -182,6 +182,12 @@ class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, ModelView)
             raise ActionFailed(str(refused.detail)) from refused
 
     async def handle_row_action(self, request: Request, pk: Any, name: str) -> Response | None:
+        """As starlette-admin's, but only for actions that run on the server: a name the
+        view does not offer, or a link such as `view` or `edit`, is a 404 (the stock
+        endpoint awaited the link's URL and failed with a 500)."""
+        action = self._row_actions.get(name)
+        if action is None or action.get("is_link"):
+            raise HTTPException(404, f"This list has no row action named {name[:60]!r}.")
         try:
             return await super().handle_row_action(request, pk, name)
         except ActionFailed as failed:

@@ -204,3 +204,13 @@ def test_non_superusers_cannot_grant_superuser_or_roles(seeded, client):
         False,
         0,
     )
+
+
+@pytest.mark.parametrize("name", ["view", "edit", "no-such-action"])
+def test_a_row_action_that_is_a_link_or_unknown_is_a_404(seeded, support, name):
+    pk = order_ids(seeded, 1)[0]
+    response = support.post(
+        f"/admin/_api/order/row-action?name={name}&pk={pk}",
+        headers={"X-CSRFToken": csrf_token(support), "accept": "application/json"},
+    )
+    assert response.status_code == 404, response.text[:300]
