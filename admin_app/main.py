@@ -54,6 +54,7 @@ from admin_app.db import (
 )
 from admin_app.email.delivery import Mailer
 from admin_app.email.worker import running_worker
+from admin_app.live.scopes import Scopes
 from admin_app.live.service import LiveService
 from admin_app.media import MediaStore
 from admin_app.middleware.compression import CompressionMiddleware
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         open_driver_pool(engine, settings)
         sessions = create_sessionmaker(engine)
         mailer = Mailer(settings, sessions)
-        live = LiveService(settings, sessions, app_metrics)
+        live = LiveService(settings, sessions, app_metrics, Scopes(admin.model_views, sessions))
         app_metrics.watch_pool(engine)
         lag_monitor = asyncio.create_task(app_metrics.watch_event_loop(), name="loop-lag")
         await live.start()

@@ -100,8 +100,11 @@ class PermissionsMixin(ModelView):
         locked = self.readonly_fields(request)
         return [_read_only(f) if f.name in locked else f for f in fields] if locked else fields
 
-    def scope_query(self, request: Request, stmt: Select[Any], grants_: Grants) -> Select[Any]:
-        """Narrow a query to the rows the user may reach. Default: every row."""
+    def scope_query(
+        self, request: Request | None, stmt: Select[Any], grants_: Grants
+    ) -> Select[Any]:
+        """Narrow a query to the rows the user may reach. Default: every row. `request` is
+        None when the live feed asks, outside any request: decide from `grants_`."""
         return stmt
 
     def get_list_query(self, request: Request) -> Select[Any]:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from admin_app.auth.permissions import Grants
 from admin_app.live.messages import Actor, Change, Mode, Record, Viewer, dumps, presence_message
 from admin_app.live.presence import Presence
 
@@ -62,6 +64,7 @@ class Subscriber:
         "_waiter",
         "closing",
         "feed",
+        "grants",
         "limit",
         "models",
         "page",
@@ -78,8 +81,11 @@ class Subscriber:
         queue_size: int,
         *,
         feed: bool = False,
+        grants: Grants | None = None,
     ) -> None:
         self.user = user
+        self.grants = grants
+        """The user's row scopes, for `admin_app.live.scopes` (None: no limits)."""
         self.session_id = session_id
         self.models = models
         """View keys this user may see; changes to others never reach it."""
@@ -191,16 +197,23 @@ class Hub:
             subscriber.offer(dumps(presence_message(page.record, merged)))
         return changed
 
-    def deliver(self, change: Change) -> int:
-        """Queue `change` for every connection that wants it; return how many."""
+    def deliver(self, change: Change, targets: Iterable[Subscriber] | None = None) -> int:
+        """Queue `change` for `targets` (default: every connection that wants it); return
+        how many."""
         text = dumps(change.to_json())
+        chosen = self.targets(change) if targets is None else set(targets)
+        for subscriber in chosen:
+            subscriber.offer(text)
+        return len(chosen)
+
+    def targets(self, change: Change) -> set[Subscriber]:
+        """The connections that want `change`: on its model's list, on one of its records,
+        or following a feed that lets it through."""
         targets = set(self._lists.get(change.model, ()))
         for pk in change.pks:
             targets.update(self._records.get((change.model, pk), ()))
         targets.update(s for s in self._feeds if s.wants(change))
-        for subscriber in targets:
-            subscriber.offer(text)
-        return len(targets)
+        return targets
 
     def show_presence(self, record: Record) -> None:
         """Tell the connections on `record`'s page who is there now."""

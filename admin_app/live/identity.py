@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from starlette.requests import HTTPConnection
 from starlette_admin import BaseModelView
 
-from admin_app.auth.permissions import load_grants
+from admin_app.auth.permissions import Grants, load_grants
 from admin_app.auth.provider import SESSION_KEY
 from admin_app.auth.sessions import Timeouts, load_session
 from admin_app.live.messages import Actor
@@ -29,6 +29,8 @@ class Identity:
     user: Actor
     session_id: str
     models: frozenset[str]
+    grants: Grants
+    """The user's permissions and row scopes, as a request of theirs would have them."""
 
 
 def allowed_origin(conn: HTTPConnection, allowed_hosts: Sequence[str]) -> bool:
@@ -68,7 +70,7 @@ async def identify(conn: HTTPConnection, views: Sequence[BaseModelView]) -> Iden
         models = frozenset(str(v.key) for v in views if v.is_accessible(conn))  # type: ignore[arg-type]
     finally:
         del conn.state.identity, conn.state.grants
-    return Identity(Actor(user.id, user.display_name), found.id, _shared(models))
+    return Identity(Actor(user.id, user.display_name), found.id, _shared(models), grants)
 
 
 _SETS: dict[frozenset[str], frozenset[str]] = {}

@@ -12,15 +12,18 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from admin_app.auth.permissions import Grants
 from admin_app.auth.sessions import Timeouts
 from admin_app.live.broker import Broker, LocalBroker, PostgresBroker, listen_options
 from admin_app.live.hub import CLOSE_GOING_AWAY, RESYNC, Hub, Page, Subscriber
 from admin_app.live.messages import Actor, Change, Record, coalesce, parse_viewers
 from admin_app.live.presence import Presence
+from admin_app.live.scopes import Scopes
 from admin_app.live.watcher import SessionWatcher
 from admin_app.observability.metrics import Metrics
 from admin_app.settings import Settings
@@ -36,8 +39,11 @@ class LiveService:
         settings: Settings,
         sessions: async_sessionmaker[AsyncSession],
         metrics: Metrics | None = None,
+        scopes: Scopes | None = None,
     ) -> None:
         self.metrics = metrics
+        self.scopes = scopes
+        """Row scopes of the registered views; None: every listener sees every row."""
         self.node = secrets.token_hex(6)
         self.queue_size = settings.live_queue_size
         self.max_per_user = settings.live_max_connections_per_user
@@ -51,6 +57,7 @@ class LiveService:
         self.published = 0
         self._pending: list[Change] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._scoped: set[asyncio.Task[None]] = set()
 
     def _broker(self, settings: Settings) -> Broker:
         if settings.is_sqlite:
@@ -86,10 +93,16 @@ class LiveService:
         return self.hub.per_user[user.id] < self.max_per_user
 
     def connect(
-        self, user: Actor, session_id: str, models: frozenset[str], *, feed: bool = False
+        self,
+        user: Actor,
+        session_id: str,
+        models: frozenset[str],
+        *,
+        feed: bool = False,
+        grants: Grants | None = None,
     ) -> Subscriber:
-        """A new connection of `user`, who may see `models`."""
-        subscriber = Subscriber(user, session_id, models, self.queue_size, feed=feed)
+        """A new connection of `user`, who may see `models` (within `grants`' scopes)."""
+        subscriber = Subscriber(user, session_id, models, self.queue_size, feed=feed, grants=grants)
         self.hub.add(subscriber)
         if self.metrics:
             self.metrics.live_connections.inc()
@@ -103,6 +116,12 @@ class LiveService:
     def watch(self, subscriber: Subscriber, page: Page | None) -> None:
         """The connection's page changed (or it left every record, with None)."""
         self._presence_changed(self.hub.watch(subscriber, page))
+
+    async def may_see(self, subscriber: Subscriber, model: str, pk: str) -> bool:
+        """Whether the connection's user may open record `pk` of `model` (its row scope)."""
+        if self.scopes is None or subscriber.grants is None:
+            return True
+        return pk in await self.scopes.visible(subscriber.grants, model, [pk])
 
     def publish(self, change: Change) -> None:
         """Deliver a committed change everywhere; batched with others from the same moment."""
@@ -122,11 +141,47 @@ class LiveService:
         changes = coalesce(self._pending)
         self._pending.clear()
         for change in changes:
-            self.hub.deliver(change)
+            self._deliver(change)
         self.published += len(changes)
         if self.metrics:
             self.metrics.live_changes.inc(len(changes))
         self.broker.send([change.to_json() for change in changes])
+
+    def _deliver(self, change: Change) -> None:
+        """To listeners who may see every row of the change's model at once; to those
+        limited by a row scope, each group its visible part, once it is known."""
+        targets = self.hub.targets(change)
+        scoped: dict[str, list[Subscriber]] = {}
+        if self.scopes is not None:
+            for subscriber in targets:
+                key = self._scope_key(subscriber, change.model)
+                if key is not None:
+                    scoped.setdefault(key, []).append(subscriber)
+        limited = {s for group in scoped.values() for s in group}
+        self.hub.deliver(change, targets - limited)
+        for group in scoped.values():
+            task = asyncio.create_task(self._deliver_within(change, group), name="live-scoped")
+            self._scoped.add(task)
+            task.add_done_callback(self._scoped.discard)
+
+    def _scope_key(self, subscriber: Subscriber, model: str) -> str | None:
+        if self.scopes is None or subscriber.grants is None:
+            return None
+        return self.scopes.key(subscriber.grants, model)
+
+    async def _deliver_within(self, change: Change, group: list[Subscriber]) -> None:
+        assert self.scopes is not None
+        assert group[0].grants is not None
+        try:
+            visible = await self.scopes.visible(group[0].grants, change.model, change.pks)
+        except Exception:  # the database is away: better a resync than a leak
+            log.warning("live: could not check a row scope; asking for a refresh", exc_info=True)
+            for subscriber in group:
+                subscriber.offer(RESYNC)
+            return
+        pks = tuple(pk for pk in change.pks if pk in visible)
+        if pks:
+            self.hub.deliver(replace(change, pks=pks), group)
 
     def _presence_changed(self, records: list[Record]) -> None:
         self._send_presence(records)  # the hub has told this process's connections
@@ -157,7 +212,7 @@ class LiveService:
     def _handle(self, node: str, message: dict[str, Any]) -> None:
         kind = message.get("type")
         if kind == "change":
-            self.hub.deliver(Change.from_json(message))
+            self._deliver(Change.from_json(message))
         elif kind == "presence":
             record = (str(message.get("model")), str(message.get("pk")))
             if self.presence.announce(node, record, parse_viewers(message.get("viewers"))):

@@ -83,7 +83,12 @@ class LiveEndpoints:
         live = get_live(request)
         if not live.has_room_for(identity.user):
             return refusal(429, TOO_MANY)
-        subscriber = live.connect(identity.user, identity.session_id, identity.models, feed=True)
+        subscriber = live.connect(
+            identity.user, identity.session_id, identity.models, feed=True, grants=identity.grants
+        )
+        if model and pk is not None and not await live.may_see(subscriber, model, pk):
+            live.disconnect(subscriber)
+            return refusal(403, f"You cannot follow that {model:.60}.")
         live.watch(subscriber, Page(model, pk) if model else None)
         return StreamingResponse(
             _stream(request, live, subscriber),

@@ -97,7 +97,9 @@ class LiveSocket:
     def __init__(self, websocket: WebSocket, live: LiveService, identity: Identity) -> None:
         self.websocket = websocket
         self.live = live
-        self.subscriber = live.connect(identity.user, identity.session_id, identity.models)
+        self.subscriber = live.connect(
+            identity.user, identity.session_id, identity.models, grants=identity.grants
+        )
         self.rate = RateLimit(RATE_LIMIT, RATE_WINDOW)
         self.checked_at = time.monotonic()
 
@@ -151,9 +153,15 @@ class LiveSocket:
             raise Refused("Too many messages; reload the page to reconnect.")
         page = parse_watch(text, self.subscriber.models)
         await self._recheck_session()
+        if page is not None and not await self._may_see(page):
+            raise Refused(f"You cannot watch that {page.model[:60]}.", fatal=False)
         self.live.watch(self.subscriber, page)
         watching = {"model": page.model, "pk": page.pk} if page else None
         self.subscriber.offer(dumps({"type": "watching", "page": watching}))
+
+    async def _may_see(self, page: Page) -> bool:
+        """A record's page within the user's row scope (a list page always)."""
+        return page.pk is None or await self.live.may_see(self.subscriber, page.model, page.pk)
 
     async def _recheck_session(self) -> None:
         if time.monotonic() - self.checked_at < RECHECK_AFTER:

@@ -486,3 +486,62 @@ def test_connections_and_changes_are_in_the_metrics(app_client):
     while value("admin_app_live_connections") and time.monotonic() < deadline:
         time.sleep(0.01)  # the app notices the close asynchronously
     assert value("admin_app_live_connections") == 0.0
+
+
+# Row scopes
+
+
+@pytest.fixture
+def scoped_store(app_client: TestClient, live_settings: Settings) -> dict[str, Any]:
+    """Orders of a French and of a German customer, and Fay, who sees French orders only."""
+    from tests.conftest import seed_small
+    from tests.helpers import give_role, make_role
+
+    seed_small(live_settings)  # no demo roles: the fixture made one already
+    make_role(live_settings, "France", ["order:view", "customer:view"], {"countries": ["FR"]})
+    create_admin(live_settings, "fay@example.com", superuser=False, full_name="Fay France")
+    give_role(live_settings, "fay@example.com", "France")
+    by_country = dict(
+        fetch(
+            live_settings,
+            "SELECT c.country, min(o.id) FROM orders o JOIN customer c ON c.id = o.customer_id "
+            "WHERE c.country IN ('FR', 'DE') GROUP BY c.country",
+        )
+    )
+    return {"french": str(by_country["FR"]), "german": str(by_country["DE"])}
+
+
+def _touch_order(browser: Browser, pk: str) -> None:
+    from tests.forms import read_form
+
+    form = read_form(browser.client.get(f"/admin/order/edit?pk={pk}", headers=browser.headers).text)
+    data = dict(form.with_values({"notes": f"touched {time.monotonic()}"}))
+    assert browser.post(f"/admin/order/edit?pk={pk}", data).status_code == 303
+
+
+def test_a_scoped_role_hears_only_of_records_in_its_scope(app_client, scoped_store):
+    rita = Browser(app_client, "root@example.com")
+    fay = Browser(app_client, "fay@example.com")
+    with fay.socket() as ws:
+        watching(ws, "order")
+        _touch_order(rita, scoped_store["german"])
+        _touch_order(rita, scoped_store["french"])
+        change = next_json(ws, kind("change", model="order"))
+    assert change["pks"] == [scoped_store["french"]], "the German order's change leaked"
+
+
+def test_a_scoped_role_cannot_watch_or_follow_a_record_outside_its_scope(app_client, scoped_store):
+    rita = Browser(app_client, "root@example.com")
+    fay = Browser(app_client, "fay@example.com")
+    german = scoped_store["german"]
+    with rita.socket() as ws_rita, fay.socket() as ws_fay:
+        watching(ws_rita, "order", german, mode="editing")
+        ws_fay.send_json({"type": "watch", "model": "order", "pk": german})
+        error = next_json(ws_fay, kind("error"))
+        assert "cannot watch" in error["detail"]
+        assert (
+            watching(ws_fay, "order", scoped_store["french"])["page"]["pk"]
+            == (scoped_store["french"])
+        )
+    refused = app_client.get(f"/admin/events?model=order&pk={german}", headers=fay.headers)
+    assert refused.status_code == 403

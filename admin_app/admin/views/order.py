@@ -42,7 +42,9 @@ class OrderView(AppModelView):
     ]
     inlines = [OrderLineInline]
 
-    def scope_query(self, request: Request, stmt: Select[Any], grants_: Grants) -> Select[Any]:
+    def scope_query(
+        self, request: Request | None, stmt: Select[Any], grants_: Grants
+    ) -> Select[Any]:
         """Object-level permission, the demo's worked example: a role whose scope lists
         countries (`{"countries": ["FR"]}`) sees only orders of customers in them."""
         scopes = grants_.scope(str(self.key))
