@@ -10,6 +10,7 @@ died and were resent from the outbox are used: a new password, then a login with
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterator
@@ -306,3 +307,13 @@ def test_reset_and_invitation_links_reach_only_their_recipient(
         for secret in secrets:
             if secret.recipient in ("bob@example.com", "eve@example.com"):
                 choose_password(client, secret)
+
+
+def test_an_outbox_row_is_audited_without_its_bodies(client, superuser, settings):
+    ask_reset(client, superuser)
+    (logged,) = fetch(settings, "SELECT changes FROM audit_entry WHERE model = 'email_outbox'")
+    changes = logged[0] if isinstance(logged[0], dict) else json.loads(logged[0])
+    assert {"subject", "recipient", "kind"} <= set(changes), changes
+    assert not {"text_body", "html_body"} & set(changes), (
+        "the audit log repeats the rendered email: its subject, recipient and kind say enough"
+    )
