@@ -55,20 +55,39 @@ def check_debug(settings: Settings) -> Issue | None:
     return Issue("DEBUG", "is on, so error pages show tracebacks and code; set DEBUG=false")
 
 
+def _weakness(key: str) -> str | None:
+    """Why `key` is too easy to guess, or None."""
+    if key.strip().lower() in PLACEHOLDER_SECRETS or _PLACEHOLDER.search(key):
+        return "is a placeholder value"
+    if len(key) < MIN_SECRET_LENGTH:
+        return f"is only {len(key)} characters long (at least {MIN_SECRET_LENGTH} needed)"
+    if len(set(key)) < MIN_SECRET_CHARACTERS:
+        return f"uses fewer than {MIN_SECRET_CHARACTERS} different characters"
+    return None
+
+
 def check_secret_key(settings: Settings) -> Issue | None:
     key = settings.secret_key.get_secret_value() if settings.secret_key else ""
     fix = "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
-    if not key:
-        problem = "is not set (development would generate one per machine)"
-    elif key.strip().lower() in PLACEHOLDER_SECRETS or _PLACEHOLDER.search(key):
-        problem = "is a placeholder value"
-    elif len(key) < MIN_SECRET_LENGTH:
-        problem = f"is only {len(key)} characters long (at least {MIN_SECRET_LENGTH} needed)"
-    elif len(set(key)) < MIN_SECRET_CHARACTERS:
-        problem = f"uses fewer than {MIN_SECRET_CHARACTERS} different characters"
-    else:
+    problem = "is not set (development would generate one per machine)" if not key else None
+    problem = problem or _weakness(key)
+    if problem is None:
         return None
     return Issue("SECRET_KEY", f"{problem}; anyone who guesses it can forge sessions; {fix}")
+
+
+def check_secret_key_fallbacks(settings: Settings) -> Issue | None:
+    keys = [key.get_secret_value() for key in settings.secret_key_fallbacks]
+    weak = [(n, problem) for n, key in enumerate(keys, 1) if (problem := _weakness(key))]
+    if not weak:
+        return None
+    n, problem = weak[0]
+    return Issue(
+        "SECRET_KEY_FALLBACKS",
+        f"key {n} of {len(keys)} {problem}; sessions and links signed with it are still "
+        "accepted, so anyone who guesses it can forge them; run admin-app rotate-secrets, "
+        "then remove it",
+    )
 
 
 def check_allowed_hosts(settings: Settings) -> Issue | None:
@@ -143,6 +162,7 @@ SETTINGS_CHECKS: tuple[Check, ...] = (
     check_environment,
     check_debug,
     check_secret_key,
+    check_secret_key_fallbacks,
     check_allowed_hosts,
     check_https_only,
     check_forwarded_allow_ips,

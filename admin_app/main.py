@@ -164,7 +164,7 @@ def _middleware(
         ),
         Middleware(
             SessionCookieMiddleware,
-            secret_key=settings.secret,
+            secret_keys=settings.secret_keys,
             session_cookie=SESSION_COOKIE,
             max_age=settings.session_absolute_timeout,
             same_site="lax",

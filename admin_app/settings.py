@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     """Signs cookies and tokens. Required outside development."""
 
+    secret_key_fallbacks: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    """Comma-separated previous keys: what they signed or encrypted is still accepted,
+    while everything new uses `SECRET_KEY`. For rotating the key without logging
+    everybody out; remove them once `admin-app rotate-secrets` has run."""
+
     debug: bool = False
     """Show tracebacks in error pages. Never in production."""
 
@@ -237,6 +242,11 @@ class Settings(BaseSettings):
     def _hosts_from_csv(cls, value: Any) -> Any:
         return _split_csv(value)
 
+    @field_validator("secret_key_fallbacks", mode="before")
+    @classmethod
+    def _keys_from_csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
     @field_validator("public_url")
     @classmethod
     def _check_public_url(cls, value: str) -> str:
@@ -330,6 +340,13 @@ class Settings(BaseSettings):
         if self.secret_key is None:
             raise ConfigError("SECRET_KEY: not set")
         return self.secret_key.get_secret_value()
+
+    @property
+    def secret_keys(self) -> list[str]:
+        """Every key that is accepted, the fallbacks first and the current key last: the
+        order itsdangerous takes (it signs with the last one)."""
+        fallbacks = [key.get_secret_value() for key in self.secret_key_fallbacks]
+        return [key for key in fallbacks if key != self.secret] + [self.secret]
 
 
 def normalise_database_url(value: str) -> URL:

@@ -120,12 +120,16 @@ class AccountView(CustomView):
         user = await self._me(request)
         if user.has_2fa:
             return self._back(request, "Two-factor login is already on.", "info")
-        if not user.totp_secret:  # pending until a code confirms it
-            await pending_totp_secret(get_session(request), user, totp.new_secret())
+        settings = get_settings(request)
+        if totp.readable_secret(settings, user) is None:  # pending until a code confirms it
+            sealed = totp.seal(settings, totp.new_secret())
+            await pending_totp_secret(get_session(request), user, sealed)
         return self._setup_page(request, user)
 
     def _setup_page(self, request: Request, user: AdminUser, error: str | None = None) -> Response:
-        secret = str(user.totp_secret)
+        secret = totp.readable_secret(get_settings(request), user)
+        if secret is None:  # the pending secret vanished, or is under a retired key
+            return self._back(request, "Start the set-up again.", "error")
         return self._render(
             request,
             "account_2fa_setup.html",
@@ -141,14 +145,15 @@ class AccountView(CustomView):
     async def enable_2fa(self, request: Request) -> Response:
         user = await self._me(request)
         code = str((await request.form()).get("code") or "")
-        if user.has_2fa or not user.totp_secret:
+        secret = totp.readable_secret(get_settings(request), user)
+        if user.has_2fa or secret is None:
             return self._back(request, "Start the set-up again.", "error")
-        if not totp.accept_totp(user, code):
+        if not totp.accept_totp(user, code, secret):
             return self._setup_page(
                 request, user, error="That code is not right; try the current one."
             )
         db = get_session(request)
-        codes = await totp.enable(db, user, user.totp_secret, get_settings(request).secret)
+        codes = await totp.enable(db, user, get_settings(request).secret)
         await record_event(db, "2fa_enabled", user=user)
         return self._render(
             request, "account_recovery_codes.html", codes=codes, title="Recovery codes"

@@ -78,7 +78,7 @@ class AppAdmin(FastListRoutes, Admin):
         self.middlewares = [
             Middleware(EarlyHTTPErrorMiddleware),  # outermost: sees what the others raise
             *(
-                _plain_asgi(m)
+                _plain_asgi(m, settings.secret_keys)
                 for m in self.middlewares
                 if getattr(m, "cls", None) is not DBSessionMiddleware
             ),
@@ -214,11 +214,17 @@ _PLAIN_ASGI: dict[Any, Any] = {
 }
 
 
-def _plain_asgi(middleware: Middleware) -> Middleware:
+def _plain_asgi(middleware: Middleware, secret_keys: list[str]) -> Middleware:
     """starlette-admin's `BaseHTTPMiddleware` flash and CSRF layers, and its time zone
-    layer, as our plain ASGI twins (`admin_app.middleware.admin_guards`)."""
+    layer, as our plain ASGI twins (`admin_app.middleware.admin_guards`). The signed
+    cookies take every key, so a key rotation keeps forms and messages working."""
     twin = _PLAIN_ASGI.get(middleware.cls)
-    return middleware if twin is None else Middleware(twin, *middleware.args, **middleware.kwargs)
+    if twin is None:
+        return middleware
+    kwargs = dict(middleware.kwargs)
+    if "secret_key" in kwargs:
+        kwargs["secret_key"] = secret_keys
+    return Middleware(twin, *middleware.args, **kwargs)
 
 
 def build_admin(settings: Settings, registry: Iterable[type[AppModelView]] = REGISTRY) -> AppAdmin:

@@ -2,8 +2,9 @@
 
 Hooked on SQLAlchemy's `after_flush`, so it sees every ORM change, whatever made it:
 admin forms, batch actions, imports, the CLI. Bulk SQL (the demo seeder's COPY) is not
-ORM and is not logged. Models opt out with `__audit__ = False`; collections listed in
-`__audit_collections__` (many-to-many, like product tags) are logged as lists.
+ORM and is not logged. Models opt out with `__audit__ = False`, and leave columns out
+with `__audit_exclude__`; collections listed in `__audit_collections__` (many-to-many,
+like product tags) are logged as lists.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def _item(item: Any) -> Any:
 def _column_keys(obj: Any) -> list[str]:
     mapper = inspect(type(obj))
     primary = {column.key for column in mapper.primary_key}
-    return [a.key for a in mapper.column_attrs if a.key not in IGNORED_FIELDS | primary]
+    excluded = IGNORED_FIELDS | primary | getattr(type(obj), "__audit_exclude__", frozenset())
+    return [a.key for a in mapper.column_attrs if a.key not in excluded]
 
 
 def created(obj: Any) -> dict[str, Any]:

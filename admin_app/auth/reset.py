@@ -13,17 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from admin_app.auth.rate_limit import hit
-from admin_app.auth.tokens import Purpose, make_token
+from admin_app.auth.tokens import Purpose
 from admin_app.auth.users import UserExistsError, get_user_by_email, normalize_email
 from admin_app.db import utcnow
-from admin_app.email.links import link
 from admin_app.email.outbox import enqueue
+from admin_app.email.secret_links import SecretLink, secret_link
 from admin_app.models import AdminUser, OutboxMessage
+from admin_app.models.admin_user import UNUSABLE_PASSWORD_PREFIX
 from admin_app.settings import Settings
 from admin_app.state import get_sessionmaker, get_settings
-
-UNUSABLE_PREFIX = "!"
-"""A stored password starting with this matches no password: the invitee has none yet."""
 
 
 async def reset_allowed(request: Request, email: str) -> bool:
@@ -45,11 +43,10 @@ async def reset_allowed(request: Request, email: str) -> bool:
     return by_ip and by_email
 
 
-def _link(settings: Settings, request: Request, user: AdminUser, purpose: Purpose) -> str:
+def _link(settings: Settings, request: Request, user: AdminUser, purpose: Purpose) -> SecretLink:
+    """The link to mint for `user` when the email is sent (never stored, never logged)."""
     route = "password-reset-confirm" if purpose == "password-reset" else "invitation"
-    url = link(settings, request, route, token=make_token(settings, user, purpose))
-    assert url is not None  # a request always gives a base URL
-    return url
+    return secret_link(settings, request, route, purpose, user.id)
 
 
 async def send_reset_link(db: AsyncSession, request: Request, email: str) -> OutboxMessage | None:
@@ -66,9 +63,9 @@ async def send_reset_link(db: AsyncSession, request: Request, email: str) -> Out
         context={
             "name": user.display_name,
             "email": user.email,
-            "link": _link(settings, request, user, "password-reset"),
             "valid_minutes": settings.password_reset_max_age // 60,
         },
+        secret_link=_link(settings, request, user, "password-reset"),
     )
 
 
@@ -84,7 +81,7 @@ async def create_invited_user(
     user = AdminUser(
         email=email,
         full_name=full_name.strip(),
-        password_hash=UNUSABLE_PREFIX + secrets.token_urlsafe(32),
+        password_hash=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(32),
         is_superuser=is_superuser,
         password_changed_at=utcnow(),
     )
@@ -107,7 +104,7 @@ async def send_invitation(
             "name": user.display_name,
             "email": user.email,
             "inviter": inviter,
-            "link": _link(settings, request, user, "invitation"),
             "valid_days": max(1, settings.invitation_max_age // 86400),
         },
+        secret_link=_link(settings, request, user, "invitation"),
     )

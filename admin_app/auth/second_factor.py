@@ -16,9 +16,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from admin_app.audit.events import record_event_now
-from admin_app.auth import throttle
+from admin_app.auth import throttle, totp
 from admin_app.auth.identity import client_ip, current_identity
-from admin_app.auth.totp import accept_totp, use_recovery_code
 from admin_app.models import AdminUser
 from admin_app.settings import Settings
 from admin_app.state import get_session, get_sessionmaker, get_settings
@@ -29,11 +28,16 @@ if TYPE_CHECKING:
 PENDING_COOKIE = "admin_2fa"
 PENDING_SECONDS = 300
 CODE_FAILED = "That code is not valid. Try the current code from your app, or a recovery code."
+UNREADABLE = (
+    "Your two-factor login cannot be checked: it was set up under a server key that is no "
+    "longer configured. Use a recovery code, or ask an administrator to reset your "
+    "two-factor login (Admin users, Reset two-factor login), then set it up again."
+)
 ENROLLMENT_PATHS = ("/account", "/logout", "/login")
 
 
 def _signer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret, salt="admin-second-factor")
+    return URLSafeTimedSerializer(settings.secret_keys, salt="admin-second-factor")
 
 
 def ask_for_code(request: Request, user: AdminUser, settings: Settings) -> Response:
@@ -84,8 +88,9 @@ async def handle(
     if request.method == "GET":
         return _form(request, templates)
     code = str((await request.form()).get("code") or "").strip()
-    if not await _check(request, provider, user, code):
-        return _form(request, templates, error=CODE_FAILED, status_code=400)
+    refused = await _check(request, provider, user, code)
+    if refused is not None:
+        return _form(request, templates, error=refused, status_code=400)
     request.state.login_next = data.get("next") or None
     response = await provider.complete_login(request, get_session(request), user)
     response.delete_cookie(PENDING_COOKIE, path="/admin")
@@ -94,20 +99,27 @@ async def handle(
 
 async def _check(
     request: Request, provider: DatabaseAuthProvider, user: AdminUser, code: str
-) -> bool:
+) -> str | None:
+    """None when `code` is right (a TOTP code or an unused recovery code), else why not."""
     sessions = get_sessionmaker(request)
     account = f"2fa:{user.email.lower()}"
     ip = client_ip(request)
     if not await throttle.begin_attempt(sessions, account, ip, provider.limits):
         await record_event_now(sessions, "login_failed", user=user, ip=ip, note="2fa locked")
-        return False
-    key = get_settings(request).secret
-    ok = accept_totp(user, code) or await use_recovery_code(get_session(request), user, code, key)
+        return CODE_FAILED
+    settings = get_settings(request)
+    secret = totp.readable_secret(settings, user)
+    ok = (secret is not None and totp.accept_totp(user, code, secret)) or (
+        await totp.use_recovery_code(get_session(request), user, code, settings.secret_keys)
+    )
     if not ok:
-        await record_event_now(sessions, "login_failed", user=user, ip=ip, note="wrong 2fa code")
-        return False
+        note = "wrong 2fa code" if secret is not None else "2fa secret under no configured key"
+        await record_event_now(sessions, "login_failed", user=user, ip=ip, note=note)
+        return CODE_FAILED if secret is not None else UNREADABLE
+    if secret is not None and totp.needs_sealing(settings, str(user.totp_secret)):
+        user.totp_secret = totp.seal(settings, secret)  # plain text, or a retiring key
     await throttle.attempt_succeeded(sessions, account)
-    return True
+    return None
 
 
 def _form(

@@ -3,13 +3,17 @@
 A token names the account and a fingerprint of its `password_changed_at`. Setting
 a password changes that time, so every token issued before, including the one just
 used, stops working: single use without storing tokens. The purpose is part of the
-salt, so a reset token is no invitation and the other way round.
+salt, so a reset token is no invitation and the other way round. Tokens signed with a
+key in `SECRET_KEY_FALLBACKS` are still accepted; new ones use `SECRET_KEY`.
+
+Tokens are minted when an email is sent, never stored (`admin_app.email.secret_links`):
+`issue_token` decides whether the account may still get one.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
+from typing import Literal, cast, get_args
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +25,7 @@ Purpose = Literal["password-reset", "invitation"]
 
 
 def _serializer(settings: Settings, purpose: Purpose) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret, salt=f"admin-app.{purpose}")
+    return URLSafeTimedSerializer(settings.secret_keys, salt=f"admin-app.{purpose}")
 
 
 def _fingerprint(user: AdminUser) -> str:
@@ -32,6 +36,37 @@ def _fingerprint(user: AdminUser) -> str:
 def make_token(settings: Settings, user: AdminUser, purpose: Purpose) -> str:
     """A token for `user` that `load_user` accepts until it expires or the password changes."""
     return _serializer(settings, purpose).dumps({"u": user.id, "p": _fingerprint(user)})
+
+
+class NoTokenError(Exception):
+    """The account may no longer get this link; the message says why, for the outbox."""
+
+
+def purpose_of(name: str | None) -> Purpose:
+    """`name` as a purpose, or `NoTokenError`."""
+    for purpose in get_args(Purpose):
+        if name == purpose:
+            return cast(Purpose, purpose)
+    raise NoTokenError(f"not sent: {name!r} is no kind of link")
+
+
+async def issue_token(
+    db: AsyncSession, settings: Settings, *, user_id: int | None, purpose: Purpose, recipient: str
+) -> str:
+    """A fresh token for account `user_id`, to be sent to `recipient`, or `NoTokenError`.
+
+    Refused when the account is gone or deactivated, when its address is no longer
+    `recipient` (a resent message must not hand the account to an old address), and,
+    for an invitation, once the invitee has chosen a password.
+    """
+    user = await db.get(AdminUser, user_id) if user_id is not None else None
+    if user is None or not user.is_active:
+        raise NoTokenError("not sent: the account no longer exists or was deactivated")
+    if user.email.casefold() != recipient.casefold():
+        raise NoTokenError("not sent: the account's email address changed since it was queued")
+    if purpose == "invitation" and user.has_password:
+        raise NoTokenError("not sent: the invitation was accepted already")
+    return make_token(settings, user, purpose)
 
 
 def max_age(settings: Settings, purpose: Purpose) -> int:

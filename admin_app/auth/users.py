@@ -100,9 +100,11 @@ async def upgrade_password_hash(session: AsyncSession, user: AdminUser, password
 
 
 async def pending_totp_secret(session: AsyncSession, user: AdminUser, secret: str) -> str:
-    """The two-factor secret being set up for `user`: `secret`, unless another request
-    stored one first (two set-up pages open at once show the same QR code)."""
-    if not await _bookkeep(session, user, AdminUser.totp_secret.is_(None), totp_secret=secret):
+    """The two-factor secret being set up for `user`, as stored: `secret` (sealed), unless
+    another request stored one first (two set-up pages open at once show the same QR
+    code). It replaces what `user` holds, which is none or one this server cannot read."""
+    unchanged = AdminUser.totp_secret.is_not_distinct_from(user.totp_secret)
+    if not await _bookkeep(session, user, unchanged, totp_secret=secret):
         stored = await session.scalar(select(AdminUser.totp_secret).where(AdminUser.id == user.id))
         set_committed_value(user, "totp_secret", stored)
     return str(user.totp_secret)

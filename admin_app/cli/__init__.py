@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from admin_app.audit.context import cli_actor, set_actor
-from admin_app.cli import check, db, email, seed, serve, users
+from admin_app.cli import check, db, email, rotate, seed, serve, users
 from admin_app.cli.common import CommandError
 from admin_app.settings import ConfigError
 
@@ -40,3 +40,4 @@ main.add_command(users.changepassword)
 main.add_command(users.demo_admin)
 main.add_command(email.worker)
 main.add_command(email.email)
+main.add_command(rotate.rotate_secrets)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection, Request
 from starlette_admin.helpers import on_commit
 
-from admin_app.email import outbox
+from admin_app.email import outbox, secret_links
 from admin_app.email.breaker import BreakerState, CircuitBreaker
 from admin_app.email.outbox import Outgoing
 from admin_app.email.sender import (
@@ -73,13 +73,9 @@ class Mailer:
         """Claim due messages (or exactly `ids`) and send them; return how many were claimed."""
         if self.breaker.state is BreakerState.OPEN:
             return 0
-        async with self.sessions.begin() as db:
-            batch = await outbox.claim(
-                db, worker=self.name, lease=self.lease,
-                limit=len(ids) if ids else self.settings.email_batch_size, ids=ids,
-            )  # fmt: skip
+        claimed, batch = await self._claim(ids)
         if not batch:
-            return 0
+            return claimed
         if not self.breaker.allow():
             await self._release(batch)
             return 0
@@ -88,10 +84,27 @@ class Mailer:
         except ConnectError as error:
             self.breaker.failed(str(error))
             await self._failed_all(batch, f"cannot connect: {error}")
-            return len(batch)
+            return claimed
         self.breaker.succeeded()
         await self._send_all(connection, batch)
-        return len(batch)
+        return claimed
+
+    async def _claim(self, ids: list[int] | None) -> tuple[int, list[Outgoing]]:
+        """Claim messages and mint their links: how many were claimed, and those to send.
+
+        A message whose link may no longer be sent (the account is gone, or changed its
+        address) is dead at once, its error saying why.
+        """
+        async with self.sessions.begin() as db:
+            claimed = await outbox.claim(
+                db, worker=self.name, lease=self.lease,
+                limit=len(ids) if ids else self.settings.email_batch_size, ids=ids,
+            )  # fmt: skip
+            batch, refused = await secret_links.fill_all(db, self.settings, claimed)
+        for message, reason in refused:
+            log.warning("email %s to %s: %s", message.id, message.recipient, reason)
+            await self._record_failure(message, reason, permanent=True)
+        return len(claimed), batch
 
     async def _send_all(self, connection: Connection, batch: list[Outgoing]) -> None:
         # Stop early while the lease still has a margin, so no row is sent after

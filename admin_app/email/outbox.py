@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_app.db import utcnow
 from admin_app.email.rendering import render
+from admin_app.email.secret_links import SecretLink
 from admin_app.models import OutboxMessage, OutboxStatus
 from admin_app.settings import Settings
 
@@ -38,6 +39,9 @@ class Outgoing:
     text: str
     html: str
     attempts: int
+    link_purpose: str | None = None
+    link_user_id: int | None = None
+    link_base: str | None = None
 
 
 def new_message_id(settings: Settings) -> str:
@@ -53,9 +57,18 @@ async def enqueue(
     to: str,
     kind: str,
     context: dict[str, Any],
+    secret_link: SecretLink | None = None,
 ) -> OutboxMessage:
-    """Render message `kind` for `to` and add it to the outbox in the caller's transaction."""
+    """Render message `kind` for `to` and add it to the outbox in the caller's transaction.
+
+    With `secret_link`, the message is rendered with its note as `link`, and the sender
+    mints the link when it sends the message (`admin_app.email.secret_links`).
+    """
+    if secret_link is not None:
+        context = {**context, "link": secret_link.note}
     rendered = render(kind, {"app_name": APP_NAME, **context})
+    if secret_link is not None and secret_link.note not in rendered.text:
+        raise ValueError(f"templates/email/{kind}.txt does not show its link")
     row = OutboxMessage(
         message_id=new_message_id(settings),
         kind=kind,
@@ -68,6 +81,9 @@ async def enqueue(
         next_attempt_at=utcnow(),
         last_error="",
         created_at=utcnow(),
+        link_purpose=secret_link.purpose if secret_link else None,
+        link_user_id=secret_link.user_id if secret_link else None,
+        link_base=secret_link.base if secret_link else None,
     )
     session.add(row)
     await session.flush()
@@ -125,6 +141,9 @@ async def claim(
             OutboxMessage.text_body,
             OutboxMessage.html_body,
             OutboxMessage.attempts,
+            OutboxMessage.link_purpose,
+            OutboxMessage.link_user_id,
+            OutboxMessage.link_base,
         )
         .execution_options(synchronize_session=False)
     )

@@ -80,10 +80,13 @@ class FlashMiddleware:
     clears it on every page that could show messages, an extra Set-Cookie header on
     nearly every response."""
 
-    def __init__(self, app: ASGIApp, secret_key: str) -> None:
+    def __init__(self, app: ASGIApp, secret_key: str | list[str]) -> None:
         self.app = app
         self.cookie = SignedCookie(
-            secret_key, salt="starlette-admin-flash", timed=True, max_age=FLASH_MAX_AGE
+            secret_key,  # type: ignore[arg-type]  # itsdangerous takes a list of keys too
+            salt="starlette-admin-flash",
+            timed=True,
+            max_age=FLASH_MAX_AGE,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -121,7 +124,8 @@ class FlashMiddleware:
 class CSRFMiddleware:
     """Double-submit CSRF tokens in a signed cookie (starlette-admin's `CSRFMiddleware`)."""
 
-    def __init__(self, app: ASGIApp, secret_key: str) -> None:
+    def __init__(self, app: ASGIApp, secret_key: str | list[str]) -> None:
+        """`secret_key`: one key, or every accepted key with the current one last."""
         self.app = app
         self.signer = URLSafeSerializer(secret_key, salt="starlette-admin-csrf")
         # Signed token -> token, for the tokens that verified. A browser sends the same

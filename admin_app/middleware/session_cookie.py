@@ -11,21 +11,28 @@ change while the process runs).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from itsdangerous import SignatureExpired, TimestampSigner
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp
 
 COOKIES_KEPT = 4096
 """Verified cookie values remembered per process (about 2 MB when full, then dropped)."""
 
 
 class SessionCookieMiddleware(SessionMiddleware):
-    """`SessionMiddleware`, verifying each distinct cookie value once."""
+    """`SessionMiddleware`, verifying each distinct cookie value once.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.signer = RememberingSigner(self.signer)  # type: ignore[assignment]
+    `secret_keys` lists every key a cookie may be signed with, the current one last:
+    cookies signed with an older key (`SECRET_KEY_FALLBACKS`) still verify, and are
+    signed again with the current key when the response sets the cookie.
+    """
+
+    def __init__(self, app: ASGIApp, /, secret_keys: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(app, secret_key=secret_keys[-1], **kwargs)
+        self.signer = RememberingSigner(TimestampSigner(list(secret_keys)))  # type: ignore[assignment]
 
 
 class RememberingSigner:

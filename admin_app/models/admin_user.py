@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from admin_app.models.role import Role
 
 
+UNUSABLE_PASSWORD_PREFIX = "!"  # noqa: S105 (a marker, not a password)
+"""A stored password starting with this matches no password: an invitee has none yet."""
+
+
 def display_name(full_name: str, email: str) -> str:
     """How an account is named to people: its full name, else its email."""
     return full_name or email
@@ -35,7 +39,8 @@ class AdminUser(Versioned, Base):
     last_login: Mapped[datetime | None]
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    """Encrypted (`admin_app.auth.totp.seal`); plain base32 in rows from before 0007."""
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
@@ -44,6 +49,11 @@ class AdminUser(Versioned, Base):
     @property
     def has_2fa(self) -> bool:
         return self.totp_enabled_at is not None
+
+    @property
+    def has_password(self) -> bool:
+        """False for an invitee who has not chosen a password yet."""
+        return not self.password_hash.startswith(UNUSABLE_PASSWORD_PREFIX)
 
     @property
     def display_name(self) -> str:

@@ -24,9 +24,15 @@ class OutboxMessage(Base):
 
     A worker claims a pending row by setting `locked_until` (its lease) and `locked_by`;
     a worker that dies leaves the lease to expire, and the row is claimed again.
+
+    A password-reset or invitation link is never stored: the bodies hold a note where it
+    goes, and `link_*` say what to mint when the message is sent
+    (`admin_app.email.secret_links`).
     """
 
     __tablename__ = "email_outbox"
+    __audit_exclude__ = frozenset({"text_body", "html_body", "link_base"})
+    """The rendered email is no record of what changed; subject, recipient and kind say it."""
     __table_args__ = (Index("ix_email_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,6 +61,12 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    link_purpose: Mapped[str | None] = mapped_column(String(20))
+    """`password-reset` or `invitation` when the message carries such a link."""
+    link_user_id: Mapped[int | None]
+    """The account the link is for (no foreign key: a deleted account just gets no link)."""
+    link_base: Mapped[str | None] = mapped_column(String(500))
+    """The link without its token, e.g. `https://admin.example.com/admin/invitation/`."""
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.recipient}"

@@ -43,6 +43,9 @@ _SENSITIVE_TEXT = [
     # 'key': 'value' in dict reprs
     (re.compile(rf"(['\"](?:{_NAMES})['\"]\s*:\s*['\"])[^'\"]*", re.I), rf"\1{MASK}"),
     (re.compile(r"(Bearer\s+)[\w.~+/=-]+", re.I), rf"\1{MASK}"),
+    # the token in a password-reset or invitation link's path: whoever has it owns the
+    # account. (A route template's `{token}` is no token.)
+    (re.compile(r"(/(?:password-reset|invitation)/)[\w.~%-]+"), rf"\1{MASK}"),
     # passwords inside URLs: scheme://user:password@host. Every part is bounded: an
     # unbounded `\w[\w+.-]*://` tried at each letter of a 20 kB word took seconds (quadratic),
     # and blocked the event loop whenever a long request value was logged (`make stress`).
@@ -55,7 +58,7 @@ QUIET_LOGGERS = ("uvicorn.access",)
 (with the raw path, which may carry tokens)."""
 
 
-_MAYBE_SECRET = re.compile(r"\$argon2|=|bearer|['\"]\s*:|://", re.I)
+_MAYBE_SECRET = re.compile(r"\$argon2|=|bearer|['\"]\s*:|://|password-reset/|invitation/", re.I)
 """Something one of the patterns above needs: text without any is returned as is, at once
 (a timestamp, a route, an address)."""
 

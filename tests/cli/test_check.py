@@ -19,6 +19,7 @@ def hardened(database_url: str, data_dir: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "DATA_DIR": data_dir,
         "SECRET_KEY": STRONG_KEY,
+        "SECRET_KEY_FALLBACKS": STRONG_KEY[::-1],  # a key being rotated out: nothing to report
         "DEBUG": "false",
         "ALLOWED_HOSTS": "admin.example.com",
         "HTTPS_ONLY": "true",
@@ -90,6 +91,11 @@ def test_a_hardened_configuration_passes(postgres_backend, databases, tmp_path):
         ({"SECRET_KEY": "short-random-k3y-8f2c91"}, "SECRET_KEY", "23 characters"),
         ({"SECRET_KEY": "please-change-me-" + "x1y2z3" * 10}, "SECRET_KEY", "placeholder"),
         ({"SECRET_KEY": "ab" * 40}, "SECRET_KEY", "different characters"),
+        (
+            {"SECRET_KEY_FALLBACKS": f"{STRONG_KEY[::-1]},changeme"},
+            "SECRET_KEY_FALLBACKS",
+            "key 2 of 2 is a placeholder",
+        ),
         ({"ALLOWED_HOSTS": "admin.example.com,*"}, "ALLOWED_HOSTS", "'*'"),
         ({"HTTPS_ONLY": "false"}, "HTTPS_ONLY", "Secure"),
         ({"EMAIL_BACKEND": "console"}, "EMAIL_BACKEND", "never sent"),

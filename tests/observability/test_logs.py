@@ -139,11 +139,15 @@ def test_secrets_inside_free_text_are_masked():
         "Authorization: Bearer eyJhbGciOi.xyz": "eyJhbGciOi.xyz",
         "cannot connect to postgresql://admin:hunter2@db:5432/shop": "hunter2",
         "{'password': 'p4ss w0rd'}": "p4ss w0rd",
+        "CSRF check refused POST /admin/password-reset/eyJ1Ijo.axVp.ig5-Fw: missing": "eyJ1Ijo",
+        "opened https://a.example/admin/invitation/eyJ1IjoyfQ.axVpng.Xy_9?x=1": "axVpng",
     }
     for message, secret in cases.items():
         masked = redact_text(message)
         assert secret not in masked, masked
         assert MASK in masked
+    template = "route=/admin/password-reset/{token}"
+    assert redact_text(template) == template, "a route template holds no token"
 
 
 def test_database_errors_never_render_bound_values(settings):

@@ -295,6 +295,18 @@ def test_a_new_admin_account_is_announced_too(app_client):
     assert created["action"] == "created" and created["model"] == "admin-user"
 
 
+def test_an_invited_account_is_announced_too(app_client):
+    rita = Browser(app_client, "root@example.com")
+    with rita.socket() as ws:
+        watching(ws, "admin-user")
+        form = {"email": "invited@example.com", "is_active": "on", "send_invitation": "on"}
+        assert rita.post("/admin/admin-user/create", form).status_code == 303
+        created = next_json(ws, kind("change"))
+    assert created["action"] == "created" and created["model"] == "admin-user", (
+        "an account created with an invitation must reach the live feed like any other"
+    )
+
+
 def test_a_refused_change_publishes_nothing(app_client):
     rita = Browser(app_client, "root@example.com")
     with rita.socket() as ws:

@@ -162,6 +162,7 @@ class AdminUserView(AppModelView):
             session, request, user, inviter.display_name if inviter else "An administrator"
         )
         deliver_after_commit(request, row)
+        on_commit(request, lambda: self._emit_after_create_committed(request, user))
         return user
 
     async def before_edit(self, request: Request, data: dict[str, Any], obj: Any) -> None:

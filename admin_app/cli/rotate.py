@@ -1,0 +1,46 @@
+"""`admin-app rotate-secrets`: everything encrypted, under the current `SECRET_KEY`.
+
+Run it after moving the old key to `SECRET_KEY_FALLBACKS` (and after upgrading to
+migration 0007, which leaves older plain-text two-factor secrets as they are); once it
+reports nothing left under an old key, the fallback can go. See docs/deploy.md.
+"""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from admin_app.auth.totp import Resealed, reseal_all
+from admin_app.cli.common import require_migrated, run_with_engine
+from admin_app.db import create_sessionmaker
+from admin_app.settings import load_settings
+
+
+def summary(done: Resealed) -> str:
+    """One line saying what was done, and what is left to do."""
+    line = (
+        f"rotate-secrets: two-factor secrets: {done.rotated + done.plain} re-encrypted "
+        f"with the current key ({done.plain} were plain text), {done.current} already current"
+    )
+    if done.unreadable:
+        accounts = ", ".join(str(user_id) for user_id in done.unreadable[:20])
+        line += (
+            f"; {len(done.unreadable)} under no configured key (account ids {accounts}): "
+            "add the key they were stored under to SECRET_KEY_FALLBACKS and run this again, "
+            "or reset those accounts' two-factor login"
+        )
+    return line
+
+
+@click.command("rotate-secrets")
+def rotate_secrets() -> None:
+    """Re-encrypt every stored secret with the current SECRET_KEY. Safe to run again."""
+
+    settings = load_settings()
+
+    async def work(engine: AsyncEngine) -> Resealed:
+        await require_migrated(engine)
+        async with create_sessionmaker(engine).begin() as session:
+            return await reseal_all(session, settings)
+
+    click.echo(summary(run_with_engine(settings, work)))
