@@ -24,6 +24,7 @@ from starlette_admin.contrib.sqla import ModelView
 from starlette_admin.exceptions import ActionFailed, FormValidationError
 from starlette_admin.fields import BaseField, EnumField
 
+from admin_app.admin.delete_page import DeleteActionsMixin
 from admin_app.admin.export import ExportMixin
 from admin_app.admin.permissions import PermissionsMixin
 from admin_app.admin.versioning import VersionedEditMixin
@@ -38,7 +39,9 @@ NON_FIELD = "__all__"
 """Form-error key for problems that belong to no single field (shown above the form)."""
 
 
-class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, ModelView):
+class AppModelView(
+    PermissionsMixin, VersionedEditMixin, ExportMixin, DeleteActionsMixin, ModelView
+):
     """Base for every registered view. Subclasses set `model` and `fields` at least."""
 
     model: type[Base]
@@ -157,6 +160,12 @@ class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, ModelView)
             raise ActionFailed(str(refused.detail)) from refused
 
     async def handle_row_action(self, request: Request, pk: Any, name: str) -> Response | None:
+        if self._row_actions.get(name, {}).get("is_link"):
+            # View, Edit and Delete are links to pages; starlette-admin would call them
+            # as actions and fail with a TypeError (a 500).
+            if not await self.is_row_action_allowed(request, name):
+                raise ActionFailed("Forbidden")
+            raise ActionFailed("This is a link to a page, not an action.")
         try:
             return await super().handle_row_action(request, pk, name)
         except ActionFailed as failed:

@@ -64,6 +64,9 @@ def test_deleting_orders_is_refused_on_every_path(seeded, support):
     for response in (row, batch, select_all):
         assert response.status_code == 400
         assert response.json()["msg"] == "Forbidden"
+    preview = support.get(f"/admin/order/delete?pks={pks[0]}")
+    confirmed = post_form(support, "/admin/order/delete", {"pks": pks})
+    assert preview.status_code == confirmed.status_code == 403
     assert fetch(seeded, "SELECT count(*) FROM orders")[0][0] == before
     assert "delete" not in [
         a for a in re.findall(r'data-sa-name="(\w+)"', support.get("/admin/order/list").text)
