@@ -27,6 +27,7 @@ from starlette_admin.exceptions import ActionFailed, FormValidationError
 from starlette_admin.fields import BaseField, EnumField
 
 from admin_app.admin import input_rules
+from admin_app.admin.delete_page import DeleteActionsMixin
 from admin_app.admin.export import ExportMixin
 from admin_app.admin.permissions import PermissionsMixin
 from admin_app.admin.versioning import VersionedEditMixin
@@ -41,7 +42,9 @@ NON_FIELD = "__all__"
 """Form-error key for problems that belong to no single field (shown above the form)."""
 
 
-class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, ModelView):
+class AppModelView(
+    PermissionsMixin, VersionedEditMixin, ExportMixin, DeleteActionsMixin, ModelView
+):
     """Base for every registered view. Subclasses set `model` and `fields` at least."""
 
     model: type[Base]

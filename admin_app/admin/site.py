@@ -26,6 +26,7 @@ from starlette_admin.views import BaseView
 from admin_app.admin.account import AccountView
 from admin_app.admin.base import AppModelView
 from admin_app.admin.dashboard import DashboardView
+from admin_app.admin.delete_page import DeletePages
 from admin_app.admin.fields import PermissionMatrixField, shown
 from admin_app.admin.importing import all_or_nothing
 from admin_app.admin.list_routes import FastListRoutes
@@ -50,7 +51,7 @@ from admin_app.web.errors import error_response, exception_handlers, wants_json
 _SERVER_ERROR = HTTPException(500)
 
 
-class AppAdmin(FastListRoutes, Admin):
+class AppAdmin(FastListRoutes, DeletePages, Admin):
     """starlette-admin's `Admin`, with these changes, each for a reason:
 
     - its per-request `DBSessionMiddleware` is dropped: the app's own (outermost)
@@ -59,7 +60,8 @@ class AppAdmin(FastListRoutes, Admin):
     - error pages are negotiated (JSON for API clients) and a lost database is a 503;
     - uploaded media are served from inside the admin, behind its login;
     - list pages and relation pickers stay fast on big tables (`FastListRoutes`,
-      see docs/big-tables.md).
+      see docs/big-tables.md);
+    - deleting shows what the delete does first (`DeletePages`).
     """
 
     def __init__(self, settings: Settings, views: Sequence[AppModelView], **kwargs: Any) -> None:

@@ -61,9 +61,13 @@ def test_deleting_orders_is_refused_on_every_path(seeded, support):
         "/admin/_api/order/action?name=delete&" + "&".join(f"pks={p}" for p in pks), headers=headers
     )
     select_all = support.post("/admin/_api/order/action?name=delete&all=1", headers=headers)
-    for response in (row, batch, select_all):
+    assert row.status_code == 404, "delete is a link to its confirmation page, not an action"
+    for response in (batch, select_all):
         assert response.status_code == 400
         assert response.json()["msg"] == "Forbidden"
+    preview = support.get(f"/admin/order/delete?pks={pks[0]}")
+    confirmed = post_form(support, "/admin/order/delete", {"pks": pks})
+    assert preview.status_code == confirmed.status_code == 403
     assert fetch(seeded, "SELECT count(*) FROM orders")[0][0] == before
     assert "delete" not in [
         a for a in re.findall(r'data-sa-name="(\w+)"', support.get("/admin/order/list").text)
@@ -206,7 +210,7 @@ def test_non_superusers_cannot_grant_superuser_or_roles(seeded, client):
     )
 
 
-@pytest.mark.parametrize("name", ["view", "edit", "no-such-action"])
+@pytest.mark.parametrize("name", ["view", "edit", "delete", "no-such-action"])
 def test_a_row_action_that_is_a_link_or_unknown_is_a_404(seeded, support, name):
     pk = order_ids(seeded, 1)[0]
     response = support.post(

@@ -57,10 +57,7 @@ def create_product(client, seeded, **overrides) -> int:
 def test_create_update_delete_are_logged_with_who_where_and_diffs(seeded, admin_client):
     pk = create_product(admin_client, seeded)
     post_form(admin_client, f"/admin/product/edit?pk={pk}", product_form(price="7.50"))
-    admin_client.post(
-        f"/admin/_api/product/row-action?name=delete&pk={pk}",
-        headers={"X-CSRFToken": csrf_token(admin_client)},
-    )
+    post_form(admin_client, "/admin/product/delete", {"pks": pk})
     log = entries(seeded, "model = 'product' AND object_pk = :p", p=str(pk))
     assert [e["action"] for e in log] == ["create", "update", "delete"]
     for e in log:
@@ -80,10 +77,7 @@ def test_a_failed_save_logs_nothing(seeded, admin_client):
 
 def test_batch_deletes_log_every_row(seeded, admin_client):
     ids = [r[0] for r in fetch(seeded, "SELECT id FROM tag ORDER BY id LIMIT 3")]
-    admin_client.post(
-        "/admin/_api/tag/action?name=delete&" + "&".join(f"pks={i}" for i in ids),
-        headers={"X-CSRFToken": csrf_token(admin_client)},
-    )
+    post_form(admin_client, "/admin/tag/delete", {"pks": ids})
     logged = {e["pk"] for e in entries(seeded, "model = 'tag' AND action = 'delete'")}
     assert logged == {str(i) for i in ids}
 
@@ -192,10 +186,7 @@ def test_revert_is_refused_when_the_record_changed_again(seeded, admin_client):
 def test_revert_recreates_a_deleted_row_with_its_tags(seeded, admin_client):
     tags = [str(r[0]) for r in fetch(seeded, "SELECT id FROM tag ORDER BY id LIMIT 2")]
     pk = create_product(admin_client, seeded, tags=tags)
-    admin_client.post(
-        f"/admin/_api/product/row-action?name=delete&pk={pk}",
-        headers={"X-CSRFToken": csrf_token(admin_client)},
-    )
+    post_form(admin_client, "/admin/product/delete", {"pks": pk})
     deletion = entries(seeded, "model = 'product' AND action = 'delete'")[-1]
     response = admin_client.post(
         f"/admin/_api/audit-entry/row-action?name=revert&pk={deletion['id']}",

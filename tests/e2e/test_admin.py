@@ -102,12 +102,14 @@ def _delete_product(page: Page, shots: Screenshots) -> None:
     open_link(page, "Products")
     found = search(page, SKU)
     expect(found.first.get_by_role("cell", name="14.75", exact=True)).to_be_visible()
-    found.first.get_by_role("link", name="Delete").click()
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_contain_text("Are you sure you want to delete this item?")
+    with next_page(page):
+        found.first.get_by_role("link", name="Delete").click()
+    expect(page.get_by_role("heading", name="Delete this product?")).to_be_visible()
+    expect(page.get_by_text("Kept, but no longer linked")).to_be_visible()
+    expect(page.get_by_role("link", name="gift", exact=True)).to_be_visible()
     shots.take(page, "delete confirmation")
     with next_page(page):
-        dialog.get_by_role("button", name="Yes, delete").click()
+        page.get_by_role("button", name="Yes, delete").click()
     expect(page.get_by_role("alert")).to_contain_text(f'"{NAME} ({SKU})" was successfully deleted')
     shots.take(page, "deleted")
     expect(search(page, SKU)).to_have_count(0)

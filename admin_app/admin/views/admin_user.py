@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from markupsafe import Markup
@@ -179,6 +180,11 @@ class AdminUserView(AppModelView):
                 )
         if state.is_active.history.deleted or state.is_superuser.history.deleted:
             await revoke_user_sessions(get_session(request), obj.id)
+
+    async def deletion_refusals(self, request: Request, pks: Sequence[Any]) -> list[str]:
+        """Shown before the delete, so nobody is offered a confirmation that would fail."""
+        me = current_identity(request)
+        return ["You cannot delete your own account."] if me and me.id in pks else []
 
     async def before_delete(self, request: Request, obj: Any) -> None:
         me = current_identity(request)
