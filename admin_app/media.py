@@ -15,7 +15,6 @@ from pathlib import Path, PurePosixPath
 import anyio
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
@@ -96,12 +95,6 @@ def sniff_image(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
     return None
-
-
-async def serve_media(request: Request) -> Response:
-    """`GET .../media/{name:path}`: an uploaded file, for logged-in administrators only."""
-    store: MediaStore = request.state.media
-    return store.response(request.path_params["name"])
 
 
 def _human_size(size: int) -> str:

@@ -30,6 +30,7 @@ from admin_app.admin.delete_page import DeletePages
 from admin_app.admin.fields import PermissionMatrixField, shown
 from admin_app.admin.importing import all_or_nothing
 from admin_app.admin.list_routes import FastListRoutes
+from admin_app.admin.media_access import media_endpoint
 from admin_app.admin.password_reset import PasswordResetPages
 from admin_app.admin.registry import REGISTRY
 from admin_app.admin.versioning import EditConflict
@@ -39,7 +40,6 @@ from admin_app.auth import second_factor
 from admin_app.auth.provider import DatabaseAuthProvider
 from admin_app.db import table_of
 from admin_app.live.publish import publish_admin_changes
-from admin_app.media import serve_media
 from admin_app.middleware import admin_guards
 from admin_app.middleware.early_errors import EarlyHTTPErrorMiddleware
 from admin_app.models import AuditEntry
@@ -89,7 +89,8 @@ class AppAdmin(FastListRoutes, DeletePages, Admin):
         # Templates change only with a deploy (a restart): no file check on every render.
         self.templates.env.auto_reload = settings.debug
         self.templates.env.globals["get_flashed_messages"] = get_flashed_messages
-        self.routes.insert(0, Route("/media/{name:path}", serve_media, name="media"))
+        media = media_endpoint(views)
+        self.routes.insert(0, Route("/media/{name:path}", media, name="media"))
         self.routes.insert(
             0,
             Route("/login/2fa", self._second_factor, methods=["GET", "POST"], name="login-2fa"),

@@ -8,7 +8,7 @@ import re
 import pytest
 from PIL import Image
 
-from tests.helpers import csrf_token, fetch
+from tests.helpers import csrf_token, fetch, login
 
 
 def png_bytes() -> bytes:
@@ -89,3 +89,26 @@ def test_an_image_over_the_size_limit_is_refused_at_the_field(settings, tmp_path
 def test_media_names_no_file_could_have_are_404s(admin_client, name):
     """A name longer than the file system allows made the lookup raise: a 500."""
     assert admin_client.get(f"/admin/media/{name}").status_code == 404
+
+
+def test_media_are_served_only_to_who_may_open_the_record_holding_them(admin_client, settings):
+    from starlette.testclient import TestClient
+
+    from admin_app.main import create_app
+    from tests.helpers import create_admin, give_role, make_role
+
+    assert create_with_image(admin_client, "a.png", png_bytes(), "image/png").status_code == 303
+    name = fetch(settings, "SELECT image FROM product WHERE sku = 'PIC-1'")[0][0]
+    make_role(settings, "Customers only", ["customer:view"])
+    make_role(settings, "Products", ["product:view"])
+    for email, role in (("c@example.com", "Customers only"), ("p@example.com", "Products")):
+        create_admin(settings, email, superuser=False)
+        give_role(settings, email, role)
+    with TestClient(create_app(settings)) as other:
+        assert login(other, "c@example.com").status_code == 303
+        assert other.get(f"/admin/media/{name}").status_code == 404, "no product:view, no image"
+        other.cookies.clear()
+        assert login(other, "p@example.com").status_code == 303
+        assert other.get(f"/admin/media/{name}").status_code == 200
+    fetch(settings, "UPDATE product SET image = NULL WHERE sku = 'PIC-1'")
+    assert admin_client.get(f"/admin/media/{name}").status_code == 404, "a file no record holds"
