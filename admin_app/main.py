@@ -2,9 +2,10 @@
 
 Middleware, outermost first (Starlette's own error handling wraps them all):
 
-1. `ProxyHeadersMiddleware`: client IP and scheme from `X-Forwarded-*`, only when the
-   connection comes from a proxy in `FORWARDED_ALLOW_IPS`; so Secure cookies and
-   https URLs work behind a TLS-terminating proxy.
+1. `ForwardedClientMiddleware`: client IP and scheme from `X-Forwarded-*`, only when the
+   connection comes from a proxy in `FORWARDED_ALLOW_IPS` and the address is an IP
+   (uvicorn's `ProxyHeadersMiddleware`, checked); so Secure cookies and https URLs work
+   behind a TLS-terminating proxy.
 2. `ObservabilityMiddleware`: request id (`X-Request-ID`), access log line, metrics.
 3. `PacingMiddleware`: at most a few requests begin per turn of the event loop, so a
    storm of arrivals cannot stall timers and probes.
@@ -43,7 +44,6 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from admin_app.admin.site import build_admin
 from admin_app.db import (
@@ -59,6 +59,7 @@ from admin_app.live.service import LiveService
 from admin_app.media import MediaStore
 from admin_app.middleware.compression import CompressionMiddleware
 from admin_app.middleware.db_session import DBSessionMiddleware, ErrorPage, ReadsOnly
+from admin_app.middleware.forwarded import ForwardedClientMiddleware
 from admin_app.middleware.hosts import HostCheckMiddleware
 from admin_app.middleware.https import HTTPSOnlyMiddleware
 from admin_app.middleware.limits import BodyLimitMiddleware
@@ -145,7 +146,7 @@ def _middleware(
     settings: Settings, app_metrics: Metrics, error_page: ErrorPage, reads_only: ReadsOnly
 ) -> list[Middleware]:
     stack = [
-        Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips),
+        Middleware(ForwardedClientMiddleware, trusted_hosts=settings.forwarded_allow_ips),
         Middleware(ObservabilityMiddleware, metrics=app_metrics),
         Middleware(PacingMiddleware),
         Middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts),

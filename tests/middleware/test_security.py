@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from starlette.testclient import TestClient
 
 from admin_app.main import SESSION_COOKIE, create_app
 from tests.conftest import make_settings
-from tests.helpers import PASSWORD, create_admin
+from tests.helpers import PASSWORD, create_admin, fetch
 
 
 def test_bad_host_gets_400_everywhere_but_the_probes(client):
@@ -141,3 +142,40 @@ def test_fingerprinted_static_files_are_cached_for_a_year(client):
     assert "immutable" in response.headers["cache-control"]
     stale = client.get("/static/admin.js?v=000000000000")
     assert stale.headers["cache-control"] == "no-cache"
+
+
+@pytest.mark.parametrize(
+    "claimed", ["<script>alert(1)</script>", "x" * 60, "203.0.113.9.evil", "not an address"]
+)
+def test_a_malformed_forwarded_address_falls_back_to_the_proxy(settings, tmp_path, claimed, caplog):
+    proxied = make_settings(
+        database_url=settings.database_url, data_dir=tmp_path, forwarded_allow_ips=["testclient"]
+    )
+    create_admin(proxied, "p@example.com")
+    with TestClient(create_app(proxied)) as client:
+        csrf = client.get("/admin/login").cookies["starlette_admin_csrftoken"]
+        response = client.post(
+            "/admin/login",
+            data={"username": "p@example.com", "password": PASSWORD, "csrftoken": csrf},
+            headers={"x-forwarded-for": claimed},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, "a correct login succeeds whatever the proxy sent"
+    ips = [row[0] for row in fetch(proxied, "SELECT ip FROM admin_session")]
+    assert ips == ["testclient"], f"the session keeps the proxy's address, not {ips}"
+    assert any("malformed X-Forwarded-For" in r.getMessage() for r in caplog.records)
+
+
+def test_a_well_formed_forwarded_address_is_the_client(settings, tmp_path):
+    proxied = make_settings(
+        database_url=settings.database_url, data_dir=tmp_path, forwarded_allow_ips=["testclient"]
+    )
+    create_admin(proxied, "p@example.com")
+    with TestClient(create_app(proxied)) as client:
+        csrf = client.get("/admin/login").cookies["starlette_admin_csrftoken"]
+        client.post(
+            "/admin/login",
+            data={"username": "p@example.com", "password": PASSWORD, "csrftoken": csrf},
+            headers={"x-forwarded-for": "2001:db8::7, 203.0.113.9"},
+        )
+    assert [row[0] for row in fetch(proxied, "SELECT ip FROM admin_session")] == ["203.0.113.9"]
