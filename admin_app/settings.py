@@ -90,8 +90,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     """Connections kept open per process (PostgreSQL)."""
 
-    db_pool_timeout: float = Field(default=5.0, gt=0, le=120)
-    """Seconds a request waits for a free connection before failing with 503."""
+    db_pool_timeout: float = Field(default=30.0, gt=0, le=120)
+    """Seconds a request waits for a free connection before failing with 503. Long enough
+    that a burst queues (FIFO) while the database answers: 64 clients at once on two
+    cores waited up to 5 s, and the old default of 5 turned the tail into 503s."""
 
     db_connect_timeout: float = Field(default=5.0, gt=0, le=120)
     """Seconds to wait for the database server to accept a connection."""

@@ -11,6 +11,10 @@ short, the server runs first, as it would with the clients elsewhere.
 Input: {"base": url, "concurrency": n, "attempts": [[email, password, ip or null], ...]}.
 Output: [[status, seconds], ...] in the same order; status 0 means signed in but the
 session did not open the dashboard; -1 a transport error (written to stderr).
+
+With `"mode": "pages"`, signed-in clients browse instead: {"base", "cookies": [{name:
+value}, ...] (one client each, all starting at once), "urls": [[path, ...], ...] (each
+client's pages, in order)}; the output is every request's [status, seconds].
 """
 
 from __future__ import annotations
@@ -72,11 +76,56 @@ async def run(spec: dict[str, Any]) -> list[tuple[int, float]]:
         return list(await asyncio.gather(*(one(a) for a in spec["attempts"])))
 
 
+async def pages(spec: dict[str, Any]) -> list[tuple[int, float]]:
+    """Every client fetches its pages one after another; all clients at once."""
+    clients = len(spec["cookies"])
+    transport = httpx2.AsyncHTTPTransport(
+        limits=httpx2.Limits(max_connections=clients, max_keepalive_connections=clients)
+    )
+    start = asyncio.Event()
+
+    async def browse(cookies: dict[str, str], urls: list[str]) -> list[tuple[int, float]]:
+        client = httpx2.AsyncClient(
+            base_url=spec["base"], timeout=120, cookies=cookies, transport=transport
+        )
+        client.headers["accept-encoding"] = "gzip"
+        await start.wait()
+        seen = []
+        for url in urls:
+            began = time.monotonic()
+            try:
+                status = (await client.get(url)).status_code
+            except httpx2.HTTPError as error:
+                print(f"{url}: {error!r}", file=sys.stderr)
+                status = -1
+            seen.append((status, time.monotonic() - began))
+        return seen
+
+    async with transport:
+        tasks = [
+            asyncio.create_task(browse(c, u))
+            for c, u in zip(spec["cookies"], spec["urls"], strict=True)
+        ]
+        await asyncio.sleep(0.1)
+        start.set()
+        return [result for done in await asyncio.gather(*tasks) for result in done]
+
+
+def burst(
+    base: str, cookies: list[dict[str, str]], urls: list[list[str]]
+) -> list[tuple[int, float]]:
+    """Signed-in clients (`cookies`) browse their `urls` all at once, from a nice-10 child."""
+    return _child({"mode": "pages", "base": base, "cookies": cookies, "urls": urls})
+
+
 def logins(
     base: str, attempts: list[tuple[str, str, str | None]], concurrency: int
 ) -> list[tuple[int, float]]:
     """Run `attempts` (email, password, client address) from a nice-10 child process."""
-    spec = {"base": base, "concurrency": concurrency, "attempts": attempts}
+    return _child({"base": base, "concurrency": concurrency, "attempts": attempts})
+
+
+def _child(spec: dict[str, Any]) -> list[tuple[int, float]]:
     done = subprocess.run(
         ["nice", "-n", "10", sys.executable, "-m", "tests.stress.loadgen"],
         input=json.dumps(spec),
@@ -93,4 +142,5 @@ def logins(
 
 
 if __name__ == "__main__":
-    json.dump(asyncio.run(run(json.load(sys.stdin))), sys.stdout)
+    given = json.load(sys.stdin)
+    json.dump(asyncio.run(pages(given) if given.get("mode") == "pages" else run(given)), sys.stdout)
