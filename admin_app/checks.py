@@ -130,6 +130,17 @@ def check_database_backend(settings: Settings) -> Issue | None:
     )
 
 
+def check_public_url(settings: Settings) -> Issue | None:
+    if settings.public_url:
+        return None
+    return Issue(
+        "PUBLIC_URL",
+        "is not set, so links in emails (password reset, invitations) are built from the "
+        "request's host and the port the app listens on, not the address people use; "
+        "set PUBLIC_URL=https://admin.example.com",
+    )
+
+
 def check_require_2fa(settings: Settings) -> Issue | None:
     if settings.require_2fa:
         return None
@@ -167,6 +178,7 @@ SETTINGS_CHECKS: tuple[Check, ...] = (
     check_https_only,
     check_forwarded_allow_ips,
     check_email_backend,
+    check_public_url,
     check_smtp_tls,
     check_database_backend,
     check_require_2fa,

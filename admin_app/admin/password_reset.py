@@ -18,13 +18,13 @@ from starlette_admin.auth import login_not_required
 from starlette_admin.flash import flash
 
 from admin_app.auth.passwords import MIN_LENGTH, PasswordPolicyError
-from admin_app.auth.reset import reset_allowed, send_reset_link
+from admin_app.auth.reset import reset_allowed, reset_link, send_reset_link_later
 from admin_app.auth.tokens import Purpose, load_user
 from admin_app.auth.users import set_password
 from admin_app.email.delivery import get_mailer
 from admin_app.email.notices import password_changed
 from admin_app.models import AdminUser
-from admin_app.state import get_session, get_settings
+from admin_app.state import get_session, get_sessionmaker, get_settings
 
 TOO_MANY = "Too many reset requests. Wait a while, then try again."
 
@@ -69,13 +69,20 @@ class PasswordResetPages:
             )
         if not await reset_allowed(request, email):
             return self._page(request, "ask", 429, email=email, error=TOO_MANY)
-        row = await send_reset_link(get_session(request), request, email)
-        minutes = get_settings(request).password_reset_max_age // 60
-        background = None
-        if row is not None:
-            background = BackgroundTask(get_mailer(request).deliver_soon, [row.id])
-        response = self._page(request, "sent", email=email, minutes=minutes)
-        response.background = background
+        settings = get_settings(request)
+        response = self._page(
+            request, "sent", email=email, minutes=settings.password_reset_max_age // 60
+        )
+        # Whether the account exists is decided after the answer has gone, so the answer
+        # takes the same time either way.
+        response.background = BackgroundTask(
+            send_reset_link_later,
+            get_sessionmaker(request),
+            settings,
+            get_mailer(request),
+            email,
+            reset_link(request),
+        )
         return response
 
     @login_not_required

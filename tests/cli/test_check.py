@@ -29,6 +29,7 @@ def hardened(database_url: str, data_dir: str) -> dict[str, str]:
         "SMTP_USER": "mailer",
         "SMTP_TLS": "starttls",
         "REQUIRE_2FA": "true",
+        "PUBLIC_URL": "https://admin.example.com",
     }
 
 
@@ -45,13 +46,14 @@ def test_the_defaults_are_reported_one_line_each(tmp_path):
         "SECRET_KEY",
         "HTTPS_ONLY",
         "EMAIL_BACKEND",
+        "PUBLIC_URL",
         "DATABASE_URL",
         "REQUIRE_2FA",
         "DATABASE_URL",
     ], result.stdout
     assert "SQLite" in result.stdout
     assert "does not exist; run: admin-app db upgrade" in result.stdout
-    assert result.stderr.strip() == "error: 7 unsafe or broken setting(s) for production"
+    assert result.stderr.strip() == "error: 8 unsafe or broken setting(s) for production"
     assert not list(tmp_path.iterdir()), "checking must not create a database or a key"
 
 
