@@ -7,6 +7,7 @@ decisions, so the admin views and tests share them.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +19,7 @@ from admin_app.auth.users import UserExistsError, get_user_by_email, normalize_e
 from admin_app.db import utcnow
 from admin_app.email.links import link
 from admin_app.email.outbox import enqueue
-from admin_app.models import AdminUser, OutboxMessage
+from admin_app.models import AdminUser, OutboxMessage, Role
 from admin_app.settings import Settings
 from admin_app.state import get_sessionmaker, get_settings
 
@@ -73,7 +74,12 @@ async def send_reset_link(db: AsyncSession, request: Request, email: str) -> Out
 
 
 async def create_invited_user(
-    db: AsyncSession, *, email: str, full_name: str = "", is_superuser: bool = False
+    db: AsyncSession,
+    *,
+    email: str,
+    full_name: str = "",
+    is_superuser: bool = False,
+    roles: Sequence[Role] = (),
 ) -> AdminUser:
     """An account with no usable password yet; its owner sets one from the invitation."""
     email = normalize_email(email)
@@ -87,6 +93,7 @@ async def create_invited_user(
         password_hash=UNUSABLE_PREFIX + secrets.token_urlsafe(32),
         is_superuser=is_superuser,
         password_changed_at=utcnow(),
+        roles=list(roles),
     )
     db.add(user)
     await db.flush()
