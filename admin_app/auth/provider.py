@@ -59,6 +59,8 @@ class DatabaseAuthProvider(AuthProvider):
         self, username: str, password: str, remember_me: bool, request: Request
     ) -> Response | None:
         """Check the credentials and start a fresh session, or fail with one generic message."""
+        # The login page shows the address again after a failure (templates/admin/login.html).
+        request.state.login_email = username[:254]
         email = normalize_email(username)
         if not email or not password:
             raise LoginFailed(LOGIN_FAILED)
