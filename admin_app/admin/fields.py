@@ -12,13 +12,33 @@ from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette_admin.fields import BaseField, DateTimeField, DecimalField, ImageField, JSONField
+from starlette_admin.fields import (
+    BaseField,
+    DateTimeField,
+    DecimalField,
+    ImageField,
+    JSONField,
+    StringField,
+)
 from starlette_admin.i18n import get_database_tzinfo
 
 from admin_app.admin.changes import ChangeReader
+from admin_app.admin.devices import device_name
 from admin_app.auth.permissions import BASE_ACTIONS
 from admin_app.media import ACCEPT, IMAGE_TYPES, sniff_image
 from admin_app.models import AuditEntry
+
+
+@dataclass
+class DeviceField(StringField):
+    """A stored User-Agent shown as "Chrome 131 on Linux", the string itself in a tooltip
+    (lists) or beneath (detail). Searches and exports use the stored string."""
+
+    list_template: str = "fields/list/device.html"
+    detail_template: str = "fields/detail/device.html"
+
+    async def serialize_value(self, request: Request, value: Any) -> Any:
+        return {"name": device_name(str(value)), "raw": str(value)}
 
 
 def media_url(request: Request, name: str) -> str:
