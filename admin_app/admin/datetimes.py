@@ -156,5 +156,10 @@ def local_datetime(value: datetime) -> str:
 
 
 def local_date(value: date) -> str:
-    """One date as starlette-admin shows a date field."""
+    """One date as starlette-admin shows a date field; for a date-time, its day where the
+    viewer is."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=get_database_tzinfo())
+        value = value.astimezone(get_tzinfo()).date()
     return str(format_date(value))

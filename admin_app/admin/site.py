@@ -27,7 +27,7 @@ from admin_app.admin.account import AccountView
 from admin_app.admin.base import AppModelView
 from admin_app.admin.changes import ChangeReader
 from admin_app.admin.dashboard import DashboardView
-from admin_app.admin.datetimes import local_datetime
+from admin_app.admin.datetimes import local_date, local_datetime
 from admin_app.admin.devices import device_name
 from admin_app.admin.fields import PermissionMatrixField
 from admin_app.admin.list_routes import FastListRoutes
@@ -87,6 +87,7 @@ class AppAdmin(FastListRoutes, Admin):
         self.changes = ChangeReader(views)
         add_nonces(self.templates.env)
         self.templates.env.filters["local_datetime"] = local_datetime
+        self.templates.env.filters["local_date"] = local_date
         self.templates.env.filters["device_name"] = device_name
         # Templates change only with a deploy (a restart): no file check on every render.
         self.templates.env.auto_reload = settings.debug

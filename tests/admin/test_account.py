@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
-from tests.helpers import PASSWORD, post_form
+from tests.helpers import PASSWORD, local, post_form
 
 NEW_PASSWORD = "tangerine orbit velvet 42"
 
@@ -64,3 +66,15 @@ def test_a_refused_change_shows_one_error(admin_client):
 def test_turning_two_factor_off_when_it_is_off_says_so_once(admin_client):
     page = post_form(admin_client, "/admin/account/2fa/disable", {"password": PASSWORD})
     assert alerts(page.text) == ["Two-factor login is off."]
+
+
+def test_my_account_shows_times_in_my_time_zone(admin_client):
+    admin_client.cookies.set("timezone", "Asia/Tokyo")
+    page = admin_client.get("/admin/account").text
+    stamps = re.findall(r'<time datetime="([^"]+)">([^<]+)</time>', page)
+    assert len(stamps) >= 3, "the password change and the session's times are marked up"
+    tokyo = ZoneInfo("Asia/Tokyo")
+    for moment, text in stamps:
+        expected = local(datetime.fromisoformat(moment), tokyo)
+        assert text == expected, f"{moment} is shown as {text!r}, not Tokyo's {expected!r}"
+    assert " UTC" not in page

@@ -9,10 +9,8 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel import dates
-
 from tests.audit.test_audit import create_product, entries, product_form
-from tests.helpers import create_admin, csrf_token, fetch, post_form
+from tests.helpers import create_admin, csrf_token, fetch, local, post_form
 
 
 def row_action(client, key: str, name: str, pk: int, **data: str):
@@ -141,11 +139,3 @@ def test_history_times_are_in_the_viewers_time_zone(seeded, admin_client):
     value = datetime.fromisoformat(created["changes"]["created_at"][1])
     assert re.search(rf"Created at</td>\s*<td>.*?</td>\s*<td><ins[^>]*>{local(value, tokyo)}<",
                      panel), "a logged time is shown in the viewer's zone too"  # fmt: skip
-
-
-def local(moment: datetime, zone: ZoneInfo) -> str:
-    """A moment as starlette-admin shows date-times, in `zone`."""
-    moment = moment.replace(microsecond=0)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
-    return str(dates.format_datetime(moment, "medium", zone, "en"))
