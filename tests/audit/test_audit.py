@@ -153,7 +153,7 @@ def test_history_panel_shows_the_diffs_on_the_detail_page(seeded, admin_client):
     panel = page[page.index("data-history") :]
     assert "update" in panel and "create" in panel
     assert re.search(
-        r"Price</td>\s*<td><del[^>]*>5.00</del></td>\s*<td><ins[^>]*>9.99</ins>", panel
+        r"Price</td>\s*<td[^>]*><del[^>]*>5.00</del></td>\s*<td[^>]*><ins[^>]*>9.99</ins>", panel
     )
 
 
