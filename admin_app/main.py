@@ -7,19 +7,21 @@ Middleware, outermost first (Starlette's own error handling wraps them all):
    (uvicorn's `ProxyHeadersMiddleware`, checked); so Secure cookies and https URLs work
    behind a TLS-terminating proxy.
 2. `ObservabilityMiddleware`: request id (`X-Request-ID`), access log line, metrics.
-3. `PacingMiddleware`: at most a few requests begin per turn of the event loop, so a
+3. `HeadAsGetMiddleware`: the app serves a HEAD as a GET (the server drops the body),
+   so no handler mistakes it for a posted form. After the access log, which says HEAD.
+4. `PacingMiddleware`: at most a few requests begin per turn of the event loop, so a
    storm of arrivals cannot stall timers and probes.
-4. `HostCheckMiddleware`: a Host outside `ALLOWED_HOSTS` gets 400 (probes and
+5. `HostCheckMiddleware`: a Host outside `ALLOWED_HOSTS` gets 400 (probes and
    `/metrics` excepted).
-5. `HTTPSOnlyMiddleware`, only when `HTTPS_ONLY`: http is redirected to https.
-6. `SecurityHeadersMiddleware`: CSP with a per-request nonce, framing, sniffing, HSTS,
+6. `HTTPSOnlyMiddleware`, only when `HTTPS_ONLY`: http is redirected to https.
+7. `SecurityHeadersMiddleware`: CSP with a per-request nonce, framing, sniffing, HSTS,
    and `Cache-Control: no-store` on pages and data.
-7. `CompressionMiddleware`: gzip for larger text responses (never event streams), to
+8. `CompressionMiddleware`: gzip for larger text responses (never event streams), to
    clients that accept it.
-8. `BodyLimitMiddleware`: 413 for bodies over `MAX_FORM_SIZE` / `MAX_REQUEST_SIZE`.
-9. `SessionCookieMiddleware`: the signed cookie that carries only the login session's
-   token (Starlette's, each cookie value verified once).
-10. `DBSessionMiddleware`: one database session per request (none of a transaction for
+9. `BodyLimitMiddleware`: 413 for bodies over `MAX_FORM_SIZE` / `MAX_REQUEST_SIZE`.
+10. `SessionCookieMiddleware`: the signed cookie that carries only the login session's
+    token (Starlette's, each cookie value verified once).
+11. `DBSessionMiddleware`: one database session per request (none of a transaction for
     the admin's list pages and relation pickers, which only read).
 
 `/admin/ws` and `/admin/events` (live activity, `admin_app.web.live`) are app routes
@@ -60,6 +62,7 @@ from admin_app.media import MediaStore
 from admin_app.middleware.compression import CompressionMiddleware
 from admin_app.middleware.db_session import DBSessionMiddleware, ErrorPage, ReadsOnly
 from admin_app.middleware.forwarded import ForwardedClientMiddleware
+from admin_app.middleware.head import HeadAsGetMiddleware
 from admin_app.middleware.hosts import HostCheckMiddleware
 from admin_app.middleware.https import HTTPSOnlyMiddleware
 from admin_app.middleware.limits import BodyLimitMiddleware
@@ -148,6 +151,7 @@ def _middleware(
     stack = [
         Middleware(ForwardedClientMiddleware, trusted_hosts=settings.forwarded_allow_ips),
         Middleware(ObservabilityMiddleware, metrics=app_metrics),
+        Middleware(HeadAsGetMiddleware),
         Middleware(PacingMiddleware),
         Middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts),
     ]

@@ -4,7 +4,8 @@
 // the file with no sign of how far along it is. When the dialog holds our export form,
 // the submit click is taken over here: the same request is sent with fetch(), the rows
 // are counted as they stream in (against the X-Export-Rows header), and the file is
-// handed to the browser at the end. Without this script the plain form still works.
+// handed to the browser at the end. Then the dialog closes, ready for the next export,
+// and the page says what was saved. Without this script the plain form still works.
 (function () {
   "use strict";
 
@@ -60,6 +61,27 @@
     this.status.textContent = text;
     this.cancel.textContent = "Close";
   };
+  // Back to how the dialog first showed it: hidden, empty, cancellable.
+  Progress.prototype.reset = function () {
+    this.box.classList.add("d-none");
+    this.bar.classList.remove("bg-success", "bg-danger");
+    this.bar.classList.add("progress-bar-animated", "progress-bar-striped");
+    this.show(0, "Starting…");
+    this.cancel.textContent = "Cancel";
+  };
+
+  function closeDialog(form) {
+    var modal = form.closest(".modal");
+    if (!modal) return;
+    if (window.jQuery && window.jQuery.fn.modal) window.jQuery(modal).modal("hide");
+    else if (window.bootstrap) window.bootstrap.Modal.getOrCreateInstance(modal).hide();
+  }
+
+  // A short confirmation on the list page, through starlette-admin's alerts.
+  function announce(text) {
+    var admin = window.StarletteAdmin;
+    if (admin && typeof admin.showAlert === "function") admin.showAlert("success", text, 8000);
+  }
 
   async function readAll(response, progress, isCsv) {
     var expected = parseInt(response.headers.get("X-Export-Rows") || "0", 10);
@@ -91,7 +113,7 @@
     }
     parts.push(new Blob(pending));
     return { blob: new Blob(parts, { type: response.headers.get("Content-Type") || "" }),
-             rows: isCsv ? Math.max(0, lines - 1) : expected };
+             rows: isCsv ? Math.max(0, lines - 1) : expected, about: isCsv ? "" : about };
   }
 
   function save(blob, filename) {
@@ -115,14 +137,11 @@
     var controller = new AbortController();
     var progress = new Progress(form);
     var done = false;
-    progress.cancel.onclick = null;
-    progress.cancel.addEventListener("click", function () {
+    // Assigned, not added: each export replaces the previous one's handler.
+    progress.cancel.onclick = function () {
       if (!done) controller.abort();
-      var modal = form.closest(".modal");
-      if (!modal) return;
-      if (window.jQuery && window.jQuery.fn.modal) window.jQuery(modal).modal("hide");
-      else if (window.bootstrap) window.bootstrap.Modal.getOrCreateInstance(modal).hide();
-    });
+      closeDialog(form);
+    };
     submit.disabled = true;
     progress.show(0, "Starting…");
     var format = (form.querySelector('[name="format"]') || {}).value || "csv";
@@ -141,10 +160,15 @@
         return;
       }
       var result = await readAll(response, progress, format === "csv");
-      save(result.blob, filenameOf(response, "export." + format));
+      var filename = filenameOf(response, "export." + format);
+      save(result.blob, filename);
       done = true;
       progress.finish(true, "Done: " + result.rows.toLocaleString() + " rows, " +
         formatBytes(result.blob.size) + ".");
+      closeDialog(form);
+      progress.reset();
+      announce("Exported " + result.about + result.rows.toLocaleString() + " rows to " +
+        filename + " (" + formatBytes(result.blob.size) + ").");
     } catch (error) {
       done = true;
       progress.finish(false, error.name === "AbortError" ? "Cancelled." :

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx2
 from sqlalchemy import func, select, text
@@ -203,3 +205,13 @@ def metric_labels(text: str, name: str, label: str) -> set[str]:
             if sample.name == name and label in sample.labels:
                 found.add(sample.labels[label])
     return found
+
+
+def local(moment: datetime, zone: ZoneInfo) -> str:
+    """A moment as the admin shows date-times (babel's medium format, English), in `zone`."""
+    from babel import dates
+
+    moment = moment.replace(microsecond=0)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    return str(dates.format_datetime(moment, "medium", zone, "en"))

@@ -12,6 +12,7 @@ from starlette_admin import CustomView
 from starlette_admin.flash import flash
 from starlette_admin.routing import route
 
+from admin_app.admin.devices import device_name
 from admin_app.audit.events import record_event
 from admin_app.auth import throttle, totp
 from admin_app.auth.identity import client_ip, load_current_user
@@ -111,7 +112,7 @@ class AccountView(CustomView):
             return self._back(request, "That session is not one you can end here.", "error")
         await revoke_session(db, record.id)
         await record_event(
-            db, "session_revoked", user=user, note=f"{record.ip} {record.user_agent[:60]}"
+            db, "session_revoked", user=user, note=f"{device_name(record.user_agent)}, {record.ip}"
         )
         return self._back(request, "That session was logged out.")
 

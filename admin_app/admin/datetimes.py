@@ -7,6 +7,9 @@ a list row. `DateTimeText` looks the patterns up once per page, and `_Compiled` 
 the common fields (numbers, month names, AM/PM) straight from the locale's data,
 leaving any other field (weekday, era, zone names …) to babel. tests/admin/
 test_datetimes.py holds the output to babel's, character for character.
+
+`local_datetime` and `local_date` show one value the same way, for pages that are not
+lists (an audit entry's history, My account).
 """
 
 from __future__ import annotations
@@ -18,7 +21,13 @@ from typing import Any, Literal, cast
 
 from babel import dates
 from babel.core import Locale
-from starlette_admin.i18n import get_database_tzinfo, get_locale, get_tzinfo
+from starlette_admin.i18n import (
+    format_date,
+    format_datetime,
+    get_database_tzinfo,
+    get_locale,
+    get_tzinfo,
+)
 
 _NamedFormat = Literal["full", "long", "medium", "short"]
 NAMED_FORMATS = ("full", "long", "medium", "short")
@@ -136,3 +145,21 @@ class DateTimeText:
         return self.layout.replace("{0}", self.time(value.timetz(), day)).replace(
             "{1}", self.date(day)
         )
+
+
+def local_datetime(value: datetime) -> str:
+    """One date-time as starlette-admin shows a date-time field (babel's medium format),
+    in the viewer's time zone and locale; a naive value is in the database's zone."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=get_database_tzinfo())
+    return str(format_datetime(value.replace(microsecond=0), None, get_tzinfo()))
+
+
+def local_date(value: date) -> str:
+    """One date as starlette-admin shows a date field; for a date-time, its day where the
+    viewer is."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=get_database_tzinfo())
+        value = value.astimezone(get_tzinfo()).date()
+    return str(format_date(value))

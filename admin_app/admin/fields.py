@@ -12,11 +12,33 @@ from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette_admin.fields import BaseField, DateTimeField, DecimalField, ImageField, JSONField
+from starlette_admin.fields import (
+    BaseField,
+    DateTimeField,
+    DecimalField,
+    ImageField,
+    JSONField,
+    StringField,
+)
 from starlette_admin.i18n import get_database_tzinfo
 
+from admin_app.admin.changes import ChangeReader
+from admin_app.admin.devices import device_name
 from admin_app.auth.permissions import BASE_ACTIONS
 from admin_app.media import ACCEPT, IMAGE_TYPES, sniff_image
+from admin_app.models import AuditEntry
+
+
+@dataclass
+class DeviceField(StringField):
+    """A stored User-Agent shown as "Chrome 131 on Linux", the string itself in a tooltip
+    (lists) or beneath (detail). Searches and exports use the stored string."""
+
+    list_template: str = "fields/list/device.html"
+    detail_template: str = "fields/detail/device.html"
+
+    async def serialize_value(self, request: Request, value: Any) -> Any:
+        return {"name": device_name(str(value)), "raw": str(value)}
 
 
 def media_url(request: Request, name: str) -> str:
@@ -161,27 +183,20 @@ class PermissionMatrixField(BaseField):
 
 @dataclass
 class ChangesField(BaseField):
-    """An audit entry's `{field: [before, after]}` as a readable before/after table."""
+    """An audit entry's changes, or its event's details, as a readable table.
+
+    The value read is the whole entry (`parse_obj`): how its changes read depends on its
+    model and action. `AuditEntryView` serializes it with the admin's `ChangeReader`;
+    alone, this field shows the raw field names.
+    """
 
     list_template: str = "fields/list/changes.html"
     detail_template: str = "fields/detail/changes.html"
     exclude_from_create: bool | None = True
     exclude_from_edit: bool | None = True
 
+    async def parse_obj(self, request: Request, obj: Any) -> Any:
+        return obj
+
     async def serialize_value(self, request: Request, value: Any) -> Any:
-        return {name: [_shown(v[0]), _shown(v[1])] for name, v in (value or {}).items()}
-
-
-def shown(value: Any) -> str:
-    """A logged value as text."""
-    return _shown(value)
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(str(i["label"]) if isinstance(i, dict) else str(i) for i in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+        return ChangeReader(()).rows(value) if isinstance(value, AuditEntry) else []

@@ -17,6 +17,8 @@ from starlette.templating import Jinja2Templates
 from starlette_admin.auth import login_not_required
 from starlette_admin.flash import flash
 
+from admin_app.audit.context import Actor, set_actor
+from admin_app.auth.identity import client_ip
 from admin_app.auth.passwords import MIN_LENGTH, PasswordPolicyError
 from admin_app.auth.reset import reset_allowed, reset_link, send_reset_link_later
 from admin_app.auth.tokens import Purpose, load_user
@@ -100,6 +102,8 @@ class PasswordResetPages:
         user = await load_user(get_session(request), get_settings(request), token, purpose)
         if user is None:
             return self._page(request, "invalid", 400, purpose=purpose)
+        # The emailed link proves who this is: the change is logged as theirs.
+        set_actor(Actor(user.id, user.email, client_ip(request)))
         context: dict[str, Any] = {
             "user": user,
             "title": _TITLES[purpose],

@@ -25,9 +25,12 @@ from starlette_admin.views import BaseView
 
 from admin_app.admin.account import AccountView
 from admin_app.admin.base import AppModelView
+from admin_app.admin.changes import ChangeReader
 from admin_app.admin.dashboard import DashboardView
+from admin_app.admin.datetimes import local_date, local_datetime
 from admin_app.admin.delete_page import DeletePages
-from admin_app.admin.fields import PermissionMatrixField, shown
+from admin_app.admin.devices import device_name
+from admin_app.admin.fields import PermissionMatrixField
 from admin_app.admin.importing import all_or_nothing
 from admin_app.admin.list_routes import FastListRoutes
 from admin_app.admin.media_access import media_endpoint
@@ -42,7 +45,6 @@ from admin_app.db import table_of
 from admin_app.live.publish import publish_admin_changes
 from admin_app.middleware import admin_guards
 from admin_app.middleware.early_errors import EarlyHTTPErrorMiddleware
-from admin_app.models import AuditEntry
 from admin_app.settings import Settings
 from admin_app.state import get_session
 from admin_app.templating import TEMPLATES_DIR, add_nonces, app_templates, static_url
@@ -85,7 +87,11 @@ class AppAdmin(FastListRoutes, DeletePages, Admin):
                 if getattr(m, "cls", None) is not DBSessionMiddleware
             ),
         ]
+        self.changes = ChangeReader(views)
         add_nonces(self.templates.env)
+        self.templates.env.filters["local_datetime"] = local_datetime
+        self.templates.env.filters["local_date"] = local_date
+        self.templates.env.filters["device_name"] = device_name
         # Templates change only with a deploy (a restart): no file check on every render.
         self.templates.env.auto_reload = settings.debug
         self.templates.env.globals["get_flashed_messages"] = get_flashed_messages
@@ -153,6 +159,7 @@ class AppAdmin(FastListRoutes, DeletePages, Admin):
         obj = await self._find_object_or_404(request, view, view.key, pk, "detail")
         table = table_of(view.model).name if isinstance(view, AppModelView) else ""
         history = await object_history(get_session(request), table, str(pk)) if table else []
+        rows = await self.changes.read(request, history)
         context = {
             "title": view.title(request),
             "view": view,
@@ -160,7 +167,7 @@ class AppAdmin(FastListRoutes, DeletePages, Admin):
             "_actions": await view.get_row_actions_for_obj(request, obj),
             "obj": await view.serialize(obj, request),
             "inlines": await self._detail_inlines_context(request, view, obj),
-            "history": [(entry, _changes_text(entry)) for entry in history],
+            "history": list(zip(history, rows, strict=True)),
             "audit_visible": _audit_visible(self, request),
         }
         return self._template_response(request, view.detail_template, context)
@@ -234,17 +241,13 @@ def build_admin(settings: Settings, registry: Iterable[type[AppModelView]] = REG
     """The admin site with every registered view, grouped in the menu by `menu_group`."""
     views = [view_class() for view_class in registry]
     _fill_permission_catalogs(views)
-    _link_audit_targets(views)
     admin = AppAdmin(settings, views)
+    _link_audit_targets(views, admin.changes)
     for entry in _menu(views):
         admin.add_view(entry)
     admin.add_view(AccountView())
     publish_admin_changes(admin.model_views)
     return admin
-
-
-def _changes_text(entry: AuditEntry) -> dict[str, list[str]]:
-    return {name: [shown(v[0]), shown(v[1])] for name, v in (entry.changes or {}).items()}
 
 
 def _audit_visible(admin: AppAdmin, request: Request) -> bool:
@@ -261,12 +264,14 @@ def _fill_permission_catalogs(views: list[AppModelView]) -> None:
                 field.catalog = catalog
 
 
-def _link_audit_targets(views: list[AppModelView]) -> None:
-    """Tell the audit log which view manages each table (for revert permissions and links)."""
+def _link_audit_targets(views: list[AppModelView], reader: ChangeReader) -> None:
+    """Tell the audit log which view manages each table (for revert permissions and links),
+    and how to read entries in the words of those views."""
     targets = {table_of(v.model).name: v for v in views}
     for view in views:
         if isinstance(view, AuditEntryView):
             view.targets = targets
+            view.reader = reader
 
 
 def _menu(views: list[AppModelView]) -> list[BaseView]:

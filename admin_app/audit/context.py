@@ -1,4 +1,10 @@
-"""Who is acting, for the audit log: set per request by the auth provider; by the CLI."""
+"""Who is acting, for the audit log: set per request by the auth provider; by the CLI.
+
+A web request starts as `anonymous` at its client's address (the auth provider, before
+it looks at the session) and becomes its user once the session or a login names one.
+Nothing a request does is left to whatever the process started as: `admin-app serve`
+is a CLI command, and every request inherits the context it was started in.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ class Actor:
 
 
 SYSTEM = Actor(None, "system")
+ANONYMOUS = "anonymous"
 
 _actor: ContextVar[Actor] = ContextVar("audit_actor", default=SYSTEM)
 _note: ContextVar[tuple[str, str] | None] = ContextVar("audit_note", default=None)
@@ -31,6 +38,11 @@ def set_actor(actor: Actor) -> None:
 
 def current_actor() -> Actor:
     return _actor.get()
+
+
+def visitor(ip: str) -> Actor:
+    """A web request nobody is signed in to (yet)."""
+    return Actor(None, ANONYMOUS, ip)
 
 
 def cli_actor() -> Actor:

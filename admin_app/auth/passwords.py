@@ -113,7 +113,8 @@ def common_passwords() -> frozenset[str]:
 
 
 def check_password_policy(password: str, *, email: str = "") -> None:
-    """Raise `PasswordPolicyError` unless `password` is long and not a well-known one."""
+    """Raise `PasswordPolicyError` unless `password` is long, not a well-known one, and
+    does not contain the account's email address or the name before its @."""
     if len(password) < MIN_LENGTH:
         raise PasswordPolicyError(f"Use at least {MIN_LENGTH} characters.")
     if len(password) > MAX_LENGTH:
@@ -125,6 +126,21 @@ def check_password_policy(password: str, *, email: str = "") -> None:
         raise PasswordPolicyError("This password is too common; choose a less guessable one.")
     if len(set(password)) < 4:
         raise PasswordPolicyError("This password repeats too few characters.")
-    local_part = email.split("@")[0].lower()
-    if len(local_part) >= 4 and local_part in lowered:
+    _check_email_in(lowered, email.lower())
+
+
+LOCAL_PART_MIN = 4
+"""The part of an email address before the @ is refused inside a password from this length:
+"margaret" is among the first guesses against margaret@example.com, "al" is no clue."""
+
+
+def _check_email_in(password: str, email: str) -> None:
+    """Refuse the email address, or its part before the @ when guessable; say which."""
+    local_part = email.partition("@")[0]
+    if "@" in email and email in password:
         raise PasswordPolicyError("The password must not contain your email address.")
+    if len(local_part) >= LOCAL_PART_MIN and local_part in password:
+        raise PasswordPolicyError(
+            f'The password must not contain "{local_part}", the part of your email address '
+            "before the @."
+        )

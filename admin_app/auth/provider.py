@@ -11,7 +11,7 @@ from starlette_admin.auth import AuthProvider
 from starlette_admin.exceptions import LoginFailed
 from starlette_admin.helpers import index_url, safe_redirect_url
 
-from admin_app.audit.context import Actor, set_actor
+from admin_app.audit.context import Actor, set_actor, visitor
 from admin_app.audit.events import record_event, record_event_now
 from admin_app.auth import second_factor, throttle
 from admin_app.auth.identity import Identity, client_ip, load_current_user, remember
@@ -59,6 +59,8 @@ class DatabaseAuthProvider(AuthProvider):
         self, username: str, password: str, remember_me: bool, request: Request
     ) -> Response | None:
         """Check the credentials and start a fresh session, or fail with one generic message."""
+        # The login page shows the address again after a failure (templates/admin/login.html).
+        request.state.login_email = username[:254]
         email = normalize_email(username)
         if not email or not password:
             raise LoginFailed(LOGIN_FAILED)
@@ -134,7 +136,12 @@ class DatabaseAuthProvider(AuthProvider):
         return RedirectResponse(request.url_for("admin:login"), status_code=303)
 
     async def authenticate(self, request: Request) -> AdminIdentity | None:
-        """The identity for the layout, when the cookie names a live session."""
+        """The identity for the layout, when the cookie names a live session.
+
+        Also says who acts in this request for the audit log: the session's user, or an
+        anonymous visitor at this address (never the process's own actor).
+        """
+        set_actor(visitor(client_ip(request)))
         token = request.session.get(SESSION_KEY)
         if not isinstance(token, str):
             return None

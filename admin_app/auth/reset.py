@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,7 +22,7 @@ from admin_app.db import utcnow
 from admin_app.email.delivery import Mailer
 from admin_app.email.outbox import enqueue
 from admin_app.email.secret_links import SecretLink, secret_link
-from admin_app.models import AdminUser, OutboxMessage
+from admin_app.models import AdminUser, OutboxMessage, Role
 from admin_app.models.admin_user import UNUSABLE_PASSWORD_PREFIX
 from admin_app.settings import Settings
 from admin_app.state import get_sessionmaker, get_settings
@@ -103,7 +104,12 @@ async def send_reset_link_later(
 
 
 async def create_invited_user(
-    db: AsyncSession, *, email: str, full_name: str = "", is_superuser: bool = False
+    db: AsyncSession,
+    *,
+    email: str,
+    full_name: str = "",
+    is_superuser: bool = False,
+    roles: Sequence[Role] = (),
 ) -> AdminUser:
     """An account with no usable password yet; its owner sets one from the invitation."""
     email = normalize_email(email)
@@ -117,6 +123,7 @@ async def create_invited_user(
         password_hash=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(32),
         is_superuser=is_superuser,
         password_changed_at=utcnow(),
+        roles=list(roles),
     )
     db.add(user)
     await db.flush()

@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 import uvicorn
 
+from admin_app.audit.context import SYSTEM, set_actor
 from admin_app.cli.common import CommandError
 from admin_app.observability.logs import configure_logging, logging_config
 from admin_app.settings import Settings, load_settings
@@ -44,6 +45,9 @@ machine; the killed worker is then restarted into the same race."""
 def serve(host: str, port: int, workers: int, reload: bool) -> None:
     """Serve the app. Run `admin-app db upgrade` first: migrations never run on start."""
     settings = load_settings()  # fail here, in one line, rather than inside a worker
+    # The server's changes are its web users' (each request names its own) or the
+    # app's; none is the OS user's who started it, whom every request would inherit.
+    set_actor(SYSTEM)
     if reload and workers > 1:
         raise click.UsageError("--reload and --workers cannot be combined")
     configure_logging(settings)

@@ -17,6 +17,7 @@ class ThrottleEvent(Base):
     """
 
     __tablename__ = "throttle_event"
+    __audit__ = False  # a rate-limit counter, not a record; like login_failure
     __table_args__ = (
         Index("ix_throttle_event_bucket_key_created_at", "bucket", "key", "created_at"),
     )

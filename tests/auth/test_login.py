@@ -83,6 +83,23 @@ def test_failed_logins_all_say_the_same_generic_thing(client, superuser, email, 
     assert SESSION_COOKIE not in client.cookies
 
 
+def test_a_failed_login_keeps_the_email_and_asks_only_for_the_password(client, superuser):
+    page = login(client, "Root@Example.com", "wrong password here").text
+    field = re.search(r'<input type="email" id="username"[^>]*>', page)
+    assert field, "the login form is shown again"
+    assert 'value="Root@Example.com"' in field.group(0), "the address typed is kept, as typed"
+    assert "autofocus" not in field.group(0)
+    password = re.search(r'<input type="password" id="password"[^>]*>', page)
+    assert password and "autofocus" in password.group(0), "the cursor waits in the password"
+    assert "wrong password here" not in page, "the password is never sent back"
+
+
+def test_the_login_form_escapes_the_email_it_shows_again(client, superuser):
+    page = login(client, '"><script>alert(1)</script>', "whatever").text
+    assert "<script>alert(1)</script>" not in page
+    assert "&#34;&gt;&lt;script&gt;" in page or "&quot;&gt;&lt;script&gt;" in page
+
+
 def test_inactive_account_gets_the_same_generic_message(client, settings):
     create_admin(settings, "off@example.com", is_active=False)
     response = login(client, "off@example.com")

@@ -37,12 +37,42 @@ def test_hashes_are_argon2id_at_or_above_owasp_minimum():
         ("qwerty123456", "too common"),
         ("Password2024!", "too common"),
         ("aaaaaaaaaaaaaaaa", "too few characters"),
-        ("margaret-hamilton-rules", "email"),
     ],
 )
 def test_policy_refuses_weak_passwords(password, reason):
     with pytest.raises(PasswordPolicyError, match=reason):
         check_password_policy(password, email="margaret@example.com")
+
+
+@pytest.mark.parametrize(
+    ("password", "email", "message"),
+    [
+        (
+            "margaret-hamilton-rules",
+            "margaret@example.com",
+            'The password must not contain "margaret", the part of your email address before '
+            "the @.",
+        ),
+        (
+            "Margaret@Example.com rules",
+            "margaret@example.com",
+            "The password must not contain your email address.",
+        ),
+        (
+            "call ada@example.com now",
+            "ada@example.com",
+            "The password must not contain your email address.",
+        ),
+    ],
+)
+def test_the_message_says_which_part_of_the_email_is_refused(password, email, message):
+    with pytest.raises(PasswordPolicyError) as refused:
+        check_password_policy(password, email=email)
+    assert str(refused.value) == message
+
+
+def test_a_short_name_before_the_at_is_no_clue():
+    check_password_policy("ada lovelace counted 1843", email="ada@example.com")
 
 
 def test_policy_accepts_a_long_uncommon_passphrase():

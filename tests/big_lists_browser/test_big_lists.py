@@ -102,9 +102,15 @@ def test_export_shows_progress_and_downloads_the_file(signed_in, live_server, tm
     download.save_as(target)
     lines = target.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("ID,First name") and len(lines) == 1 + 11
-    assert form.locator("[data-app-export-progress]").is_visible(), "the dialog stays open"
-    status = form.locator("[data-app-export-status]")
-    assert "Done: 11 rows" in status.inner_text()
-    assert form.locator("[data-app-export-bar]").evaluate("bar => bar.style.width") == "100%"
-    shot(page, "export-progress-done", full_page=False)
+    dialog = page.locator("[data-sa-hook=modal-action]")
+    dialog.wait_for(state="hidden")  # waits up to Playwright's timeout, then fails
+    alert = page.locator("#alertContainer [role=alert]").filter(has_text="Exported 11 rows")
+    alert.wait_for()
+    assert "to customer.csv" in alert.inner_text(), alert.inner_text()
+    shot(page, "export-done", full_page=False)
+
+    page.click("[data-sa-name=export]")  # the next export starts afresh
+    form.wait_for()
+    assert not form.locator("[data-app-export-progress]").is_visible(), "no old progress"
+    assert form.locator("[data-app-export-cancel]").inner_text() == "Cancel"
     assert page.console_errors == [], page.console_errors

@@ -104,6 +104,8 @@ def rows(page: Page) -> Locator:
 
 
 def detail(page: Page, label: str) -> Locator:
-    """The value cell of the row labelled `label` on a detail page."""
-    row = page.get_by_role("row").filter(has=page.get_by_role("cell", name=label, exact=True))
-    return row.locator("td").last
+    """The value cell of the row labelled `label` in a detail page's attribute table (the
+    History card below it names fields the same way)."""
+    rows = page.locator("#tableContent > tr")
+    row = rows.filter(has=page.get_by_role("cell", name=label, exact=True))
+    return row.locator(":scope > td").last

@@ -10,7 +10,8 @@ from starlette_admin.actions import ActionSelection, action, row_action
 from starlette_admin.flash import flash
 
 from admin_app.admin.base import AppModelView
-from admin_app.admin.fields import AwareDateTimeField
+from admin_app.admin.devices import device_name
+from admin_app.admin.fields import AwareDateTimeField, DeviceField
 from admin_app.audit.events import record_event
 from admin_app.auth.sessions import revoke_session
 from admin_app.models import AdminSession
@@ -27,7 +28,7 @@ class AdminSessionView(AppModelView):
         StringField("id", label="Session", exclude_from_list=True),
         HasOne("user", key="admin-user"),
         StringField("ip", label="IP"),
-        StringField("user_agent", label="Device"),
+        DeviceField("user_agent", label="Device"),
         AwareDateTimeField("created_at", label="Signed in"),
         AwareDateTimeField("last_seen_at", label="Last seen"),
         AwareDateTimeField("expires_at", label="Expires"),
@@ -41,13 +42,16 @@ class AdminSessionView(AppModelView):
     read_only = True
 
     async def repr(self, obj: Any, request: Request) -> str:
-        return f"{obj.ip or 'unknown IP'} · {obj.user_agent[:40] or 'unknown device'}"
+        return f"{device_name(obj.user_agent)} · {obj.ip or 'unknown IP'}"
 
     async def _end(self, request: Request, record: AdminSession) -> None:
         db = get_session(request)
         await revoke_session(db, record.id)
         await record_event(
-            db, "session_revoked", user=record.user, note=f"by an administrator, {record.ip}"
+            db,
+            "session_revoked",
+            user=record.user,
+            note=f"by an administrator: {device_name(record.user_agent)}, {record.ip}",
         )
 
     @row_action(

@@ -26,7 +26,7 @@ from admin_app.auth.sessions import revoke_user_sessions
 from admin_app.auth.users import UserExistsError, create_user, set_password
 from admin_app.email.delivery import deliver_after_commit
 from admin_app.email.notices import password_changed
-from admin_app.models import AdminUser
+from admin_app.models import AdminUser, Role
 from admin_app.state import get_session, get_settings
 
 
@@ -96,6 +96,7 @@ class AdminUserView(AppModelView):
         AwareDateTimeField("password_changed_at", read_only=True, exclude_from_create=True),
         AwareDateTimeField("created_at", read_only=True, exclude_from_create=True),
     ]
+    create_template = "admin_user/create.html"  # hides the passwords for an invitation
     case_insensitive_unique = ("email",)
     searchable_fields = ["email", "full_name"]
     sortable_fields = ["id", "email", "full_name", "last_login", "created_at"]
@@ -119,7 +120,6 @@ class AdminUserView(AppModelView):
             )
         if data.get("password") != data.get("password_confirm"):
             raise FormValidationError({"password_confirm": "The two passwords differ."})
-        roles = (await self._arrange_data(request, data)).get("roles") or []
         try:
             user = await create_user(
                 session=get_session(request),
@@ -127,17 +127,26 @@ class AdminUserView(AppModelView):
                 password=data["password"] or "",
                 full_name=data.get("full_name") or "",
                 is_superuser=bool(data.get("is_superuser")),
-                roles=[] if _locked(self, request, "roles") else list(roles),
+                roles=await self._chosen_roles(request, data),
             )
         except PasswordPolicyError as error:
             raise FormValidationError({"password": str(error)}) from None
         except UserExistsError as error:
             raise FormValidationError({"email": str(error)}) from None
+        return self._created(request, user, data)
+
+    def _created(self, request: Request, user: AdminUser, data: dict[str, Any]) -> AdminUser:
         user.is_active = bool(data.get("is_active", True))
         # starlette-admin's own create() would do this; without it nothing hears of the
         # new account after commit (the live feed, for one).
         on_commit(request, lambda: self._emit_after_create_committed(request, user))
         return user
+
+    async def _chosen_roles(self, request: Request, data: dict[str, Any]) -> list[Role]:
+        """The roles picked in the form, loaded; none when the user may not hand out roles."""
+        if _locked(self, request, "roles"):
+            return []
+        return list((await self._arrange_data(request, data)).get("roles") or [])
 
     async def _invite(self, request: Request, data: dict[str, Any]) -> AdminUser:
         """Create the account without a password and email its owner a link to choose one."""
@@ -152,12 +161,13 @@ class AdminUserView(AppModelView):
                 email=data["email"] or "",
                 full_name=data.get("full_name") or "",
                 is_superuser=bool(data.get("is_superuser")),
+                roles=await self._chosen_roles(request, data),
             )
         except UserExistsError as error:
             raise FormValidationError({"email": str(error)}) from None
         except ValueError as error:
             raise FormValidationError({"email": str(error)}) from None
-        user.is_active = bool(data.get("is_active", True))
+        self._created(request, user, data)
         inviter = await load_current_user(request)
         row = await send_invitation(
             session, request, user, inviter.display_name if inviter else "An administrator"

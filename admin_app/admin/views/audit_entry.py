@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette_admin import EnumField, IntegerField, StringField
+from starlette_admin import EnumField, IntegerField, RequestAction, StringField
 from starlette_admin.actions import row_action
 from starlette_admin.exceptions import ActionFailed
+from starlette_admin.fields import BaseField
 from starlette_admin.flash import flash
 
 from admin_app.admin.base import AppModelView
+from admin_app.admin.changes import ChangeReader
 from admin_app.admin.fields import AwareDateTimeField, ChangesField
 from admin_app.audit.events import SECURITY_ACTIONS
 from admin_app.audit.revert import REVERTIBLE, RevertError, revert
@@ -46,6 +48,17 @@ class AuditEntryView(AppModelView):
     read_only = True
     targets: dict[str, AppModelView] = {}
     """Table name to the view that manages it; filled in when the admin is built."""
+    reader = ChangeReader(())
+    """Reads entries with the labels and names of every view; set when the admin is built."""
+
+    async def serialize_field_value(self, value: Any, field: BaseField, request: Request) -> Any:
+        """An entry's changes in the words of the record's view: field labels in lists;
+        labels, named records and local times on the detail page."""
+        if not isinstance(field, ChangesField) or not isinstance(value, AuditEntry):
+            return await super().serialize_field_value(value, field, request)
+        if request.state.action == RequestAction.LIST:
+            return self.reader.labels(value)
+        return (await self.reader.read(request, [value]))[0]
 
     async def is_row_action_allowed_for_obj(self, request: Request, name: str, obj: Any) -> bool:
         if name == "revert":
