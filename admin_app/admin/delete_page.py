@@ -51,8 +51,17 @@ class DeleteActionsMixin(ModelView):
     async def deletion_refusals(self, request: Request, pks: Sequence[Any]) -> list[str]:
         """Reasons of the view's own to refuse deleting these rows, shown on the confirmation
         page, which then cannot be confirmed. Default: none. Example: "You cannot delete
-        your own account." (`before_delete` should refuse the same, for other callers)."""
-        return []
+        your own account." (`before_delete` should refuse the same, for other callers).
+        The default gives each row's `change_refusal`, once per distinct reason."""
+        refusals: list[str] = []
+        refusal_of = getattr(self, "change_refusal", None)
+        if refusal_of is None:
+            return refusals
+        for obj in await self.find_by_pks(request, list(pks)):
+            reason = await refusal_of(request, obj)
+            if reason and reason not in refusals:
+                refusals.append(reason)
+        return refusals
 
     @link_row_action(
         name="delete",

@@ -1,4 +1,4 @@
-"""The password-reset and invitation pages, inside the admin but open without a login.
+"""The password-reset, invitation and address-confirmation pages, open without a login.
 
 They share the admin's layout and its CSRF protection. Every answer to "send me a
 link" is the same page whether or not the account exists; a link that expired,
@@ -18,6 +18,7 @@ from starlette_admin.auth import login_not_required
 from starlette_admin.flash import flash
 
 from admin_app.audit.context import Actor, set_actor
+from admin_app.auth.email_change import AddressTakenError, confirm_change
 from admin_app.auth.identity import client_ip
 from admin_app.auth.passwords import MIN_LENGTH, PasswordPolicyError
 from admin_app.auth.reset import reset_allowed, reset_link, send_reset_link_later
@@ -52,6 +53,12 @@ class PasswordResetPages:
                 name="password-reset-confirm",
             ),
             Route("/invitation/{token}", self.accept, methods=["GET", "POST"], name="invitation"),
+            Route(
+                "/email-change/{token}",
+                self.confirm_email,
+                methods=["GET", "POST"],
+                name="email-change",
+            ),
         ]
 
     def _page(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
@@ -96,6 +103,25 @@ class PasswordResetPages:
     async def accept(self, request: Request) -> Response:
         """Set the first password from an invitation."""
         return await self._set_password(request, "invitation")
+
+    @login_not_required
+    async def confirm_email(self, request: Request) -> Response:
+        """Make an account's new address its own, from the link sent to that address. A
+        GET only shows what will happen (mail scanners open links); the button posts."""
+        token = request.path_params["token"]
+        db = get_session(request)
+        user = await load_user(db, get_settings(request), token, "email-change")
+        if user is None or not user.pending_email:
+            return self._page(request, "invalid", 400, purpose="email-change")
+        if request.method == "GET":
+            return self._page(request, "confirm_email", user=user)
+        try:
+            await confirm_change(db, user)
+        except AddressTakenError as error:
+            return self._page(request, "confirm_email", 409, user=user, error=str(error))
+        flash(request, "Your new email address is confirmed. Sign in with it.", "success")
+        url = request.url_for("admin:login").include_query_params(email=user.email)
+        return RedirectResponse(str(url), status_code=303)
 
     async def _set_password(self, request: Request, purpose: Purpose) -> Response:
         token = request.path_params["token"]

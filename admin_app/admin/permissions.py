@@ -83,6 +83,12 @@ class PermissionsMixin(ModelView):
             return allowed
         return self.allows(request, name)
 
+    async def change_refusal(self, request: Request, obj: Any) -> str | None:
+        """Why the user may not change or delete this record, or None. Asked before its
+        edit form opens, before a save, and before a delete is offered; the default
+        refuses nothing beyond the view's permissions."""
+        return None
+
     def readonly_fields(self, request: Request) -> set[str]:
         """Protected fields the user may see but not change."""
         return {name for name in self.protected_fields if not self.allows(request, f"edit_{name}")}

@@ -148,6 +148,21 @@ class AppAdmin(FastListRoutes, DeletePages, Admin):
             return response
         return all_or_nothing(response)
 
+    @route("/{key}/edit", methods=["GET", "POST"], name="edit")
+    async def _render_edit(self, request: Request) -> Response:
+        """starlette-admin's edit form, refused (403) for a record the view says this user
+        may not change (`change_refusal`: a superuser's account, to anyone else)."""
+        request.state.action = RequestAction.EDIT
+        view = self._find_view_by_key(request.path_params.get("key"))
+        pk = request.query_params.get("pk")
+        if isinstance(view, AppModelView) and pk is not None and view.is_accessible(request):
+            obj = await view.find_by_pk(request, pk)
+            refusal = await view.change_refusal(request, obj) if obj is not None else None
+            if refusal:
+                raise HTTPException(403, refusal)
+        response: Response = await super()._render_edit(request)
+        return response
+
     @route("/{key}/detail", methods=["GET"], name="detail")
     async def _render_detail(self, request: Request) -> Response:
         """starlette-admin's detail page, plus the record's history from the audit log."""

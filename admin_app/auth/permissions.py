@@ -50,6 +50,27 @@ class Grants:
             return None
         return list(scopes)
 
+    def covers(self, other: Grants) -> bool:
+        """Whether these grants hold everything `other` holds, as widely: a superuser
+        covers anyone; anyone else covers only what they hold themselves, and a scoped
+        grant covers only the same scopes. Who may change an account or a role must
+        cover it, so nobody can hand out, or take over, more than they have."""
+        if self.superuser:
+            return True
+        if other.superuser or not other.codes <= self.codes:
+            return False
+        for held in other.codes:
+            mine = self.scope(*held.split(":", 1))
+            theirs = other.scope(*held.split(":", 1))
+            if mine is not None and (theirs is None or not _within(theirs, mine)):
+                return False
+        return True
+
+
+def _within(scopes: list[dict[str, Any]], limits: list[dict[str, Any]]) -> bool:
+    allowed = {json.dumps(limit, sort_keys=True) for limit in limits}
+    return all(json.dumps(scope, sort_keys=True) in allowed for scope in scopes)
+
 
 NO_GRANTS = Grants()
 

@@ -21,21 +21,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from admin_app.models import AdminUser
 from admin_app.settings import Settings
 
-Purpose = Literal["password-reset", "invitation"]
+Purpose = Literal["password-reset", "invitation", "email-change"]
 
 
 def _serializer(settings: Settings, purpose: Purpose) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_keys, salt=f"admin-app.{purpose}")
 
 
-def _fingerprint(user: AdminUser) -> str:
+def _fingerprint(user: AdminUser, purpose: Purpose) -> str:
     stamp = user.password_changed_at.isoformat(timespec="microseconds")
-    return hashlib.sha256(f"{user.id}:{stamp}".encode()).hexdigest()[:16]
+    # An address change is bound to the address it confirms: asking for another one, or
+    # confirming this one, ends the link.
+    pending = f":{user.pending_email}" if purpose == "email-change" else ""
+    return hashlib.sha256(f"{user.id}:{stamp}{pending}".encode()).hexdigest()[:16]
 
 
 def make_token(settings: Settings, user: AdminUser, purpose: Purpose) -> str:
     """A token for `user` that `load_user` accepts until it expires or the password changes."""
-    return _serializer(settings, purpose).dumps({"u": user.id, "p": _fingerprint(user)})
+    return _serializer(settings, purpose).dumps({"u": user.id, "p": _fingerprint(user, purpose)})
 
 
 class NoTokenError(Exception):
@@ -62,7 +65,8 @@ async def issue_token(
     user = await db.get(AdminUser, user_id) if user_id is not None else None
     if user is None or not user.is_active:
         raise NoTokenError("not sent: the account no longer exists or was deactivated")
-    if user.email.casefold() != recipient.casefold():
+    address = user.pending_email if purpose == "email-change" else user.email
+    if not address or address.casefold() != recipient.casefold():
         raise NoTokenError("not sent: the account's email address changed since it was queued")
     if purpose == "invitation" and user.has_password:
         raise NoTokenError("not sent: the invitation was accepted already")
@@ -71,7 +75,7 @@ async def issue_token(
 
 def max_age(settings: Settings, purpose: Purpose) -> int:
     """How many seconds a token of `purpose` is valid."""
-    if purpose == "invitation":
+    if purpose in ("invitation", "email-change"):
         return settings.invitation_max_age
     return settings.password_reset_max_age
 
@@ -87,6 +91,6 @@ async def load_user(
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
         return None
     user = await db.get(AdminUser, data["u"])
-    if user is None or not user.is_active or data.get("p") != _fingerprint(user):
+    if user is None or not user.is_active or data.get("p") != _fingerprint(user, purpose):
         return None
     return user

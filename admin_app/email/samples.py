@@ -20,6 +20,19 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "link": "https://admin.example.com/admin/invitation/EXAMPLE-TOKEN",
         "valid_days": 3,
     },
+    "email_change_confirm": {
+        "name": "Ada Lovelace",
+        "old": "ada@example.com",
+        "new": "ada@newmail.example",
+        "by": "Grace Hopper",
+        "link": "https://admin.example.com/admin/email-change/EXAMPLE-TOKEN",
+    },
+    "email_change_notice": {
+        "name": "Ada Lovelace",
+        "old": "ada@example.com",
+        "new": "ada@newmail.example",
+        "by": "Grace Hopper",
+    },
     "password_changed": {
         "name": "Ada Lovelace",
         "email": "ada@example.com",

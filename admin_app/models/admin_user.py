@@ -32,6 +32,8 @@ class AdminUser(Versioned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
+    pending_email: Mapped[str | None] = mapped_column(String(254))
+    """A new address waiting for its owner to confirm it (`admin_app.auth.email_change`)."""
     full_name: Mapped[str] = mapped_column(String(150), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)

@@ -147,7 +147,7 @@ def _token(settings, user_id: int, *, age: int = 0, purpose: str = "password-res
             return super().get_timestamp() - age
 
     serializer = URLSafeTimedSerializer(TEST_SECRET, salt=f"admin-app.{purpose}", signer=Past)
-    return serializer.dumps({"u": user.id, "p": _fingerprint(user)})
+    return serializer.dumps({"u": user.id, "p": _fingerprint(user, "password-reset")})
 
 
 def test_expired_tampered_and_foreign_tokens_get_the_invalid_page(mail_client, mail_settings):

@@ -33,5 +33,8 @@ def test_a_missing_value_is_an_error_not_a_blank():
 
 
 def test_unknown_email_names_the_known_ones():
-    with pytest.raises(UnknownEmailError, match="known: invitation, new_login"):
+    with pytest.raises(
+        UnknownEmailError,
+        match="known: email_change_confirm, email_change_notice, invitation, new_login",
+    ):
         render("nope", {})

@@ -19,8 +19,10 @@ from admin_app.admin.base import AppModelView
 from admin_app.admin.fields import AwareDateTimeField
 from admin_app.audit.events import record_event
 from admin_app.auth import totp
-from admin_app.auth.identity import current_identity, load_current_user
+from admin_app.auth.email_change import AddressTakenError, request_change
+from admin_app.auth.identity import Identity, current_identity, load_current_user
 from admin_app.auth.passwords import PasswordPolicyError
+from admin_app.auth.permissions import grants, load_grants
 from admin_app.auth.reset import create_invited_user, send_invitation
 from admin_app.auth.sessions import revoke_user_sessions
 from admin_app.auth.users import UserExistsError, create_user, set_password
@@ -76,6 +78,13 @@ class AdminUserView(AppModelView):
     fields = [
         IntegerField("id", label="ID"),
         EmailField("email", required=True, maxlength=254),
+        StringField(
+            "pending_email",
+            label="New email, awaiting confirmation",
+            read_only=True,
+            exclude_from_create=True,
+            exclude_from_list=True,
+        ),
         StringField("full_name", maxlength=150),
         BooleanField(
             "send_invitation",
@@ -190,11 +199,57 @@ class AdminUserView(AppModelView):
                 )
         if state.is_active.history.deleted or state.is_superuser.history.deleted:
             await revoke_user_sessions(get_session(request), obj.id)
+        await self._hold_new_address(request, obj)
+
+    async def _hold_new_address(self, request: Request, obj: AdminUser) -> None:
+        """A new email address waits for its owner to confirm it (`auth.email_change`)."""
+        history = inspect(obj).attrs.email.history
+        if not (history.added and history.deleted) or history.added[0] == history.deleted[0]:
+            return
+        new, obj.email = obj.email, history.deleted[0]
+        me = await load_current_user(request)
+        try:
+            rows = await request_change(
+                get_session(request), request, obj, new, me.display_name if me else "Someone"
+            )
+        except AddressTakenError as error:
+            raise FormValidationError({"email": str(error)}) from None
+        for row in rows:
+            deliver_after_commit(request, row)
+        flash(
+            request,
+            f"A link to confirm {obj.pending_email} was sent there: the address changes once it "
+            f"is followed. {obj.email} was told.",
+            "info",
+        )
 
     async def deletion_refusals(self, request: Request, pks: Sequence[Any]) -> list[str]:
         """Shown before the delete, so nobody is offered a confirmation that would fail."""
         me = current_identity(request)
-        return ["You cannot delete your own account."] if me and me.id in pks else []
+        own = ["You cannot delete your own account."] if me and me.id in pks else []
+        return own + await super().deletion_refusals(request, pks)
+
+    async def change_refusal(self, request: Request, obj: Any) -> str | None:
+        """Only someone who holds everything an account holds may change it: a superuser's
+        account only a superuser (its email, password, 2FA, active flag, anything), and a
+        role's holder only someone holding at least as much. Otherwise a delegated
+        administrator could take the account over."""
+        mine = grants(request)
+        if mine.superuser:
+            return None
+        if obj.is_superuser:
+            return "Only a superuser may change a superuser's account."
+        theirs = await load_grants(get_session(request), Identity.of(obj))
+        if not mine.covers(theirs):
+            return "This account holds permissions you do not hold; only a superuser may change it."
+        return None
+
+    async def is_row_action_allowed_for_obj(self, request: Request, name: str, obj: Any) -> bool:
+        """Edit, delete, set a password, reset 2FA: not on an account the user may not change."""
+        if name != "view" and await self.change_refusal(request, obj):
+            return False
+        allowed: bool = await super().is_row_action_allowed_for_obj(request, name, obj)
+        return allowed
 
     async def before_delete(self, request: Request, obj: Any) -> None:
         me = current_identity(request)
