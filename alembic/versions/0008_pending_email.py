@@ -8,6 +8,7 @@ Create Date: 2026-12-06
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+
 from alembic import op
 
 revision: str = "0008"
