@@ -63,6 +63,9 @@ SECTIONS: dict[str, str] = {
     "role, forms filled with every value their controls offer or accept, then every page "
     "showing the record: list (searched, sorted), detail, edit, conflict, CSV and Excel "
     "export, audit entry and revert.",
+    "Privilege boundaries": "Users holding one permission each (every one the registry "
+    "defines), and a row-scoped role, against every page, API, export, live feed, media file "
+    "and account power; 64 signed-in clients at once.",
     "Injection": "SQL, template and header injection, and stored HTML and script.",
     "Brute force and load": "Concurrent logins and password guessing from many clients.",
     "Crashes": "The web process and the email worker killed with SIGKILL mid-work.",

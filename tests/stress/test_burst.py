@@ -34,7 +34,7 @@ def test_a_burst_of_64_signed_in_clients_gets_every_page(pg_settings, scale, rep
     p50 = statistics.median(seconds)
     p99 = seconds[int(len(seconds) * 0.99) - 1]
     report.add(
-        "Brute force and load",
+        "Privilege boundaries",
         f"{CLIENTS} signed-in clients opening list pages at once, default settings",
         len(results),
         f"{len(results) - len(failed):,} answered 200, {len(failed)} not; "
