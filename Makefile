@@ -63,7 +63,7 @@ bench: install
 STRESS_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 stress: install
 	STRESS_SCALE=full STRESS_REPORT=docs/reliability.md TEST_DATABASE_URL=$(STRESS_DATABASE_URL) \
-		timeout --signal=INT 600 $(BIN)/pytest -q -p tests.stress.report tests/stress \
+		timeout --signal=INT 2400 $(BIN)/pytest -q -p tests.stress.report tests/stress \
 		tests/test_db_restart.py tests/email/test_worker_process.py::test_sigkill_mid_batch_loses_no_message
 
 clean:
