@@ -13,3 +13,47 @@
     if (element) window.location = element.value;
   });
 })();
+
+// Layout help on every admin page (static/admin.css has the styles).
+(function () {
+  "use strict";
+
+  // A single word (a code, an address, a number) is not broken at a hyphen to fit a
+  // narrow column; sentences still wrap at spaces.
+  document.querySelectorAll("td[data-column] > .text-truncate").forEach(function (cell) {
+    var text = cell.textContent.trim();
+    if (text.length <= 30 && !/\s/.test(text)) cell.classList.add("app-one-word");
+  });
+
+  // A table wider than its box: say so (the hidden edge fades out), and let a keyboard
+  // scroll it (the box becomes a named, focusable region; arrow keys then scroll it).
+  function markOverflow(box) {
+    var hidden = box.scrollWidth - box.clientWidth;
+    var scrolls = hidden > 1;
+    box.classList.toggle("app-more-left", scrolls && box.scrollLeft > 1);
+    box.classList.toggle("app-more-right", scrolls && box.scrollLeft < hidden - 1);
+    if (scrolls && !box.hasAttribute("tabindex")) {
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", "Table, scrolls sideways");
+    } else if (!scrolls && box.getAttribute("role") === "region") {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+    }
+  }
+
+  var boxes = document.querySelectorAll(".table-responsive");
+  // The box changes size with the window; the table inside it with its content.
+  var resized = new ResizeObserver(function (entries) {
+    entries.forEach(function (entry) {
+      markOverflow(entry.target.closest(".table-responsive"));
+    });
+  });
+  boxes.forEach(function (box) {
+    markOverflow(box);
+    resized.observe(box);
+    if (box.firstElementChild) resized.observe(box.firstElementChild);
+    box.addEventListener("scroll", function () { markOverflow(box); }, { passive: true });
+  });
+})();
