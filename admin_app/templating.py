@@ -4,6 +4,10 @@ Every `<script` written in a template (ours or starlette-admin's) is given
 `nonce="{{ csp_nonce() }}"` when the template is loaded, so the Content-Security-Policy
 can allow exactly the scripts the templates contain. Values rendered into a page
 are escaped by autoescape, so script that arrives as data never gets a nonce.
+
+A few lines of starlette-admin's own templates are also amended as they load
+(`STOCK_FIXES`): where no block lets an override reach them, this is smaller than
+copying the whole template.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import starlette_admin
 from jinja2 import BaseLoader, Environment
 from starlette.templating import Jinja2Templates
 
@@ -30,6 +35,19 @@ INLINE_HANDLERS = {
     # they become data attributes that static/admin.js wires up instead.
     'onclick="applyColumnVisibility()"': 'data-app-call="applyColumnVisibility"',
     'onchange="window.location = this.value"': "data-app-navigate",
+}
+
+STOCK_TEMPLATES = Path(starlette_admin.__file__).parent / "templates"
+
+STOCK_FIXES: dict[str, dict[str, str]] = {
+    # Accessibility repairs of starlette-admin 1.0.3's templates, by file under STOCK_TEMPLATES:
+    # each text must occur there (tests/test_templating.py checks that it still does).
+    "layout.html": {
+        # The page's main landmark, and the target of the skip link (templates/admin/layout.html).
+        '<div class="page-wrapper">': (
+            '<div class="page-wrapper" id="main-content" role="main" tabindex="-1">'
+        ),
+    },
 }
 
 _nonce: ContextVar[str] = ContextVar("csp_nonce", default="")
@@ -60,10 +78,20 @@ class NonceLoader(BaseLoader):
         source, filename, uptodate = self.inner.get_source(environment, template)
         for handler, replacement in INLINE_HANDLERS.items():
             source = source.replace(handler, replacement)
+        for text, replacement in stock_fixes(filename).items():
+            source = source.replace(text, replacement)
         return _SCRIPT_TAG.sub('<script nonce="{{ csp_nonce() }}"', source), filename, uptodate
 
     def list_templates(self) -> list[str]:
         return self.inner.list_templates()
+
+
+def stock_fixes(filename: str | None) -> dict[str, str]:
+    """The amendments for the template loaded from `filename` (none unless it is stock)."""
+    path = Path(filename or "")
+    if not path.is_relative_to(STOCK_TEMPLATES):
+        return {}
+    return STOCK_FIXES.get(path.relative_to(STOCK_TEMPLATES).as_posix(), {})
 
 
 def add_nonces(env: Environment) -> None:

@@ -14,9 +14,16 @@
   });
 })();
 
-// Layout help on every admin page (static/admin.css has the styles).
+// Layout and keyboard help on every admin page (static/admin.css has the styles).
 (function () {
   "use strict";
+
+  // starlette-admin's list.js focuses the search box on every list page, which puts
+  // keyboard and screen-reader users past the skip link, the menu and the page's title.
+  // It keeps doing so after a search (the person is refining it), not on a plain visit.
+  // This script runs before list.js's page setup, so its focus() call finds this no-op.
+  var search = document.querySelector('input[type="search"][name="q"]');
+  if (search && !search.value) search.focus = function () {};
 
   // A single word (a code, an address, a number) is not broken at a hyphen to fit a
   // narrow column; sentences still wrap at spaces.
