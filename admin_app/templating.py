@@ -47,6 +47,18 @@ STOCK_FIXES: dict[str, dict[str, str]] = {
         '<div class="page-wrapper">': (
             '<div class="page-wrapper" id="main-content" role="main" tabindex="-1">'
         ),
+        # The top bar's user menu shows the user's name; its accessible name must contain it.
+        'aria-label="Open user menu">{{ self.user_menu_trigger() }}': (
+            'aria-label="{{ current_user.username }}: open user menu">'
+            "{{ self.user_menu_trigger() }}"
+        ),
+    },
+    "list.html": {
+        # The row actions' column header was empty: screen readers announced nothing.
+        '<th scope="col" class="w-1"></th>': (
+            '<th scope="col" class="w-1">'
+            '<span class="visually-hidden">{{ _("Actions") }}</span></th>'
+        ),
     },
 }
 

@@ -1,0 +1,78 @@
+// Names for the form widgets that starlette-admin's form.js builds (date pickers, select2,
+// the JSON editor): each replaces or wraps the labelled input, so its label named nothing
+// a person uses. Loaded after form.js on create and edit pages (templates/admin/*.html),
+// and registered through its public initializer hook, so it also runs on added rows.
+(function () {
+  "use strict";
+
+  function labelFor(id) {
+    return id ? document.querySelector('label[for="' + CSS.escape(id) + '"]') : null;
+  }
+
+  function labelId(label) {
+    if (!label.id) label.id = label.htmlFor + "-label";
+    return label.id;
+  }
+
+  // flatpickr shows a copy of the input and hides the one the label points at: the copy
+  // takes the id (so the label names it and a click on the label focuses it).
+  function nameDatePicker(input) {
+    var picker = input._flatpickr;
+    if (!picker || !picker.altInput || picker.altInput.id) return;
+    var alt = picker.altInput;
+    alt.id = input.id;
+    input.id = input.id + "-value";
+    ["aria-describedby", "aria-invalid"].forEach(function (name) {
+      if (input.hasAttribute(name)) alt.setAttribute(name, input.getAttribute(name));
+    });
+  }
+
+  // select2 hides the select and shows a combobox of its own, named by its current value
+  // only (single) or by nothing (multiple): the label goes first in its name.
+  function nameSelect2(select) {
+    var label = labelFor(select.id);
+    var widget = select.nextElementSibling;
+    if (!label || !widget || !widget.classList.contains("select2")) return;
+    var box = widget.querySelector(".select2-selection");
+    var names = (box.getAttribute("aria-labelledby") || "").split(" ");
+    if (names.indexOf(labelId(label)) < 0) {
+      box.setAttribute("aria-labelledby", [labelId(label)].concat(names).join(" ").trim());
+    }
+    var typed = widget.querySelector(".select2-search__field");
+    if (typed && !typed.hasAttribute("aria-label")) typed.setAttribute("aria-labelledby", labelId(label));
+  }
+
+  // The JSON editor (re)builds its toolbar and tree on every change of mode: a search box
+  // and a search button without names, and a layout table read as a data table.
+  function nameJsonEditor(container) {
+    var label = labelFor(container.id);
+    var name = label ? label.textContent.trim() : "JSON";
+    if (label) {
+      container.setAttribute("role", "group");
+      container.setAttribute("aria-labelledby", labelId(label));
+    }
+    container.querySelectorAll(".jsoneditor-search input:not([aria-label])").forEach(function (box) {
+      box.setAttribute("aria-label", "Search in " + name);
+    });
+    container.querySelectorAll("button.jsoneditor-refresh:not([aria-label])").forEach(function (button) {
+      button.setAttribute("aria-label", "Search");
+    });
+    container.querySelectorAll("table:not([role])").forEach(function (table) {
+      table.setAttribute("role", "presentation");
+    });
+  }
+
+  function watchJsonEditor(container) {
+    nameJsonEditor(container);
+    new MutationObserver(function () { nameJsonEditor(container); })
+      .observe(container, { childList: true, subtree: true });
+  }
+
+  // `root` is the document, or (for an added row) a jQuery object: jQuery takes both.
+  window.StarletteAdmin.registerFieldInitializer(function (root) {
+    $("input.field-datetime, input.field-date, input.field-time", root).toArray()
+      .forEach(nameDatePicker);
+    $("select", root).toArray().forEach(nameSelect2);
+    $("div.field-json", root).toArray().forEach(watchJsonEditor);
+  });
+})();
