@@ -17,6 +17,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 
 from admin_app.db import create_engine
 from admin_app.demo.seed import SeedPlan, seed
+from admin_app.email.outbox import enqueue
+from admin_app.email.samples import SAMPLES
 from admin_app.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_SECRET, DatabaseFactory, make_settings
 from tests.e2e.browser import (
@@ -28,10 +30,13 @@ from tests.e2e.browser import (
     chromium_available,
 )
 from tests.e2e.server import LiveServer, ServerError, start_server
-from tests.helpers import create_admin
+from tests.helpers import create_admin, give_role, run
 
 ROOT_EMAIL = "root@example.com"
 EDITOR_EMAIL = "editor@example.com"
+SUPPORT_EMAIL = "support@example.com"
+SUPPORT_ROLE = "Support"
+"""A limited role of the demo data: views some models and edits orders (admin_app/demo/seed.py)."""
 SCREENSHOTS = PROJECT_ROOT / "test-results" / "screenshots"
 TIMEOUT_MS = 10_000
 """Longest wait for any one browser step or expectation; a stuck page fails, never hangs.
@@ -45,13 +50,17 @@ expect.set_options(timeout=TIMEOUT_MS)
 def live_server(
     databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    """`admin-app serve` on a fresh migrated SQLite file with a small store and two accounts."""
+    """`admin-app serve` on a fresh migrated SQLite file with a small store, three accounts
+    (a superuser, one without roles, one with the demo's Support role) and a queued email."""
     workdir = tmp_path_factory.mktemp("e2e-server")
     database_url = databases.new("sqlite", workdir)
     settings = make_settings(database_url=database_url, data_dir=workdir / "data")
     _seed_small_store(settings)
     create_admin(settings, ROOT_EMAIL, superuser=True, full_name="Root Admin")
     create_admin(settings, EDITOR_EMAIL, superuser=False, full_name="Eddie Editor")
+    create_admin(settings, SUPPORT_EMAIL, superuser=False, full_name="Sam Support")
+    give_role(settings, SUPPORT_EMAIL, SUPPORT_ROLE)
+    _queue_email(settings)
     env = {
         "ENVIRONMENT": "test",
         "DATABASE_URL": database_url,
@@ -79,6 +88,16 @@ def _seed_small_store(settings: Settings) -> None:
             await engine.dispose()
 
     asyncio.run(go())
+
+
+def _queue_email(settings: Settings) -> None:
+    """One message in the outbox, so its pages have a record to show."""
+
+    async def work(session: Any) -> None:
+        sample = SAMPLES["order_shipped"]
+        await enqueue(session, settings, to="ada@example.com", kind="order_shipped", context=sample)
+
+    run(settings, work)
 
 
 @pytest.fixture(scope="package")
