@@ -1,8 +1,8 @@
 """Every screen of the admin, listed from the registry, and what each must show a person.
 
-The list, detail, create and edit pages of every view in `REGISTRY` are listed for a
-role from the permissions it holds, so a model added later is walked with no new test
-code. `check_*` functions return problems as sentences (empty when all is well).
+The list, detail, create, edit and delete-confirmation pages of every view in
+`REGISTRY` are listed for a role from the permissions it holds, so a model added later
+is walked with no new test code. `check_*` functions return problems as sentences (empty when all is well).
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ from admin_app.admin.base import AppModelView
 from admin_app.admin.registry import REGISTRY
 from admin_app.demo.seed import DEMO_ROLES
 
-PAGE_ACTIONS = {"list": "view", "detail": "view", "create": "create", "edit": "edit"}
+PAGE_ACTIONS = {
+    "list": "view",
+    "detail": "view",
+    "create": "create",
+    "edit": "edit",
+    "delete": "delete",  # the confirmation page; opening it deletes nothing
+}
 """The permission each page of a model needs."""
 
 ACCOUNT_PAGES = {
@@ -65,8 +71,10 @@ class ModelPage:
         return f"{self.view.key} {self.kind}"
 
     def path(self, pk: str | None) -> str:
-        """The page's address; detail and edit pages name a record."""
+        """The page's address; detail, edit and delete pages name a record."""
         base = f"/admin/{self.view.key}/{self.kind}"
+        if self.kind == "delete":
+            return f"{base}?pks={pk or 1}"
         return f"{base}?pk={pk or 1}" if self.kind in ("detail", "edit") else base
 
 

@@ -104,7 +104,7 @@ class Walker:
         if not role.may(page.view, PAGE_ACTIONS[page.kind]):
             self.refused(page.name, page.path(self.records.get(key)))
             return
-        if page.kind in ("detail", "edit") and key not in self.records:
+        if page.kind in ("detail", "edit", "delete") and key not in self.records:
             self.walk.refusals.append(f"{page.name}: the list showed no record to open")
             return
         self.visit(page.name, page.path(self.records.get(key)), page.kind)
