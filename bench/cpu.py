@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.cpu [--path /admin/customer/list] [--rounds 3] [CHECKOUT ...]
 
 Rates on a shared machine drift by a third within minutes; the CPU time the server
-process spends per request (from /proc, under `wrk` with the bench's 16 connections)
+process spends per request (from /proc, under `wrk` with the bench's 20 connections)
 drifts far less, and alternating rounds give every side the same drift. This is how
 the changes in docs/big-tables.md were chosen. Each CHECKOUT (another worktree, say
 `git worktree add /tmp/before HEAD~1`) is served by this checkout's environment from
@@ -21,16 +21,9 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.run import (
-    ROOT,
-    SECONDS,
-    Server,
-    app_environment,
-    login,
-    prepare_database,
-    serve,
-    wrk,
-)
+from bench.database import ROOT, app_environment, prepare_database
+from bench.servers import Server, login, serve
+from bench.traffic import SECONDS, Traffic, wrk
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -44,7 +37,7 @@ def cpu_seconds(pid: int) -> float:
 def measure(server: Server, url: str, cookie: str) -> tuple[float, float]:
     """Requests per second and server CPU milliseconds per request over one wrk round."""
     before = cpu_seconds(server.pid)
-    figure = wrk(url, cookie, warm=False)
+    figure = wrk(url, Traffic(cookies=[cookie] if cookie else []), warm=False)
     used = cpu_seconds(server.pid) - before
     return figure.req_s, 1000 * used / (figure.req_s * SECONDS)
 

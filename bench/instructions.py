@@ -31,7 +31,8 @@ from pathlib import Path
 import httpx2
 
 from bench.cpu import check_checkouts, comparison_parser
-from bench.run import BIN, ROOT, app_environment, free_port, login, prepare_database
+from bench.database import BIN, ROOT, app_environment, prepare_database
+from bench.servers import free_port, login
 
 CLIENTS = 16
 

@@ -1,0 +1,87 @@
+"""What `make bench` asks of both apps: the pages people open, as they open them.
+
+Most scenarios draw a new URL for every request (bench/requests.lua): a person rarely
+asks for the same URL twice, so a page kept from the request before is the exception.
+The repeated pages are kept for reference, and for the goals about deep pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from bench.traffic import Traffic
+
+LIST = "list page, a new URL each time"
+LIST_GZIP = "list page, a new URL each time, gzip"
+SEARCH = "search, a new 5-6 digit term each time"
+DETAIL = "detail page, a random record"
+EDIT = "edit form, a random record"
+FIRST = "first page, repeated"
+DEEP_PAGE = 10_000
+DEEP = f"page {DEEP_PAGE:,}, repeated"
+LAST = "last page, repeated"
+AUTOCOMPLETE = "autocomplete, repeated"
+EXPORT = "export (CSV, all rows)"
+
+ADMIN_LIST, FLOOR_LIST = "/admin/customer/list", "/customers"
+FLOOR_DETAIL = "/customers/detail"
+LOOKUP_TERM = "smit"
+LIST_WEIGHT = "list page (first page, 25 rows)"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    admin_path: str
+    floor_path: str
+    traffic: Traffic
+    sample: str = ""
+    """A query string `traffic` could draw, checked on both apps before the run."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """What the scenarios need to know of the bench database and the admin's view."""
+
+    cookies: list[str]
+    ids: tuple[int, int]
+    sorts: list[str]
+    max_page: int
+    deep_after: tuple[str, int]
+    """The admin's and the floor's `after=` value for page `DEEP_PAGE`."""
+
+
+def scenarios(table: Table) -> list[Scenario]:
+    """Every scenario driven with wrk, in the order they run."""
+    everyone = Traffic(cookies=table.cookies)
+    lists = Traffic("list", table.cookies, sorts=table.sorts, max_page=table.max_page)
+    record = Traffic("record", table.cookies, ids=table.ids)
+    sort = f"{table.sorts[-1]}__desc"
+    token, after_id = table.deep_after
+    lookup = f"relation-lookup?q={LOOKUP_TERM}&skip=0&limit=20"
+    return [
+        Scenario(LIST, ADMIN_LIST, FLOOR_LIST, lists, f"?page={table.max_page}&sort={sort}"),
+        Scenario(LIST_GZIP, ADMIN_LIST, FLOOR_LIST, replace(lists, gzip=True), "?q=99999"),
+        Scenario(SEARCH, ADMIN_LIST, FLOOR_LIST, Traffic("search", table.cookies), "?q=12345"),
+        Scenario(DETAIL, "/admin/customer/detail", FLOOR_DETAIL, record, f"?pk={table.ids[1]}"),
+        Scenario(EDIT, "/admin/customer/edit", FLOOR_DETAIL, record, f"?pk={table.ids[0]}"),
+        Scenario(FIRST, ADMIN_LIST, FLOOR_LIST, everyone),
+        Scenario(DEEP, f"{ADMIN_LIST}?after={token}", f"{FLOOR_LIST}?after={after_id}", everyone),
+        Scenario(LAST, f"{ADMIN_LIST}?last=1", f"{FLOOR_LIST}?last=1", everyone),
+        Scenario(
+            AUTOCOMPLETE,
+            f"/admin/_api/customer/{lookup}",
+            f"/customers/lookup?q={LOOKUP_TERM}",
+            everyone,
+        ),
+    ]
+
+
+def weighed(ids: tuple[int, int]) -> dict[str, tuple[str, str]]:
+    """The pages whose weight is reported: admin path and floor path."""
+    pk = f"?pk={(ids[0] + ids[1]) // 2}"
+    return {
+        LIST_WEIGHT: (ADMIN_LIST, FLOOR_LIST),
+        "detail page": ("/admin/customer/detail" + pk, FLOOR_DETAIL + pk),
+        "edit form": ("/admin/customer/edit" + pk, FLOOR_DETAIL + pk),
+    }

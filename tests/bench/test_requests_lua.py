@@ -1,0 +1,118 @@
+"""bench/requests.lua through real wrk: one user per connection, a new URL per request,
+and every answer that is not a 200 counted (wrk alone counts a redirect as a success)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from bench.traffic import Figure, Traffic, wrk
+
+LIST_URL = re.compile(r"^/x\?(?:page=(\d+)|q=(\d{5,6}))&sort=(id|email)__(asc|desc)$")
+
+
+@dataclass
+class Seen:
+    """What the server saw: (connection, path, cookie) per request."""
+
+    requests: list[tuple[int, str, str]] = field(default_factory=list)
+    redirected: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, Seen]]:
+    """A keep-alive HTTP server that redirects user 2 (as if logged out) and serves the rest."""
+    assert shutil.which("wrk"), "wrk is not installed; install it with: apt-get install wrk"
+    seen = Seen()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            cookie = self.headers.get("Cookie", "")
+            status = 302 if cookie == "user=2" else 200
+            with seen.lock:
+                seen.requests.append((id(self), self.path, cookie))
+                seen.redirected += status == 302
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, *args: object) -> None:
+            pass  # wrk drops its connections at the end of a run
+
+    httpd = Server(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/x", seen
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def drive(url: str, traffic: Traffic, connections: int = 3) -> Figure:
+    return wrk(url, traffic, connections, warm=False, seconds=1)
+
+
+def test_each_connection_is_one_user_and_redirects_are_counted(
+    server: tuple[str, Seen],
+) -> None:
+    url, seen = server
+    figure = drive(url, Traffic(cookies=["user=1", "user=2", "user=3"]))
+    users_by_connection: dict[int, set[str]] = {}
+    for connection, _, cookie in seen.requests:
+        users_by_connection.setdefault(connection, set()).add(cookie)
+    assert sorted(min(users) for users in users_by_connection.values()) == [
+        "user=1",
+        "user=2",
+        "user=3",
+    ], f"each of the 3 connections should be one user throughout: {users_by_connection}"
+    assert set(figure.not_ok) == {"302"}, f"only the redirects are not 200: {figure.not_ok}"
+    assert 0 < figure.not_ok["302"] <= seen.redirected, (
+        f"counted {figure.not_ok['302']} redirects, the server sent {seen.redirected}"
+    )
+
+
+def test_a_list_url_is_new_each_time_and_within_the_numbered_pages(
+    server: tuple[str, Seen],
+) -> None:
+    url, seen = server
+    traffic = Traffic("list", ["user=1"], sorts=["id", "email"], max_page=401)
+    figure = drive(url, traffic)
+    paths = [path for _, path, _ in seen.requests]
+    wrong = [p for p in paths if not (m := LIST_URL.match(p)) or not 1 <= int(m[1] or 1) <= 401]
+    assert not wrong, f"list URLs outside the numbered pages or sorts: {wrong[:5]}"
+    assert figure.not_ok == {}, f"every answer was a 200: {figure.not_ok}"
+    searches = sum(1 for p in paths if "q=" in p)
+    assert 0.1 < searches / len(paths) < 0.4, f"about one in four searches: {searches}/{len(paths)}"
+    assert len(set(paths)) > 0.95 * len(paths), "the URLs repeat: not a new URL each time"
+
+    first_run = set(paths)
+    seen.requests.clear()
+    drive(url, traffic)
+    again = {path for _, path, _ in seen.requests}
+    assert len(again & first_run) < 0.05 * len(again), "the next round replays the same URLs"
+
+
+def test_records_and_searches_stay_in_range(server: tuple[str, Seen]) -> None:
+    url, seen = server
+    drive(url, Traffic("record", ["user=1"], ids=(500, 600)))
+    drive(url, Traffic("search", ["user=1"]))
+    pks = [int(p.split("pk=")[1]) for _, p, _ in seen.requests if "pk=" in p]
+    terms = [p.split("q=")[1] for _, p, _ in seen.requests if "q=" in p]
+    assert pks and all(500 <= pk <= 600 for pk in pks), f"ids outside 500..600: {pks[:10]}"
+    assert terms and all(re.fullmatch(r"\d{5,6}", t) for t in terms), f"terms: {terms[:10]}"
+    assert {len(t) for t in terms} == {5, 6}, "both 5 and 6 digit terms are searched"
