@@ -48,6 +48,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from admin_app.admin.site import build_admin
+from admin_app.audit.recorder import start_recording
 from admin_app.db import (
     close_driver_pool,
     create_engine,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
+        start_recording()  # every ORM change this process makes goes to the audit log
         engine = create_engine(settings)
         open_driver_pool(engine, settings)
         sessions = create_sessionmaker(engine)
