@@ -34,8 +34,9 @@ from admin_app.auth.users import (
 from admin_app.email.notices import notify_login_from_new_ip
 from admin_app.middleware.admin_guards import CSRF_COOKIE, LoginMiddleware
 from admin_app.models import AdminUser
+from admin_app.observability.metrics import get_metrics
 from admin_app.settings import Settings
-from admin_app.state import get_metrics, get_session, get_sessionmaker
+from admin_app.state import get_session, get_sessionmaker
 
 LOGIN_FAILED = "Invalid email or password."
 """The only thing a failed login ever says: nothing about which part was wrong."""
