@@ -38,6 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette_admin.auth import AdminUser
 from starlette_admin.cookies import SignedCookie
 from starlette_admin.i18n import TimezoneConfig, set_database_timezone, set_timezone
+from starlette_admin.security.csrf import CSRFMiddleware as StockCSRFMiddleware
 
 from admin_app.middleware.limits import read_body, replay
 
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 
 FLASH_COOKIE = "starlette_admin_flash"
 FLASH_MAX_AGE = 300
-CSRF_COOKIE = "starlette_admin_csrftoken"
+CSRF_COOKIE = StockCSRFMiddleware.cookie_name  # the same cookie: its templates read it
 CSRF_HEADER = "x-csrftoken"
 CSRF_FIELD = "csrftoken"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
