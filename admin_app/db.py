@@ -256,11 +256,9 @@ def _ensure_parent(database: str) -> None:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded values after commit, so templates can still read them.
 
-    Importing the audit recorder here registers its flush hook: every ORM change made
-    through these sessions is logged, whoever makes it.
+    What they flush reaches the audit log once the entry point has called
+    `admin_app.audit.recorder.start_recording()` (the app's lifespan, the CLI).
     """
-    import admin_app.audit.recorder  # noqa: F401
-
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

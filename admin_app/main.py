@@ -39,8 +39,9 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypedDict
 
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -48,6 +49,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from admin_app.admin.site import build_admin
+from admin_app.audit.recorder import start_recording
 from admin_app.db import (
     close_driver_pool,
     create_engine,
@@ -74,7 +76,6 @@ from admin_app.observability.logs import configure_logging
 from admin_app.observability.metrics import Metrics
 from admin_app.observability.sources import default_sources
 from admin_app.settings import ConfigError, Settings, load_settings
-from admin_app.state import AppState
 from admin_app.templating import STATIC_DIR, app_templates
 from admin_app.web import health, metrics
 from admin_app.web.errors import exception_handlers
@@ -82,6 +83,22 @@ from admin_app.web.live import live_routes
 from admin_app.web.static import FingerprintedStaticFiles
 
 SESSION_COOKIE = "admin_session"
+
+
+class AppState(TypedDict):
+    """What the lifespan shares; Starlette copies it into each request's `request.state`.
+
+    Read through the accessors: `admin_app.state` (settings, sessions), `get_mailer`,
+    `get_live` and `get_metrics` beside their services.
+    """
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    media: MediaStore
+    mailer: Mailer
+    metrics: Metrics
+    live: LiveService
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -94,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
+        start_recording()  # every ORM change this process makes goes to the audit log
         engine = create_engine(settings)
         open_driver_pool(engine, settings)
         sessions = create_sessionmaker(engine)

@@ -21,7 +21,8 @@ from admin_app.auth.sessions import revoke_session, revoke_user_sessions
 from admin_app.auth.users import pending_totp_secret, set_password
 from admin_app.db import utcnow
 from admin_app.models import AdminSession, AdminUser
-from admin_app.state import get_metrics, get_session, get_sessionmaker, get_settings
+from admin_app.observability.metrics import get_metrics
+from admin_app.state import get_session, get_sessionmaker, get_settings
 
 
 class AccountView(CustomView):

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette_admin import DropDown, RequestAction
+from starlette_admin.auth import AuthMiddleware as StockAuthMiddleware
 from starlette_admin.auth import login_not_required
 from starlette_admin.contrib.sqla import Admin
 from starlette_admin.contrib.sqla.middleware import DBSessionMiddleware
@@ -58,7 +59,8 @@ class AppAdmin(FastListRoutes, DeletePages, Admin):
 
     - its per-request `DBSessionMiddleware` is dropped: the app's own (outermost)
       one gives the admin and the app's routes the same session;
-    - its flash, CSRF and login middleware are plain ASGI (`admin_guards`);
+    - its flash, CSRF and login middleware are plain ASGI (`admin_guards`), and the
+      login check sends superusers to two-factor enrollment when `REQUIRE_2FA` says so;
     - error pages are negotiated (JSON for API clients) and a lost database is a 503;
     - uploaded media are served from inside the admin, behind its login;
     - list pages and relation pickers stay fast on big tables (`FastListRoutes`,
@@ -235,20 +237,28 @@ def _named(route: BaseRoute, name: str) -> bool:
 _PLAIN_ASGI: dict[Any, Any] = {
     StockFlashMiddleware: admin_guards.FlashMiddleware,
     StockCSRFMiddleware: admin_guards.CSRFMiddleware,
+    StockAuthMiddleware: admin_guards.LoginMiddleware,
     StockTimezoneMiddleware: admin_guards.TimezoneMiddleware,
+}
+_TWIN_OPTIONS: dict[Any, dict[str, Any]] = {
+    # With REQUIRE_2FA, a superuser without two-factor login may only enroll.
+    admin_guards.LoginMiddleware: {"gate": second_factor.enrollment_redirect},
 }
 
 
 def _plain_asgi(middleware: Middleware, secret_keys: list[str]) -> Middleware:
-    """starlette-admin's `BaseHTTPMiddleware` flash and CSRF layers, and its time zone
-    layer, as our plain ASGI twins (`admin_app.middleware.admin_guards`). The signed
-    cookies take every key, so a key rotation keeps forms and messages working."""
+    """starlette-admin's `BaseHTTPMiddleware` flash, CSRF and login layers, and its time
+    zone layer, as our plain ASGI twins (`admin_app.middleware.admin_guards`). The signed
+    cookies take every key, so a key rotation keeps forms and messages working. The login
+    check gets the enrollment rule here, so neither `auth` nor `middleware` imports the other.
+    """
     twin = _PLAIN_ASGI.get(middleware.cls)
     if twin is None:
         return middleware
-    kwargs = dict(middleware.kwargs)
+    kwargs: dict[str, Any] = dict(middleware.kwargs)
     if "secret_key" in kwargs:
         kwargs["secret_key"] = secret_keys
+    kwargs.update(_TWIN_OPTIONS.get(twin, {}))
     return Middleware(twin, *middleware.args, **kwargs)
 
 

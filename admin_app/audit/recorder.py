@@ -1,10 +1,14 @@
 """Writes an audit row for every flushed create, update and delete, in the same transaction.
 
-Hooked on SQLAlchemy's `after_flush`, so it sees every ORM change, whatever made it:
-admin forms, batch actions, imports, the CLI. Bulk SQL (the demo seeder's COPY) is not
-ORM and is not logged. Models opt out with `__audit__ = False`, and leave columns out
-with `__audit_exclude__`; collections listed in `__audit_collections__` (many-to-many,
-like product tags) are logged as lists.
+Hooked on SQLAlchemy's `after_flush` of every session, so it sees every ORM change,
+whatever made it: admin forms, batch actions, imports, the CLI. Each entry point that
+writes turns it on at start-up with `start_recording()`: the app's lifespan
+(`admin_app.main`) and every `admin-app` command (`admin_app.cli`). Bulk SQL (the demo
+seeder's COPY) is not ORM and is not logged.
+
+Models opt out with `__audit__ = False`, and leave columns out with `__audit_exclude__`;
+collections listed in `__audit_collections__` (many-to-many, like product tags) are
+logged as lists.
 """
 
 from __future__ import annotations
@@ -118,7 +122,16 @@ def entry(action: str, obj: Any, changes: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@event.listens_for(Session, "after_flush")
+def start_recording() -> None:
+    """Log every ORM change this process flushes from now on; calling it again does nothing.
+
+    A hook on SQLAlchemy's `Session` class, so sessions made before the call are covered
+    too, and so is every sessionmaker (the app's, the CLI's, the email worker's).
+    """
+    if not event.contains(Session, "after_flush", _record):
+        event.listen(Session, "after_flush", _record)
+
+
 def _record(session: Session, flush_context: UOWTransaction) -> None:
     rows = [entry("create", o, created(o)) for o in session.new if is_audited(o)]
     for obj in session.dirty:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette_admin.auth import AdminUser as AdminIdentity
 from starlette_admin.auth import AuthProvider
 from starlette_admin.exceptions import LoginFailed
 from starlette_admin.helpers import index_url, safe_redirect_url
+from starlette_admin.security.csrf import CSRFMiddleware
 
 from admin_app.audit.context import Actor, set_actor, visitor
 from admin_app.audit.events import record_event, record_event_now
@@ -32,10 +32,10 @@ from admin_app.auth.users import (
     upgrade_password_hash,
 )
 from admin_app.email.notices import notify_login_from_new_ip
-from admin_app.middleware.admin_guards import CSRF_COOKIE, LoginMiddleware
 from admin_app.models import AdminUser
+from admin_app.observability.metrics import get_metrics
 from admin_app.settings import Settings
-from admin_app.state import get_metrics, get_session, get_sessionmaker
+from admin_app.state import get_session, get_sessionmaker
 
 LOGIN_FAILED = "Invalid email or password."
 """The only thing a failed login ever says: nothing about which part was wrong."""
@@ -51,9 +51,6 @@ class DatabaseAuthProvider(AuthProvider):
         self.settings = settings
         self.timeouts = Timeouts.from_settings(settings)
         self.limits = throttle.Limits.from_settings(settings)
-
-    def get_middleware(self) -> Middleware:
-        return Middleware(LoginMiddleware, provider=self)
 
     async def login(
         self, username: str, password: str, remember_me: bool, request: Request
@@ -118,7 +115,7 @@ class DatabaseAuthProvider(AuthProvider):
         target = safe_redirect_url(wanted or fallback, request, fallback)
         response = RedirectResponse(target, status_code=303)
         # A CSRF token issued before login is not carried into the session.
-        response.delete_cookie(CSRF_COOKIE)
+        response.delete_cookie(CSRFMiddleware.cookie_name)
         return response
 
     async def logout(self, request: Request) -> Response | None:

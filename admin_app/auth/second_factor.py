@@ -8,9 +8,10 @@ like passwords are.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -22,9 +23,6 @@ from admin_app.models import AdminUser
 from admin_app.settings import Settings
 from admin_app.state import get_session, get_sessionmaker, get_settings
 
-if TYPE_CHECKING:
-    from admin_app.auth.provider import DatabaseAuthProvider
-
 PENDING_COOKIE = "admin_2fa"
 PENDING_SECONDS = 300
 CODE_FAILED = "That code is not valid. Try the current code from your app, or a recovery code."
@@ -34,6 +32,17 @@ UNREADABLE = (
     "two-factor login (Admin users, Reset two-factor login), then set it up again."
 )
 ENROLLMENT_PATHS = ("/account", "/logout", "/login")
+
+
+class Login(Protocol):
+    """What the code step needs of the auth provider (`DatabaseAuthProvider`)."""
+
+    @property
+    def limits(self) -> throttle.Limits: ...
+
+    async def complete_login(
+        self, request: Request, db: AsyncSession, user: AdminUser
+    ) -> Response: ...
 
 
 def _signer(settings: Settings) -> URLSafeTimedSerializer:
@@ -77,9 +86,7 @@ async def _pending_user(request: Request) -> tuple[AdminUser, dict[str, Any]] | 
     return user, data
 
 
-async def handle(
-    request: Request, provider: DatabaseAuthProvider, templates: Jinja2Templates
-) -> Response:
+async def handle(request: Request, provider: Login, templates: Jinja2Templates) -> Response:
     """`GET|POST /admin/login/2fa`: the code form, and its check."""
     pending = await _pending_user(request)
     if pending is None:
@@ -97,9 +104,7 @@ async def handle(
     return response
 
 
-async def _check(
-    request: Request, provider: DatabaseAuthProvider, user: AdminUser, code: str
-) -> str | None:
+async def _check(request: Request, provider: Login, user: AdminUser, code: str) -> str | None:
     """None when `code` is right (a TOTP code or an unused recovery code), else why not."""
     sessions = get_sessionmaker(request)
     account = f"2fa:{user.email.lower()}"

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from admin_app.audit.context import cli_actor, set_actor
+from admin_app.audit.recorder import start_recording
 from admin_app.cli import check, db, email, rotate, seed, serve, users
 from admin_app.cli.common import CommandError
 from admin_app.settings import ConfigError
@@ -19,6 +20,7 @@ from admin_app.settings import ConfigError
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         set_actor(cli_actor())  # changes made by a command are logged as "cli:<os user>"
+        start_recording()
         try:
             return super().invoke(ctx)
         except (ConfigError, CommandError) as error:

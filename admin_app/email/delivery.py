@@ -24,7 +24,7 @@ from starlette_admin.helpers import on_commit
 
 from admin_app.email import outbox, secret_links
 from admin_app.email.breaker import BreakerState, CircuitBreaker
-from admin_app.email.outbox import Outgoing
+from admin_app.email.outgoing import Outgoing
 from admin_app.email.sender import (
     ConnectError,
     Connection,

@@ -8,7 +8,6 @@ rolled-back change leaves no message behind.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_app.db import utcnow
+from admin_app.email.outgoing import Outgoing
 from admin_app.email.rendering import render
 from admin_app.email.secret_links import SecretLink
 from admin_app.models import OutboxMessage, OutboxStatus
@@ -26,22 +26,6 @@ APP_NAME = "Store Admin"
 """How the app names itself in emails (the admin's title)."""
 
 ERROR_LENGTH = 2000
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A claimed message, detached from any session: what a sender needs."""
-
-    id: int
-    message_id: str
-    recipient: str
-    subject: str
-    text: str
-    html: str
-    attempts: int
-    link_purpose: str | None = None
-    link_user_id: int | None = None
-    link_base: str | None = None
 
 
 def new_message_id(settings: Settings) -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from markupsafe import escape
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,10 +24,8 @@ from starlette.requests import Request
 
 from admin_app.auth.tokens import NoTokenError, Purpose, issue_token, purpose_of
 from admin_app.email.links import link
+from admin_app.email.outgoing import Outgoing
 from admin_app.settings import Settings
-
-if TYPE_CHECKING:
-    from admin_app.email.outbox import Outgoing
 
 _TOKEN_SLOT = "TOKEN"  # noqa: S105 (a placeholder, not a secret)
 """A stand-in token, for building the link's URL without one."""

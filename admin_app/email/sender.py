@@ -16,7 +16,7 @@ from typing import Protocol, TextIO
 
 import aiosmtplib
 
-from admin_app.email.outbox import Outgoing
+from admin_app.email.outgoing import Outgoing
 from admin_app.settings import Settings
 
 

@@ -15,7 +15,7 @@ from starlette_admin.events import AdminEvent, EventContext
 from admin_app.auth.identity import current_identity
 from admin_app.db import utcnow
 from admin_app.live.messages import Action, Actor, Change
-from admin_app.state import find_live
+from admin_app.live.service import find_live
 
 ACTIONS: dict[AdminEvent, Action] = {
     AdminEvent.AFTER_CREATE_COMMITTED: "created",

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
 
 from admin_app.auth.permissions import Grants
 from admin_app.auth.sessions import Timeouts
@@ -231,3 +232,14 @@ class LiveService:
             self._send_presence(self.presence.local_records())
             for record in self.presence.expire():
                 self.hub.show_presence(record)
+
+
+def get_live(conn: HTTPConnection) -> LiveService:
+    """This process's live feed: connections, presence, publishing (made by the lifespan)."""
+    live: LiveService = conn.state.live
+    return live
+
+
+def find_live(conn: HTTPConnection) -> LiveService | None:
+    """The live feed, or None in an app built without a lifespan (some unit tests)."""
+    return getattr(conn.state, "live", None)

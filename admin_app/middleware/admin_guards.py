@@ -13,8 +13,9 @@ checks in the same order with the same cookies, state and answers, without those
   replayed to the app.
 - `LoginMiddleware`: the provider's `authenticate()`; anonymous requests reach only
   the allowed routes (login, static, `@login_not_required`), others go to the login
-  page. The admin's static files need no login (and so no database query), and with
-  `REQUIRE_2FA` a superuser without two-factor login can reach only enrollment.
+  page. The admin's static files need no login (and so no database query), and a
+  `gate` given at wiring time may turn a signed-in request away (with `REQUIRE_2FA`,
+  a superuser without two-factor login can reach only enrollment: `admin_app.admin.site`).
 - `TimezoneMiddleware`: the display time zone from the `timezone` cookie, else the
   configured default. starlette-admin's parses every cookie of every request for it
   and logs a debug line each time; this one looks only when the cookie is there.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -36,8 +38,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette_admin.auth import AdminUser
 from starlette_admin.cookies import SignedCookie
 from starlette_admin.i18n import TimezoneConfig, set_database_timezone, set_timezone
+from starlette_admin.security.csrf import CSRFMiddleware as StockCSRFMiddleware
 
-from admin_app.auth import second_factor
 from admin_app.middleware.limits import read_body, replay
 
 if TYPE_CHECKING:
@@ -47,11 +49,13 @@ log = logging.getLogger(__name__)
 
 FLASH_COOKIE = "starlette_admin_flash"
 FLASH_MAX_AGE = 300
-CSRF_COOKIE = "starlette_admin_csrftoken"
+CSRF_COOKIE = StockCSRFMiddleware.cookie_name  # the same cookie: its templates read it
 CSRF_HEADER = "x-csrftoken"
 CSRF_FIELD = "csrftoken"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+Gate = Callable[[Request], Response | None]
+"""Asked about each signed-in request: a response to send instead, or None to go on."""
 VERIFIED_KEPT = 4096
 """CSRF cookies remembered as verified, per process (about 1 MB when full)."""
 
@@ -212,11 +216,13 @@ class CSRFMiddleware:
 
 
 class LoginMiddleware:
-    """The login check (starlette-admin's `AuthMiddleware`), plus two rules of ours."""
+    """The login check (starlette-admin's `AuthMiddleware`), plus two rules of ours:
+    static files need no login, and `gate` may turn a signed-in request away."""
 
-    def __init__(self, app: ASGIApp, provider: BaseAuthProvider) -> None:
+    def __init__(self, app: ASGIApp, provider: BaseAuthProvider, gate: Gate | None = None) -> None:
         self.app = app
         self.provider = provider
+        self.gate = gate
         self.allow_routes = {"login", "static", *provider.allow_routes}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -233,9 +239,9 @@ class LoginMiddleware:
                 raise TypeError(f"authenticate() must return an AdminUser, not {type(user)}")
             request.state.admin_user = user
             request.state.is_anonymous = False
-            redirect = second_factor.enrollment_redirect(request)
-            if redirect is not None:
-                await redirect(scope, receive, send)
+            refusal = self.gate(request) if self.gate is not None else None
+            if refusal is not None:
+                await refusal(scope, receive, send)
                 return
             await self.app(scope, receive, send)
             return

@@ -41,6 +41,7 @@ from prometheus_client import (
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import Pool
+from starlette.requests import HTTPConnection
 
 from admin_app.settings import ConfigError, Settings
 
@@ -241,6 +242,12 @@ class Metrics:
         """At process exit: drop this process's live gauges from the shared directory."""
         if self.multiprocess:
             multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+def get_metrics(conn: HTTPConnection) -> Metrics:
+    """The app's metrics (made by `create_app`, shared through the lifespan)."""
+    metrics: Metrics = conn.state.metrics
+    return metrics
 
 
 def _in_use(pool: Pool) -> int:

@@ -22,8 +22,8 @@ from starlette_admin import BaseModelView
 from admin_app.live.hub import Closing, Page, Subscriber
 from admin_app.live.identity import Identity, allowed_origin, identify
 from admin_app.live.messages import dumps
-from admin_app.live.service import LiveService
-from admin_app.state import get_live, get_settings
+from admin_app.live.service import LiveService, get_live
+from admin_app.state import get_settings
 from admin_app.web.live_socket import LiveSocket
 
 SIGN_IN = "Sign in to the admin first."

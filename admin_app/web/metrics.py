@@ -19,8 +19,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from admin_app.auth.identity import client_ip
+from admin_app.observability.metrics import get_metrics
 from admin_app.settings import Settings
-from admin_app.state import get_metrics, get_settings
+from admin_app.state import get_settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

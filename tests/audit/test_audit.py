@@ -112,7 +112,9 @@ def test_cli_changes_are_logged_as_the_cli(seeded, tmp_path):
         stdin="a sturdy cli passphrase\n",
     )
     assert result.returncode == 0, result.stderr
-    created = entries(seeded, "model = 'admin_user' AND action = 'create'")[-1]
+    logged = entries(seeded, "model = 'admin_user' AND action = 'create'")
+    assert logged, "the account createsuperuser made is missing from the audit log"
+    created = logged[-1]
     assert created["actor"].startswith("cli:")
     assert created["changes"]["password_hash"] == [None, "[redacted]"], "secrets are redacted"
 

@@ -49,6 +49,18 @@ def test_login_starts_a_database_session_and_the_cookie_holds_only_its_token(cli
     assert client.get("/admin/").status_code == 200
 
 
+def test_login_drops_the_csrf_token_issued_before_it(client, superuser):
+    before = csrf_token(client)
+    response = login(client, superuser)
+    assert response.status_code == 303
+    cleared = [h for h in response.headers.get_list("set-cookie") if h.startswith(CSRF_COOKIE)]
+    assert cleared and "max-age=0" in cleared[0].lower(), (
+        f"the pre-login CSRF cookie must be deleted at login: {response.headers}"
+    )
+    client.get("/admin/")
+    assert csrf_token(client) != before, "the signed-in session got a fresh CSRF token"
+
+
 def test_session_cookie_flags(client, superuser):
     response = login(client, superuser)
     set_cookie = [
