@@ -20,13 +20,16 @@ $(UV):
 install: $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 
-## Debian's Chromium for the browser tests: installed when missing, if we are root.
-## Otherwise the browser tests fail (never skip) and say how to install it.
+## Debian's Chromium (the browser tests) and wrk (the bench's own test): installed when
+## missing, if we are root. Otherwise those tests fail (never skip) and say how to install.
 chromium:
-	@if [ ! -x "$(TEST_CHROMIUM)" ] && [ "$$(id -u)" = 0 ]; then \
-		echo "make: no Chromium at $(TEST_CHROMIUM); installing Debian's chromium package"; \
-		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
-			|| echo "make: installing chromium failed" >&2; \
+	@missing=""; \
+	[ -x "$(TEST_CHROMIUM)" ] || missing="chromium"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \
+		echo "make: installing Debian's$$missing"; \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; } \
+			|| echo "make: installing$$missing failed" >&2; \
 	fi
 	@if [ ! -x "$(TEST_CHROMIUM)" ]; then \
 		echo "make: warning: no Chromium at $(TEST_CHROMIUM); the browser tests will fail" >&2; \
