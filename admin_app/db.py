@@ -8,23 +8,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-import asyncpg
-from sqlalchemy import JSON, DateTime, Index, MetaData, Numeric, Select, Table, event
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy import JSON, DateTime, Index, MetaData, Numeric, Table, event
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
-from sqlalchemy.pool import ConnectionPoolEntry, Pool
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from admin_app.driver_pool import DriverPool, lost_connection
 from admin_app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -117,7 +114,7 @@ def table_of(model: type[Base]) -> Table:
 def sort_indexes(table: str, *columns: str) -> list[Index]:
     """B-tree indexes on `(column, id)`: what a keyset list page sorted by `column` reads.
 
-    The list always breaks ties by primary key (see `admin_app/admin/keyset.py`), so
+    The list always breaks ties by primary key (see `admin_app/admin/lists/keyset.py`), so
     an index on the column alone would still need a sort; `(column, id)` is read in
     order, forwards for ascending pages and backwards for descending ones.
     """
@@ -195,8 +192,7 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
         return engine
     options: dict[str, Any] = {
         "pool_size": settings.db_pool_size,
-        # The app's driver pool (`open_driver_pool`) holds as many again; nothing more
-        # opens under load, so a process never holds more than twice `DB_POOL_SIZE`.
+        # Nothing more opens under load: a process never holds more than `DB_POOL_SIZE`.
         "max_overflow": 0,
         "pool_timeout": settings.db_pool_timeout,
         # Not `pool_pre_ping`: see `_ping_if_idle`.
@@ -212,7 +208,7 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
 
 
 def _connect_args(settings: Settings) -> dict[str, Any]:
-    """What every PostgreSQL connection is opened with, by SQLAlchemy or the driver pool."""
+    """What every PostgreSQL connection is opened with."""
     return {
         "timeout": settings.db_connect_timeout,
         "command_timeout": 60,
@@ -260,141 +256,3 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     `admin_app.audit.recorder.start_recording()` (the app's lifespan, the CLI).
     """
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-class DriverQuery:
-    """A Core SELECT that runs straight on asyncpg when the session is on PostgreSQL.
-
-    Through SQLAlchemy a one-row query costs about 350 us of CPU where asyncpg alone
-    costs under 100 (result processing, events, the statement cache key): the login
-    check runs one on every admin request. The statement is compiled once per dialect;
-    values come back as asyncpg returns them, so select only columns whose types need
-    no processing (text, numbers, booleans, `timestamptz`, which asyncpg returns aware).
-    On other drivers it runs through the session, with the same answers.
-
-    Run before the session's first ORM query, it also starts no transaction (asyncpg
-    is in autocommit until SQLAlchemy sends BEGIN), so a request that only reads never
-    pays for one here. A query that fails on the driver runs again through SQLAlchemy,
-    so a lost connection is handled, and reported, as it is everywhere else.
-    """
-
-    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
-        self.statement = statement
-        self._compiled: tuple[str, tuple[str, ...]] | None = None
-
-    async def first(self, db: AsyncSession, **params: Any) -> Sequence[Any] | None:
-        """The first row for `params`, or None."""
-        rows = await self.all(db, **params)
-        return rows[0] if rows else None
-
-    async def all(self, db: AsyncSession, **params: Any) -> Sequence[Sequence[Any]]:
-        """Every row for `params`."""
-        dialect = db.get_bind().dialect
-        if dialect.driver == "asyncpg":
-            sql, names = self._sql(dialect)
-            rows = await fetch_on_driver(db, sql, [params[name] for name in names])
-            if rows is not None:
-                return rows
-        found: Sequence[Sequence[Any]] = (await db.execute(self.statement, params)).all()
-        return found
-
-    def _sql(self, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
-        if self._compiled is None:
-            compiled = self.statement.compile(dialect=dialect)
-            self._compiled = compiled.string, tuple(compiled.positiontup or ())
-        return self._compiled
-
-
-_CONNECTION = "admin_app.db.connection"
-
-
-async def session_connection(db: AsyncSession) -> AsyncConnection:
-    """`db.connection()`, remembered while that connection stays open and valid.
-
-    Asking SQLAlchemy again switches greenlets; a list page asks twice (the login check
-    and the rows). The session gives its connection back when its transaction ends,
-    which closes it: then SQLAlchemy is asked again."""
-    held: AsyncConnection | None = db.info.get(_CONNECTION)
-    if held is not None and _checked_out(held) is not None:
-        return held
-    conn = await db.connection()
-    db.info[_CONNECTION] = conn
-    return conn
-
-
-async def fetch_on_driver(db: AsyncSession, sql: str, args: Sequence[Any]) -> list[Any] | None:
-    """The rows of `sql` (in asyncpg's `$n` style) run straight on asyncpg; None when it
-    fails there.
-
-    A session that has not begun a transaction takes a connection of the driver pool
-    (`open_driver_pool`), if its engine has one; a session that has begun (it may hold
-    this request's uncommitted writes) runs `sql` on its own connection.
-
-    On failure the caller runs the statement through SQLAlchemy, which knows what each
-    failure means: a lost server makes it replace every pooled connection, and its
-    errors are the ones the error pages read. A SELECT can safely run again."""
-    bind = db.get_bind()
-    pool = None
-    if isinstance(bind, Engine) and not db.in_transaction():
-        pool = _DRIVER_POOLS.get(bind.pool)
-    try:
-        if pool is not None:
-            return await pool.fetch(sql, args)
-        driver = await _driver_of(await session_connection(db))
-        rows: list[Any] = await driver.fetch(sql, *args)
-    except Exception as error:
-        log.debug("driver query failed (%s); running it through SQLAlchemy", error)
-        if pool is not None and lost_connection(error):
-            pool.expire()  # the others are likely gone too
-        return None
-    return rows
-
-
-async def _driver_of(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under `conn`. SQLAlchemy's own lookup switches greenlets
-    (it may have to reconnect); while `conn` is open and valid the connection it holds
-    is read directly: a list page asks twice."""
-    sync = _checked_out(conn)
-    if sync is not None:
-        held = sync.connection  # checked out, not invalidated: no I/O to read it
-        if held.dbapi_connection is not None:
-            return held.driver_connection
-    return (await conn.get_raw_connection()).driver_connection
-
-
-def _checked_out(conn: AsyncConnection) -> Connection | None:
-    """`conn`'s connection while it still holds a valid pooled one, else None."""
-    sync = conn.sync_connection
-    if sync is None or sync.closed or sync.invalidated:
-        return None
-    return sync
-
-
-_DRIVER_POOLS: dict[Pool, DriverPool] = {}
-"""Each engine's driver pool, by the engine's SQLAlchemy pool (which the engine's
-option copies, such as the autocommit one, share)."""
-
-
-def open_driver_pool(engine: AsyncEngine, settings: Settings) -> None:
-    """Give `engine` a `DriverPool` for the driver queries of sessions that have not
-    begun (PostgreSQL): a request that only reads (the login check, a list page's rows
-    and permissions) then never checks a connection out of SQLAlchemy, which costs
-    about 0.25 ms of CPU under load. Holds up to `DB_POOL_SIZE` connections, opened
-    when first needed."""
-    if engine.dialect.driver != "asyncpg":
-        return
-    _, options = engine.dialect.create_connect_args(engine.url)
-    options.update(_connect_args(settings))
-
-    async def connect() -> asyncpg.Connection:
-        return await asyncpg.connect(**options)
-
-    pool = DriverPool(connect, settings.db_pool_size, settings.db_pool_timeout)
-    _DRIVER_POOLS[engine.sync_engine.pool] = pool
-
-
-async def close_driver_pool(engine: AsyncEngine) -> None:
-    """Close `engine`'s driver pool, if it has one."""
-    pool = _DRIVER_POOLS.pop(engine.sync_engine.pool, None)
-    if pool is not None:
-        await pool.close()

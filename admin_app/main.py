@@ -51,10 +51,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from admin_app.admin.site import build_admin
 from admin_app.audit.recorder import start_recording
 from admin_app.db import (
-    close_driver_pool,
     create_engine,
     create_sessionmaker,
-    open_driver_pool,
 )
 from admin_app.email.delivery import Mailer
 from admin_app.email.worker import running_worker
@@ -113,7 +111,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
         start_recording()  # every ORM change this process makes goes to the audit log
         engine = create_engine(settings)
-        open_driver_pool(engine, settings)
         sessions = create_sessionmaker(engine)
         mailer = Mailer(settings, sessions)
         live = LiveService(settings, sessions, app_metrics, Scopes(admin.model_views, sessions))
@@ -134,7 +131,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             lag_monitor.cancel()
             await live.stop()
-            await close_driver_pool(engine)
             await engine.dispose()
             app_metrics.close(os.getpid())
 

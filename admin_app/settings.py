@@ -87,8 +87,9 @@ class Settings(BaseSettings):
     https_only: bool = False
     """Redirect to https, mark cookies Secure and send HSTS."""
 
-    db_pool_size: int = Field(default=10, ge=1, le=200)
-    """Connections kept open per process (PostgreSQL)."""
+    db_pool_size: int = Field(default=20, ge=1, le=200)
+    """Connections one process may hold (PostgreSQL): every request's queries share
+    them; a request waits (`DB_POOL_TIMEOUT`) when all are in use."""
 
     db_pool_timeout: float = Field(default=30.0, gt=0, le=120)
     """Seconds a request waits for a free connection before failing with 503. Long enough

@@ -185,7 +185,7 @@ def test_the_largest_scale_fits_in_postgres_connections():
     workers = parse_cli(container("Deployment", "admin-app")["command"]).params["workers"]
     pool = int(obj("ConfigMap", "admin-app-config")["data"]["DB_POOL_SIZE"])
     replicas = obj("HorizontalPodAutoscaler")["spec"]["maxReplicas"]
-    needed = replicas * workers * (2 * pool + 1)  # ORM, driver pool, one live-updates listener
+    needed = replicas * workers * (pool + 1)  # the pool, one live-updates listener
     assert needed <= POSTGRES_MAX_CONNECTIONS - RESERVED_CONNECTIONS, needed
 
 

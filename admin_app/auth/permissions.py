@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from admin_app.auth.identity import Identity
-from admin_app.db import DriverQuery
 from admin_app.models import Role, RolePermission, admin_user_role
 
 BASE_ACTIONS = ("view", "create", "edit", "delete", "export", "import")
@@ -75,9 +74,9 @@ def _within(scopes: list[dict[str, Any]], limits: list[dict[str, Any]]) -> bool:
 NO_GRANTS = Grants()
 
 
-# Every request of a user without superuser runs this: built once, run on the driver.
+# Every request of a user without superuser runs this: built once.
 # The scope comes as JSON text, decoded here, so that both drivers give the same.
-_ROLE_PERMISSIONS = DriverQuery(
+_ROLE_PERMISSIONS = (
     select(RolePermission.code, cast(Role.scope, Text))
     .join(Role, Role.id == RolePermission.role_id)
     .join(admin_user_role, admin_user_role.c.role_id == Role.id)
@@ -90,7 +89,7 @@ async def load_grants(db: AsyncSession, user: Identity) -> Grants:
     if user.is_superuser:
         return Grants(superuser=True)
     scopes: dict[str, list[dict[str, Any]]] = {}
-    for permission, scope in await _ROLE_PERMISSIONS.all(db, user_id=user.id):
+    for permission, scope in await db.execute(_ROLE_PERMISSIONS, {"user_id": user.id}):
         scopes.setdefault(permission, []).append(dict(json.loads(scope) if scope else {}))
     return Grants(codes=frozenset(scopes), scopes={k: tuple(v) for k, v in scopes.items()})
 

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_app.auth.identity import Identity
-from admin_app.db import DriverQuery, utcnow
+from admin_app.db import utcnow
 from admin_app.live.broker import announce_revocation
 from admin_app.models import AdminSession, AdminUser
 from admin_app.models.admin_user import display_name
@@ -106,9 +106,9 @@ class LiveSession:
     user: Identity
 
 
-# Every admin request runs this, so it is built once and runs on the driver itself:
-# plain values, no ORM objects (`load_current_user` loads the account when needed).
-_SESSION_AND_USER = DriverQuery(
+# Every admin request runs this: built once, it reads plain values, no ORM objects
+# (`load_current_user` loads the account when needed).
+_SESSION_AND_USER = (
     select(
         AdminSession.revoked_at,
         AdminSession.expires_at,
@@ -128,7 +128,7 @@ _SESSION_AND_USER = DriverQuery(
 async def load_session(db: AsyncSession, token: str, timeouts: Timeouts) -> LiveSession | None:
     """The live session and its user for `token`, or None; keeps `last_seen_at` current."""
     record_id = session_id(token)
-    row = await _SESSION_AND_USER.first(db, id=record_id)
+    row = (await db.execute(_SESSION_AND_USER, {"id": record_id})).first()
     if row is None:
         return None
     revoked_at, expires_at, last_seen_at, is_active, user_id, email, full_name, superuser, totp = (

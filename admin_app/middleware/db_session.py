@@ -110,8 +110,7 @@ class DBSessionMiddleware:
 
 def _untouched(session: AsyncSession) -> bool:
     """Whether `session` never began a transaction nor held an object, so closing it would
-    release nothing. Closing runs in a task of its own with a greenlet switch (about 30 us);
-    a list page whose queries ran on the driver pool never touched its session."""
+    release nothing. Closing runs in a task of its own with a greenlet switch (about 30 us)."""
     return not (session.in_transaction() or session.identity_map or session.new or session.deleted)
 
 

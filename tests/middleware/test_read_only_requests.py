@@ -1,5 +1,5 @@
 """List pages and relation pickers run without a transaction on PostgreSQL; the login
-check reads plain values straight from the driver and still ends sessions for real."""
+check still ends sessions for real."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 from starlette.testclient import TestClient
 
 from admin_app.admin.site import build_admin
 from admin_app.db import utcnow
-from admin_app.driver_pool import DriverPool
 from admin_app.main import create_app
 from admin_app.models import AdminSession
 from tests.helpers import create_admin, fetch, login, post_form, run, update_rows
@@ -26,17 +26,12 @@ LOOKUP = "/admin/_api/customer/relation-lookup?q=a&skip=0&limit=20"
 
 @contextmanager
 def sent_to_postgresql(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement asyncpg sends on pooled connections, BEGIN and COMMIT included
-    (SQLAlchemy's own events see neither, nor queries run on the driver directly), and
-    every query of the driver pool."""
+    """Every statement sent on pooled connections: SQLAlchemy's statements as its engine
+    runs them, and BEGIN and COMMIT as asyncpg sends them (SQLAlchemy's events see neither)."""
     sent: list[str] = []
-    pooled_fetch = DriverPool.fetch
 
-    async def fetch_logged(pool: DriverPool, sql: str, args: Any) -> list[Any]:
+    def statement(conn: Any, cursor: Any, sql: str, *_: Any) -> None:
         sent.append(" ".join(sql.split()))
-        return await pooled_fetch(pool, sql, args)
-
-    monkeypatch.setattr(DriverPool, "fetch", fetch_logged)
 
     def log(record: Any) -> None:
         sent.append(" ".join(record.query.split()))
@@ -50,11 +45,13 @@ def sent_to_postgresql(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     event.listen(Pool, "checkout", checkout)
     event.listen(Pool, "checkin", checkin)
+    event.listen(Engine, "before_cursor_execute", statement)
     try:
         yield sent
     finally:
         event.remove(Pool, "checkout", checkout)
         event.remove(Pool, "checkin", checkin)
+        event.remove(Engine, "before_cursor_execute", statement)
 
 
 def transaction_statements(sent: list[str]) -> list[str]:

@@ -21,7 +21,7 @@ def value(metrics: Metrics, name: str, **labels: str) -> float | None:
 
 
 async def test_pool_gauges_follow_connections_checked_out_and_returned(settings):
-    # The app's pool does not overflow (its driver pool holds the rest); one that may does.
+    # The app's pool does not overflow; one that may does.
     engine = create_engine(
         make_settings(database_url=settings.database_url, db_pool_size=2), max_overflow=2
     )
