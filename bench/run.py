@@ -96,7 +96,7 @@ def measure() -> tuple[Results, Weights, dict[str, float]]:
 
 def describe(cookies: list[str]) -> Table:
     """The customer table and the admin's customer view, as the scenarios need them."""
-    from admin_app.admin import keyset
+    from admin_app.admin.lists import keyset
     from admin_app.admin.views.customer import CustomerView
 
     size = CustomerView.page_size

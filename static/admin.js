@@ -27,7 +27,7 @@
 
   // A single word (a code, an address, a number) is not broken at a hyphen to fit a
   // narrow column; sentences still wrap at spaces.
-  document.querySelectorAll("td[data-column] > .text-truncate").forEach(function (cell) {
+  document.querySelectorAll("td[data-column] > .cell").forEach(function (cell) {
     var text = cell.textContent.trim();
     if (text.length <= 30 && !/\s/.test(text)) cell.classList.add("app-one-word");
   });

@@ -40,10 +40,10 @@ from starlette_admin.flash import flash
 from starlette_admin.helpers import safe_redirect_url
 from starlette_admin.types import RequestAction
 
-from admin_app.admin import keyset
 from admin_app.admin.export_columns import ExportColumn, export_columns, python_text, sql_text
-from admin_app.admin.keyset import CursorError
-from admin_app.admin.listing import ListingMixin, Position
+from admin_app.admin.lists import keyset
+from admin_app.admin.lists.keyset import CursorError
+from admin_app.admin.lists.query import ListingMixin, Position
 from admin_app.admin.xlsx import XlsxStream
 from admin_app.state import get_session, get_sessionmaker
 
@@ -165,7 +165,7 @@ class ExportMixin(ListingMixin):
         if scope == "page":
             size = params.page_size
             position = Position.from_query(list_query)
-            rows = await self._fetch(request, query, keys, position, size, plain=True)
+            rows = await self._fetch(request, query, keys, position, size)
             query = query.where(self._pk_in([self._pk_of(obj) for obj in rows.items]))
         elif scope == "selected" and not selection.is_select_all:
             query = query.where(self._pk_in(await selection.pks()))

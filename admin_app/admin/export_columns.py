@@ -36,7 +36,7 @@ from sqlalchemy.orm import ColumnProperty, RelationshipProperty
 from sqlalchemy.sql.elements import ColumnElement
 from starlette_admin.fields import BaseField
 
-from admin_app.admin.keyset import column_python_type
+from admin_app.admin.lists.keyset import column_python_type
 
 log = logging.getLogger(__name__)
 

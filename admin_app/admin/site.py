@@ -33,7 +33,7 @@ from admin_app.admin.delete_page import DeletePages
 from admin_app.admin.devices import device_name
 from admin_app.admin.fields import PermissionMatrixField
 from admin_app.admin.importing import all_or_nothing
-from admin_app.admin.list_routes import FastListRoutes
+from admin_app.admin.lists.routes import ListRoutes
 from admin_app.admin.media_access import media_endpoint
 from admin_app.admin.password_reset import PasswordResetPages
 from admin_app.admin.registry import REGISTRY
@@ -54,7 +54,7 @@ from admin_app.web.errors import error_response, exception_handlers, wants_json
 _SERVER_ERROR = HTTPException(500)
 
 
-class AppAdmin(FastListRoutes, DeletePages, Admin):
+class AppAdmin(ListRoutes, DeletePages, Admin):
     """starlette-admin's `Admin`, with these changes, each for a reason:
 
     - its per-request `DBSessionMiddleware` is dropped: the app's own (outermost)
@@ -63,7 +63,7 @@ class AppAdmin(FastListRoutes, DeletePages, Admin):
       login check sends superusers to two-factor enrollment when `REQUIRE_2FA` says so;
     - error pages are negotiated (JSON for API clients) and a lost database is a 503;
     - uploaded media are served from inside the admin, behind its login;
-    - list pages and relation pickers stay fast on big tables (`FastListRoutes`,
+    - list pages and relation pickers stay fast on big tables (`ListRoutes`,
       see docs/big-tables.md);
     - deleting shows what the delete does first (`DeletePages`).
     """

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import Pool
 from starlette.testclient import TestClient
 
 from admin_app.db import table_of
@@ -83,43 +82,18 @@ class Statements:
 
 @contextmanager
 def capture_sql(settings: Settings) -> Iterator[Statements]:
-    """Record every statement run on `settings`' database while the block runs.
-
-    What SQLAlchemy's engines execute, and on PostgreSQL the queries run on asyncpg
-    itself (the login check). asyncpg's query logger sees those but not SQLAlchemy's,
-    which run as prepared statements; it is asked only for SELECTs, so a statement
-    SQLAlchemy sends through it too (BEGIN, a batch) is not counted twice. (While an
-    engine event listens, list pages load their rows through SQLAlchemy, not as plain
-    rows: `admin_app.admin.plain_rows`. The statements are the same.)"""
+    """Record every statement SQLAlchemy runs on `settings`' database while the block runs."""
     captured = Statements(settings.db_url.database)
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if conn.engine.url.database == captured.database:
             captured.sql.append(statement)
 
-    def log(query: Any) -> None:
-        if query.query.lstrip().upper().startswith("SELECT"):
-            captured.sql.append(query.query)
-
-    def checkout(dbapi_connection: Any, *_: Any) -> None:
-        driver = getattr(dbapi_connection, "driver_connection", None)
-        if hasattr(driver, "add_query_logger") and driver._params.database == captured.database:
-            driver.add_query_logger(log)
-
-    def checkin(dbapi_connection: Any, *_: Any) -> None:
-        driver = getattr(dbapi_connection, "driver_connection", None)
-        if hasattr(driver, "remove_query_logger"):
-            driver.remove_query_logger(log)
-
-    listeners = [(Engine, "before_cursor_execute", record)]
-    listeners += [(Pool, "checkout", checkout), (Pool, "checkin", checkin)]
-    for target, name, fn in listeners:
-        event.listen(target, name, fn)
+    event.listen(Engine, "before_cursor_execute", record)
     try:
         yield captured
     finally:
-        for target, name, fn in listeners:
-            event.remove(target, name, fn)
+        event.remove(Engine, "before_cursor_execute", record)
 
 
 def flat(pages: Any) -> list[int]:

@@ -16,7 +16,7 @@ from starlette.requests import Request
 
 from admin_app.admin.export import ExportMixin, copy_out
 from admin_app.admin.export_columns import export_columns, sql_text
-from admin_app.admin.keyset import encode
+from admin_app.admin.lists.keyset import encode
 from admin_app.admin.views.customer import CustomerView
 from admin_app.db import create_engine, create_sessionmaker
 from admin_app.models import Customer

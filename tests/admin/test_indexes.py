@@ -8,7 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from admin_app.admin import keyset
+from admin_app.admin.lists import keyset
 from admin_app.admin.registry import REGISTRY
 from admin_app.db import Base, create_engine, postgresql_only, table_of
 from admin_app.migrations import include_object

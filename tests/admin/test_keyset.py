@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from admin_app.admin import keyset
-from admin_app.admin.keyset import CursorError, SortKey
+from admin_app.admin.lists import keyset
+from admin_app.admin.lists.keyset import CursorError, SortKey
 from admin_app.models import AdminUser, Customer, Order, OrderStatus, Product
 
 

@@ -1,6 +1,6 @@
 """Every list page renders the markup starlette-admin's own templates would.
 
-The list rows are built in Python (`admin_app.admin.cells`) for speed. These tests hold
+The list rows are built in Python (`admin_app.admin.lists.rows`) for speed. These tests hold
 that fast path to the reference, for every registered view, on rows that hold every
 field type with and without a value: each view's first page is rendered both ways (the
 reference through starlette-admin's own list route and row templates) and the table
@@ -18,7 +18,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette_admin.contrib.sqla import Admin
 
-from admin_app.admin.list_routes import FastListRoutes
+from admin_app.admin.lists.routes import ListRoutes
 from admin_app.admin.registry import REGISTRY
 from admin_app.main import create_app
 from tests.admin.test_uploads import create_with_image, png_bytes
@@ -68,7 +68,7 @@ def every_kind_of_row(admin_client: TestClient, seeded: Any) -> Any:
 @pytest.fixture
 def reference_client(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     """A client of the same database whose list pages starlette-admin renders itself."""
-    monkeypatch.setattr(FastListRoutes, "_render_list", Admin._render_list)
+    monkeypatch.setattr(ListRoutes, "_render_list", Admin._render_list)
     with TestClient(create_app(settings)) as client:
         assert login(client, "root@example.com").status_code == 303
         yield client

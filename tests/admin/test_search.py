@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from admin_app.admin.search import contains
+from admin_app.admin.lists.columns import contains
 from admin_app.db import create_engine
 from admin_app.models import Customer
 from tests.admin.listing_helpers import add_customers, capture_sql, row_pks

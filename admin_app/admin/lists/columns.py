@@ -1,37 +1,175 @@
-"""The search box: substring matches that an index can serve.
+"""The column types of a list: one registry entry per field type, all a list does with it.
 
-starlette-admin searches with `CAST(col AS VARCHAR) ILIKE '%term%'`; the cast hides
-the column from every index, so each search reads the whole table. Here the column
-is left bare: `col ILIKE '%term%'` on PostgreSQL, which a pg_trgm GIN index on
-`col` answers (see the `*_trgm` indexes on the models), and `col LIKE '%term%'`
-on SQLite, whose LIKE already ignores ASCII case. Enum columns match the
-choices whose value or label contains the term, by equality.
+Each `ColumnType` gives, for fields of its type:
+- `cell`: the cell's HTML from the displayed value (the same markup as the field's
+  `list_template`, which it names in `template`), made once per page (`CellKit`);
+- `convert`: how a stored value becomes the displayed one, made once per page (the
+  user's locale and zone are fixed by then); None where the field's own
+  `serialize_value` decides;
+- `search`: the search box's clause for a column of this type, in a form an index can
+  serve (no casts), or None when the search box ignores it;
+- `export`: how an export writes it (`admin_app.admin.export_columns`), or None to go by
+  the column's SQL type;
+- `sortable`: whether the list may be ordered by it (keyset pages need a comparable,
+  indexable column).
+
+Filters come from starlette-admin's own filter registry, which also goes by field type.
+
+Looking a field up walks its class's MRO, so a subclass (`MoneyField` of `DecimalField`)
+gets its parent's entry. A field whose `list_template` is not its entry's `template`, or
+that reads or formats its value its own way, is rendered by its template: never wrong,
+only slower. Adding a column type is one entry in `COLUMN_TYPES`, and one row in
+`tests/admin/test_columns.py`.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import escape
 from sqlalchemy import ColumnElement, false, or_
 from sqlalchemy.orm import ColumnProperty
-from starlette_admin.fields import (
-    BaseField,
-    EmailField,
-    EnumField,
-    PhoneField,
-    SlugField,
-    StringField,
-    TextAreaField,
-    URLField,
-)
+from starlette.requests import Request
+from starlette_admin import fields as sa
+from starlette_admin.i18n import is_timezone_conversion_enabled
 
-TEXT_FIELDS = (StringField, SlugField, TextAreaField, EmailField, URLField, PhoneField)
-"""Field types whose column the search box matches by substring."""
+from admin_app.admin.datetimes import DateTimeText
+from admin_app.admin.fields import AwareDateTimeField
 
 MAX_TERM_LENGTH = 200
 """Longer search terms are refused (a 400): no one types them, and they cost."""
+
+
+@dataclass(frozen=True)
+class CellKit:
+    """What a cell or conversion maker may need from the page: the request (its locale,
+    its choices) and the admin's icon classes."""
+
+    request: Request
+    icon: Callable[[str], str]
+
+
+Cell = Callable[[Any], str]
+Search = Callable[[Any, sa.BaseField, str, str], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """What a list does with one field type (see the module docstring)."""
+
+    template: str | None
+    cell: Callable[[sa.BaseField, CellKit], Cell] | None
+    convert: Callable[[sa.BaseField, CellKit], Callable[[Any], Any] | None] | None = None
+    search: Search | None = None
+    export: str | None = None
+    sortable: bool = True
+
+
+# -- cells (the markup of starlette-admin's `fields/list/*.html`) ---------------------------
+
+_TRUNCATED_OPEN = '<span class="cell inline-edit-value" title="'
+_TRUNCATED_MID = '">'
+
+
+def esc(text: str) -> str:
+    """HTML-escape text, as a plain string."""
+    return str(escape(text))
+
+
+def truncated(title: str, body: str) -> str:
+    """starlette-admin's `truncated()` macro: one line, the full text in a tooltip.
+    `body` is HTML (escaped by the caller)."""
+    return _TRUNCATED_OPEN + esc(" ".join(title.split())) + _TRUNCATED_MID + body + "</span>"
+
+
+def text_cell(field: sa.BaseField, kit: CellKit) -> Cell:
+    """`fields/list/text.html`."""
+
+    def cell(data: Any) -> str:
+        text = str(data)
+        return truncated(text, esc(text))
+
+    return cell
+
+
+def email_cell(field: sa.BaseField, kit: CellKit) -> Cell:
+    """`fields/list/email.html`, one address."""
+
+    def cell(data: Any) -> str:
+        address = esc(str(data))
+        return truncated(str(data), f'<a href="mailto:{address}">{address}</a>')
+
+    return cell
+
+
+def boolean_cell(field: sa.BaseField, kit: CellKit) -> Cell:
+    """`fields/list/boolean.html`: a green tick or a red cross."""
+
+    def one(value: bool) -> str:
+        colour = "text-success" if value else "text-danger"
+        icon = esc(kit.icon("field.boolean_true" if value else "field.boolean_false"))
+        return (
+            f'<div class="d-flex"><div class="p-1"><span class="{colour} inline-edit-value">'
+            f'<i class="{icon} fa-lg"></i></span></div></div>'
+        )
+
+    yes, no = one(True), one(False)
+    return lambda data: yes if data else no
+
+
+def image_cell(field: sa.BaseField, kit: CellKit) -> Cell:
+    """`fields/list/image.html`, one image: its thumbnail as an avatar."""
+
+    def cell(data: Any) -> str:
+        url = _get(data, "thumbnail_url") or _get(data, "url")
+        return (
+            '<div class="d-flex"><div class="p-1"><span class="avatar avatar-sm" '
+            f"style=\"background-image: url('{escape(url)}')\"></span></div></div>"
+        )
+
+    return cell
+
+
+def _get(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
+# -- conversions ------------------------------------------------------------------------
+
+
+def as_is(convert: Callable[[Any], Any]) -> Callable[[sa.BaseField, CellKit], Callable[[Any], Any]]:
+    """The same conversion for every field of the type."""
+    return lambda field, kit: convert
+
+
+def enum_labels(field: sa.BaseField, kit: CellKit) -> Callable[[Any], Any] | None:
+    """A choice's label, looked up once per page (starlette-admin scans every choice per
+    cell); None for fields that hold several choices."""
+    if getattr(field, "multiple", False):
+        return None
+    assert isinstance(field, sa.EnumField)
+    labels = {value: label for value, label in field._get_choices(kit.request)}
+
+    def convert(value: Any) -> Any:
+        key = value.value if isinstance(value, enum.Enum) else value
+        return labels.get(key, key)
+
+    return convert
+
+
+def date_time(field: sa.BaseField, kit: CellKit) -> Callable[[Any], Any] | None:
+    """babel's date and time in the user's zone and locale, once per page."""
+    if not is_timezone_conversion_enabled():
+        return None
+    assert isinstance(field, sa.DateTimeField)
+    precise = type(field).serialize_value is sa.DateTimeField.serialize_value
+    return DateTimeText(field.output_format or "medium", precise=precise)
+
+
+# -- search -----------------------------------------------------------------------------
 
 
 class SearchTermError(ValueError):
@@ -53,15 +191,16 @@ def escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def contains(column: Any, term: str, dialect: str) -> ColumnElement[bool]:
-    """`column` contains `term`, ignoring case, in a form its trigram index can use."""
+def contains(column: Any, field: Any, term: str, dialect: str) -> ColumnElement[bool]:
+    """`column` contains `term`, ignoring case, in a form its trigram index can use:
+    `col ILIKE '%term%'` on PostgreSQL; SQLite's LIKE already ignores ASCII case."""
     pattern = f"%{escape_like(term)}%"
     if dialect == "postgresql":
         return column.ilike(pattern, escape="\\")  # type: ignore[no-any-return]
     return column.like(pattern, escape="\\")  # type: ignore[no-any-return]
 
 
-def enum_matches(column: Any, field: EnumField, term: str) -> ColumnElement[bool]:
+def enum_matches(column: Any, field: Any, term: str, dialect: str) -> ColumnElement[bool]:
     """`column` holds one of the choices whose value or label contains `term`."""
     needle = term.casefold()
     values = [
@@ -77,7 +216,7 @@ def enum_matches(column: Any, field: EnumField, term: str) -> ColumnElement[bool
     return column.in_(values)  # type: ignore[no-any-return]
 
 
-def _choices(field: EnumField) -> Iterable[tuple[Any, Any]]:
+def _choices(field: Any) -> Iterable[tuple[Any, Any]]:
     if field.choices:
         return [(choice[0], choice[1]) for choice in field.choices]
     if field.enum is not None:
@@ -86,17 +225,62 @@ def _choices(field: EnumField) -> Iterable[tuple[Any, Any]]:
 
 
 def search_clause(
-    model: type[Any], fields: Iterable[BaseField], term: str, dialect: str
+    model: type[Any], fields: Iterable[sa.BaseField], term: str, dialect: str
 ) -> ColumnElement[bool]:
-    """OR of the per-field matches for `term` over the searchable text and enum fields."""
+    """OR of the per-field matches for `term` over the searchable columns."""
     clauses = []
     for field in fields:
         column = getattr(model, field.name, None)
-        is_column = isinstance(getattr(column, "property", None), ColumnProperty)
-        if not field.searchable or not is_column:
-            continue
-        if isinstance(field, EnumField):
-            clauses.append(enum_matches(column, field, term))
-        elif type(field) in TEXT_FIELDS:
-            clauses.append(contains(column, term, dialect))
+        search = column_type(field).search
+        if (
+            field.searchable
+            and search
+            and isinstance(getattr(column, "property", None), ColumnProperty)
+        ):
+            clauses.append(search(column, field, term, dialect))
     return or_(*clauses) if clauses else false()
+
+
+# -- the registry -----------------------------------------------------------------------
+
+_TEXT = "fields/list/text.html"
+_NOT_SHOWN = ColumnType(template=None, cell=None, search=None, sortable=False)
+
+COLUMN_TYPES: dict[type[sa.BaseField], ColumnType] = {
+    sa.BaseField: ColumnType(template=None, cell=None),
+    sa.StringField: ColumnType(_TEXT, text_cell, as_is(str), contains, "text"),
+    sa.EmailField: ColumnType("fields/list/email.html", email_cell, as_is(str), contains, "text"),
+    sa.PasswordField: _NOT_SHOWN,
+    sa.ColorField: ColumnType(_TEXT, text_cell, as_is(str), None, "text"),
+    sa.UUIDField: ColumnType(_TEXT, text_cell, None, None, "text"),
+    sa.IPAddressField: ColumnType(_TEXT, text_cell, None, None, "text"),
+    sa.ComputedField: ColumnType(_TEXT, text_cell, None, None, None, sortable=False),
+    sa.NumberField: ColumnType(_TEXT, text_cell, None, None, "number"),
+    sa.IntegerField: ColumnType(_TEXT, text_cell, as_is(int), None, "number"),
+    sa.FloatField: ColumnType(_TEXT, text_cell, None, None, "number"),
+    sa.BooleanField: ColumnType(
+        "fields/list/boolean.html", boolean_cell, as_is(bool), None, "bool"
+    ),
+    sa.EnumField: ColumnType(_TEXT, text_cell, enum_labels, enum_matches, "text"),
+    sa.DateTimeField: ColumnType(_TEXT, text_cell, date_time, None, "datetime"),
+    AwareDateTimeField: ColumnType(_TEXT, text_cell, date_time, None, "datetime"),
+    sa.DateField: ColumnType(_TEXT, text_cell, None, None, "date"),
+    sa.TimeField: ColumnType(_TEXT, text_cell, None, None, None),
+    sa.JSONField: ColumnType(None, None, None, None, "json", sortable=False),
+    sa.ImageField: ColumnType(
+        "fields/list/image.html", image_cell, None, None, None, sortable=False
+    ),
+    sa.FileField: ColumnType(None, None, None, None, None, sortable=False),
+    sa.RelationField: ColumnType(None, None, None, None, "relation", sortable=False),
+    sa.TagsField: ColumnType(None, None, None, None, "json", sortable=False),
+}
+"""Every field type a list knows, by class; a field's entry is its nearest class's."""
+
+
+def column_type(field: sa.BaseField) -> ColumnType:
+    """The registry entry for `field`: that of the nearest class in its MRO."""
+    for kind in type(field).__mro__:
+        entry = COLUMN_TYPES.get(kind)
+        if entry is not None:
+            return entry
+    return COLUMN_TYPES[sa.BaseField]

@@ -3,14 +3,12 @@
 `ListingMixin` replaces the query side of starlette-admin's list (which counts
 every row, pages with OFFSET, searches through casts and joins every relation):
 
-- pages are keyset pages (`admin_app.admin.keyset`) addressed by `after=`,
-  `before=` or `last=1` in the URL, so they can be shared and bookmarked;
-- the total is exact only when that is cheap, else the planner's estimate
-  (`admin_app.admin.counting`);
-- search compares bare columns, so trigram indexes serve it
-  (`admin_app.admin.search`);
-- relations are loaded without multiplying rows: many-to-one in the same query,
-  to-many with one `selectinload` query each, whatever the page size.
+- pages are keyset pages (`keyset`) addressed by `after=`, `before=` or `last=1` in
+  the URL, so they can be shared and bookmarked;
+- the total is exact only when that is cheap, else the planner's estimate (`counting`);
+- search compares bare columns, so trigram indexes serve it (`columns.search_clause`);
+- rows are read as column values, and each shown relation with one query for the
+  whole page, whatever the page size (`rows.read_rows`).
 
 The number of SQL queries per page is therefore fixed by the view's fields.
 """
@@ -20,7 +18,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -35,11 +32,12 @@ from starlette_admin.fields import BaseField, RelationField
 from starlette_admin.filters import FilterGroup
 from starlette_admin.types import ListParams
 
-from admin_app.admin import keyset
-from admin_app.admin.counting import RowCount, count_rows, estimate_key
-from admin_app.admin.keyset import CursorError, SortKey
-from admin_app.admin.plain_rows import PlainRows, Prepared
-from admin_app.admin.search import SearchTermError, clean_term, search_clause
+from admin_app.admin.lists import keyset
+from admin_app.admin.lists.columns import SearchTermError, clean_term, search_clause
+from admin_app.admin.lists.counting import RowCount, count_rows
+from admin_app.admin.lists.keyset import CursorError, SortKey
+from admin_app.admin.lists.page import url_path
+from admin_app.admin.lists.rows import read_rows
 from admin_app.state import get_session
 
 log = logging.getLogger(__name__)
@@ -108,26 +106,6 @@ class ListPage:
 
 
 _FIRST = Position()
-
-
-def url_path(request: Request) -> str:
-    """`request.url.path`, without building the whole URL (Starlette's escapes)."""
-    path: str = request.scope["path"]
-    return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
-
-
-@dataclass(frozen=True)
-class _Ready:
-    """A first or last page's statements, kept for one user and URL (`ListingMixin._ready`)."""
-
-    query: Select[Any]
-    """The filtered query, unordered: what the total counts."""
-    keys: list[SortKey]
-    prepared: Prepared
-    """The page's rows (one more than the page size), ready to run on the driver."""
-    size: int
-    last: bool
-    estimate_key: Any
 
 
 @dataclass
@@ -233,109 +211,16 @@ class ListingMixin(ModelView):
         self,
         request: Request,
         params: ListParams,
-        *,
-        plain: bool = False,
-        memo: dict[Any, Any] | None = None,
     ) -> ListPage:
-        """The rows of the page the URL names, the total, and the links around it.
-
-        With `plain`, the caller needs only the rows' column values: then they may come
-        as `PlainRow`s, straight from the driver (`admin_app.admin.plain_rows`). `memo`
-        is kept by the caller for this user's requests of this URL (the page shell's):
-        a first or last page's statements are kept there (`_ready`)."""
+        """The rows of the page the URL names (`ListRow`s), the total, and the links."""
         position = Position.from_query(request.query_params)
-        if plain and memo is not None and position.after is None and position.before is None:
-            ready = await self._ready(request, params, position, memo)
-            page = None if ready is None else await self._ready_page(request, ready)
-            if page is not None:
-                return page
         query = await self.filtered_query(request, params.q, params.filters)
         keys = self.list_sort_keys(request, params.sorts)
-        fields = self.get_fields_list(request)
-        ordered = query.options(*self.eager_loads(fields))
-        rows = await self._fetch(request, ordered, keys, position, params.page_size, plain=plain)
+        rows = await self._fetch(request, query, keys, position, params.page_size)
         total = await self.list_total(request, query)
         if rows.start is None and total.exact:
             rows.start = await self._start_of(request, query, keys, rows, total)
         return _page(request, keys, rows, total)
-
-    STATEMENT_METHODS: ClassVar[tuple[str, ...]] = (
-        "_parse_list_params",
-        "get_list_query",
-        "scope_query",
-        "filtered_query",
-        "_apply_search_and_filters",
-        "build_full_text_search_query",
-        "get_search_query",
-        "get_fields_list",
-        "can_access_field",
-        "list_sort_keys",
-        "default_sorts",
-        "_default_sort",
-        "eager_loads",
-        "list_total",
-    )
-    """What builds a list page's statements. Where none is overridden outside this
-    project's admin and starlette-admin, the statements depend only on the URL, the
-    user's fields and grants, and the database: `_ready` keeps them."""
-
-    @cached_property
-    def statements_kept(self) -> bool:
-        """Whether a first or last page's statements may be built once per user and URL.
-
-        Only for views whose statement-building methods are all this project's or
-        starlette-admin's (an override may read the clock or the request), and only for
-        URLs without filters (a filter registered by an application may too)."""
-        own = ("starlette_admin.", "admin_app.admin.listing", "admin_app.admin.permissions")
-        methods = (getattr(type(self), name, None) for name in self.STATEMENT_METHODS)
-        return all(str(getattr(m, "__module__", "")).startswith(own) for m in methods)
-
-    async def _ready(
-        self, request: Request, params: ListParams, position: Position, memo: dict[Any, Any]
-    ) -> _Ready | None:
-        """The first or last page's statements for this URL, built on its first request.
-
-        Building them (the view's query, search, order and loader options, SQLAlchemy's
-        cache key and parameters) was a fifth of a list request's CPU; run as prepared
-        here, the page still reads the database on every request."""
-        if position.page != 1 or not self.statements_kept:
-            return None
-        if params.filters is not None and not params.filters.is_empty():
-            return None
-        db = get_session(request)
-        bind = db.get_bind()
-        slot = "statements, last page" if position.last else "statements, first page"
-        kept = memo.get(slot)
-        if kept is not None and kept[0] is bind:
-            ready: _Ready | None = kept[1]
-            return ready
-        query = await self.filtered_query(request, params.q, params.filters)
-        keys = self.list_sort_keys(request, params.sorts)
-        order = [key.reversed() for key in keys] if position.last else keys
-        stmt = _ordered(query.options(*self.eager_loads(self.get_fields_list(request))), order)
-        prepared = self.plain_rows.prepare(stmt.limit(params.page_size + 1), bind.dialect)
-        ready = None
-        if prepared is not None:
-            ready = _Ready(
-                query, keys, prepared, params.page_size, position.last, estimate_key(db, query)
-            )
-        memo[slot] = (bind, ready)
-        return ready
-
-    async def _ready_page(self, request: Request, ready: _Ready) -> ListPage | None:
-        """The page of kept statements; None when its rows must come through the ORM."""
-        db = get_session(request)
-        items = await self.plain_rows.run(db, ready.prepared)
-        if items is None:
-            return None
-        size = ready.size
-        rows = _last_rows(items, size) if ready.last else _first_rows(items, size)
-        total = await count_rows(
-            db, ready.query, exact_up_to=self.exact_count_limit, key=ready.estimate_key
-        )
-        if rows.start is None and total.exact:
-            rows.start = await self._start_of(request, ready.query, ready.keys, rows, total)
-        return _page(request, ready.keys, rows, total)
 
     async def _fetch(
         self,
@@ -344,13 +229,11 @@ class ListingMixin(ModelView):
         keys: list[SortKey],
         at: Position,
         size: int,
-        *,
-        plain: bool = False,
     ) -> _Rows:
         """The rows at `at`, and whether there are pages before and after them."""
 
         async def select(stmt: Select[Any], limit: int) -> list[Any]:
-            return await self._select(request, stmt, limit, plain=plain)
+            return await self._select(request, stmt, limit)
 
         if at.page > 1:
             return await self._numbered(select, query, keys, at.page, size)
@@ -374,21 +257,9 @@ class ListingMixin(ModelView):
                 "Start again from the first page."
             ) from None
 
-    @cached_property
-    def plain_rows(self) -> PlainRows:
-        """This view's rows as plain column values, for pages that need nothing more."""
-        return PlainRows(self.model)
-
-    async def _select(
-        self, request: Request, query: Select[Any], limit: int, *, plain: bool = False
-    ) -> list[Any]:
-        db = get_session(request)
-        if plain:
-            rows = await self.plain_rows.fetch(db, query, limit)
-            if rows is not None:
-                return rows
-        result = await db.execute(query.limit(limit))
-        return list(result.scalars().unique().all())
+    async def _select(self, request: Request, query: Select[Any], limit: int) -> list[Any]:
+        fields = self.get_fields_list(request)
+        return await read_rows(get_session(request), self.model, query.limit(limit), fields)
 
     async def _numbered(
         self, select: _Select, query: Select[Any], keys: list[SortKey], page: int, size: int

@@ -1,11 +1,11 @@
 """The admin's list page and relation picker, served through `ListingMixin` views.
 
-`FastListRoutes` is mixed into the admin (`AppAdmin`); it replaces two of
+`ListRoutes` is mixed into the admin (`AppAdmin`); it replaces two of
 starlette-admin's endpoints for views that use `ListingMixin` and leaves every
 other view on starlette-admin's own code:
 
 - `GET /{key}/list`: one keyset page, a cheap total, rows rendered by
-  `admin_app.admin.cells`, and `templates/admin/list.html`;
+  `rows`, in `templates/admin/list.html` around a kept `page.Chrome`;
 - `GET /_api/{key}/relation-lookup`: the JSON behind relation pickers. The stock
   endpoint counts every matching row to tell select2 whether to offer more; here
   one extra row is fetched instead, so a million-row table costs one indexed query.
@@ -31,16 +31,16 @@ from starlette_admin.i18n import get_locale
 from starlette_admin.routing import route
 from starlette_admin.types import ListParams, RequestAction
 
-from admin_app.admin import list_slots
-from admin_app.admin.cells import RowRenderer
-from admin_app.admin.listing import POSITION_PARAMS, ListingMixin, Position
-from admin_app.admin.page_shell import Shell, ShellCache, Slots
+from admin_app.admin.lists import slots
+from admin_app.admin.lists.page import Chrome, ChromeCache, Slots, render_chrome
+from admin_app.admin.lists.query import POSITION_PARAMS, ListingMixin, Position
+from admin_app.admin.lists.rows import RowRenderer, trusted
 
 LOOKUP_PAGE_MAX = 100
 """Most results one relation-picker request returns."""
 
 
-class FastListRoutes(Admin):
+class ListRoutes(Admin):
     """The list page and relation look-up for views built on `ListingMixin`."""
 
     READ_ONLY_ROUTES = re.compile(r"/(?:[^/]+/list|_api/[^/]+/relation-lookup)")
@@ -78,9 +78,8 @@ class FastListRoutes(Admin):
         env.filters["tojson"] = lambda value, *args: (
             value if isinstance(value, EncodedJSON) else stock_tojson(value, *args)
         )
-        self._filter_builder_json = _FilterBuilderMemo()
         self._slots = Slots()
-        self._shells = ShellCache()
+        self._chromes = ChromeCache()
 
     @route("/{key}/list", methods=["GET"], name="list")
     async def _render_list(self, request: Request) -> Response:
@@ -92,77 +91,84 @@ class FastListRoutes(Admin):
         if not view.is_accessible(request):
             raise HTTPException(403)
         Position.from_query(request.query_params)  # a malformed position: 400 before any work
-        messages = get_flashed_messages(request)
-        # A page with messages is shown once; a view's own template may show more state.
-        keep = not messages and view.list_template == "list.html"
-        key = self._shells.key(request, str(view.key)) if keep else None
-        shell = self._shells.get(key) if key is not None else None
-        # The list parameters and columns depend only on the URL and the user's fields,
-        # as the shell does, where the view reads them the stock way (`statements_kept`).
-        known = shell.memo.get("params") if shell is not None else None
-        if known is None:
-            params = view._parse_list_params(request)
-            fields = self._list_display_fields(request, view, params)
-        else:
-            params, fields = known
-        if shell is None:
-            shell = await self._render_shell(request, view, params, fields, messages)
-            if key is not None and shell.shareable:
-                self._shells.put(key, shell)
-        if known is None and view.statements_kept:
-            shell.memo["params"] = params, fields
-        renderer = RowRenderer(request, view, fields, checkbox=shell.has_actions, memo=shell.memo)
-        # Rows built from column values alone need no ORM objects (`plain_rows`).
-        reads = renderer.plan.reads
-        plain = reads is not None and view.plain_rows.cover(reads)
-        page = await view.list_page(request, params, plain=plain, memo=shell.memo)
+        params = view._parse_list_params(request)
+        fields = self._list_display_fields(request, view, params)
+        context = await self._list_context(request, view, params, fields)
+        chrome = await self._list_chrome(request, view, context)
+        renderer = RowRenderer(
+            request, view, fields, checkbox=bool(context["_actions"]), memo=chrome.memo
+        )
+        page = await view.list_page(request, params)
         rows = await renderer.rows(page.items)
-        columns = len(fields) + (2 if shell.has_actions else 1)
+        columns = len(fields) + (2 if context["_actions"] else 1)
         alert = self._resolve_class("alert.info")
-        html = shell.fill(
+        context |= {
+            "list_banner": trusted(slots.banner_html(page, len(rows), alert)),
+            "list_rows": trusted(slots.rows_html(rows, columns)),
+            "list_summary": trusted(slots.summary_html(page)),
+            "list_pages": trusted(slots.pagination_html(page, self._resolve_icon)),
+            "total": page.total.value,
+        }
+        html = chrome.fill(
             request,
             {
-                "banner": list_slots.banner_html(page, len(rows), alert),
-                "rows": list_slots.rows_html(rows, columns),
-                "summary": list_slots.summary_html(page),
-                "pages": list_slots.pagination_html(page, self._resolve_icon),
+                "content": chrome.block("content", context),
                 "total": html_safe_json(page.total.value),
+                "raw_filter": html_safe_json(context["raw_filter"]),
+                "filters": context["filter_builder_fields"] or "",
             },
         )
         return HTMLResponse(html)
 
-    async def _render_shell(
-        self,
-        request: Request,
-        view: ListingMixin,
-        params: ListParams,
-        fields: list[BaseField],
-        messages: list[dict[str, Any]],
-    ) -> Shell:
-        """The list page without its rows: `list.html` with slots where they go."""
-        actions = await view.get_all_actions(request)
+    async def _list_context(
+        self, request: Request, view: ListingMixin, params: ListParams, fields: list[BaseField]
+    ) -> dict[str, Any]:
+        """What `list.html` reads, but the rows and what is made from them."""
         filter_logic, filter_chips = view._active_filter_chips(request, params)
+        return {
+            "request": request,
+            "flashed_messages": get_flashed_messages(request),
+            "view": view,
+            "title": view.title(request),
+            "_actions": await view.get_all_actions(request),
+            "row_actions": {},
+            "fields": fields,
+            "all_fields": view.get_fields_list(request),
+            "list_params": params,
+            "filter_logic": filter_logic,
+            "filter_chips": filter_chips,
+            "filter_builder_fields": filter_builder_json(request, view),
+            "raw_filter": request.query_params.get("filter"),
+        }
+
+    async def _list_chrome(
+        self, request: Request, view: ListingMixin, context: dict[str, Any]
+    ) -> Chrome:
+        """The list page around its `content` block, kept per view and viewer; a page that
+        shows flash messages is rendered for itself."""
+        key = None
+        if not context["flashed_messages"]:
+            key = self._chromes.key(request, view.list_template, str(view.key))
+            chrome = self._chromes.get(key)
+            if chrome is not None:
+                return chrome
+        marker = self._slots.marker
         template = self.templates.env.get_template(view.list_template)
-        html = template.render(
-            {
-                "request": request,
-                "flashed_messages": messages,
-                "slot": self._slots,
-                "view": view,
-                "title": view.title(request),
-                "_actions": actions,
-                "row_actions": {},
-                "fields": fields,
-                "all_fields": view.get_fields_list(request),
-                "list_params": params,
-                "filter_logic": filter_logic,
-                "filter_chips": filter_chips,
-                "filter_builder_fields": self._filter_builder_json.get(request, view),
-                "raw_filter": request.query_params.get("filter"),
-                "total": EncodedJSON(self._slots("total")),
-            }
+        chrome = render_chrome(
+            request,
+            template,
+            context
+            | {
+                "total": EncodedJSON(marker("total")),
+                "raw_filter": EncodedJSON(marker("raw_filter")),
+                "filter_builder_fields": context["filter_builder_fields"]
+                and EncodedJSON(marker("filters")),
+            },
+            self._slots,
         )
-        return Shell.cut(request, html, self._slots, has_actions=bool(actions))
+        if key is not None:
+            self._chromes.put(key, chrome)
+        return chrome
 
     @route("/_api/{key}/relation-lookup", methods=["GET"], name="relation-lookup")
     async def _render_relation_lookup(self, request: Request) -> Response:
@@ -247,30 +253,31 @@ class EncodedJSON(Markup):
     """JSON already encoded for a `<script>` block: the `tojson` filter passes it through."""
 
 
-class _FilterBuilderMemo:
-    """The filter builder's JSON (every searchable field, its filters and their choices),
-    remembered per view, locale and set of fields the user may see.
+_STATIC_FILTERS: dict[tuple[Any, ...], EncodedJSON] = {}
 
-    starlette-admin rebuilds and encodes it on every list request, turning each lazily
-    translated label into text on the way: 8% of a customer list page. Filters and
-    their choices are fixed when the views are built, so only the locale (labels) and
-    the user's field permissions change it."""
 
-    LIMIT = 1024
+def filter_builder_json(request: Request, view: ListingMixin) -> EncodedJSON | None:
+    """The filter builder's JSON: every searchable field, its filters and their choices.
 
-    def __init__(self) -> None:
-        self.encoded: dict[tuple[Any, ...], EncodedJSON] = {}
+    starlette-admin rebuilds it on every request, turning each lazily translated label
+    into text (8% of a customer list page). Where every choice is fixed in code it
+    depends only on the view, the locale and the fields the user may see, and is kept by
+    those; a field whose choices are loaded per request (`choices_loader`) makes it
+    built afresh each time, so a new choice shows at once."""
+    fields = view.get_fields_list(request, include_nested=True)
+    if any(getattr(field, "choices_loader", None) is not None for field in fields):
+        return _encoded(view._filter_builder_fields(request))
+    key = (view.key, get_locale(), tuple(field.name for field in fields))
+    found = _STATIC_FILTERS.get(key)
+    if found is None:
+        if len(_STATIC_FILTERS) >= 1024:
+            _STATIC_FILTERS.clear()
+        found = _STATIC_FILTERS[key] = _encoded(view._filter_builder_fields(request))
+    return found or None
 
-    def get(self, request: Request, view: ListingMixin) -> EncodedJSON | None:
-        names = tuple(f.name for f in view.get_fields_list(request, include_nested=True))
-        key = (view.key, get_locale(), names)
-        found = self.encoded.get(key)
-        if found is None:
-            fields = view._filter_builder_fields(request)
-            if len(self.encoded) >= self.LIMIT:
-                self.encoded.clear()
-            found = self.encoded[key] = EncodedJSON(html_safe_json(fields) if fields else "")
-        return found or None
+
+def _encoded(fields: Any) -> EncodedJSON:
+    return EncodedJSON(html_safe_json(fields) if fields else "")
 
 
 def _bounded(raw: str | None, default: int, low: int, high: int) -> int:

@@ -1,10 +1,7 @@
-"""The parts of a list page that change with every request, written in Python.
-
-`templates/admin/list.html` is rendered once per user and URL and kept as a shell
-(`admin_app.admin.page_shell`); these fill its slots on every request: the rows,
-the select-all banner, the "Showing 1 to 25 of …" line and the First / Previous /
-Next / Last links. As Jinja templates they were four template renders a request,
-a tenth of a customer list page's time; the markup is the same.
+"""The parts of a list page made from its rows, written in Python: the rows, the
+select-all banner, the "Showing 1 to 25 of …" line and the First / Previous / Next /
+Last links. `templates/admin/list.html` shows them as `list_*`; as Jinja templates they
+were four template renders a request, a tenth of a customer list page's time.
 """
 
 from __future__ import annotations
@@ -14,21 +11,19 @@ from typing import Any
 
 from starlette_admin.i18n import gettext
 
-from admin_app.admin.cells import Row, esc
-from admin_app.admin.listing import ListPage
+from admin_app.admin.lists.columns import esc
+from admin_app.admin.lists.query import ListPage
+from admin_app.admin.lists.rows import Row
 
 
-def rows_html(rows: Sequence[Row], columns: int) -> bytes:
-    """The table body as UTF-8: the rendered rows, or one "No data" row spanning `columns`.
-
-    Rows are joined as bytes: one date cell's narrow no-break space (babel's "2:34 PM")
-    would make the joined text a two-byte-per-character string, slow to encode."""
+def rows_html(rows: Sequence[Row], columns: int) -> str:
+    """The table body: the rendered rows, or one "No data" row spanning `columns`."""
     if rows:
-        return b"\n".join(row.utf8 for row in rows)
+        return "\n".join(row.html for row in rows)
     return (
         f'<tr><td colspan="{columns}" class="text-center text-muted py-4">'
         f"{esc(gettext('No data'))}</td></tr>"
-    ).encode()
+    )
 
 
 def banner_html(page: ListPage, shown: int, alert_class: str) -> str:
@@ -59,7 +54,7 @@ def summary_html(page: ListPage) -> str:
 
 def pagination_html(page: ListPage, icon: Any) -> str:
     """First, Previous, Next and Last: plain links whose URLs carry the position (keyset
-    pages, `admin_app.admin.listing`), so they can be shared; disabled where there is
+    pages, `admin_app.admin.lists.query`), so they can be shared; disabled where there is
     no such page. `icon(name)` resolves an icon name to its classes."""
     links = [
         _page_link(page.first_url, gettext("First"), "first"),
