@@ -418,9 +418,11 @@ parameters starlette-admin calls it with."""
 KEYS: tuple[Pin, ...] = (
     Pin(helpers, ORIGIN_PARAM),
     Pin(BaseAdmin._render_detail, ACTIONS_KEY),
+    Pin("row-actions.html", ACTIONS_KEY),
     Pin(BaseModelView.serialize, RELATION_META_KEY),
 )
-"""Private strings (a query parameter, context and data keys): `owner`'s source uses each."""
+"""Private strings (a query parameter, context and data keys): the source of `owner` (an
+object, or the name of a stock template) uses each."""
 
 TEMPLATES: tuple[str, ...] = (
     "fields/form/_error.html",
