@@ -12,6 +12,7 @@ from starlette_admin import CustomView
 from starlette_admin.flash import flash
 from starlette_admin.routing import route
 
+from admin_app.admin import compat
 from admin_app.admin.devices import device_name
 from admin_app.audit.events import record_event
 from admin_app.auth import throttle, totp
@@ -42,10 +43,8 @@ class AccountView(CustomView):
     def _render(
         self, request: Request, name: str, status_code: int = 200, **context: Any
     ) -> Response:
-        assert self._admin is not None
         context.setdefault("title", "My account")
-        response: Response = self._admin._template_response(request, name, context, status_code)
-        return response
+        return compat.template_response(compat.admin_of(self), request, name, context, status_code)
 
     def _back(self, request: Request, message: str, category: str = "success") -> Response:
         flash(request, message, category)

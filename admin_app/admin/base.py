@@ -26,7 +26,7 @@ from starlette_admin.events import AdminEvent
 from starlette_admin.exceptions import ActionFailed, FormValidationError
 from starlette_admin.fields import BaseField, EnumField
 
-from admin_app.admin import input_rules
+from admin_app.admin import compat, input_rules
 from admin_app.admin.delete_page import DeleteActionsMixin
 from admin_app.admin.export import ExportMixin
 from admin_app.admin.permissions import PermissionsMixin
@@ -67,7 +67,7 @@ class AppModelView(
         super().__init__(self.model)
         input_rules.install(self.fields, self.model)
         _show_column_defaults(self.model, self.fields)
-        for inline in self._inline_instances:
+        for inline in compat.inline_views(self):
             input_rules.install(inline.fields, getattr(inline, "model", None))
         # On the view's own event bus, so that a view's `before_edit` need not call
         # super() for them (the bus runs right after that hook, before the flush).
@@ -188,7 +188,7 @@ class AppModelView(
         """As starlette-admin's, but only for actions that run on the server: a name the
         view does not offer, or a link such as `view` or `edit`, is a 404 (the stock
         endpoint awaited the link's URL and failed with a 500)."""
-        action = self._row_actions.get(name)
+        action = compat.row_action_specs(self).get(name)
         if action is None or action.get("is_link"):
             raise HTTPException(404, f"This list has no row action named {name[:60]!r}.")
         try:
@@ -231,7 +231,7 @@ def _not_a_choice(view: ModelView, request: Request, data: dict[str, Any]) -> di
             if column is not None and not column.nullable:
                 errors[field.name] = "Choose one of the options."
             continue
-        offered = {str(v) for v, _label in field._get_choices(request)}
+        offered = {str(v) for v, _label in compat.enum_choices(field, request)}
         values = value if isinstance(value, list | tuple) else [value]
         if any(str(getattr(v, "value", v)) not in offered for v in values):
             errors[field.name] = "Choose one of the options offered."

@@ -238,3 +238,24 @@ def _parsed(text: str, parse: Callable[[str], Any], show: Callable[[Any], str]) 
         return show(parse(text))
     except ValueError:
         return text
+
+
+@dataclass
+class ChangesField(BaseField):
+    """An audit entry's changes, or its event's details, as a readable table.
+
+    The value read is the whole entry (`parse_obj`): how its changes read depends on its
+    model and action. `AuditEntryView` serializes it with the admin's `ChangeReader`;
+    alone, this field shows the raw field names.
+    """
+
+    list_template: str = "fields/list/changes.html"
+    detail_template: str = "fields/detail/changes.html"
+    exclude_from_create: bool | None = True
+    exclude_from_edit: bool | None = True
+
+    async def parse_obj(self, request: Request, obj: Any) -> Any:
+        return obj
+
+    async def serialize_value(self, request: Request, value: Any) -> Any:
+        return ChangeReader(()).rows(value) if isinstance(value, AuditEntry) else []

@@ -35,6 +35,7 @@ from starlette_admin.helpers import safe_redirect_url
 from starlette_admin.routing import route
 from starlette_admin.types import RequestAction
 
+from admin_app.admin import compat
 from admin_app.admin.delete_preview import Preview, Previewable, preview
 from admin_app.db import Base
 
@@ -74,14 +75,13 @@ class DeleteActionsMixin(ModelView):
         starlette-admin's own delete row action.)"""
         url = request.url_for(f"{request.app.state.ROUTE_NAME}:delete", key=self.key)
         url = url.include_query_params(pks=str(pk))
-        origin = _origin_of(request)
-        return str(url.include_query_params(_origin=origin) if origin else url)
+        return str(compat.with_origin(url, compat.carry_origin(request)))
 
     @action(name="delete", text="Delete", custom_response=True)
     async def delete_action(self, request: Request, selection: ActionSelection) -> Response:
         """With selected → Delete: the confirmation page for the selected rows. No modal
         first (no `confirmation`): the page is the confirmation."""
-        admin = self._admin
+        admin = compat.admin_of(self)
         assert isinstance(admin, DeletePages)
         pks = [str(pk) for pk in await selection.pks()]
         return await admin.delete_page_response(request, self, pks)
@@ -161,7 +161,7 @@ class DeletePages(Admin):
         return _back(request, str(view.key), done, "success", after_delete=True)
 
     def _deletable(self, request: Request) -> DeleteActionsMixin:
-        view = self._find_view_by_key(request.path_params.get("key"))
+        view = compat.find_view_by_key(self, request.path_params.get("key"))
         if not isinstance(view, DeleteActionsMixin):
             raise HTTPException(404)
         if not view.is_accessible(request) or not view.can_delete(request):
@@ -172,7 +172,7 @@ class DeletePages(Admin):
         self, request: Request, view: DeleteActionsMixin, pks: Sequence[str]
     ) -> Preview | None:
         views: dict[type[Base], Previewable] = {
-            v.model: v for v in self._model_views if isinstance(v, DeleteActionsMixin)
+            v.model: v for v in compat.model_views(self) if isinstance(v, DeleteActionsMixin)
         }
         return await preview(request, view, pks, views)
 
@@ -185,28 +185,16 @@ class DeletePages(Admin):
         status_code: int,
     ) -> Response:
         action_url = request.url_for(f"{self.route_name}:delete", key=view.key)
-        origin = request.query_params.get("_origin")
+        origin = compat.requested_origin(request)
         context = {
             "title": f"Delete {view.display_name}",
             "view": view,
             "preview": found,
             "error": error,
-            "action_url": action_url.include_query_params(_origin=origin) if origin else action_url,
+            "action_url": compat.with_origin(action_url, origin),
             "cancel_url": _safe_origin(request, str(view.key), origin),
         }
-        response: Response = self._template_response(request, "delete.html", context, status_code)
-        return response
-
-
-def _origin_of(request: Request) -> str | None:
-    """The page to come back to, as starlette-admin's own edit link carries it: the list or
-    detail page the link is on, else the `_origin` that page had."""
-    override = getattr(request.state, "origin_override", None)
-    if override:
-        return str(override)
-    if getattr(request.state, "action", None) in (RequestAction.LIST, RequestAction.DETAIL):
-        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return request.query_params.get("_origin")
+        return compat.template_response(self, request, "delete.html", context, status_code)
 
 
 def _safe_origin(request: Request, key: str, origin: str | None) -> str:
@@ -219,10 +207,10 @@ def _back(
 ) -> Response:
     """Back where the user came from, with a message. After a delete, a detail page of a
     deleted record is gone: back to the page that detail page came from instead."""
-    origin = request.query_params.get("_origin")
+    origin = compat.requested_origin(request)
     detail = request.url_for(f"{request.app.state.ROUTE_NAME}:detail", key=key).path
     if after_delete and origin and urlparse(origin).path == detail:
-        nested = parse_qs(urlparse(origin).query).get("_origin")
+        nested = parse_qs(urlparse(origin).query).get(compat.ORIGIN_PARAM)
         origin = nested[0] if nested else None
     flash(request, message, category)
     return RedirectResponse(_safe_origin(request, key, origin), status_code=303)

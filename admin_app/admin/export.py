@@ -40,6 +40,7 @@ from starlette_admin.flash import flash
 from starlette_admin.helpers import safe_redirect_url
 from starlette_admin.types import RequestAction
 
+from admin_app.admin import compat
 from admin_app.admin.export_columns import ExportColumn, export_columns, python_text, sql_text
 from admin_app.admin.lists import keyset
 from admin_app.admin.lists.keyset import CursorError
@@ -94,17 +95,15 @@ class ExportMixin(ListingMixin):
         except ActionFailed as failed:
             flash(request, failed.msg, "error")
             fallback = str(request.url_for(f"{self._admin_route()}:list", key=self.key))
-            origin = request.query_params.get("_origin") or fallback
+            origin = compat.requested_origin(request) or fallback
             return RedirectResponse(safe_redirect_url(origin, request, fallback), status_code=303)
 
     def _admin_route(self) -> str:
-        assert self._admin is not None
-        return str(self._admin.route_name)
+        return str(compat.admin_of(self).route_name)
 
     async def export_form(self, request: Request) -> str:
         """The dialog's form: which rows, which columns, which format, which file name."""
-        assert self._admin is not None
-        template = self._admin.templates.env.get_template("export_form.html")
+        template = compat.admin_of(self).templates.env.get_template("export_form.html")
         fields = self.get_fields_list(request, action=RequestAction.EXPORT)
         return template.render(
             request=request,
@@ -159,7 +158,7 @@ class ExportMixin(ListingMixin):
     ) -> tuple[Select[Any], Any]:
         """The ordered query for the chosen rows, and how many there should be."""
         list_query = QueryParams((request.query_params.get("_list_query") or "").lstrip("?"))
-        params = self._parse_list_params(request, list_query)
+        params = compat.parse_list_params(self, request, list_query)
         query = await self.filtered_query(request, params.q, params.filters)
         keys = self.list_sort_keys(request, params.sorts)
         if scope == "page":
@@ -178,10 +177,10 @@ class ExportMixin(ListingMixin):
         return getattr(obj, str(self.pk_attr))
 
     def _pk_in(self, pks: Sequence[Any]) -> Any:
-        if isinstance(self._pk_column, tuple):
+        column = compat.pk_column(self)
+        if isinstance(column, tuple):
             raise ActionFailed("Exporting a selection needs a single-column primary key.")
-        coerced = [self.coerce_export_pk(pk) for pk in pks]
-        return self._pk_column.in_(coerced)
+        return column.in_([self.coerce_export_pk(pk) for pk in pks])
 
     def coerce_export_pk(self, pk: Any) -> Any:
         """A selected key as the column's type; a 400 for one that cannot be."""

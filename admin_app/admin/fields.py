@@ -22,11 +22,9 @@ from starlette_admin.fields import (
 )
 from starlette_admin.i18n import get_database_tzinfo
 
-from admin_app.admin.changes import ChangeReader
 from admin_app.admin.devices import device_name
 from admin_app.auth.permissions import BASE_ACTIONS
 from admin_app.media import ACCEPT, IMAGE_TYPES, sniff_image
-from admin_app.models import AuditEntry
 
 
 @dataclass
@@ -179,24 +177,3 @@ class PermissionMatrixField(BaseField):
         for _key, _label, actions in self.catalog:
             ordered.update(dict.fromkeys(actions))
         return list(ordered)
-
-
-@dataclass
-class ChangesField(BaseField):
-    """An audit entry's changes, or its event's details, as a readable table.
-
-    The value read is the whole entry (`parse_obj`): how its changes read depends on its
-    model and action. `AuditEntryView` serializes it with the admin's `ChangeReader`;
-    alone, this field shows the raw field names.
-    """
-
-    list_template: str = "fields/list/changes.html"
-    detail_template: str = "fields/detail/changes.html"
-    exclude_from_create: bool | None = True
-    exclude_from_edit: bool | None = True
-
-    async def parse_obj(self, request: Request, obj: Any) -> Any:
-        return obj
-
-    async def serialize_value(self, request: Request, value: Any) -> Any:
-        return ChangeReader(()).rows(value) if isinstance(value, AuditEntry) else []

@@ -15,7 +15,6 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette_admin import DropDown, RequestAction
 from starlette_admin.auth import AuthMiddleware as StockAuthMiddleware
 from starlette_admin.auth import login_not_required
-from starlette_admin.contrib.sqla import Admin
 from starlette_admin.contrib.sqla.middleware import DBSessionMiddleware
 from starlette_admin.flash import FlashMiddleware as StockFlashMiddleware
 from starlette_admin.flash import get_flashed_messages
@@ -24,9 +23,11 @@ from starlette_admin.routing import route
 from starlette_admin.security.csrf import CSRFMiddleware as StockCSRFMiddleware
 from starlette_admin.views import BaseView
 
+from admin_app.admin import compat
 from admin_app.admin.account import AccountView
 from admin_app.admin.base import AppModelView
 from admin_app.admin.changes import ChangeReader
+from admin_app.admin.compat import AdminPages
 from admin_app.admin.dashboard import DashboardView
 from admin_app.admin.datetimes import local_date, local_datetime
 from admin_app.admin.delete_page import DeletePages
@@ -51,10 +52,8 @@ from admin_app.state import get_session
 from admin_app.templating import TEMPLATES_DIR, add_nonces, app_templates, static_url
 from admin_app.web.errors import error_response, exception_handlers, wants_json
 
-_SERVER_ERROR = HTTPException(500)
 
-
-class AppAdmin(ListRoutes, DeletePages, Admin):
+class AppAdmin(ListRoutes, DeletePages, AdminPages):
     """starlette-admin's `Admin`, with these changes, each for a reason:
 
     - its per-request `DBSessionMiddleware` is dropped: the app's own (outermost)
@@ -94,6 +93,7 @@ class AppAdmin(ListRoutes, DeletePages, Admin):
         self.templates.env.filters["local_datetime"] = local_datetime
         self.templates.env.filters["local_date"] = local_date
         self.templates.env.filters["device_name"] = device_name
+        compat.add_template_names(self.templates.env)
         # Templates change only with a deploy (a restart): no file check on every render.
         self.templates.env.auto_reload = settings.debug
         self.templates.env.globals["get_flashed_messages"] = get_flashed_messages
@@ -111,13 +111,15 @@ class AppAdmin(ListRoutes, DeletePages, Admin):
         assert isinstance(self.auth_provider, DatabaseAuthProvider)
         return await second_factor.handle(request, self.auth_provider, self.templates)
 
-    async def _render_error(self, request: Request, exc: Exception = _SERVER_ERROR) -> Response:
+    async def error_page(self, request: Request, exc: Exception) -> Response:
+        """starlette-admin's error page, but a 409 page for an edit conflict and JSON for
+        API clients."""
         assert isinstance(exc, HTTPException)
         if isinstance(exc, EditConflict):
             return self._render_conflict(request, exc)
         if wants_json(request):
             return error_response(self.templates, request, exc.status_code, headers=exc.headers)
-        return await super()._render_error(request, exc)
+        return await super().error_page(request, exc)
 
     def _render_conflict(self, request: Request, conflict: EditConflict) -> Response:
         if wants_json(request):
@@ -132,7 +134,7 @@ class AppAdmin(ListRoutes, DeletePages, Admin):
             "rows": conflict.rows,
             "gone": conflict.gone,
         }
-        return self._template_response(request, "conflict.html", context, status_code=409)
+        return compat.template_response(self, request, "conflict.html", context, status_code=409)
 
     @route("/_api/{key}/action", methods=["POST"], name="action")
     async def handle_action(self, request: Request) -> Response:
@@ -142,57 +144,48 @@ class AppAdmin(ListRoutes, DeletePages, Admin):
         response: Response = await super().handle_action(request)
         return response
 
-    @route("/_api/{key}/import", methods=["POST"], name="import")
-    async def _render_import(self, request: Request) -> Response:
+    async def import_endpoint(self, request: Request) -> Response:
         """starlette-admin's import, but all rows or none (`importing.all_or_nothing`)."""
-        response: Response = await super()._render_import(request)
+        response = await super().import_endpoint(request)
         if request.query_params.get("preview") in ("1", "true", "yes"):
             return response
         return all_or_nothing(response)
 
-    @route("/{key}/edit", methods=["GET", "POST"], name="edit")
-    async def _render_edit(self, request: Request) -> Response:
+    async def edit_page(self, request: Request) -> Response:
         """starlette-admin's edit form, refused (403) for a record the view says this user
         may not change (`change_refusal`: a superuser's account, to anyone else)."""
         request.state.action = RequestAction.EDIT
-        view = self._find_view_by_key(request.path_params.get("key"))
+        view = compat.find_view_by_key(self, request.path_params.get("key"))
         pk = request.query_params.get("pk")
         if isinstance(view, AppModelView) and pk is not None and view.is_accessible(request):
             obj = await view.find_by_pk(request, pk)
             refusal = await view.change_refusal(request, obj) if obj is not None else None
             if refusal:
                 raise HTTPException(403, refusal)
-        response: Response = await super()._render_edit(request)
-        return response
+        return await super().edit_page(request)
 
-    @route("/{key}/detail", methods=["GET"], name="detail")
-    async def _render_detail(self, request: Request) -> Response:
+    async def detail_page(self, request: Request) -> Response:
         """starlette-admin's detail page, plus the record's history from the audit log."""
         request.state.action = RequestAction.DETAIL
-        view = self._find_view_by_key(request.path_params.get("key"))
+        view = compat.find_view_by_key(self, request.path_params.get("key"))
         if not view.is_accessible(request) or not view.can_view_detail(request):
             raise HTTPException(403)
         pk = request.query_params.get("pk")
-        obj = await self._find_object_or_404(request, view, view.key, pk, "detail")
+        obj = await compat.find_object_or_404(self, request, view, pk, "detail")
         table = table_of(view.model).name if isinstance(view, AppModelView) else ""
         history = await object_history(get_session(request), table, str(pk)) if table else []
         rows = await self.changes.read(request, history)
         context = {
-            "title": view.title(request),
-            "view": view,
-            "raw_obj": obj,
-            "_actions": await view.get_row_actions_for_obj(request, obj),
-            "obj": await view.serialize(obj, request),
-            "inlines": await self._detail_inlines_context(request, view, obj),
+            **await compat.detail_context(self, request, view, obj),
             "history": list(zip(history, rows, strict=True)),
             "audit_visible": _audit_visible(self, request),
         }
-        return self._template_response(request, view.detail_template, context)
+        return compat.template_response(self, request, view.detail_template, context)
 
     @property
     def model_views(self) -> list[AppModelView]:
         """Every model view added to the site."""
-        return [view for view in self._model_views if isinstance(view, AppModelView)]
+        return [view for view in compat.model_views(self) if isinstance(view, AppModelView)]
 
     def mount_to(self, app: Starlette) -> None:
         """As starlette-admin's, but the admin app also gets the app's 400/500/503 handlers,
@@ -276,7 +269,8 @@ def build_admin(settings: Settings, registry: Iterable[type[AppModelView]] = REG
 
 
 def _audit_visible(admin: AppAdmin, request: Request) -> bool:
-    view = next((v for v in admin._model_views if isinstance(v, AuditEntryView)), None)
+    views = compat.model_views(admin)
+    view = next((v for v in views if isinstance(v, AuditEntryView)), None)
     return view is not None and view.is_accessible(request)
 
 

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette_admin import BaseField, RelationField, RequestAction
 from starlette_admin.contrib.sqla import ModelView
 
+from admin_app.admin import compat
 from admin_app.state import get_session
 
 VERSION_FIELD = "_version"
@@ -86,7 +87,7 @@ class VersionedEditMixin(ModelView):
         """The user's value, shown as the saved one is (the detail page's formatting), so
         that a field nobody touched reads the same on both sides."""
         if isinstance(field, RelationField) and value not in (None, "", []):
-            foreign = self._find_foreign_view(str(field.key))
+            foreign = compat.find_foreign_view(self, str(field.key))
             pks = value if isinstance(value, list) else [value]
             objs = [await foreign.find_by_pk(request, pk) for pk in pks]
             return ", ".join(str(obj) for obj in objs if obj is not None)
@@ -123,8 +124,9 @@ def _display(value: Any) -> str:
     """A serialized value as plain text for the conflict page."""
     if value is None:
         return ""
-    if isinstance(value, dict) and "_meta" in value:
-        return str(value["_meta"].get("repr", ""))
+    related = compat.related_repr(value)
+    if related is not None:
+        return related
     if isinstance(value, dict) and "filename" in value:  # a stored file, as serialized
         return str(value["filename"])
     if isinstance(value, list):

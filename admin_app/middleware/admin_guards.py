@@ -40,6 +40,7 @@ from starlette_admin.cookies import SignedCookie
 from starlette_admin.i18n import TimezoneConfig, set_database_timezone, set_timezone
 from starlette_admin.security.csrf import CSRFMiddleware as StockCSRFMiddleware
 
+from admin_app.admin.compat import is_login_exempt
 from admin_app.middleware.limits import read_body, replay
 
 if TYPE_CHECKING:
@@ -258,9 +259,7 @@ class LoginMiddleware:
             match, _ = route.matches(scope)
             if match == Match.FULL:
                 endpoint: Any = getattr(route, "endpoint", None)
-                return route.name in self.allow_routes or bool(
-                    getattr(endpoint, "_login_not_required", False)
-                )
+                return route.name in self.allow_routes or is_login_exempt(endpoint)
         return False
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from starlette_admin.contrib.sqla import Admin
 
+from admin_app.admin.compat import AdminPages
 from admin_app.admin.lists.routes import ListRoutes
 from admin_app.admin.registry import REGISTRY
 from admin_app.main import create_app
@@ -68,7 +68,7 @@ def every_kind_of_row(admin_client: TestClient, seeded: Any) -> Any:
 @pytest.fixture
 def reference_client(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     """A client of the same database whose list pages starlette-admin renders itself."""
-    monkeypatch.setattr(ListRoutes, "_render_list", Admin._render_list)
+    monkeypatch.setattr(ListRoutes, "list_page", AdminPages.list_page)
     with TestClient(create_app(settings)) as client:
         assert login(client, "root@example.com").status_code == 303
         yield client

@@ -1,8 +1,8 @@
 """The list engine: one package owns the list page, from URL to HTML, on one path.
 
     GET /admin/<view>/list?sort=…&q=…&after=…
-      routes.ListRoutes._render_list
-        ├─ query.Position, view._parse_list_params   what the URL asks (400 if malformed)
+      routes.ListRoutes.list_page
+        ├─ query.Position, view's list parameters   what the URL asks (400 if malformed)
         ├─ page.ChromeCache → page.Chrome            the page around `content`, per viewer
         ├─ query.ListingMixin.list_page
         │    ├─ columns.search_clause                search as an index can serve it

@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette_admin import fields as sa
 from starlette_admin.i18n import is_timezone_conversion_enabled
 
+from admin_app.admin import compat
 from admin_app.admin.datetimes import DateTimeText
 from admin_app.admin.fields import AwareDateTimeField
 
@@ -151,7 +152,7 @@ def enum_labels(field: sa.BaseField, kit: CellKit) -> Callable[[Any], Any] | Non
     if getattr(field, "multiple", False):
         return None
     assert isinstance(field, sa.EnumField)
-    labels = {value: label for value, label in field._get_choices(kit.request)}
+    labels = {value: label for value, label in compat.enum_choices(field, kit.request)}
 
     def convert(value: Any) -> Any:
         key = value.value if isinstance(value, enum.Enum) else value

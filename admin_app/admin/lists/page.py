@@ -32,6 +32,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette_admin.i18n import get_locale, get_timezone
 
+from admin_app.admin import compat
 from admin_app.auth.permissions import grants
 from admin_app.templating import csp_nonce
 
@@ -53,7 +54,7 @@ def origin_param(request: Request) -> str:
     known: str | None = request.__dict__.get(_ORIGIN_ATTR)
     if known is None:
         query = request.scope["query_string"].decode()  # as `request.url.query`
-        known = urlencode({"_origin": url_path(request) + (f"?{query}" if query else "")})
+        known = urlencode({compat.ORIGIN_PARAM: url_path(request) + (f"?{query}" if query else "")})
         request.__dict__[_ORIGIN_ATTR] = known
     return known
 

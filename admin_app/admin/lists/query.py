@@ -32,6 +32,7 @@ from starlette_admin.fields import BaseField, RelationField
 from starlette_admin.filters import FilterGroup
 from starlette_admin.types import ListParams
 
+from admin_app.admin import compat
 from admin_app.admin.lists import keyset
 from admin_app.admin.lists.columns import SearchTermError, clean_term, search_clause
 from admin_app.admin.lists.counting import RowCount, count_rows
@@ -140,8 +141,8 @@ class ListingMixin(ModelView):
         self, request: Request, q: str | None, filters: FilterGroup | None
     ) -> Select[Any]:
         """`get_list_query` with the search term and the filters applied, not yet ordered."""
-        query: Select[Any] = await self._apply_search_and_filters(
-            request, self.get_list_query(request), q, filters
+        query: Select[Any] = await compat.apply_search_and_filters(
+            self, request, self.get_list_query(request), q, filters
         )
         return query
 
@@ -157,12 +158,13 @@ class ListingMixin(ModelView):
         return keyset.with_tiebreaker(keys, self._pk_keys())
 
     def _pk_keys(self) -> list[SortKey]:
-        columns = self._pk_column if isinstance(self._pk_column, tuple) else (self._pk_column,)
+        pk = compat.pk_column(self)
+        columns = pk if isinstance(pk, tuple) else (pk,)
         return [_key(column, False) for column in columns]
 
     def default_sorts(self) -> list[tuple[str, str]]:
         """The sort used when the URL names none."""
-        return [(name, "desc" if desc else "asc") for name, desc in self._default_sort()]
+        return [(name, "desc" if desc else "asc") for name, desc in compat.default_sort(self)]
 
     def eager_loads(self, fields: Sequence[BaseField]) -> list[_AbstractLoad]:
         """Loader options for the relations among `fields` that never multiply rows."""

@@ -23,14 +23,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Scope
-from starlette_admin.contrib.sqla import Admin
 from starlette_admin.fields import BaseField
 from starlette_admin.flash import get_flashed_messages
 from starlette_admin.helpers import html_safe_json, list_url
 from starlette_admin.i18n import get_locale
-from starlette_admin.routing import route
 from starlette_admin.types import ListParams, RequestAction
 
+from admin_app.admin import compat
+from admin_app.admin.compat import AdminPages
 from admin_app.admin.lists import slots
 from admin_app.admin.lists.page import Chrome, ChromeCache, Slots, render_chrome
 from admin_app.admin.lists.query import POSITION_PARAMS, ListingMixin, Position
@@ -40,7 +40,7 @@ LOOKUP_PAGE_MAX = 100
 """Most results one relation-picker request returns."""
 
 
-class ListRoutes(Admin):
+class ListRoutes(AdminPages):
     """The list page and relation look-up for views built on `ListingMixin`."""
 
     READ_ONLY_ROUTES = re.compile(r"/(?:[^/]+/list|_api/[^/]+/relation-lookup)")
@@ -56,8 +56,8 @@ class ListRoutes(Admin):
         prefix = scope.get("root_path", "") + self.base_url.rstrip("/")
         return path.startswith(prefix) and bool(self.READ_ONLY_ROUTES.fullmatch(path, len(prefix)))
 
-    def _setup_templates(self) -> None:
-        super()._setup_templates()
+    def setup_templates(self) -> None:
+        super().setup_templates()
         env = self.templates.env
         env.globals["list_url"] = list_url_from_start
         # A page resolves some 90 route URLs (menu, assets, actions); each lookup walks
@@ -81,32 +81,34 @@ class ListRoutes(Admin):
         self._slots = Slots()
         self._chromes = ChromeCache()
 
-    @route("/{key}/list", methods=["GET"], name="list")
-    async def _render_list(self, request: Request) -> Response:
-        view = self._find_view_by_key(request.path_params.get("key"))
+    def icon(self, name: str) -> str:
+        """The classes of the admin's icon `name`."""
+        return compat.resolve_icon(self, name)
+
+    async def list_page(self, request: Request) -> Response:
+        view = compat.find_view_by_key(self, request.path_params.get("key"))
         if not isinstance(view, ListingMixin):
-            response: Response = await super()._render_list(request)
-            return response
+            return await super().list_page(request)
         request.state.action = RequestAction.LIST
         if not view.is_accessible(request):
             raise HTTPException(403)
         Position.from_query(request.query_params)  # a malformed position: 400 before any work
-        params = view._parse_list_params(request)
-        fields = self._list_display_fields(request, view, params)
+        params = compat.parse_list_params(view, request)
+        fields = compat.list_display_fields(request, view, params)
         context = await self._list_context(request, view, params, fields)
         chrome = await self._list_chrome(request, view, context)
         renderer = RowRenderer(
-            request, view, fields, checkbox=bool(context["_actions"]), memo=chrome.memo
+            request, view, fields, checkbox=bool(context[compat.ACTIONS_KEY]), memo=chrome.memo
         )
         page = await view.list_page(request, params)
         rows = await renderer.rows(page.items)
-        columns = len(fields) + (2 if context["_actions"] else 1)
-        alert = self._resolve_class("alert.info")
+        columns = len(fields) + (2 if context[compat.ACTIONS_KEY] else 1)
+        alert = compat.resolve_class(self, "alert.info")
         context |= {
             "list_banner": trusted(slots.banner_html(page, len(rows), alert)),
             "list_rows": trusted(slots.rows_html(rows, columns)),
             "list_summary": trusted(slots.summary_html(page)),
-            "list_pages": trusted(slots.pagination_html(page, self._resolve_icon)),
+            "list_pages": trusted(slots.pagination_html(page, self.icon)),
             "total": page.total.value,
         }
         html = chrome.fill(
@@ -124,13 +126,13 @@ class ListRoutes(Admin):
         self, request: Request, view: ListingMixin, params: ListParams, fields: list[BaseField]
     ) -> dict[str, Any]:
         """What `list.html` reads, but the rows and what is made from them."""
-        filter_logic, filter_chips = view._active_filter_chips(request, params)
+        filter_logic, filter_chips = compat.active_filter_chips(view, request, params)
         return {
             "request": request,
             "flashed_messages": get_flashed_messages(request),
             "view": view,
             "title": view.title(request),
-            "_actions": await view.get_all_actions(request),
+            compat.ACTIONS_KEY: await view.get_all_actions(request),
             "row_actions": {},
             "fields": fields,
             "all_fields": view.get_fields_list(request),
@@ -170,12 +172,10 @@ class ListRoutes(Admin):
             self._chromes.put(key, chrome)
         return chrome
 
-    @route("/_api/{key}/relation-lookup", methods=["GET"], name="relation-lookup")
-    async def _render_relation_lookup(self, request: Request) -> Response:
-        view = self._find_view_by_key(request.path_params.get("key"))
+    async def relation_lookup(self, request: Request) -> Response:
+        view = compat.find_view_by_key(self, request.path_params.get("key"))
         if not isinstance(view, ListingMixin) or request.query_params.getlist("pks"):
-            response: Response = await super()._render_relation_lookup(request)
-            return response
+            return await super().relation_lookup(request)
         if not view.is_accessible(request):
             return JSONResponse(None, status_code=403)
         request.state.action = RequestAction.RELATION_LOOKUP
@@ -201,7 +201,7 @@ async def _select2_item(view: ListingMixin, obj: Any, request: Request) -> dict[
     looking up country names) only for the script to read these three values."""
     return {
         str(view.pk_attr): await view.get_serialized_pk_value(request, obj),
-        "_meta": {
+        compat.RELATION_META_KEY: {
             "select2": {
                 "selection": await view.select2_selection(obj, request),
                 "result": await view.select2_result(obj, request),
@@ -266,13 +266,13 @@ def filter_builder_json(request: Request, view: ListingMixin) -> EncodedJSON | N
     built afresh each time, so a new choice shows at once."""
     fields = view.get_fields_list(request, include_nested=True)
     if any(getattr(field, "choices_loader", None) is not None for field in fields):
-        return _encoded(view._filter_builder_fields(request))
+        return _encoded(compat.filter_builder_fields(view, request))
     key = (view.key, get_locale(), tuple(field.name for field in fields))
     found = _STATIC_FILTERS.get(key)
     if found is None:
         if len(_STATIC_FILTERS) >= 1024:
             _STATIC_FILTERS.clear()
-        found = _STATIC_FILTERS[key] = _encoded(view._filter_builder_fields(request))
+        found = _STATIC_FILTERS[key] = _encoded(compat.filter_builder_fields(view, request))
     return found or None
 
 

@@ -36,6 +36,7 @@ from starlette_admin.fields import BaseField, RelationField
 from starlette_admin.i18n import gettext
 from starlette_admin.views import BaseModelView
 
+from admin_app.admin import compat
 from admin_app.admin.lists.columns import CellKit, column_type, esc, truncated
 from admin_app.admin.lists.page import origin_param
 
@@ -169,8 +170,7 @@ class RowRenderer:
         self.request = request
         self.view = view
         self.fields = fields
-        assert view._admin is not None, "the view is registered with the admin"
-        self.admin = view._admin
+        self.admin = compat.admin_of(view)
         self._detail_bases: dict[str, str] = memo.setdefault("detail_bases", {})
         self._actions: dict[tuple[Any, ...], str] = memo.setdefault("actions", {})
         self._placeholder: str = memo.setdefault("placeholder", f"pk{secrets.token_hex(8)}")
@@ -186,7 +186,7 @@ class RowRenderer:
         self.clickable = bool(view.row_click_navigate and view.can_view_detail(request))
         self.checkbox = checkbox
         self.select_label = esc(gettext("Select row"))
-        kit = CellKit(request=request, icon=self.admin._resolve_icon)
+        kit = CellKit(request=request, icon=lambda name: compat.resolve_icon(self.admin, name))
         self.columns = [self._column(field, kit) for field in fields]
         self._objects: dict[Any, Any] = {}
         mapped = inspect(view.model).attrs.keys()  # type: ignore[attr-defined]
@@ -221,7 +221,7 @@ class RowRenderer:
         parts = [self._row_start(pk, safe_pk)]
         if self.checkbox:
             parts.append(_CHECKBOX.format(pk=safe_pk, label=self.select_label))
-        actions = f"<td>{await self._row_actions(row, pk)}</td>"
+        actions = f"<td>{await self._actions_cell(row, pk)}</td>"
         if self.actions_first:
             parts.append(actions)
         for column in self.columns:
@@ -276,7 +276,7 @@ class RowRenderer:
         targets = list(value) if field.multiple else [value]
         if not targets:
             return EMPTY
-        foreign = self.admin._find_view_by_key(field.key)
+        foreign = compat.find_view_by_key(self.admin, field.key)
         # A related record the viewer may not open is named, not linked to a refusal.
         linked = foreign.is_accessible(self.request) and foreign.can_view_detail(self.request)
         links, names = [], []
@@ -291,7 +291,7 @@ class RowRenderer:
             names.append(name)
         return truncated(", ".join(names), ", ".join(links))
 
-    async def _row_actions(self, row: Any, pk: str) -> str:
+    async def _actions_cell(self, row: Any, pk: str) -> str:
         if not self.same_for_all:
             obj = self._objects.get(getattr(row, str(self.view.pk_attr)), row)
             actions = await self.view.get_row_actions_for_obj(self.request, obj)
@@ -311,10 +311,10 @@ class RowRenderer:
     def _render_actions(self, actions: list[dict[str, Any]], pk: str) -> str:
         template = self.admin.templates.env.get_template("row-actions.html")
         html = template.render(
+            {compat.ACTIONS_KEY: actions},
             request=self.request,
             view=self.view,
             pk=pk,
-            _actions=actions,
             display_type=self.view.row_actions_display_type,
         )
         return _BETWEEN_TAGS.sub("> <", html).strip()
@@ -335,7 +335,9 @@ def _actions_ignore_the_row(view: BaseModelView) -> bool:
     return (
         kind.get_row_actions_for_obj is BaseModelView.get_row_actions_for_obj
         and kind.is_row_action_allowed_for_obj is BaseModelView.is_row_action_allowed_for_obj
-        and not any(callable(action.get("form")) for action in view._row_actions.values())
+        and not any(
+            callable(action.get("form")) for action in compat.row_action_specs(view).values()
+        )
     )
 
 

@@ -15,6 +15,7 @@ from starlette_admin.fields import PasswordField
 from starlette_admin.flash import flash
 from starlette_admin.helpers import on_commit
 
+from admin_app.admin import compat
 from admin_app.admin.base import AppModelView
 from admin_app.admin.fields import AwareDateTimeField
 from admin_app.audit.events import record_event
@@ -148,14 +149,14 @@ class AdminUserView(AppModelView):
         user.is_active = bool(data.get("is_active", True))
         # starlette-admin's own create() would do this; without it nothing hears of the
         # new account after commit (the live feed, for one).
-        on_commit(request, lambda: self._emit_after_create_committed(request, user))
+        on_commit(request, lambda: compat.emit_after_create_committed(self, request, user))
         return user
 
     async def _chosen_roles(self, request: Request, data: dict[str, Any]) -> list[Role]:
         """The roles picked in the form, loaded; none when the user may not hand out roles."""
         if _locked(self, request, "roles"):
             return []
-        return list((await self._arrange_data(request, data)).get("roles") or [])
+        return list((await compat.arrange_data(self, request, data)).get("roles") or [])
 
     async def _invite(self, request: Request, data: dict[str, Any]) -> AdminUser:
         """Create the account without a password and email its owner a link to choose one."""
@@ -182,7 +183,7 @@ class AdminUserView(AppModelView):
             session, request, user, inviter.display_name if inviter else "An administrator"
         )
         deliver_after_commit(request, row)
-        on_commit(request, lambda: self._emit_after_create_committed(request, user))
+        on_commit(request, lambda: compat.emit_after_create_committed(self, request, user))
         return user
 
     async def before_edit(self, request: Request, data: dict[str, Any], obj: Any) -> None:

@@ -12,8 +12,8 @@ from starlette_admin.fields import BaseField
 from starlette_admin.flash import flash
 
 from admin_app.admin.base import AppModelView
-from admin_app.admin.changes import ChangeReader
-from admin_app.admin.fields import AwareDateTimeField, ChangesField
+from admin_app.admin.changes import ChangeReader, ChangesField
+from admin_app.admin.fields import AwareDateTimeField
 from admin_app.audit.events import SECURITY_ACTIONS
 from admin_app.audit.revert import REVERTIBLE, RevertError, revert
 from admin_app.models import AuditEntry
