@@ -36,6 +36,7 @@ from sqlalchemy.orm import ColumnProperty, RelationshipProperty
 from sqlalchemy.sql.elements import ColumnElement
 from starlette_admin.fields import BaseField
 
+from admin_app.admin.lists.columns import column_type
 from admin_app.admin.lists.keyset import column_python_type
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,8 @@ def export_columns(
         prop = getattr(attr, "property", None)
         label = str(field.label or field.name)
         if isinstance(prop, ColumnProperty) and len(prop.columns) == 1:
-            columns.append(ExportColumn(label, attr, _kind(attr)))  # type: ignore[arg-type]
+            kind = column_type(field).export or _kind(attr)
+            columns.append(ExportColumn(label, attr, kind))  # type: ignore[arg-type]
         elif isinstance(prop, RelationshipProperty):
             columns.append(_relation(label, model, prop, dialect))
         else:

@@ -8,8 +8,8 @@ Each `ColumnType` gives, for fields of its type:
   `serialize_value` decides;
 - `search`: the search box's clause for a column of this type, in a form an index can
   serve (no casts), or None when the search box ignores it;
-- `export`: how an export writes it (`admin_app.admin.export_columns`), or None to go by
-  the column's SQL type;
+- `export`: how an export writes a column of it (a kind of `admin_app.admin.export_columns`),
+  or None to go by the column's SQL type (relations are written as ids, by their shape);
 - `sortable`: whether the list may be ordered by it (keyset pages need a comparable,
   indexable column).
 
@@ -252,7 +252,7 @@ COLUMN_TYPES: dict[type[sa.BaseField], ColumnType] = {
     sa.StringField: ColumnType(_TEXT, text_cell, as_is(str), contains, "text"),
     sa.EmailField: ColumnType("fields/list/email.html", email_cell, as_is(str), contains, "text"),
     sa.PasswordField: _NOT_SHOWN,
-    sa.ColorField: ColumnType(_TEXT, text_cell, as_is(str), None, "text"),
+    sa.ColorField: ColumnType(None, None, None, None, "text"),
     sa.UUIDField: ColumnType(_TEXT, text_cell, None, None, "text"),
     sa.IPAddressField: ColumnType(_TEXT, text_cell, None, None, "text"),
     sa.ComputedField: ColumnType(_TEXT, text_cell, None, None, None, sortable=False),
@@ -272,10 +272,26 @@ COLUMN_TYPES: dict[type[sa.BaseField], ColumnType] = {
         "fields/list/image.html", image_cell, None, None, None, sortable=False
     ),
     sa.FileField: ColumnType(None, None, None, None, None, sortable=False),
-    sa.RelationField: ColumnType(None, None, None, None, "relation", sortable=False),
+    sa.RelationField: ColumnType(None, None, None, None, None, sortable=False),
     sa.TagsField: ColumnType(None, None, None, None, "json", sortable=False),
 }
 """Every field type a list knows, by class; a field's entry is its nearest class's."""
+
+
+def covers(field: sa.BaseField) -> bool:
+    """Whether `field`'s cell is its column type's: it shows its own value, in the markup
+    its type's entry reproduces (not its own template, formatter, getter, several
+    values, or a copy button)."""
+    entry = column_type(field)
+    return not (
+        entry.cell is None
+        or field.list_template != entry.template
+        or bool(field.formatter)
+        or getattr(field, "getter", None) is not None
+        or type(field).parse_obj is not sa.BaseField.parse_obj
+        or getattr(field, "multiple", False)
+        or getattr(field, "copy_to_clipboard", False)
+    )
 
 
 def column_type(field: sa.BaseField) -> ColumnType:

@@ -37,7 +37,7 @@ from starlette_admin.i18n import gettext
 from starlette_admin.views import BaseModelView
 
 from admin_app.admin import compat
-from admin_app.admin.lists.columns import CellKit, column_type, esc, truncated
+from admin_app.admin.lists.columns import CellKit, column_type, covers, esc, truncated
 from admin_app.admin.lists.page import origin_param
 
 _BETWEEN_TAGS = re.compile(r">\s+<")
@@ -195,16 +195,7 @@ class RowRenderer:
 
     def _column(self, field: BaseField, kit: CellKit) -> _Column:
         entry = column_type(field)
-        own = (
-            entry.cell is None
-            or field.list_template != entry.template
-            or bool(field.formatter)
-            or getattr(field, "getter", None) is not None
-            or type(field).parse_obj is not BaseField.parse_obj
-            or getattr(field, "multiple", False)
-            or getattr(field, "copy_to_clipboard", False)
-        )
-        cell = None if own or entry.cell is None else entry.cell(field, kit)
+        cell = entry.cell(field, kit) if entry.cell is not None and covers(field) else None
         convert = entry.convert(field, kit) if entry.convert is not None and cell else None
         return _Column(field, _td(field.name, self.editable), cell, convert)
 
