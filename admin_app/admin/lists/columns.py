@@ -71,8 +71,9 @@ class ColumnType:
 
 # -- cells (the markup of starlette-admin's `fields/list/*.html`) ---------------------------
 
-_TRUNCATED_OPEN = '<span class="cell inline-edit-value" title="'
-_TRUNCATED_MID = '">'
+TITLED = 24
+"""Text longer than this gets the whole of it as the cell's tooltip: shorter text always
+fits a cell's two lines (`templates/admin/fields/list/_truncated.html`)."""
 
 
 def esc(text: str) -> str:
@@ -81,9 +82,12 @@ def esc(text: str) -> str:
 
 
 def truncated(title: str, body: str) -> str:
-    """starlette-admin's `truncated()` macro: one line, the full text in a tooltip.
-    `body` is HTML (escaped by the caller)."""
-    return _TRUNCATED_OPEN + esc(" ".join(title.split())) + _TRUNCATED_MID + body + "</span>"
+    """The one-line cell (`fields/list/_truncated.html`); `body` is HTML (escaped by the
+    caller), `title` the text it shows."""
+    whole = " ".join(title.split())
+    if len(whole) > TITLED:
+        return f'<span class="cell inline-edit-value" title="{esc(whole)}">{body}</span>'
+    return f'<span class="cell inline-edit-value">{body}</span>'
 
 
 def text_cell(field: sa.BaseField, kit: CellKit) -> Cell:

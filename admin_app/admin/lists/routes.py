@@ -221,7 +221,9 @@ def list_url_from_start(request: Request, **overrides: Any) -> str:
 
 
 class _UrlMemo:
-    """`request.url_for`, remembered per route, parameters and serving origin."""
+    """`request.url_for` as a path (the page's own origin is implied: a list page names
+    some 130 URLs, 21 bytes each shorter), remembered per route, parameters and where
+    the admin is served from."""
 
     LIMIT = 4096
 
@@ -241,12 +243,16 @@ class _UrlMemo:
         try:
             url = self.urls.get(key)
         except TypeError:  # an unhashable parameter: nothing to remember
-            return request.url_for(name, **params)
+            return _path(request.url_for(name, **params))
         if url is None:
             if len(self.urls) >= self.LIMIT:
                 self.urls.clear()
-            url = self.urls[key] = request.url_for(name, **params)
+            url = self.urls[key] = _path(request.url_for(name, **params))
         return url
+
+
+def _path(url: URL) -> URL:
+    return URL(url.path + (f"?{url.query}" if url.query else ""))
 
 
 class EncodedJSON(Markup):
@@ -262,10 +268,11 @@ def filter_builder_json(request: Request, view: ListingMixin) -> EncodedJSON | N
     starlette-admin rebuilds it on every request, turning each lazily translated label
     into text (8% of a customer list page). Where every choice is fixed in code it
     depends only on the view, the locale and the fields the user may see, and is kept by
-    those; a field whose choices are loaded per request (`choices_loader`) makes it
-    built afresh each time, so a new choice shows at once."""
+    those. starlette-admin's own choice loaders (countries, currencies, time zones)
+    read only the locale; any other `choices_loader` makes it built afresh each time,
+    so a new choice shows at once."""
     fields = view.get_fields_list(request, include_nested=True)
-    if any(getattr(field, "choices_loader", None) is not None for field in fields):
+    if any(_loads_choices(field) for field in fields):
         return _encoded(compat.filter_builder_fields(view, request))
     key = (view.key, get_locale(), tuple(field.name for field in fields))
     found = _STATIC_FILTERS.get(key)
@@ -274,6 +281,12 @@ def filter_builder_json(request: Request, view: ListingMixin) -> EncodedJSON | N
             _STATIC_FILTERS.clear()
         found = _STATIC_FILTERS[key] = _encoded(compat.filter_builder_fields(view, request))
     return found or None
+
+
+def _loads_choices(field: BaseField) -> bool:
+    """Whether `field` loads its choices per request with a loader of the application's."""
+    loader = getattr(field, "choices_loader", None)
+    return loader is not None and not loader.__module__.startswith("starlette_admin.")
 
 
 def _encoded(fields: Any) -> EncodedJSON:

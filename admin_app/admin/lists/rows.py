@@ -40,7 +40,7 @@ from admin_app.admin import compat
 from admin_app.admin.lists.columns import CellKit, column_type, covers, esc, truncated
 from admin_app.admin.lists.page import origin_param
 
-_BETWEEN_TAGS = re.compile(r">\s+<")
+_SPACES = re.compile(r"\s+")
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.~-]+$")
 NULL = (
     '<span class="text-muted inline-edit-value" title="Not set"><span aria-hidden="true">—</span>'
@@ -234,7 +234,8 @@ class RowRenderer:
         """starlette-admin's `detail_url`, without a route lookup per row."""
         base = self._detail_bases.get(key)
         if base is None:
-            base = str(self.request.url_for(f"{self.admin.route_name}:detail", key=key)) + "?pk="
+            url = self.request.url_for(f"{self.admin.route_name}:detail", key=key)
+            base = url.path + "?pk="
             self._detail_bases[key] = base
         return base + quote_plus(str(pk)) + "&" + self.origin
 
@@ -308,7 +309,9 @@ class RowRenderer:
             pk=pk,
             display_type=self.view.row_actions_display_type,
         )
-        return _BETWEEN_TAGS.sub("> <", html).strip()
+        # starlette-admin makes each action's URL absolute; the page's own origin is implied.
+        origin = f'href="{self.request.url.scheme}://{self.request.headers.get("host", "")}/'
+        return _SPACES.sub(" ", html).strip().replace(origin, 'href="/')
 
 
 def _td(name: str, editable: frozenset[str]) -> str:
