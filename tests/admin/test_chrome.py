@@ -171,9 +171,11 @@ def _same_moment(html: str) -> str:
 
 
 def _kept_and_fresh(client, monkeypatch, url: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    """`url` served from the chrome kept by an earlier request of another URL, and
-    rendered in full with nothing kept."""
-    client.get(url + ("&" if "?" in url else "?") + "q=zzzz-not-there")
+    """`url` served from what earlier requests kept (the chrome from another URL, the
+    content from another page of this one), and rendered in full with nothing kept."""
+    joiner = "&" if "?" in url else "?"
+    client.get(f"{url}{joiner}q=zzzz-not-there")
+    client.get(f"{url}{joiner}page=2")
     kept = client.get(url)
     with monkeypatch.context() as patch:
         patch.setattr(ChromeCache, "get", lambda self, key: None)
@@ -186,7 +188,8 @@ def test_every_list_from_a_kept_chrome_is_the_page_a_full_render_gives(
     seeded, admin_client, monkeypatch
 ):
     """For every registered view and for a superuser and a limited role: the list page
-    served with a chrome kept from another URL is byte for byte the full render."""
+    served from a chrome kept at another URL, and a content block kept at another page,
+    is byte for byte the full render."""
     create_admin(seeded, "helper@example.com", superuser=False)
     give_role(seeded, "helper@example.com", "Support")
     helper = TestClient(create_app(seeded)).__enter__()

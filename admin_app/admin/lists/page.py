@@ -85,13 +85,31 @@ class Chrome:
     blocks: dict[str, list[BlockFunction]]
     top: dict[str, Any]
     memo: dict[str, Any] = field(default_factory=dict)
-    """What the requests served by this chrome share (the rows' renderer keeps its plan)."""
+    """What the requests served by this chrome share (row actions, rendered blocks)."""
+    kept: bool = False
+    """Whether the chrome is kept for other requests (else it serves only this one)."""
 
     def block(self, name: str, context: Mapping[str, Any]) -> str:
         """Block `name` rendered for this request's `context`."""
         ctx = self.template.new_context({**self.top, **context})
         ctx.blocks = {key: list(chain) for key, chain in self.blocks.items()}
         return "".join(ctx.blocks[name][0](ctx))
+
+    def content(self, key: Hashable) -> tuple[str, ...] | None:
+        """A block kept with this chrome (`keep`) for the request parameters `key`, cut
+        at its slots."""
+        kept = self.memo.setdefault("content", OrderedDict())
+        parts: tuple[str, ...] | None = kept.get(key)
+        if parts is not None:
+            kept.move_to_end(key)
+        return parts
+
+    def keep(self, key: Hashable, parts: tuple[str, ...], limit: int = 64) -> None:
+        """Keep a block's parts for `key`; the least recently used go beyond `limit`."""
+        kept = self.memo.setdefault("content", OrderedDict())
+        kept[key] = parts
+        while len(kept) > limit:
+            kept.popitem(last=False)
 
     def fill(self, request: Request, values: Mapping[str, str | bytes]) -> bytes:
         """The page as UTF-8, each slot filled; nonce, CSRF token and origin with this
@@ -132,6 +150,12 @@ def render_chrome(
         name: chain[1:] if name in open_blocks else chain for name, chain in ctx.blocks.items()
     }
     top = {name: value for name, value in ctx.vars.items() if name not in context}
+    return Chrome(cut(request, html, slots), template, blocks, top)
+
+
+def cut(request: Request, html: str, slots: Slots) -> tuple[str, ...]:
+    """`html` split at its slot markers (text, name, text, …), with this request's
+    nonce, CSRF token and origin made slots too."""
     for name, value in _per_request(request).items():
         if value:
             html = html.replace(value, slots.marker(name))
@@ -143,7 +167,16 @@ def render_chrome(
             continue
         name, _, text = piece.partition("-->")
         parts += [name, text]
-    return Chrome(tuple(parts), template, blocks, top)
+    return tuple(parts)
+
+
+def join(request: Request, parts: tuple[str, ...], values: Mapping[str, str]) -> str:
+    """`parts` (from `cut`) with every slot filled."""
+    values = {**values, **_per_request(request)}
+    out = [parts[0]]
+    for i in range(1, len(parts), 2):
+        out += [values[parts[i]], parts[i + 1]]
+    return "".join(out)
 
 
 def _per_request(request: Request) -> dict[str, str]:

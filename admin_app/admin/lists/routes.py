@@ -14,7 +14,9 @@ other view on starlette-admin's own code:
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import Any
+from urllib.parse import quote_plus
 
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -32,9 +34,9 @@ from starlette_admin.types import ListParams, RequestAction
 from admin_app.admin import compat
 from admin_app.admin.compat import AdminPages
 from admin_app.admin.lists import slots
-from admin_app.admin.lists.page import Chrome, ChromeCache, Slots, render_chrome
+from admin_app.admin.lists.page import Chrome, ChromeCache, Slots, cut, join, render_chrome
 from admin_app.admin.lists.query import POSITION_PARAMS, ListingMixin, Position
-from admin_app.admin.lists.rows import RowRenderer, trusted
+from admin_app.admin.lists.rows import RowRenderer
 
 LOOKUP_PAGE_MAX = 100
 """Most results one relation-picker request returns."""
@@ -95,41 +97,61 @@ class ListRoutes(AdminPages):
         Position.from_query(request.query_params)  # a malformed position: 400 before any work
         params = compat.parse_list_params(view, request)
         fields = compat.list_display_fields(request, view, params)
-        context = await self._list_context(request, view, params, fields)
-        chrome = await self._list_chrome(request, view, context)
-        renderer = RowRenderer(
-            request, view, fields, checkbox=bool(context[compat.ACTIONS_KEY]), memo=chrome.memo
-        )
+        context: dict[str, Any] = {"flashed_messages": get_flashed_messages(request)}
+        chrome = await self._list_chrome(request, view, params, fields, context)
+        key = _content_key(request) if chrome.kept and view.list_template == "list.html" else None
+        parts = chrome.content(key) if key is not None else None
+        if parts is None:
+            context = (
+                context
+                if "view" in context
+                else await self._list_context(request, view, params, fields, context)
+            )
+            parts = cut(
+                request, chrome.block("content", context | self._content_slots), self._slots
+            )
+            if key is not None and not _says_where(request, parts):
+                chrome.keep(key, parts)
+        checkbox: bool = chrome.memo["checkbox"]
+        renderer = RowRenderer(request, view, fields, checkbox=checkbox, memo=chrome.memo)
         page = await view.list_page(request, params)
         rows = await renderer.rows(page.items)
-        columns = len(fields) + (2 if context[compat.ACTIONS_KEY] else 1)
         alert = compat.resolve_class(self, "alert.info")
-        context |= {
-            "list_banner": trusted(slots.banner_html(page, len(rows), alert)),
-            "list_rows": trusted(slots.rows_html(rows, columns)),
-            "list_summary": trusted(slots.summary_html(page)),
-            "list_pages": trusted(slots.pagination_html(page, self.icon)),
-            "total": page.total.value,
-        }
-        html = chrome.fill(
+        content = join(
             request,
+            parts,
             {
-                "content": chrome.block("content", context),
-                "total": html_safe_json(page.total.value),
-                "raw_filter": html_safe_json(context["raw_filter"]),
-                "filters": context["filter_builder_fields"] or "",
+                "list_banner": slots.banner_html(page, len(rows), alert),
+                "list_rows": slots.rows_html(rows, len(fields) + (2 if checkbox else 1)),
+                "list_summary": slots.summary_html(page),
+                "list_pages": slots.pagination_html(page, self.icon),
+                "list_total": str(page.total.value),
             },
         )
-        return HTMLResponse(html)
+        filters = filter_builder_json(request, view)
+        values = {"content": content, "filters": filters or "", "total": str(page.total.value)}
+        values["raw_filter"] = html_safe_json(request.query_params.get("filter"))
+        return HTMLResponse(chrome.fill(request, values))
+
+    @cached_property
+    def _content_slots(self) -> dict[str, Any]:
+        """What the `content` block is given for the parts made from the rows: slots."""
+        names = ("list_banner", "list_rows", "list_summary", "list_pages", "list_total")
+        slot = {name: self._slots.marker(name) for name in names}
+        return slot | {"total": slot["list_total"]}
 
     async def _list_context(
-        self, request: Request, view: ListingMixin, params: ListParams, fields: list[BaseField]
+        self,
+        request: Request,
+        view: ListingMixin,
+        params: ListParams,
+        fields: list[BaseField],
+        context: dict[str, Any],
     ) -> dict[str, Any]:
         """What `list.html` reads, but the rows and what is made from them."""
         filter_logic, filter_chips = compat.active_filter_chips(view, request, params)
-        return {
+        return context | {
             "request": request,
-            "flashed_messages": get_flashed_messages(request),
             "view": view,
             "title": view.title(request),
             compat.ACTIONS_KEY: await view.get_all_actions(request),
@@ -144,16 +166,22 @@ class ListRoutes(AdminPages):
         }
 
     async def _list_chrome(
-        self, request: Request, view: ListingMixin, context: dict[str, Any]
+        self,
+        request: Request,
+        view: ListingMixin,
+        params: ListParams,
+        fields: list[BaseField],
+        context: dict[str, Any],
     ) -> Chrome:
         """The list page around its `content` block, kept per view and viewer; a page that
-        shows flash messages is rendered for itself."""
+        shows flash messages is rendered for itself. On a miss, `context` is filled in."""
         key = None
         if not context["flashed_messages"]:
             key = self._chromes.key(request, view.list_template, str(view.key))
             chrome = self._chromes.get(key)
             if chrome is not None:
                 return chrome
+        context |= await self._list_context(request, view, params, fields, context)
         marker = self._slots.marker
         template = self.templates.env.get_template(view.list_template)
         chrome = render_chrome(
@@ -168,8 +196,10 @@ class ListRoutes(AdminPages):
             },
             self._slots,
         )
+        chrome.memo["checkbox"] = bool(context[compat.ACTIONS_KEY])
         if key is not None:
             self._chromes.put(key, chrome)
+            chrome.kept = True
         return chrome
 
     async def relation_lookup(self, request: Request) -> Response:
@@ -209,6 +239,28 @@ async def _select2_item(view: ListingMixin, obj: Any, request: Request) -> dict[
             "repr": await view.repr(obj, request),
         },
     }
+
+
+def _content_key(request: Request) -> tuple[tuple[str, str], ...]:
+    """What a list's `content` block depends on beyond its chrome: the URL's parameters,
+    but where in the list the page is (the pages of one list share it)."""
+    items = request.query_params.multi_items()
+    return tuple((name, value) for name, value in items if name not in POSITION_PARAMS)
+
+
+def _says_where(request: Request, parts: tuple[str, ...]) -> bool:
+    """Whether rendered `parts` still mention the page's position (`page=3`, an input
+    named `after`, a keyset token): then they are not shared with the list's other pages."""
+    text = "".join(parts[::2])
+    for name in POSITION_PARAMS:
+        value = request.query_params.get(name)
+        if value:
+            forms = [f"{name}={value}", quote_plus(f"{name}={value}"), f'name="{name}"']
+            if len(value) >= 8 and value in text:
+                return True
+            if any(form in text for form in forms):
+                return True
+    return False
 
 
 def list_url_from_start(request: Request, **overrides: Any) -> str:

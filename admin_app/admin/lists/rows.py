@@ -186,8 +186,17 @@ class RowRenderer:
         self.clickable = bool(view.row_click_navigate and view.can_view_detail(request))
         self.checkbox = checkbox
         self.select_label = esc(gettext("Select row"))
-        kit = CellKit(request=request, icon=lambda name: compat.resolve_icon(self.admin, name))
-        self.columns = [self._column(field, kit) for field in fields]
+        # Each column's cell and conversion depend on its field, the viewer's rights
+        # and locale (the memo's), and whether it may be edited in place.
+        plans: dict[tuple[Any, ...], list[_Column]] = memo.setdefault("columns", {})
+        plan_key = (tuple(field.name for field in fields), self.editable)
+        columns = plans.get(plan_key)
+        if columns is None:
+            if len(plans) >= 32:  # one per set of columns shown: a few, unless made up
+                plans.clear()
+            kit = CellKit(request=request, icon=lambda name: compat.resolve_icon(self.admin, name))
+            columns = plans[plan_key] = [self._column(field, kit) for field in fields]
+        self.columns = columns
         self._objects: dict[Any, Any] = {}
         mapped = inspect(view.model).attrs.keys()  # type: ignore[attr-defined]
         unmapped = any(field.name not in mapped for field in fields)
