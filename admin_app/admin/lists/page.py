@@ -104,7 +104,7 @@ class Chrome:
             kept.move_to_end(key)
         return parts
 
-    def keep(self, key: Hashable, parts: tuple[str, ...], limit: int = 64) -> None:
+    def keep(self, key: Hashable, parts: tuple[str, ...], limit: int = 16) -> None:
         """Keep a block's parts for `key`; the least recently used go beyond `limit`."""
         kept = self.memo.setdefault("content", OrderedDict())
         kept[key] = parts
