@@ -53,6 +53,17 @@ STOCK_FIXES: dict[str, dict[str, str]] = {
             "{{ self.user_menu_trigger() }}"
         ),
     },
+    "detail.html": {
+        # The row actions' script read the record's key from the page's script; it reads it
+        # from the page instead, so the script belongs to the page's kept chrome
+        # (admin_app/admin/chrome.py) and the key to its per-request content.
+        '"{{ obj[pk] }}"': (
+            'document.querySelector("[data-app-detail-pk]").getAttribute("data-app-detail-pk")'
+        ),
+        "<strong>#{{ obj[pk] }}</strong>": (
+            "<strong data-app-detail-pk='{{ obj[pk] }}'>#{{ obj[pk] }}</strong>"
+        ),
+    },
     "list.html": {
         # The row actions' column header was empty: screen readers announced nothing.
         '<th scope="col" class="w-1"></th>': (

@@ -39,9 +39,9 @@ from starlette_admin.fields import (
 from starlette_admin.i18n import gettext, is_timezone_conversion_enabled
 from starlette_admin.views import BaseModelView
 
+from admin_app.admin.chrome import origin_param
 from admin_app.admin.datetimes import DateTimeText
 from admin_app.admin.fields import AwareDateTimeField
-from admin_app.admin.page_shell import origin_param
 
 try:  # markupsafe's C escaper: str in, str out, without making a Markup per value
     from markupsafe import _escape_inner  # type: ignore[attr-defined]
@@ -153,7 +153,7 @@ class RowRenderer:
     ) -> None:
         """`memo` keeps what depends only on the request's URL, user and locale (detail
         URLs, rendered row actions, choice labels) for the next request that shares them
-        (`admin_app.admin.page_shell`); without it, they are worked out once per page."""
+        (`admin_app.admin.chrome`); without it, they are worked out once per page."""
         self.request = request
         self.view = view
         self.fields = fields
@@ -166,7 +166,7 @@ class RowRenderer:
         self._labels: dict[str, dict[Any, Any]] = memo.setdefault("labels", {})
         self._placeholder: str = memo.setdefault("placeholder", f"pk{secrets.token_hex(8)}")
         # Kept row actions hold a placeholder for `_origin=…` (pages of one list share
-        # them, each with its own URL: see page_shell), filled in once per request.
+        # them, each with its own URL: see chrome), filled in once per request.
         self._origin_placeholder: str = memo.setdefault("origin", f"origin{secrets.token_hex(8)}")
         self.origin = origin_param(request)
         self._filled: dict[tuple[Any, ...], str] = {}

@@ -33,8 +33,8 @@ from starlette_admin.types import ListParams, RequestAction
 
 from admin_app.admin import list_slots
 from admin_app.admin.cells import RowRenderer
+from admin_app.admin.chrome import Shell, ShellCache, Slots
 from admin_app.admin.listing import POSITION_PARAMS, ListingMixin, Position
-from admin_app.admin.page_shell import Shell, ShellCache, Slots
 
 LOOKUP_PAGE_MAX = 100
 """Most results one relation-picker request returns."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette_admin import DropDown, RequestAction
 from starlette_admin.auth import AuthMiddleware as StockAuthMiddleware
@@ -27,6 +28,7 @@ from starlette_admin.views import BaseView
 from admin_app.admin.account import AccountView
 from admin_app.admin.base import AppModelView
 from admin_app.admin.changes import ChangeReader
+from admin_app.admin.chrome import BlockPages
 from admin_app.admin.dashboard import DashboardView
 from admin_app.admin.datetimes import local_date, local_datetime
 from admin_app.admin.delete_page import DeletePages
@@ -68,6 +70,12 @@ class AppAdmin(FastListRoutes, DeletePages, Admin):
     - deleting shows what the delete does first (`DeletePages`).
     """
 
+    READ_ONLY_ROUTES = re.compile(
+        r"/(?:[^/]+/(?:list|detail|edit|create)|_api/[^/]+/relation-lookup)"
+    )
+    """The admin routes whose GETs only read (`reads_only`): lists, relation pickers, and
+    a record's detail page and forms, which run without a transaction on PostgreSQL."""
+
     def __init__(self, settings: Settings, views: Sequence[AppModelView], **kwargs: Any) -> None:
         super().__init__(
             async_sessionmaker(),  # unused: see DBSessionMiddleware below
@@ -91,6 +99,7 @@ class AppAdmin(FastListRoutes, DeletePages, Admin):
         ]
         self.changes = ChangeReader(views)
         add_nonces(self.templates.env)
+        self._pages = BlockPages(self.templates.env)
         self.templates.env.filters["local_datetime"] = local_datetime
         self.templates.env.filters["local_date"] = local_date
         self.templates.env.filters["device_name"] = device_name
@@ -153,41 +162,97 @@ class AppAdmin(FastListRoutes, DeletePages, Admin):
     @route("/{key}/edit", methods=["GET", "POST"], name="edit")
     async def _render_edit(self, request: Request) -> Response:
         """starlette-admin's edit form, refused (403) for a record the view says this user
-        may not change (`change_refusal`: a superuser's account, to anyone else)."""
+        may not change (`change_refusal`: a superuser's account, to anyone else); the
+        form itself (GET) is a kept page with the record filled in (`BlockPages`)."""
         request.state.action = RequestAction.EDIT
         view = self._find_view_by_key(request.path_params.get("key"))
+        if not isinstance(view, AppModelView):
+            response: Response = await super()._render_edit(request)
+            return response
+        if not view.is_accessible(request) or not view.can_edit(request):
+            raise HTTPException(403)
         pk = request.query_params.get("pk")
-        if isinstance(view, AppModelView) and pk is not None and view.is_accessible(request):
-            obj = await view.find_by_pk(request, pk)
-            refusal = await view.change_refusal(request, obj) if obj is not None else None
-            if refusal:
-                raise HTTPException(403, refusal)
-        response: Response = await super()._render_edit(request)
-        return response
+        obj = await self._find_object_or_404(request, view, view.key, pk, "edit")
+        refusal = await view.change_refusal(request, obj)
+        if refusal:
+            raise HTTPException(403, refusal)
+        if request.method != "GET":
+            response = await super()._render_edit(request)
+            return response
+        form = await view.serialize(obj, request)
+        inlines = await self._inlines_context(request, view, parent=obj)
+        record = {"raw_obj": obj, "obj": form, "inlines": inlines}
+        return await self._form_page(request, view, view.edit_template, form, record)
+
+    @route("/{key}/create", methods=["GET", "POST"], name="create")
+    async def _render_create(self, request: Request) -> Response:
+        """starlette-admin's create form; the empty form (GET) is a kept page (`BlockPages`)."""
+        request.state.action = RequestAction.CREATE
+        view = self._find_view_by_key(request.path_params.get("key"))
+        if request.method != "GET" or not isinstance(view, AppModelView):
+            response: Response = await super()._render_create(request)
+            return response
+        if not view.is_accessible(request) or not view.can_create(request):
+            raise HTTPException(403)
+        form = await self._create_default_obj(request, view)
+        inlines = await self._inlines_context(request, view)
+        record = {"obj": form, "inlines": inlines}
+        return await self._form_page(request, view, view.create_template, form, record)
+
+    async def _form_page(
+        self,
+        request: Request,
+        view: AppModelView,
+        template: str,
+        form: Any,
+        record: dict[str, Any],
+    ) -> Response:
+        """An edit or create form: the fields rendered for this request into the kept page."""
+        widgets: dict[str, Any] = {}
+        await self._render_form_body(request, view, form, None, widgets)
+        chrome = {
+            "title": view.title(request),
+            "view": view,
+            "widget_additional_css": widgets["widget_additional_css"],
+            "widget_additional_js": widgets["widget_additional_js"],
+        }
+        record = {
+            **record,
+            "form_body": widgets["form_body"],
+            "flashed_messages": get_flashed_messages(request),
+        }
+        html = self._pages.render(request, str(view.key), template, chrome=chrome, record=record)
+        return HTMLResponse(html)
 
     @route("/{key}/detail", methods=["GET"], name="detail")
     async def _render_detail(self, request: Request) -> Response:
-        """starlette-admin's detail page, plus the record's history from the audit log."""
+        """starlette-admin's detail page, plus the record's history from the audit log;
+        a kept page with the record filled in (`BlockPages`)."""
         request.state.action = RequestAction.DETAIL
         view = self._find_view_by_key(request.path_params.get("key"))
+        if not isinstance(view, AppModelView):
+            response: Response = await super()._render_detail(request)
+            return response
         if not view.is_accessible(request) or not view.can_view_detail(request):
             raise HTTPException(403)
         pk = request.query_params.get("pk")
         obj = await self._find_object_or_404(request, view, view.key, pk, "detail")
-        table = table_of(view.model).name if isinstance(view, AppModelView) else ""
-        history = await object_history(get_session(request), table, str(pk)) if table else []
+        history = await object_history(get_session(request), table_of(view.model).name, str(pk))
         rows = await self.changes.read(request, history)
-        context = {
-            "title": view.title(request),
-            "view": view,
+        record = {
             "raw_obj": obj,
             "_actions": await view.get_row_actions_for_obj(request, obj),
             "obj": await view.serialize(obj, request),
             "inlines": await self._detail_inlines_context(request, view, obj),
             "history": list(zip(history, rows, strict=True)),
             "audit_visible": _audit_visible(self, request),
+            "flashed_messages": get_flashed_messages(request),
         }
-        return self._template_response(request, view.detail_template, context)
+        chrome = {"title": view.title(request), "view": view}
+        html = self._pages.render(
+            request, str(view.key), view.detail_template, chrome=chrome, record=record
+        )
+        return HTMLResponse(html)
 
     @property
     def model_views(self) -> list[AppModelView]:

@@ -1,4 +1,4 @@
-"""List pages are a kept shell with their rows filled in per request (admin_app/admin/page_shell.py):
+"""List pages are a kept shell with their rows filled in per request (admin_app/admin/chrome.py):
 a repeat view must still show the data, permissions, messages and tokens of its own moment."""
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def test_every_view_carries_its_own_nonce_and_csrf_token(admin_client, settings)
 
 
 def test_shells_kept_are_bounded_and_the_least_recent_go_first():
-    from admin_app.admin.page_shell import Shell, ShellCache
+    from admin_app.admin.chrome import Shell, ShellCache
 
     cache = ShellCache(limit=2)
     for key in ("a", "b"):

@@ -1,34 +1,40 @@
-"""A list page's shell, rendered once per user and URL, with its rows filled in per request.
+"""Page chrome rendered once per view, user and locale; each request renders only its own parts.
 
-starlette-admin's list page is a large template (layout, menu, toolbar, filter builder,
-column chooser, modals, scripts): about 40% of a list request's CPU. Everything in it
-but the select-all banner, the rows, the summary, the page links and the row total is
-a function of who asks and what they ask for: the URL, the user and their permissions,
-the locale and time zone. So `templates/admin/list.html` marks those places as slots
-(`slot("rows")` …), the page is rendered once with the markers in it, split at them,
-and kept; each request renders only the slots and joins.
+A page of the admin is mostly chrome: the layout, side menu, top bar, toolbars, modals
+and script tags, about two thirds of a detail page's CPU. The chrome is a function of
+who asks and what they ask for: the view, the page's URL (minus the record's key), the
+user, their session and permissions (`Grants`: a role edit changes them), the locale,
+time zone, scheme, host and root path. `ShellCache.key` is all of these. A page is
+rendered once with markers where its per-request parts go, cut at them (`Shell.cut`),
+kept, and joined with this request's parts (`Shell.fill`). The CSP nonce, the CSRF
+token and the page's own `_origin=` are cut out of every shell and filled per request.
 
-Every list request goes through the same split and join, so the cached path is the
-tested path. The pages of one list (`after=`, `before=`, `last=1`) share a shell: only
-the `_origin` that links back to the page differs, and it is cut out like a slot (a
-shell that mentions its position anywhere else is not kept). What is never reused:
-- a page that shows flash messages (they are shown once);
-- the CSP nonce and the CSRF token: they are cut out of the shell like slots and
-  filled per request;
-- views with their own `list_template`, which may show other changing state (the
-  email outbox shows the SMTP breaker), are split and joined but never kept.
+Two ways of naming the per-request parts:
+- list pages: `templates/admin/list.html` writes `slot("rows")` … and
+  `admin_app.admin.list_routes` fills them (see there);
+- detail, edit and create pages (`BlockPages`): the template's own Jinja blocks,
+  `title`, `flash_messages` and `content`. The chrome is rendered without the record:
+  from a copy of the request whose query has no `pk`, with none of the record's
+  variables in its context, so nothing of the record can stick to it. Each request
+  then renders those three blocks alone, with the record.
+
+Every page goes through the same cut and fill, so the kept path is the tested path.
+Not kept: a list page that shows flash messages, a page with its own template (it may
+show other changing state: the email outbox shows the SMTP breaker), and a shell that
+still mentions the page's position in its list.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
+from jinja2 import Environment, Template
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette_admin.i18n import get_locale, get_timezone
@@ -153,7 +159,11 @@ class ShellCache:
         self.shells: OrderedDict[Hashable, Shell] = OrderedDict()
 
     @staticmethod
-    def key(request: Request, view_key: str) -> Hashable:
+    def key(
+        request: Request, view_key: str, ignore: Collection[str] = SHARED_POSITIONS
+    ) -> Hashable:
+        """Everything a shell depends on; `ignore` names the query parameters that the
+        shell leaves out (a list's position, a record's `pk`)."""
         state = request.state
         allowed = grants(request)
         return (
@@ -165,7 +175,7 @@ class ShellCache:
             tuple(
                 (name, value)
                 for name, value in request.query_params.multi_items()
-                if name not in SHARED_POSITIONS
+                if name not in ignore
             ),
             getattr(state, "admin_session_id", None),
             repr(getattr(state, "identity", None)),
@@ -188,3 +198,84 @@ class ShellCache:
         self.shells.move_to_end(key)
         while len(self.shells) > self.limit:
             self.shells.popitem(last=False)
+
+
+PAGE_BLOCKS = ("title", "flash_messages", "content")
+"""The blocks of a detail, edit or create page rendered per request; the rest is chrome."""
+
+KEPT_TEMPLATES = frozenset({"detail.html", "edit.html", "create.html"})
+"""Page templates whose chrome is kept; a view's own template is cut and filled, not kept."""
+
+BlockFunction = Callable[[Any], Iterator[str]]
+
+
+class BlockPages:
+    """Detail, edit and create pages: the chrome kept per `ShellCache.key` (without the
+    record's `pk`), the `PAGE_BLOCKS` rendered per request.
+
+    `render(request, view_key, template, chrome=..., record=...)`: `chrome` holds what
+    the whole page may use (the view, its title, widget assets); `record` what only the
+    per-request blocks may use (the record, its form, flash messages). Those blocks also
+    see the template's top-level assignments (`{% set pk = view.pk_attr %}`), as taken
+    when the chrome was rendered."""
+
+    def __init__(self, env: Environment, limit: int = 256) -> None:
+        self.env = env
+        self.slots = Slots()
+        self.shells = ShellCache(limit)
+
+    def render(
+        self,
+        request: Request,
+        view_key: str,
+        template_name: str,
+        *,
+        chrome: Mapping[str, Any],
+        record: Mapping[str, Any],
+    ) -> bytes:
+        """The page as UTF-8."""
+        template = self.env.get_template(template_name)
+        key = self.shells.key(request, f"{view_key}:{template_name}", ignore=("pk",))
+        shell = self.shells.get(key)
+        if shell is None:
+            shell = self._cut(request, template, chrome)
+            if shell.shareable and template_name in KEPT_TEMPLATES:
+                self.shells.put(key, shell)
+        context = template.new_context(
+            {**chrome, **shell.memo["assigned"], **record, "request": request}
+        )
+        context.blocks = shell.memo["blocks"]
+        parts = {name: self.env.concat(context.blocks[name][0](context)) for name in PAGE_BLOCKS}
+        return shell.fill(request, parts)
+
+    def _cut(self, request: Request, template: Template, chrome: Mapping[str, Any]) -> Shell:
+        """The page without the record: rendered from `request` without its `pk`, with
+        markers for `PAGE_BLOCKS`."""
+        without_pk = Request(
+            {**request.scope, "query_string": _drop_query(request, "pk")}, request.receive
+        )
+        context = template.new_context({**chrome, "request": without_pk})
+        markers = {name: self._marker_block(name) for name in PAGE_BLOCKS}
+        for name, marker in markers.items():
+            context.blocks.setdefault(name, []).insert(0, marker)
+        html = self.env.concat(template.root_render_func(context))
+        shell = Shell.cut(request, html, self.slots, has_actions=False)
+        shell.memo["blocks"] = {
+            name: [block for block in stack if block is not markers.get(name)]
+            for name, stack in context.blocks.items()
+        }
+        shell.memo["assigned"] = dict(context.vars)
+        return shell
+
+    def _marker_block(self, name: str) -> BlockFunction:
+        marker = str(self.slots.marker(name))
+
+        def block(context: Any) -> Iterator[str]:
+            yield marker
+
+        return block
+
+
+def _drop_query(request: Request, name: str) -> bytes:
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != name]
+    return urlencode(kept).encode()
