@@ -18,6 +18,7 @@ from starlette_admin.auth import AuthMiddleware as StockAuthMiddleware
 from starlette_admin.auth import login_not_required
 from starlette_admin.contrib.sqla import Admin
 from starlette_admin.contrib.sqla.middleware import DBSessionMiddleware
+from starlette_admin.fields import EnumField
 from starlette_admin.flash import FlashMiddleware as StockFlashMiddleware
 from starlette_admin.flash import get_flashed_messages
 from starlette_admin.i18n import TimezoneMiddleware as StockTimezoneMiddleware
@@ -158,6 +159,23 @@ class AppAdmin(FastListRoutes, DeletePages, Admin):
         if request.query_params.get("preview") in ("1", "true", "yes"):
             return response
         return all_or_nothing(response)
+
+    @route("/_api/{key}/choices", methods=["GET"], name="choices")
+    async def _render_choices(self, request: Request) -> Response:
+        """The options of a choice field whose form shows only the current one
+        (`templates/admin/fields/form/enum.html`), as `[[value, label], …]`."""
+        view = self._find_view_by_key(request.path_params.get("key"))
+        name = request.query_params.get("field")
+        if not view.is_accessible(request):
+            return JSONResponse(None, status_code=403)
+        # The fields the user sees in a form (edit shows every field create does and more).
+        request.state.action = RequestAction.EDIT
+        fields = {f.name: f for f in view.get_fields_list(request)}
+        field = fields.get(name or "")
+        if not isinstance(field, EnumField):
+            return JSONResponse({"msg": "This view has no such choice field."}, status_code=404)
+        choices = [[str(value), str(label)] for value, label in field._get_choices(request)]
+        return JSONResponse(choices, headers={"Cache-Control": "private, no-cache"})
 
     @route("/{key}/edit", methods=["GET", "POST"], name="edit")
     async def _render_edit(self, request: Request) -> Response:
