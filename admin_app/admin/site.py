@@ -11,14 +11,13 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
-from starlette_admin import DropDown, RequestAction
+from starlette_admin import DropDown
 from starlette_admin.auth import AuthMiddleware as StockAuthMiddleware
 from starlette_admin.auth import login_not_required
 from starlette_admin.contrib.sqla import Admin
 from starlette_admin.contrib.sqla.middleware import DBSessionMiddleware
-from starlette_admin.fields import EnumField
 from starlette_admin.flash import FlashMiddleware as StockFlashMiddleware
 from starlette_admin.flash import get_flashed_messages
 from starlette_admin.i18n import TimezoneMiddleware as StockTimezoneMiddleware
@@ -29,7 +28,6 @@ from starlette_admin.views import BaseView
 from admin_app.admin.account import AccountView
 from admin_app.admin.base import AppModelView
 from admin_app.admin.changes import ChangeReader
-from admin_app.admin.chrome import BlockPages
 from admin_app.admin.dashboard import DashboardView
 from admin_app.admin.datetimes import local_date, local_datetime
 from admin_app.admin.delete_page import DeletePages
@@ -39,10 +37,10 @@ from admin_app.admin.importing import all_or_nothing
 from admin_app.admin.list_routes import FastListRoutes
 from admin_app.admin.media_access import media_endpoint
 from admin_app.admin.password_reset import PasswordResetPages
+from admin_app.admin.record_pages import RecordPages
 from admin_app.admin.registry import REGISTRY
 from admin_app.admin.versioning import EditConflict
 from admin_app.admin.views.audit_entry import AuditEntryView
-from admin_app.audit.history import object_history
 from admin_app.auth import second_factor
 from admin_app.auth.provider import DatabaseAuthProvider
 from admin_app.db import table_of
@@ -50,14 +48,19 @@ from admin_app.live.publish import publish_admin_changes
 from admin_app.middleware import admin_guards
 from admin_app.middleware.early_errors import EarlyHTTPErrorMiddleware
 from admin_app.settings import Settings
-from admin_app.state import get_session
-from admin_app.templating import TEMPLATES_DIR, add_nonces, app_templates, static_url
+from admin_app.templating import (
+    TEMPLATES_DIR,
+    add_nonces,
+    app_templates,
+    share_globals,
+    static_url,
+)
 from admin_app.web.errors import error_response, exception_handlers, wants_json
 
 _SERVER_ERROR = HTTPException(500)
 
 
-class AppAdmin(FastListRoutes, DeletePages, Admin):
+class AppAdmin(RecordPages, FastListRoutes, DeletePages, Admin):
     """starlette-admin's `Admin`, with these changes, each for a reason:
 
     - its per-request `DBSessionMiddleware` is dropped: the app's own (outermost)
@@ -68,7 +71,8 @@ class AppAdmin(FastListRoutes, DeletePages, Admin):
     - uploaded media are served from inside the admin, behind its login;
     - list pages and relation pickers stay fast on big tables (`FastListRoutes`,
       see docs/big-tables.md);
-    - deleting shows what the delete does first (`DeletePages`).
+    - deleting shows what the delete does first (`DeletePages`);
+    - a record's detail page and forms keep their chrome (`RecordPages`).
     """
 
     READ_ONLY_ROUTES = re.compile(
@@ -100,7 +104,7 @@ class AppAdmin(FastListRoutes, DeletePages, Admin):
         ]
         self.changes = ChangeReader(views)
         add_nonces(self.templates.env)
-        self._pages = BlockPages(self.templates.env)
+        share_globals(self.templates.env)
         self.templates.env.filters["local_datetime"] = local_datetime
         self.templates.env.filters["local_date"] = local_date
         self.templates.env.filters["device_name"] = device_name
@@ -159,118 +163,6 @@ class AppAdmin(FastListRoutes, DeletePages, Admin):
         if request.query_params.get("preview") in ("1", "true", "yes"):
             return response
         return all_or_nothing(response)
-
-    @route("/_api/{key}/choices", methods=["GET"], name="choices")
-    async def _render_choices(self, request: Request) -> Response:
-        """The options of a choice field whose form shows only the current one
-        (`templates/admin/fields/form/enum.html`), as `[[value, label], …]`."""
-        view = self._find_view_by_key(request.path_params.get("key"))
-        name = request.query_params.get("field")
-        if not view.is_accessible(request):
-            return JSONResponse(None, status_code=403)
-        # The fields the user sees in a form (edit shows every field create does and more).
-        request.state.action = RequestAction.EDIT
-        fields = {f.name: f for f in view.get_fields_list(request)}
-        field = fields.get(name or "")
-        if not isinstance(field, EnumField):
-            return JSONResponse({"msg": "This view has no such choice field."}, status_code=404)
-        choices = [[str(value), str(label)] for value, label in field._get_choices(request)]
-        return JSONResponse(choices, headers={"Cache-Control": "private, no-cache"})
-
-    @route("/{key}/edit", methods=["GET", "POST"], name="edit")
-    async def _render_edit(self, request: Request) -> Response:
-        """starlette-admin's edit form, refused (403) for a record the view says this user
-        may not change (`change_refusal`: a superuser's account, to anyone else); the
-        form itself (GET) is a kept page with the record filled in (`BlockPages`)."""
-        request.state.action = RequestAction.EDIT
-        view = self._find_view_by_key(request.path_params.get("key"))
-        if not isinstance(view, AppModelView):
-            response: Response = await super()._render_edit(request)
-            return response
-        if not view.is_accessible(request) or not view.can_edit(request):
-            raise HTTPException(403)
-        pk = request.query_params.get("pk")
-        obj = await self._find_object_or_404(request, view, view.key, pk, "edit")
-        refusal = await view.change_refusal(request, obj)
-        if refusal:
-            raise HTTPException(403, refusal)
-        if request.method != "GET":
-            response = await super()._render_edit(request)
-            return response
-        form = await view.serialize(obj, request)
-        inlines = await self._inlines_context(request, view, parent=obj)
-        record = {"raw_obj": obj, "obj": form, "inlines": inlines}
-        return await self._form_page(request, view, view.edit_template, form, record)
-
-    @route("/{key}/create", methods=["GET", "POST"], name="create")
-    async def _render_create(self, request: Request) -> Response:
-        """starlette-admin's create form; the empty form (GET) is a kept page (`BlockPages`)."""
-        request.state.action = RequestAction.CREATE
-        view = self._find_view_by_key(request.path_params.get("key"))
-        if request.method != "GET" or not isinstance(view, AppModelView):
-            response: Response = await super()._render_create(request)
-            return response
-        if not view.is_accessible(request) or not view.can_create(request):
-            raise HTTPException(403)
-        form = await self._create_default_obj(request, view)
-        inlines = await self._inlines_context(request, view)
-        record = {"obj": form, "inlines": inlines}
-        return await self._form_page(request, view, view.create_template, form, record)
-
-    async def _form_page(
-        self,
-        request: Request,
-        view: AppModelView,
-        template: str,
-        form: Any,
-        record: dict[str, Any],
-    ) -> Response:
-        """An edit or create form: the fields rendered for this request into the kept page."""
-        widgets: dict[str, Any] = {}
-        await self._render_form_body(request, view, form, None, widgets)
-        chrome = {
-            "title": view.title(request),
-            "view": view,
-            "widget_additional_css": widgets["widget_additional_css"],
-            "widget_additional_js": widgets["widget_additional_js"],
-        }
-        record = {
-            **record,
-            "form_body": widgets["form_body"],
-            "flashed_messages": get_flashed_messages(request),
-        }
-        html = self._pages.render(request, str(view.key), template, chrome=chrome, record=record)
-        return HTMLResponse(html)
-
-    @route("/{key}/detail", methods=["GET"], name="detail")
-    async def _render_detail(self, request: Request) -> Response:
-        """starlette-admin's detail page, plus the record's history from the audit log;
-        a kept page with the record filled in (`BlockPages`)."""
-        request.state.action = RequestAction.DETAIL
-        view = self._find_view_by_key(request.path_params.get("key"))
-        if not isinstance(view, AppModelView):
-            response: Response = await super()._render_detail(request)
-            return response
-        if not view.is_accessible(request) or not view.can_view_detail(request):
-            raise HTTPException(403)
-        pk = request.query_params.get("pk")
-        obj = await self._find_object_or_404(request, view, view.key, pk, "detail")
-        history = await object_history(get_session(request), table_of(view.model).name, str(pk))
-        rows = await self.changes.read(request, history)
-        record = {
-            "raw_obj": obj,
-            "_actions": await view.get_row_actions_for_obj(request, obj),
-            "obj": await view.serialize(obj, request),
-            "inlines": await self._detail_inlines_context(request, view, obj),
-            "history": list(zip(history, rows, strict=True)),
-            "audit_visible": _audit_visible(self, request),
-            "flashed_messages": get_flashed_messages(request),
-        }
-        chrome = {"title": view.title(request), "view": view}
-        html = self._pages.render(
-            request, str(view.key), view.detail_template, chrome=chrome, record=record
-        )
-        return HTMLResponse(html)
 
     @property
     def model_views(self) -> list[AppModelView]:
@@ -356,11 +248,6 @@ def build_admin(settings: Settings, registry: Iterable[type[AppModelView]] = REG
     admin.add_view(AccountView())
     publish_admin_changes(admin.model_views)
     return admin
-
-
-def _audit_visible(admin: AppAdmin, request: Request) -> bool:
-    view = next((v for v in admin._model_views if isinstance(v, AuditEntryView)), None)
-    return view is not None and view.is_accessible(request)
 
 
 def _fill_permission_catalogs(views: list[AppModelView]) -> None:

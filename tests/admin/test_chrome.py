@@ -39,7 +39,10 @@ def test_records_share_one_chrome_and_each_shows_its_own_values(admin_client, se
     for pk in (1, 2, 3):
         assert f"person{pk}@example.com" in pages[pk] and f"person{pk}@example.com" in forms[pk]
         assert f"data-app-detail-pk='{pk}'" in pages[pk], "the row actions' script lost its key"
-        assert f"edit?pk={pk}&amp;" in pages[pk], "the Edit button leads to another record"
+        assert f"edit?pk={pk}&amp;_origin=%2Fadmin%2Fcustomer%2Fdetail%3Fpk%3D{pk}" in pages[pk], (
+            "the Edit button leads to another record, or back to another"
+        )
+        assert f"delete?pks={pk}&amp;" in pages[pk], "the Delete button names another record"
         assert f'action="http://testserver/admin/customer/edit?pk={pk}"' in forms[pk]
         others = {f"person{other}@example.com" for other in (1, 2, 3) if other != pk}
         assert not any(o in pages[pk] or o in forms[pk] for o in others), "another record leaked"
