@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -20,13 +21,39 @@ from starlette_admin.fields import (
     JSONField,
     StringField,
 )
-from starlette_admin.i18n import get_database_tzinfo
+from starlette_admin.fields import CountryField as StockCountryField
+from starlette_admin.i18n import get_countries_list, get_database_tzinfo, get_locale
 
 from admin_app.admin.changes import ChangeReader
 from admin_app.admin.devices import device_name
 from admin_app.auth.permissions import BASE_ACTIONS
 from admin_app.media import ACCEPT, IMAGE_TYPES, sniff_image
 from admin_app.models import AuditEntry
+
+
+@dataclass
+class CountryField(StockCountryField):
+    """starlette-admin's country field, with each locale's country names built once: the
+    stock field builds the list of some 250 names again for every name it shows."""
+
+    def _get_choices(self, request: Request) -> Any:
+        return _countries(get_locale())
+
+    def _get_label(self, value: Any, request: Request) -> Any:
+        name = _country_names(get_locale()).get(value) if isinstance(value, str) else None
+        return name if name is not None else super()._get_label(value, request)
+
+
+@lru_cache(maxsize=64)
+def _countries(locale: str) -> tuple[tuple[str, str], ...]:
+    """The country codes and names in `locale` (babel's data: fixed for the process).
+    Called within a request of that locale, which `get_countries_list` reads."""
+    return tuple(get_countries_list())
+
+
+@lru_cache(maxsize=64)
+def _country_names(locale: str) -> dict[str, str]:
+    return dict(_countries(locale))
 
 
 @dataclass
