@@ -15,13 +15,17 @@
         })
         .then(function (items) {
           var current = select.value;
-          var blank = Array.prototype.filter.call(select.options, function (option) {
-            return option.value === "";
+          var offered = items.some(function (item) {
+            return item[0] === current;
+          });
+          // The blank option stays, and so does a stored value the list does not offer.
+          var kept = Array.prototype.filter.call(select.options, function (option) {
+            return option.value === "" || (option.value === current && !offered);
           });
           var options = items.map(function (item) {
             return new Option(item[1], item[0], false, item[0] === current);
           });
-          select.replaceChildren.apply(select, blank.concat(options));
+          select.replaceChildren.apply(select, kept.concat(options));
           select.value = current;
           select.dataset.appChoicesLoaded = "true";
         })
