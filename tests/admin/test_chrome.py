@@ -161,3 +161,14 @@ def test_an_orders_pages_read_each_relation_once_whatever_its_lines(seeded, admi
         assert 0 < counts[0] == counts[1], (
             f"the {page} page's queries grow with its lines: {counts}"
         )
+
+
+def test_each_origin_gets_its_own_way_back(admin_client, settings):
+    """A detail page reached from a searched list links back to that list; the chrome
+    kept for one list is not shown for another."""
+    add_customers(settings, customers(2))
+    for q in ("Ann", "Bob"):
+        origin = f"/admin/customer/list?q={q}"
+        page = admin_client.get("/admin/customer/detail", params={"pk": 1, "_origin": origin})
+        crumbs = re.findall(r'class="breadcrumb-item">\s*<a href="([^"]+)"', page.text)
+        assert any(crumb.endswith(f"list?q={q}") for crumb in crumbs), crumbs
