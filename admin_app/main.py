@@ -79,6 +79,7 @@ from admin_app.web import health, metrics
 from admin_app.web.errors import exception_handlers
 from admin_app.web.live import live_routes
 from admin_app.web.static import FingerprintedStaticFiles
+from admin_app.web.url_paths import remember_url_paths
 
 SESSION_COOKIE = "admin_session"
 
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     admin.mount_to(app)
+    remember_url_paths(app.router)
     return app
 
 

@@ -178,6 +178,20 @@ def read_forms(html: str) -> list[Form]:
     return parser.forms
 
 
+def fill_lazy_choices(form: Form, client: Any) -> Form:
+    """Give each long choice list the options its script fetches when the list is used
+    (static/choices.js): the blank one and a value the list does not offer stay."""
+    for control in form.controls:
+        url = control.attrs.get("data-app-choices")
+        if not url:
+            continue
+        fetched = [(str(value), str(label)) for value, label in client.get(url).json()]
+        offered = {value for value, _label in fetched}
+        kept = [o for o in control.options if o[0] == "" or o[0] not in offered]
+        control.options = kept + fetched
+    return form
+
+
 def read_form(html: str, *, having: str = "_version") -> Form:
     """The page's main form: the first one with a control named `having`, else the
     form with the most controls (create forms carry no version)."""

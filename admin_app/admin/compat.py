@@ -23,6 +23,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import starlette_admin
@@ -37,7 +38,9 @@ from starlette_admin.auth import login_not_required
 from starlette_admin.base import BaseAdmin
 from starlette_admin.contrib.sqla import Admin, ModelView
 from starlette_admin.fields import BaseField, EnumField
+from starlette_admin.fields import CountryField as StockCountryField
 from starlette_admin.filters.base import FilterGroup
+from starlette_admin.i18n import get_countries_list, get_locale
 from starlette_admin.routing import route
 from starlette_admin.types import FilterChip, ListParams
 from starlette_admin.views import BaseModelView, BaseView, InlineModelView
@@ -105,6 +108,35 @@ async def detail_context(
         "obj": await view.serialize(obj, request),
         "inlines": await admin._detail_inlines_context(request, view, obj),
     }
+
+
+async def form_body(
+    admin: BaseAdmin, request: Request, view: BaseModelView, obj: Any
+) -> dict[str, Any]:
+    """A create or edit form's fields rendered for `obj` (a serialized record or the
+    defaults): `form_body`, `widget_additional_css`, `widget_additional_js`."""
+    config: dict[str, Any] = {}
+    await admin._render_form_body(request, view, obj, None, config)
+    return config
+
+
+async def create_defaults(admin: BaseAdmin, request: Request, view: BaseModelView) -> Any:
+    """The empty create form's values: each field's default, serialized."""
+    return await admin._create_default_obj(request, view)
+
+
+async def form_inlines(
+    admin: BaseAdmin, request: Request, view: BaseModelView, parent: Any = None
+) -> Any:
+    """The inline child forms of a create (`parent` None) or edit form."""
+    return await admin._inlines_context(request, view, parent=parent)
+
+
+async def detail_inlines(
+    admin: BaseAdmin, request: Request, view: BaseModelView, parent: Any
+) -> list[dict[str, Any]]:
+    """The inline child records a detail page shows."""
+    return await admin._detail_inlines_context(request, view, parent)
 
 
 def resolve_icon(admin: BaseAdmin, name: str) -> str:
@@ -238,8 +270,9 @@ def related_repr(value: Any) -> str | None:
 
 
 def add_template_names(env: Environment) -> None:
-    """Public names for templates: `{{ value | related_repr }}`."""
+    """Public names for templates: `{{ value | related_repr }}`, `field_choices(field, request)`."""
     env.filters["related_repr"] = related_repr
+    env.globals["field_choices"] = enum_choices
 
 
 # Pages ------------------------------------------------------------------------------
@@ -305,6 +338,15 @@ class AdminPages(Admin):
         response: Response = await super()._render_edit(request)
         return response
 
+    @_routed_as(BaseAdmin._render_create)
+    async def _render_create(self, request: Request) -> Response:
+        return await self.create_page(request)
+
+    async def create_page(self, request: Request) -> Response:
+        """A model's create form (GET) and its submission (POST)."""
+        response: Response = await super()._render_create(request)
+        return response
+
     @_routed_as(BaseAdmin._render_import)
     async def _render_import(self, request: Request) -> Response:
         return await self.import_endpoint(request)
@@ -322,6 +364,34 @@ class AdminPages(Admin):
         """The relation picker's JSON endpoint: chosen keys (`pks`) or a search page."""
         response: Response = await super()._render_relation_lookup(request)
         return response
+
+
+# Fields -------------------------------------------------------------------------------
+
+
+@dataclass
+class CountryField(StockCountryField):
+    """starlette-admin's country field, with each locale's country names built once: the
+    stock field builds the list of some 250 names again for every name it shows."""
+
+    def _get_choices(self, request: Request) -> Any:
+        return _countries(get_locale())
+
+    def _get_label(self, value: Any, request: Request) -> Any:
+        name = _country_names(get_locale()).get(value) if isinstance(value, str) else None
+        return name if name is not None else super()._get_label(value, request)
+
+
+@lru_cache(maxsize=64)
+def _countries(locale: str) -> tuple[tuple[str, str], ...]:
+    """The country codes and names in `locale` (babel's data: fixed for the process).
+    Called within a request of that locale, which `get_countries_list` reads."""
+    return tuple(get_countries_list())
+
+
+@lru_cache(maxsize=64)
+def _country_names(locale: str) -> dict[str, str]:
+    return dict(_countries(locale))
 
 
 # The pins ---------------------------------------------------------------------------
@@ -374,6 +444,9 @@ CALLED: tuple[Pin, ...] = (
     Pin(BaseAdmin, "_template_response", "(self, request, name, context=…, status_code=…)"),
     Pin(BaseAdmin, "_find_object_or_404", "(self, request, view, key, pk, action)"),
     Pin(BaseAdmin, "_detail_inlines_context", "(self, request, view, parent)"),
+    Pin(BaseAdmin, "_render_form_body", "(self, request, view, obj, errors, config)"),
+    Pin(BaseAdmin, "_create_default_obj", "(self, request, view)"),
+    Pin(BaseAdmin, "_inlines_context", "(self, request, view, parent=…, inline_data=…)"),
     Pin(BaseAdmin, "_resolve_icon", "(self, name)"),
     Pin(BaseAdmin, "_resolve_class", "(self, name)"),
     Pin(BaseAdmin, "_list_display_fields", "(request, view, list_params)"),
@@ -409,11 +482,14 @@ OVERRIDDEN: dict[tuple[type[Any], str], str] = {
     (BaseAdmin, "_render_list"): "(self, request)",
     (BaseAdmin, "_render_detail"): "(self, request)",
     (BaseAdmin, "_render_edit"): "(self, request)",
+    (BaseAdmin, "_render_create"): "(self, request)",
+    (EnumField, "_get_choices"): "(self, request)",
+    (EnumField, "_get_label"): "(self, value, request)",
     (BaseAdmin, "_render_import"): "(self, request)",
     (BaseAdmin, "_render_relation_lookup"): "(self, request)",
 }
-"""Private methods overridden, each only by its bridge in `AdminPages`, with the
-parameters starlette-admin calls it with."""
+"""Private methods overridden, each only by a class of this module (the pages' bridges in
+`AdminPages`, `CountryField`), with the parameters starlette-admin calls it with."""
 
 KEYS: tuple[Pin, ...] = (
     Pin(helpers, ORIGIN_PARAM),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
-from starlette_admin import DropDown, RequestAction
+from starlette_admin import DropDown
 from starlette_admin.auth import AuthMiddleware as StockAuthMiddleware
 from starlette_admin.auth import login_not_required
 from starlette_admin.contrib.sqla.middleware import DBSessionMiddleware
@@ -27,7 +28,6 @@ from admin_app.admin import compat
 from admin_app.admin.account import AccountView
 from admin_app.admin.base import AppModelView
 from admin_app.admin.changes import ChangeReader
-from admin_app.admin.compat import AdminPages
 from admin_app.admin.dashboard import DashboardView
 from admin_app.admin.datetimes import local_date, local_datetime
 from admin_app.admin.delete_page import DeletePages
@@ -37,10 +37,10 @@ from admin_app.admin.importing import all_or_nothing
 from admin_app.admin.lists.routes import ListRoutes
 from admin_app.admin.media_access import media_endpoint
 from admin_app.admin.password_reset import PasswordResetPages
+from admin_app.admin.record_pages import RecordPages
 from admin_app.admin.registry import REGISTRY
 from admin_app.admin.versioning import EditConflict
 from admin_app.admin.views.audit_entry import AuditEntryView
-from admin_app.audit.history import object_history
 from admin_app.auth import second_factor
 from admin_app.auth.provider import DatabaseAuthProvider
 from admin_app.db import table_of
@@ -48,12 +48,18 @@ from admin_app.live.publish import publish_admin_changes
 from admin_app.middleware import admin_guards
 from admin_app.middleware.early_errors import EarlyHTTPErrorMiddleware
 from admin_app.settings import Settings
-from admin_app.state import get_session
-from admin_app.templating import TEMPLATES_DIR, add_nonces, app_templates, static_url
+from admin_app.templating import (
+    TEMPLATES_DIR,
+    add_nonces,
+    app_templates,
+    share_globals,
+    static_url,
+)
 from admin_app.web.errors import error_response, exception_handlers, wants_json
+from admin_app.web.url_paths import path_urls
 
 
-class AppAdmin(ListRoutes, DeletePages, AdminPages):
+class AppAdmin(RecordPages, ListRoutes, DeletePages):
     """starlette-admin's `Admin`, with these changes, each for a reason:
 
     - its per-request `DBSessionMiddleware` is dropped: the app's own (outermost)
@@ -64,8 +70,15 @@ class AppAdmin(ListRoutes, DeletePages, AdminPages):
     - uploaded media are served from inside the admin, behind its login;
     - list pages and relation pickers stay fast on big tables (`ListRoutes`,
       see docs/big-tables.md);
-    - deleting shows what the delete does first (`DeletePages`).
+    - deleting shows what the delete does first (`DeletePages`);
+    - a record's detail page and forms keep their chrome (`RecordPages`).
     """
+
+    READ_ONLY_ROUTES = re.compile(
+        r"/(?:[^/]+/(?:list|detail|edit|create)|_api/[^/]+/relation-lookup)"
+    )
+    """The admin routes whose GETs only read (`reads_only`): lists, relation pickers, and
+    a record's detail page and forms, which run without a transaction on PostgreSQL."""
 
     def __init__(self, settings: Settings, views: Sequence[AppModelView], **kwargs: Any) -> None:
         super().__init__(
@@ -90,6 +103,8 @@ class AppAdmin(ListRoutes, DeletePages, AdminPages):
         ]
         self.changes = ChangeReader(views)
         add_nonces(self.templates.env)
+        share_globals(self.templates.env)
+        path_urls(self.templates.env, f"{self.route_name}:static")
         self.templates.env.filters["local_datetime"] = local_datetime
         self.templates.env.filters["local_date"] = local_date
         self.templates.env.filters["device_name"] = device_name
@@ -150,37 +165,6 @@ class AppAdmin(ListRoutes, DeletePages, AdminPages):
         if request.query_params.get("preview") in ("1", "true", "yes"):
             return response
         return all_or_nothing(response)
-
-    async def edit_page(self, request: Request) -> Response:
-        """starlette-admin's edit form, refused (403) for a record the view says this user
-        may not change (`change_refusal`: a superuser's account, to anyone else)."""
-        request.state.action = RequestAction.EDIT
-        view = compat.find_view_by_key(self, request.path_params.get("key"))
-        pk = request.query_params.get("pk")
-        if isinstance(view, AppModelView) and pk is not None and view.is_accessible(request):
-            obj = await view.find_by_pk(request, pk)
-            refusal = await view.change_refusal(request, obj) if obj is not None else None
-            if refusal:
-                raise HTTPException(403, refusal)
-        return await super().edit_page(request)
-
-    async def detail_page(self, request: Request) -> Response:
-        """starlette-admin's detail page, plus the record's history from the audit log."""
-        request.state.action = RequestAction.DETAIL
-        view = compat.find_view_by_key(self, request.path_params.get("key"))
-        if not view.is_accessible(request) or not view.can_view_detail(request):
-            raise HTTPException(403)
-        pk = request.query_params.get("pk")
-        obj = await compat.find_object_or_404(self, request, view, pk, "detail")
-        table = table_of(view.model).name if isinstance(view, AppModelView) else ""
-        history = await object_history(get_session(request), table, str(pk)) if table else []
-        rows = await self.changes.read(request, history)
-        context = {
-            **await compat.detail_context(self, request, view, obj),
-            "history": list(zip(history, rows, strict=True)),
-            "audit_visible": _audit_visible(self, request),
-        }
-        return compat.template_response(self, request, view.detail_template, context)
 
     @property
     def model_views(self) -> list[AppModelView]:
@@ -266,12 +250,6 @@ def build_admin(settings: Settings, registry: Iterable[type[AppModelView]] = REG
     admin.add_view(AccountView())
     publish_admin_changes(admin.model_views)
     return admin
-
-
-def _audit_visible(admin: AppAdmin, request: Request) -> bool:
-    views = compat.model_views(admin)
-    view = next((v for v in views if isinstance(v, AuditEntryView)), None)
-    return view is not None and view.is_accessible(request)
 
 
 def _fill_permission_catalogs(views: list[AppModelView]) -> None:

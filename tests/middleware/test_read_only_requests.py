@@ -1,5 +1,5 @@
-"""List pages and relation pickers run without a transaction on PostgreSQL; the login
-check still ends sessions for real."""
+"""List pages, relation pickers and a record's detail page and forms (GET) run without a
+transaction on PostgreSQL; the login check still ends sessions for real."""
 
 from __future__ import annotations
 
@@ -65,31 +65,47 @@ def transaction_statements(sent: list[str]) -> list[str]:
         ("HEAD", "/admin/customer/list", True),
         ("GET", "/admin/_api/customer/relation-lookup", True),
         ("POST", "/admin/customer/list", False),
-        ("GET", "/admin/customer/edit", False),
+        ("GET", "/admin/customer/edit", True),
+        ("GET", "/admin/customer/detail", True),
+        ("GET", "/admin/customer/create", True),
+        ("POST", "/admin/customer/edit", False),
+        ("POST", "/admin/customer/create", False),
+        ("GET", "/admin/customer/delete", False),
         ("GET", "/admin/customer/list/extra", False),
         ("GET", "/admin/account/security", False),
         ("GET", "/admin/logout", False),
         ("GET", "/elsewhere/customer/list", False),
     ],
 )
-def test_only_list_pages_and_pickers_count_as_reads(settings, method, path, expected):
+def test_only_gets_of_lists_pickers_and_record_pages_count_as_reads(
+    settings, method, path, expected
+):
     admin = build_admin(settings)
     scope = {"type": "http", "method": method, "path": path, "root_path": ""}
     assert admin.reads_only(scope) is expected
 
 
-def test_list_pages_and_pickers_send_no_begin_or_commit(pg_settings, monkeypatch):
+def test_list_pages_pickers_and_record_pages_send_no_begin_or_commit(pg_settings, monkeypatch):
     create_admin(pg_settings, "root@example.com")
+    fetch(pg_settings, "INSERT INTO category (name, slug) VALUES ('Kettles', 'kettles')")
+    pk = fetch(pg_settings, "SELECT id FROM category")[0][0]
+    urls = [
+        LIST,
+        LOOKUP,
+        f"/admin/category/detail?pk={pk}",
+        f"/admin/category/edit?pk={pk}",
+        "/admin/category/create",
+    ]
     with TestClient(create_app(pg_settings)) as client:
         login(client, "root@example.com")
-        client.get(LIST)  # a first visit also fills caches
+        for url in urls:
+            client.get(url)  # a first visit also fills caches
         with sent_to_postgresql(monkeypatch) as sent:
-            page = client.get(LIST)
-            lookup = client.get(LOOKUP)
-        assert page.status_code == 200 and lookup.status_code == 200
+            statuses = [client.get(url).status_code for url in urls]
+        assert statuses == [200] * len(urls)
         assert transaction_statements(sent) == []
         checks = [s for s in sent if "FROM admin_session" in s]
-        assert len(checks) == 2, "each request still checks the login session"
+        assert len(checks) == len(urls), "each request still checks the login session"
 
 
 def test_a_form_that_writes_still_runs_in_one_transaction(pg_settings, monkeypatch):

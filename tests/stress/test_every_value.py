@@ -35,7 +35,7 @@ from admin_app.auth.permissions import BASE_ACTIONS
 from admin_app.db import table_of
 from admin_app.main import create_app
 from tests.conftest import seed_small
-from tests.forms import Control, Form, read_form
+from tests.forms import Control, Form, fill_lazy_choices, read_form
 from tests.helpers import create_admin, csrf_token, fetch, give_role, login, make_role
 from tests.stress.report import Report, Scale
 from tests.values import bundle, fillable, is_json_editor, password_pair, pick
@@ -147,7 +147,7 @@ class Walker:
         page = self.client.get(f"/admin/{self.key}/create")
         if self.check_page(page, "create form", tally) != 200:
             return None
-        form = read_form(page.text)
+        form = fill_lazy_choices(read_form(page.text), self.client)
         drawn = self.draw(form, data, every=True)
         response = self.post(f"/admin/{self.key}/create", form, drawn)
         return self.outcome(response, form, drawn, tally)
@@ -162,7 +162,7 @@ class Walker:
         page = self.client.get(f"/admin/{self.key}/edit?pk={pk}")
         if self.check_page(page, "edit form", tally) != 200:
             return None
-        form = read_form(page.text)
+        form = fill_lazy_choices(read_form(page.text), self.client)
         if untouched:
             self.save_untouched(pk, form, tally)
             return None

@@ -3,7 +3,7 @@
     GET /admin/<view>/list?sort=…&q=…&after=…
       routes.ListRoutes.list_page
         ├─ query.Position, view's list parameters   what the URL asks (400 if malformed)
-        ├─ page.ChromeCache → page.Chrome            the page around `content`, per viewer
+        ├─ chrome.ChromeCache → chrome.Chrome      the page around `content`, per viewer
         ├─ query.ListingMixin.list_page
         │    ├─ columns.search_clause                search as an index can serve it
         │    ├─ keyset                               where the page starts (no OFFSET)

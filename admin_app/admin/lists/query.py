@@ -33,11 +33,11 @@ from starlette_admin.filters import FilterGroup
 from starlette_admin.types import ListParams
 
 from admin_app.admin import compat
+from admin_app.admin.chrome import url_path
 from admin_app.admin.lists import keyset
 from admin_app.admin.lists.columns import SearchTermError, clean_term, search_clause
 from admin_app.admin.lists.counting import RowCount, count_rows
 from admin_app.admin.lists.keyset import CursorError, SortKey
-from admin_app.admin.lists.page import url_path
 from admin_app.admin.lists.rows import read_rows
 from admin_app.state import get_session
 

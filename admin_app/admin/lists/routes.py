@@ -5,7 +5,7 @@ starlette-admin's endpoints for views that use `ListingMixin` and leaves every
 other view on starlette-admin's own code:
 
 - `GET /{key}/list`: one keyset page, a cheap total, rows rendered by
-  `rows`, in `templates/admin/list.html` around a kept `page.Chrome`;
+  `rows`, in `templates/admin/list.html` around a kept `chrome.Chrome`;
 - `GET /_api/{key}/relation-lookup`: the JSON behind relation pickers. The stock
   endpoint counts every matching row to tell select2 whether to offer more; here
   one extra row is fetched instead, so a million-row table costs one indexed query.
@@ -18,9 +18,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import quote_plus
 
-from jinja2 import pass_context
 from markupsafe import Markup
-from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -32,9 +30,9 @@ from starlette_admin.i18n import get_locale
 from starlette_admin.types import ListParams, RequestAction
 
 from admin_app.admin import compat
+from admin_app.admin.chrome import Chrome, ChromeCache, Slots, cut, join, render_chrome
 from admin_app.admin.compat import AdminPages
 from admin_app.admin.lists import slots
-from admin_app.admin.lists.page import Chrome, ChromeCache, Slots, cut, join, render_chrome
 from admin_app.admin.lists.query import POSITION_PARAMS, ListingMixin, Position
 from admin_app.admin.lists.rows import RowRenderer
 
@@ -62,20 +60,6 @@ class ListRoutes(AdminPages):
         super().setup_templates()
         env = self.templates.env
         env.globals["list_url"] = list_url_from_start
-        # A page resolves some 90 route URLs (menu, assets, actions); each lookup walks
-        # the route table. The result depends only on the route and where the app is
-        # served from, so it is remembered.
-        memo = _UrlMemo()
-        env.globals["url_for"] = pass_context(
-            lambda context, name, /, **params: memo.url_for(context["request"], name, params)
-        )
-        static = f"{self.route_name}:static"
-
-        def static_url(request: Request, path: str, v: Any = None) -> str:
-            url = memo.url_for(request, static, {"path": path})
-            return str(url if v is None else url.include_query_params(v=v))
-
-        env.globals["static_url"] = static_url
         stock_tojson = env.filters["tojson"]
         env.filters["tojson"] = lambda value, *args: (
             value if isinstance(value, EncodedJSON) else stock_tojson(value, *args)
@@ -270,41 +254,6 @@ def list_url_from_start(request: Request, **overrides: Any) -> str:
         for name in POSITION_PARAMS:
             overrides.setdefault(name, None)
     return list_url(request, **overrides)
-
-
-class _UrlMemo:
-    """`request.url_for` as a path (the page's own origin is implied: a list page names
-    some 130 URLs, 21 bytes each shorter), remembered per route, parameters and where
-    the admin is served from."""
-
-    LIMIT = 4096
-
-    def __init__(self) -> None:
-        self.urls: dict[tuple[Any, ...], URL] = {}
-
-    def url_for(self, request: Request, name: str, params: dict[str, Any]) -> URL:
-        scope = request.scope
-        key = (
-            scope.get("scheme"),
-            request.headers.get("host"),
-            tuple(scope.get("server") or ()),
-            scope.get("root_path"),
-            name,
-            tuple(sorted(params.items())),
-        )
-        try:
-            url = self.urls.get(key)
-        except TypeError:  # an unhashable parameter: nothing to remember
-            return _path(request.url_for(name, **params))
-        if url is None:
-            if len(self.urls) >= self.LIMIT:
-                self.urls.clear()
-            url = self.urls[key] = _path(request.url_for(name, **params))
-        return url
-
-
-def _path(url: URL) -> URL:
-    return URL(url.path + (f"?{url.query}" if url.query else ""))
 
 
 class EncodedJSON(Markup):

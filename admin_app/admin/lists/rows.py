@@ -37,8 +37,8 @@ from starlette_admin.i18n import gettext
 from starlette_admin.views import BaseModelView
 
 from admin_app.admin import compat
+from admin_app.admin.chrome import origin_param
 from admin_app.admin.lists.columns import CellKit, column_type, covers, esc, truncated
-from admin_app.admin.lists.page import origin_param
 
 _SPACES = re.compile(r"\s+")
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.~-]+$")
@@ -166,7 +166,7 @@ class RowRenderer:
         memo: dict[str, Any],
     ) -> None:
         """`memo` keeps what depends only on the viewer, view and locale (detail URLs,
-        rendered row actions) for the next request that shares them (a `page.Chrome`'s)."""
+        rendered row actions) for the next request that shares them (a `chrome.Chrome`'s)."""
         self.request = request
         self.view = view
         self.fields = fields

@@ -2,7 +2,6 @@
 
 from starlette_admin import (
     BooleanField,
-    CountryField,
     EmailField,
     IntegerField,
     PhoneField,
@@ -10,6 +9,7 @@ from starlette_admin import (
 )
 
 from admin_app.admin.base import AppModelView
+from admin_app.admin.compat import CountryField
 from admin_app.admin.fields import AwareDateTimeField
 from admin_app.models import Customer
 

@@ -1,8 +1,9 @@
 """A page's chrome, rendered once per view and viewer; its URL-dependent blocks, per request.
 
 starlette-admin's pages are large templates: layout, menu, toolbar, modals, scripts. On a
-list page rendering all of it was about 40% of a request's CPU, yet nothing outside the
-page's `content` block depends on the URL: only on who asks (their account, session and
+list page rendering all of it was about 40% of a request's CPU, two thirds of a detail
+page's, yet nothing outside the page's `content` block (and, on a record's pages, its
+title and messages) depends on the URL: only on who asks (their account, session and
 permissions), the view, the locale, the time zone and where the admin is served from.
 So the page is rendered once per such key with its `content` block (and any other named
 block) replaced by a marker, split at the markers and kept as a `Chrome`; each request
@@ -26,7 +27,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
-from jinja2 import Template
+from jinja2 import Environment, Template
 from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.requests import Request
@@ -197,14 +198,15 @@ class ChromeCache:
         self.kept: OrderedDict[Hashable, Chrome] = OrderedDict()
 
     @staticmethod
-    def key(request: Request, template: str, view_key: str) -> Hashable:
+    def key(request: Request, template: str, view_key: str, url: Hashable = None) -> Hashable:
         """Template, view, viewer (session, account, permissions), locale, time zone, and
-        where the admin is served from."""
+        where the admin is served from; `url`, what of the URL the chrome shows."""
         state = request.state
         allowed = grants(request)
         return (
             template,
             view_key,
+            url,
             request.scope.get("scheme"),
             request.headers.get("host"),
             request.scope.get("root_path"),
@@ -229,3 +231,52 @@ class ChromeCache:
         self.kept.move_to_end(key)
         while len(self.kept) > self.limit:
             self.kept.popitem(last=False)
+
+
+RECORD_BLOCKS = ("title", "flash_messages", "content")
+"""The blocks of a detail, edit or create page rendered per request; the rest is chrome."""
+
+KEPT_TEMPLATES = frozenset({"detail.html", "edit.html", "create.html"})
+"""Record-page templates whose chrome is kept; a view's own template may show other
+changing state, so its chrome serves only its own request."""
+
+
+class RecordChromes:
+    """Detail, edit and create pages: the chrome kept per `ChromeCache.key` and the URL
+    without the record's `pk`, rendered from a copy of the request without it and with
+    none of the record's variables in reach; `RECORD_BLOCKS` rendered per request."""
+
+    def __init__(self, env: Environment, slots: Slots, limit: int = 256) -> None:
+        self.env = env
+        self.slots = slots
+        self.cache = ChromeCache(limit)
+
+    def key(self, request: Request, name: str, view_key: str) -> Hashable:
+        """The chrome's key: `ChromeCache.key` and the query without `pk` (`_origin`
+        decides where the page's way back leads)."""
+        query = tuple((k, v) for k, v in request.query_params.multi_items() if k != "pk")
+        return self.cache.key(request, name, view_key, url=(url_path(request), query))
+
+    def render(
+        self,
+        request: Request,
+        view_key: str,
+        name: str,
+        *,
+        chrome: Mapping[str, Any],
+        record: Mapping[str, Any],
+    ) -> bytes:
+        """The page as UTF-8: `chrome` is what the whole page may use (the view, its
+        title, widget assets), `record` what only the per-request blocks may."""
+        key = self.key(request, name, view_key)
+        page = self.cache.get(key)
+        if page is None:
+            query = [(k, v) for k, v in request.query_params.multi_items() if k != "pk"]
+            scope = {**request.scope, "query_string": urlencode(query).encode()}
+            context = {**chrome, "request": Request(scope, request.receive)}
+            template = self.env.get_template(name)
+            page = render_chrome(request, template, context, self.slots, RECORD_BLOCKS)
+            if name in KEPT_TEMPLATES:
+                self.cache.put(key, page)
+        context = {**chrome, **record, "request": request}
+        return page.fill(request, {name: page.block(name, context) for name in RECORD_BLOCKS})
