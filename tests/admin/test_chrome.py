@@ -8,6 +8,7 @@ import re
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from jinja2 import Template
 from starlette.testclient import TestClient
 
@@ -107,12 +108,14 @@ def test_a_message_shows_once_on_a_list_seen_before(seeded, admin_client):
     assert "was added" not in admin_client.get("/admin/product/list").text
 
 
-def test_every_view_carries_its_own_nonce_and_csrf_token(admin_client, settings):
+@pytest.mark.parametrize("url", [LIST, "/admin/customer/detail?pk=1", "/admin/customer/edit?pk=2"])
+def test_every_page_carries_its_own_nonce_and_csrf_token(admin_client, settings, url):
+    """A kept chrome (a list's, a record's) never carries another request's tokens."""
     add_customers(settings, customers(3))
     seen = set()
     for _ in range(3):
         admin_client.cookies.delete(CSRF_COOKIE)
-        response = admin_client.get(LIST)
+        response = admin_client.get(url)
         nonce = re.search(r"'nonce-([^']+)'", response.headers["content-security-policy"])
         assert nonce is not None
         assert set(re.findall(r'<script nonce="([^"]+)"', response.text)) == {nonce.group(1)}
