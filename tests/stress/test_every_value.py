@@ -280,6 +280,8 @@ class Walker:
             if now.type == "checkbox" and now.value not in ("", "on"):
                 continue  # a group of boxes sharing a name: compared as a set below
             blank_took_default = value == "" and same(control, _untouched(control), _untouched(now))
+            if _held_for_confirmation(control, value, again):
+                continue  # a new email waits for its owner's confirmation (`pending_email`)
             if not same(control, value, _untouched(now)) and not blank_took_default:
                 tally.problems.append(
                     f"{self.key} {pk}: {control.name} was saved as {value!r:.80} "
@@ -447,6 +449,15 @@ def _multipart(pairs: list[tuple[str, str]]) -> bytes:
         )
     parts.append(f"--{BOUNDARY}--\r\n")
     return "".join(parts).encode()
+
+
+def _held_for_confirmation(control: Control, value: Any, again: Form) -> bool:
+    """Whether `value` was taken as a change that waits for confirmation: the form read
+    back shows it in `pending_<name>` (an account's new email address)."""
+    pending = f"pending_{control.name}"
+    if pending not in again.names():
+        return False
+    return same(control, value, _untouched(again.control(pending)))
 
 
 def _untouched(control: Control) -> Any:
