@@ -126,7 +126,7 @@ async def _take(row: Row, report: Report, errors: Any, spool: SpoolWriter) -> No
     elif row.existing is None:
         spool.new(row.data)
     elif row.changes:
-        spool.update(row.existing, row.changes)
+        spool.update(row.existing, row.data)
 
 
 def _error_writer(handle: IO[str], headers: list[str]) -> Any:

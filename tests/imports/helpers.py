@@ -10,6 +10,7 @@ from admin_app.auth.permissions import Grants
 from admin_app.db import create_engine, create_sessionmaker
 from admin_app.imports import mapping
 from admin_app.imports.files import read_rows
+from admin_app.imports.jobs import Importer, create_job
 from admin_app.imports.requests import COMMAND_LINE, import_request
 from admin_app.imports.validation import ImportPlan, Report, validate_file
 from admin_app.models import ImportMode
@@ -49,5 +50,47 @@ async def validate(
             out.mkdir(exist_ok=True)
             plan = ImportPlan(admin_view, chosen, mode, key)
             return await validate_file(plan, request, path, out)
+    finally:
+        await engine.dispose()
+
+
+async def run_job(
+    settings: Settings,
+    path: Path,
+    *,
+    mode: ImportMode = ImportMode.CREATE,
+    key: str | None = None,
+    columns: dict[str, str] | None = None,
+    apply: bool = True,
+    publish: Any = None,
+    identity: Any = None,
+    on_progress: Any = None,
+) -> tuple[int, Importer, Report]:
+    """A job for `path`, validated and (unless `apply=False`) applied; returns its id."""
+    engine = create_engine(settings)
+    maker = create_sessionmaker(engine)
+    try:
+        view = CustomerView()
+        if columns is None:
+            async with maker() as session:
+                request = import_request(session=session, grants=COMMAND_LINE, settings=settings)
+                fields = mapping.importable_fields(view, request)
+                columns = mapping.suggest(next(read_rows(path)), fields)
+        async with maker.begin() as session:
+            job = await create_job(
+                session,
+                model="customer",
+                file_path=str(path),
+                original_name=path.name,
+                mode=mode,
+                key_field=key,
+                mapping=columns,
+            )
+            job_id = job.id
+        importer = Importer(maker, settings, view, COMMAND_LINE, identity, publish)
+        report = await importer.validate(job_id, on_progress)
+        if apply:
+            await importer.apply(job_id, on_progress)
+        return job_id, importer, report
     finally:
         await engine.dispose()
