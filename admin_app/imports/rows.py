@@ -117,9 +117,10 @@ class RowChecker:
                 row.existing = obj
 
     async def check(self, row: Row) -> Row:
-        """The row, with every problem the form would report and what it changes."""
+        """The row, with every problem the form would report (all at once, as the form
+        shows them) and what it changes."""
         self._duplicates(row)
-        if row.errors:
+        if str(self.key) in row.errors:
             return row
         if row.existing is None and self.mode == ImportMode.UPDATE:
             row.errors[str(self.key)] = f"No record has this {self.key}; nothing to update."
@@ -130,17 +131,18 @@ class RowChecker:
                 row.errors[str(self.key)] = refusal
                 return row
         try:
-            await self._form_check(row)
+            await self._form_check(row, unreadable=list(row.errors))
         except FormValidationError as refused:
-            row.errors.update({str(k): str(v) for k, v in refused.errors.items()})
+            for name, message in refused.errors.items():
+                row.errors.setdefault(str(name), str(message))
         if row.existing is not None and not row.errors:
             current = row.existing
             row.changes = {n: v for n, v in row.data.items() if getattr(current, n) != v}
         return row
 
-    async def _form_check(self, row: Row) -> None:
+    async def _form_check(self, row: Row, unreadable: list[str]) -> None:
         pk_name = self.view.pk_attr or "id"
-        exclude = [pk_name, *self.not_columns]
+        exclude = [pk_name, *self.not_columns, *unreadable]
         if row.existing is None:
             data = {name: None for name in self.fields} | row.data
             await self.view.validate_fields(self.request, data, exclude=exclude)
