@@ -61,7 +61,9 @@ def test_upsert_by_key_with_a_saved_mapping(migrated, tmp_path):
     first = tmp_path / "first.csv"
     first.write_text("Given,Family,Mail\nBea,Ray,bea@example.com\n")
     maps = ["--map", "Given=first_name", "--map", "Family=last_name", "--map", "Mail=email"]
-    saved = admin_app("import", "customer", str(first), *maps, "--save-mapping", "crm", env=migrated)
+    saved = admin_app(
+        "import", "customer", str(first), *maps, "--save-mapping", "crm", env=migrated
+    )
     assert saved.returncode == 0, saved.stderr
     second = tmp_path / "second.csv"
     second.write_text("Given,Family,Mail\nBeatrice,Ray,BEA@example.com\nCal,Orr,cal@example.com\n")
