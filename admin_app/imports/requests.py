@@ -34,6 +34,7 @@ def import_request(
         "session": session,
         "grants": grants,
         "settings": settings,
+        "offered_choices": {},  # shared by the rows' requests (`for_row`), as one request's
     }
     if identity is not None:
         state["identity"] = identity

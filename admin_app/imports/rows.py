@@ -84,9 +84,17 @@ class RowChecker:
 
     def identity(self, name: str, value: Any) -> Any:
         """A unique value as the database compares it (without case where it should)."""
-        if name in self.view.case_insensitive_unique and isinstance(value, str):
-            return value.strip().lower()
-        return value
+        return self.view.unique_value(name, value)
+
+    async def find_unique_owners(self, rows: Iterable[Row]) -> None:
+        """Look up, for the whole batch, which records hold the rows' unique values, so
+        the view's uniqueness check (`validate`) answers each row without a query."""
+        owners: dict[str, dict[Any, Any]] = {}
+        for name in (*self.view.unique_fields, *self.view.case_insensitive_unique):
+            values = {r.data[name] for r in rows if r.data.get(name) not in (None, "")}
+            found = await self.view.unique_owners(self.request, name, values) if values else {}
+            owners[name] = found
+        self.request.state.unique_owners = owners
 
     def key_expression(self) -> ColumnElement[Any]:
         column = getattr(self.view.model, str(self.key))

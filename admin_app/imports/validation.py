@@ -107,6 +107,7 @@ async def validate_file(
         for batch in _batches(rows):
             parsed = [await checker.parse(number, cells) for number, cells in batch]
             await checker.find_existing(parsed)
+            await checker.find_unique_owners(parsed)
             for row in parsed:
                 await _take(await checker.check(row), report, errors, spool)
             get_session(request).expunge_all()  # one batch of records in memory
