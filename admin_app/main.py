@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lag_monitor = asyncio.create_task(app_metrics.watch_event_loop(), name="loop-lag")
         await live.start()
         imports = ImportTasks(settings, sessions, _import_views(admin.model_views), live.publish)
-        await imports.resume()  # jobs a stopped process left behind
+        imports.resume_soon()  # jobs a stopped process left behind
         try:
             async with running_worker(mailer, enabled=settings.email_worker):
                 yield {

@@ -44,6 +44,7 @@ class ImportTasks:
     ) -> None:
         self.settings, self.sessions, self.views, self.publish = settings, sessions, views, publish
         self.tasks: dict[int, asyncio.Task[None]] = {}
+        self._resuming: asyncio.Task[None] | None = None
 
     def start(self, job_id: int, *, apply: bool = False) -> None:
         """Validate the job (and apply it, with `apply`) in a task of its own."""
@@ -66,9 +67,21 @@ class ImportTasks:
             self.start(job_id)
         return pending
 
+    def resume_soon(self) -> None:
+        """`resume` in a task, so that a database that is down or not migrated yet
+        delays nothing at start-up (the jobs wait for the next start)."""
+
+        async def attempt() -> None:
+            try:
+                await self.resume()
+            except Exception as error:  # the app starts anyway; the jobs are not lost
+                log.warning("import jobs not resumed: %s", error)
+
+        self._resuming = asyncio.create_task(attempt(), name="import-resume")
+
     async def stop(self) -> None:
         """Cancel the running tasks; what they were applying is rolled back."""
-        tasks = list(self.tasks.values())
+        tasks = [*self.tasks.values(), *([self._resuming] if self._resuming else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
