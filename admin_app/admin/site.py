@@ -33,6 +33,7 @@ from admin_app.admin.datetimes import local_date, local_datetime
 from admin_app.admin.delete_page import DeletePages
 from admin_app.admin.devices import device_name
 from admin_app.admin.fields import PermissionMatrixField
+from admin_app.admin.import_jobs import ImportJobRoutes
 from admin_app.admin.importing import all_or_nothing
 from admin_app.admin.lists.routes import ListRoutes
 from admin_app.admin.media_access import media_endpoint
@@ -53,7 +54,7 @@ from admin_app.templating import TEMPLATES_DIR, add_nonces, app_templates, stati
 from admin_app.web.errors import error_response, exception_handlers, wants_json
 
 
-class AppAdmin(ListRoutes, DeletePages, AdminPages):
+class AppAdmin(ListRoutes, DeletePages, ImportJobRoutes, AdminPages):
     """starlette-admin's `Admin`, with these changes, each for a reason:
 
     - its per-request `DBSessionMiddleware` is dropped: the app's own (outermost)
@@ -64,7 +65,8 @@ class AppAdmin(ListRoutes, DeletePages, AdminPages):
     - uploaded media are served from inside the admin, behind its login;
     - list pages and relation pickers stay fast on big tables (`ListRoutes`,
       see docs/big-tables.md);
-    - deleting shows what the delete does first (`DeletePages`).
+    - deleting shows what the delete does first (`DeletePages`);
+    - import jobs can be followed, their errors downloaded, and cancelled (`ImportJobRoutes`).
     """
 
     def __init__(self, settings: Settings, views: Sequence[AppModelView], **kwargs: Any) -> None:
