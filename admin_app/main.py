@@ -49,6 +49,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from admin_app.admin.base import AppModelView
+from admin_app.admin.import_jobs import UPLOAD_PATH
 from admin_app.admin.site import build_admin
 from admin_app.audit.recorder import start_recording
 from admin_app.db import (
@@ -192,6 +193,8 @@ def _middleware(
             BodyLimitMiddleware,
             max_form=settings.max_form_size,
             max_upload=settings.max_request_size,
+            streamed=UPLOAD_PATH,
+            max_streamed=settings.max_import_size,
         ),
         Middleware(
             SessionCookieMiddleware,

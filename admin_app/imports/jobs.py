@@ -168,7 +168,12 @@ class Importer:
             finished = await session.execute(
                 update(ImportJob)
                 .where(ImportJob.id == job.id, ImportJob.status == ImportStatus.APPLYING)
-                .values(status=ImportStatus.DONE, finished_at=utcnow(), updated_at=utcnow())
+                .values(
+                    status=ImportStatus.DONE,
+                    rows_done=written.inserted + written.updated,
+                    finished_at=utcnow(),
+                    updated_at=utcnow(),
+                )
             )
             if not finished.rowcount:  # type: ignore[attr-defined]
                 raise Cancelled  # cancelled meanwhile: the transaction rolls back

@@ -21,8 +21,11 @@ class ImportMode(enum.StrEnum):
 
 
 class ImportStatus(enum.StrEnum):
-    """Where a job is. `validated` waits for an apply; `done`, `failed` and `cancelled` end it."""
+    """Where a job is. `uploaded` waits for its mapping, `validated` for an apply; `done`,
+    `failed` and `cancelled` end it."""
 
+    UPLOADED = "uploaded"
+    """The file is in; its mapping is not chosen yet."""
     PENDING = "pending"
     VALIDATING = "validating"
     VALIDATED = "validated"

@@ -17,7 +17,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 MODES = ("create", "update", "upsert")
-STATUSES = ("pending", "validating", "validated", "applying", "done", "failed", "cancelled")
+STATUSES = (
+    "uploaded",
+    "pending", "validating", "validated", "applying", "done", "failed", "cancelled")
 
 
 def _enum(values: tuple[str, ...], name: str) -> sa.Enum:
