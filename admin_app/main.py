@@ -37,7 +37,7 @@ import asyncio
 import gc
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
@@ -48,6 +48,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 
+from admin_app.admin.base import AppModelView
+from admin_app.admin.import_jobs import UPLOAD_PATH
 from admin_app.admin.site import build_admin
 from admin_app.audit.recorder import start_recording
 from admin_app.db import (
@@ -56,6 +58,7 @@ from admin_app.db import (
 )
 from admin_app.email.delivery import Mailer
 from admin_app.email.worker import running_worker
+from admin_app.imports.tasks import ImportTasks
 from admin_app.live.scopes import Scopes
 from admin_app.live.service import LiveService
 from admin_app.media import MediaStore
@@ -98,6 +101,7 @@ class AppState(TypedDict):
     mailer: Mailer
     metrics: Metrics
     live: LiveService
+    imports: ImportTasks
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -118,6 +122,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app_metrics.watch_pool(engine)
         lag_monitor = asyncio.create_task(app_metrics.watch_event_loop(), name="loop-lag")
         await live.start()
+        imports = ImportTasks(settings, sessions, _import_views(admin.model_views), live.publish)
+        imports.resume_soon()  # jobs a stopped process left behind
         try:
             async with running_worker(mailer, enabled=settings.email_worker):
                 yield {
@@ -128,8 +134,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     "mailer": mailer,
                     "metrics": app_metrics,
                     "live": live,
+                    "imports": imports,
                 }
         finally:
+            await imports.stop()
             lag_monitor.cancel()
             await live.stop()
             await engine.dispose()
@@ -146,6 +154,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     admin.mount_to(app)
     remember_url_paths(app.router)
     return app
+
+
+def _import_views(views: Iterable[Any]) -> dict[str, AppModelView]:
+    """The views import jobs may write into, by key."""
+    return {str(v.key): v for v in views if isinstance(v, AppModelView) and not v.read_only}
 
 
 async def _home(request: Request) -> RedirectResponse:
@@ -182,6 +195,8 @@ def _middleware(
             BodyLimitMiddleware,
             max_form=settings.max_form_size,
             max_upload=settings.max_request_size,
+            streamed=UPLOAD_PATH,
+            max_streamed=settings.max_import_size,
         ),
         Middleware(
             SessionCookieMiddleware,

@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     max_image_size: int = Field(default=5 * 1024 * 1024, ge=1024)
     """Largest product image in bytes."""
 
+    max_import_size: int = Field(default=200 * 1024 * 1024, ge=1024)
+    """Largest file in bytes an import job takes (CSV or XLSX); it is streamed to disk."""
+
     media_dir: Path | None = None
     """Where uploaded files are stored; default `<DATA_DIR>/media`."""
 

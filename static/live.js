@@ -89,7 +89,7 @@
   function onChange(message) {
     if (message.model !== page.model || (me && message.user.id === me.id)) return;
     if (page.kind === "list") {
-      pending += message.pks.length;
+      pending += message.count || message.pks.length;
       var count = pending === 1 ? "1 new change" : pending + " new changes";
       notice("info", count + ": ", reloadButton("refresh"));
     } else if (message.pks.indexOf(page.pk) !== -1) {

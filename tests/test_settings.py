@@ -25,6 +25,7 @@ def test_defaults_are_the_embedded_sqlite_database_and_local_hosts(monkeypatch, 
     assert settings.debug is False
     assert settings.https_only is False
     assert settings.allowed_hosts == ["localhost", "127.0.0.1", "[::1]"]
+    assert settings.max_import_size == 200 * 1024 * 1024, "imports take files up to 200 MB"
 
 
 def test_development_key_is_generated_once_private_and_reused(monkeypatch, tmp_path, caplog):
@@ -63,6 +64,8 @@ def test_production_accepts_a_real_key(monkeypatch, tmp_path):
         ("ENVIRONMENT", "prod", "'development', 'test' or 'production'"),
         ("ALLOWED_HOSTS", " , ", "at least one host"),
         ("DB_POOL_SIZE", "0", "greater than or equal to 1"),
+        ("MAX_IMPORT_SIZE", "10", "greater than or equal to 1024"),
+        ("MAX_IMPORT_SIZE", "lots", "valid integer"),
     ],
 )
 def test_invalid_values_give_one_line_naming_the_variable(

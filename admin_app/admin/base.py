@@ -154,6 +154,10 @@ class AppModelView(
             return [str(v) for v in value] if isinstance(value, list | tuple) else str(value)
 
     async def _taken(self, request: Request, name: str, value: Any, pk: str | None) -> bool:
+        known = getattr(request.state, "unique_owners", {}).get(name)
+        if known is not None:  # looked up for a whole batch of rows (`admin_app.imports`)
+            owner = known.get(self.unique_value(name, value))
+            return owner is not None and (pk is None or str(owner) != str(pk))
         column = getattr(self.model, name)
         if name in self.case_insensitive_unique and isinstance(value, str):
             condition = func.lower(column) == value.strip().lower()
@@ -164,6 +168,25 @@ class AppModelView(
         if pk is not None:
             stmt = stmt.where(pk_column != pk_column.type.python_type(pk))
         return (await get_session(request).execute(stmt)).first() is not None
+
+    def unique_value(self, name: str, value: Any) -> Any:
+        """A unique field's value as the database compares it (lower case where
+        `case_insensitive_unique` says so)."""
+        if name in self.case_insensitive_unique and isinstance(value, str):
+            return value.strip().lower()
+        return value
+
+    async def unique_owners(self, request: Request, name: str, values: Any) -> dict[Any, Any]:
+        """Which record holds each of `values` of a unique field: `{value: pk}`, in one
+        query, for checking many rows at once."""
+        column = getattr(self.model, name)
+        pk_column = getattr(self.model, self.pk_attr or "id")
+        wanted = [self.unique_value(name, v) for v in values]
+        if name in self.case_insensitive_unique:
+            stmt = select(func.lower(column), pk_column).where(func.lower(column).in_(wanted))
+        else:
+            stmt = select(column, pk_column).where(column.in_(wanted))
+        return {value: pk for value, pk in await get_session(request).execute(stmt)}
 
     async def handle_exception(self, request: Request, exc: Exception) -> None:
         """Turn a constraint violation into a form error instead of a 500."""
@@ -231,11 +254,22 @@ def _not_a_choice(view: ModelView, request: Request, data: dict[str, Any]) -> di
             if column is not None and not column.nullable:
                 errors[field.name] = "Choose one of the options."
             continue
-        offered = {str(v) for v, _label in compat.enum_choices(field, request)}
+        offered = _offered(field, request)
         values = value if isinstance(value, list | tuple) else [value]
         if any(str(getattr(v, "value", v)) not in offered for v in values):
             errors[field.name] = "Choose one of the options offered."
     return errors
+
+
+def _offered(field: EnumField, request: Request) -> set[str]:
+    """The values a choice field offers in this request, worked out once per request
+    (a country list is built from the locale's data: 1 ms, for each row of an import)."""
+    memo: dict[int, set[str]] = request.scope.setdefault("state", {}).setdefault(
+        "offered_choices", {}
+    )
+    if id(field) not in memo:
+        memo[id(field)] = {str(v) for v, _label in compat.enum_choices(field, request)}
+    return memo[id(field)]
 
 
 class AppInlineView(InlineModelView):

@@ -33,6 +33,7 @@ from admin_app.admin.datetimes import local_date, local_datetime
 from admin_app.admin.delete_page import DeletePages
 from admin_app.admin.devices import device_name
 from admin_app.admin.fields import PermissionMatrixField
+from admin_app.admin.import_jobs import ImportJobRoutes
 from admin_app.admin.importing import all_or_nothing
 from admin_app.admin.lists.routes import ListRoutes
 from admin_app.admin.media_access import media_endpoint
@@ -59,7 +60,7 @@ from admin_app.web.errors import error_response, exception_handlers, wants_json
 from admin_app.web.url_paths import path_urls
 
 
-class AppAdmin(RecordPages, ListRoutes, DeletePages):
+class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportJobRoutes):
     """starlette-admin's `Admin`, with these changes, each for a reason:
 
     - its per-request `DBSessionMiddleware` is dropped: the app's own (outermost)
@@ -71,7 +72,8 @@ class AppAdmin(RecordPages, ListRoutes, DeletePages):
     - list pages and relation pickers stay fast on big tables (`ListRoutes`,
       see docs/big-tables.md);
     - deleting shows what the delete does first (`DeletePages`);
-    - a record's detail page and forms keep their chrome (`RecordPages`).
+    - a record's detail page and forms keep their chrome (`RecordPages`);
+    - import jobs can be followed, their errors downloaded, and cancelled (`ImportJobRoutes`).
     """
 
     READ_ONLY_ROUTES = re.compile(

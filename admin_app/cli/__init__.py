@@ -1,4 +1,4 @@
-"""The `admin-app` command: serve, database migrations, demo data, the email worker.
+"""The `admin-app` command: serve, database migrations, demo data, imports, the email worker.
 
 Expected failures (a bad setting, an unreachable database) print one line starting
 with `error:` and exit with status 1; a traceback means a bug.
@@ -12,7 +12,7 @@ import click
 
 from admin_app.audit.context import cli_actor, set_actor
 from admin_app.audit.recorder import start_recording
-from admin_app.cli import check, db, email, rotate, seed, serve, users
+from admin_app.cli import check, db, email, imports, rotate, seed, serve, users
 from admin_app.cli.common import CommandError
 from admin_app.settings import ConfigError
 
@@ -43,3 +43,4 @@ main.add_command(users.demo_admin)
 main.add_command(email.worker)
 main.add_command(email.email)
 main.add_command(rotate.rotate_secrets)
+main.add_command(imports.import_)

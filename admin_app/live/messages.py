@@ -74,9 +74,11 @@ class Change:
     user: Actor
     at: str
     """When it was committed, ISO 8601 in UTC."""
+    count: int = 0
+    """For an import: how many rows it wrote, named by no `pks` (one message, not N)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        message: dict[str, Any] = {
             "type": "change",
             "model": self.model,
             "pks": list(self.pks),
@@ -84,6 +86,9 @@ class Change:
             "user": self.user.to_json(),
             "at": self.at,
         }
+        if self.count:
+            message["count"] = self.count
+        return message
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Change:
@@ -103,7 +108,9 @@ class Change:
         ):
             raise ValueError(f"not a change: {data!r:.200}")
         actor = Actor(user["id"], user["name"])
-        return cls(data["model"], tuple(pks), cast(Action, action), actor, data["at"])
+        count = data.get("count", 0)
+        count = count if isinstance(count, int) and count > 0 else 0
+        return cls(data["model"], tuple(pks), cast(Action, action), actor, data["at"], count)
 
 
 class Viewer(NamedTuple):
@@ -147,10 +154,16 @@ def coalesce(changes: Iterable[Change]) -> list[Change]:
     merged: list[Change] = []
     for change in changes:
         last = merged[-1] if merged else None
-        if last and (last.model, last.action, last.user) == (
-            change.model,
-            change.action,
-            change.user,
+        if (
+            last
+            and (last.model, last.action, last.user, last.count)
+            == (
+                change.model,
+                change.action,
+                change.user,
+                change.count,
+            )
+            and not change.count
         ):
             pks = tuple(dict.fromkeys(last.pks + change.pks))
             merged[-1] = replace(last, pks=pks, at=change.at)
@@ -160,6 +173,9 @@ def coalesce(changes: Iterable[Change]) -> list[Change]:
 
 
 def _split(change: Change) -> Iterator[Change]:
+    if change.count and not change.pks:
+        yield change  # an import: one message for all its rows
+        return
     chunk: list[str] = []
     size = 0
     for pk in change.pks:

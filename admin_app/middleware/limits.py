@@ -19,14 +19,30 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 class BodyLimitMiddleware:
     """`max_upload` for multipart bodies, `max_form` for everything else; read before the app."""
 
-    def __init__(self, app: ASGIApp, *, max_form: int, max_upload: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_form: int,
+        max_upload: int,
+        streamed: str | None = None,
+        max_streamed: int = 0,
+    ) -> None:
         self.app = app
         self.max_form = max_form
         self.max_upload = max_upload
+        self.streamed = streamed
+        """A path prefix whose bodies go to the app as they arrive, up to `max_streamed`
+        bytes (import files, written straight to disk; the route sends the CSRF token
+        in a header, so nothing reads the body before it)."""
+        self.max_streamed = max_streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if self.streamed and scope["path"].startswith(self.streamed):
+            await RequestBodyLimitResponder(self.app, self.max_streamed)(scope, receive, send)
             return
         headers = Headers(scope=scope)
         if not _has_body(headers):

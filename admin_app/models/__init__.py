@@ -6,6 +6,7 @@ from admin_app.models.audit_entry import AuditEntry
 from admin_app.models.category import Category
 from admin_app.models.customer import Customer
 from admin_app.models.email_outbox import OutboxMessage, OutboxStatus
+from admin_app.models.import_job import ImportJob, ImportMapping, ImportMode, ImportStatus
 from admin_app.models.login_failure import LoginFailure
 from admin_app.models.order import Order, OrderStatus
 from admin_app.models.order_line import OrderLine
@@ -21,6 +22,10 @@ __all__ = [
     "AuditEntry",
     "Category",
     "Customer",
+    "ImportJob",
+    "ImportMapping",
+    "ImportMode",
+    "ImportStatus",
     "LoginFailure",
     "Order",
     "OrderLine",

@@ -1,0 +1,195 @@
+"""The admin's routes for import jobs: upload, mapping, validation, apply, status, errors, cancel.
+
+The flow, as JSON calls (each unsafe one sends the CSRF token in `X-CSRFToken`):
+
+1. `PUT /admin/_api/imports/upload/{key}?name=FILE` with the file as the body: it is
+   written to disk as it arrives (up to `MAX_IMPORT_SIZE`; `BodyLimitMiddleware`
+   does not buffer this path) and becomes an `uploaded` job. The answer names the
+   file's columns, the fields they may feed (the matching ones preselected), the key
+   fields and the saved mappings.
+2. `POST /admin/_api/imports/{id}/validate` with `{"mapping", "mode", "key",
+   "save_as"}` checks every row in a task of the web process.
+3. `POST /admin/_api/imports/{id}/apply` writes the validated rows, in a task.
+
+`GET /admin/_api/imports/{id}` answers the job's status and counts as JSON (what a
+progress bar polls), `GET /admin/_api/imports/{id}/errors.csv` sends its error report,
+and `POST /admin/_api/imports/{id}/cancel` stops it before it has written anything.
+Only the account that started a job, or a superuser, may see or cancel it; anyone
+else gets a 404, as for a job that does not exist.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import anyio
+from anyio import Path
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette_admin import RequestAction
+from starlette_admin.contrib.sqla import Admin
+from starlette_admin.routing import route
+
+from admin_app.admin.base import AppModelView
+from admin_app.admin.compat import find_view_by_key
+from admin_app.auth.identity import current_identity
+from admin_app.auth.permissions import grants
+from admin_app.imports import mapping
+from admin_app.imports.files import FileError, file_format, read_rows
+from admin_app.imports.jobs import cancel, create_job
+from admin_app.imports.tasks import get_imports
+from admin_app.models import ImportJob, ImportMode, ImportStatus
+from admin_app.state import get_session, get_settings
+
+UPLOAD_PATH = "/admin/_api/imports/upload/"
+"""Where files are uploaded: bodies there are streamed to disk, not buffered."""
+
+CHUNK = 1024 * 1024
+
+
+def job_json(job: ImportJob) -> dict[str, Any]:
+    """What a page shows of a job."""
+    return {
+        "id": job.id,
+        "model": job.model,
+        "file": job.original_name,
+        "mode": str(job.mode),
+        "status": str(job.status),
+        "rows_done": job.rows_done,
+        "new": job.rows_new,
+        "updated": job.rows_updated,
+        "unchanged": job.rows_unchanged,
+        "errors": job.rows_error,
+        "has_error_report": bool(job.error_report_path),
+        "error": job.error,
+    }
+
+
+class ImportJobRoutes(Admin):
+    """Import job routes, mixed into the admin."""
+
+    async def _own_job(self, request: Request) -> ImportJob:
+        try:
+            job_id = int(request.path_params["job_id"])
+        except ValueError:
+            raise HTTPException(404, "There is no such import.") from None
+        job = await get_session(request).get(ImportJob, job_id) if job_id < 2**31 else None
+        user = current_identity(request)
+        mine = job is not None and user is not None and job.user_id == user.id
+        if job is None or not (mine or grants(request).superuser):
+            raise HTTPException(404, "There is no such import.")
+        return job
+
+    @route("/_api/imports/{job_id}", methods=["GET"], name="import-job")
+    async def import_job(self, request: Request) -> Response:
+        """The job's status and counts."""
+        return JSONResponse(job_json(await self._own_job(request)))
+
+    @route("/_api/imports/{job_id}/errors.csv", methods=["GET"], name="import-job-errors")
+    async def import_job_errors(self, request: Request) -> Response:
+        """Every refused row of the file, with its reasons."""
+        job = await self._own_job(request)
+        if not job.error_report_path or not await Path(job.error_report_path).is_file():
+            raise HTTPException(404, "This import has no error report.")
+        name = f"import-{job.id}-errors.csv"
+        return FileResponse(job.error_report_path, media_type="text/csv", filename=name)
+
+    @route("/_api/imports/{job_id}/cancel", methods=["POST"], name="import-job-cancel")
+    async def import_job_cancel(self, request: Request) -> Response:
+        """Stop the job; 409 when it has already finished."""
+        job = await self._own_job(request)
+        if not await cancel(get_session(request), job.id):
+            return JSONResponse({"error": f"Import #{job.id} has already ended."}, 409)
+        await get_session(request).refresh(job)
+        return JSONResponse(job_json(job))
+
+    @route("/_api/imports/upload/{key}", methods=["PUT"], name="import-upload")
+    async def import_upload(self, request: Request) -> Response:
+        """Write the body to disk as it arrives; answer the new job and its columns."""
+        request.state.action = RequestAction.IMPORT
+        view = find_view_by_key(self, request.path_params["key"])
+        name = request.query_params.get("name", "")
+        try:
+            if not isinstance(view, AppModelView):
+                raise HTTPException(404, "There is no such model.")
+            mapping.require_permission(view, request, ImportMode.CREATE)
+            extension = file_format(name)
+        except (mapping.MappingError, FileError) as refused:
+            return JSONResponse({"error": str(refused)}, 400)
+        await get_session(request).commit()  # hold no connection while the file arrives
+        folder = get_settings(request).data_dir / "imports" / "uploads"
+        await Path(folder).mkdir(parents=True, exist_ok=True)
+        path = folder / f"{secrets.token_hex(16)}.{extension}"
+        await _receive_file(request, Path(path))
+        try:
+            headers = await anyio.to_thread.run_sync(lambda: next(read_rows(path, name)))
+        except FileError as unreadable:
+            await Path(path).unlink(missing_ok=True)
+            return JSONResponse({"error": str(unreadable)}, 400)
+        fields = mapping.importable_fields(view, request)
+        suggested = mapping.suggest(headers, fields)
+        user = current_identity(request)
+        job = await create_job(
+            get_session(request),
+            model=str(view.key),
+            user_id=user.id if user else None,
+            file_path=str(path),
+            original_name=name[:255],
+            mode=ImportMode.CREATE,
+            mapping=suggested,
+            status=ImportStatus.UPLOADED,
+        )
+        return JSONResponse(
+            {
+                **job_json(job),
+                "columns": headers,
+                "fields": {n: str(f.label or n) for n, f in fields.items()},
+                "suggested": suggested,
+                "key_fields": mapping.key_fields(view),
+                "saved_mappings": await mapping.saved_names(get_session(request), str(view.key)),
+            },
+            201,
+        )
+
+    @route("/_api/imports/{job_id}/validate", methods=["POST"], name="import-job-validate")
+    async def import_job_validate(self, request: Request) -> Response:
+        """Check the file with the chosen mapping, mode and key, in a task."""
+        job = await self._own_job(request)
+        if job.status not in (ImportStatus.UPLOADED, ImportStatus.VALIDATED, ImportStatus.FAILED):
+            return JSONResponse({"error": f"Import #{job.id} is {job.status}."}, 409)
+        try:
+            choice = await request.json()
+            job.mode = ImportMode(choice.get("mode", "create"))
+            job.key_field = choice.get("key") or None
+            job.mapping = {str(k): str(v) for k, v in dict(choice.get("mapping", {})).items()}
+        except (ValueError, TypeError, AttributeError):
+            return JSONResponse({"error": "Send {mapping, mode, key} as JSON."}, 400)
+        if choice.get("save_as"):
+            await mapping.save(get_session(request), job.model, str(choice["save_as"]), job.mapping)
+        job.status, job.error = ImportStatus.PENDING, ""
+        await get_session(request).commit()
+        get_imports(request).start(job.id)
+        return JSONResponse(job_json(job), 202)
+
+    @route("/_api/imports/{job_id}/apply", methods=["POST"], name="import-job-apply")
+    async def import_job_apply(self, request: Request) -> Response:
+        """Write the validated rows, in a task: all of them, or none."""
+        job = await self._own_job(request)
+        if job.status != ImportStatus.VALIDATED or job.rows_error:
+            why = "has errors" if job.rows_error else f"is {job.status}, not validated"
+            return JSONResponse({"error": f"Import #{job.id} {why}."}, 409)
+        get_imports(request).start(job.id, apply=True)
+        return JSONResponse(job_json(job), 202)
+
+
+async def _receive_file(request: Request, path: Path) -> None:
+    """The request body, written to `path` chunk by chunk; nothing is left on failure."""
+    try:
+        async with await anyio.open_file(path, "wb") as handle:
+            async for chunk in request.stream():
+                await handle.write(chunk)
+    except BaseException:
+        await path.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,195 @@
+"""The apply: spooled rows written in the caller's transaction, all of them or none.
+
+On PostgreSQL new rows go through `COPY` into a temporary staging table, then one
+`INSERT … SELECT` (with `ON CONFLICT (key) DO UPDATE` when the mode is "create or
+update"); changed rows go through their own staging table and one `UPDATE … FROM`.
+On SQLite, which has no COPY, the same rows go through batched `executemany`
+statements. Either way the caller commits once, so a failure or a killed process
+leaves nothing of the import.
+
+A versioned row is only updated if its version is still the one the validation saw;
+if any row changed in between, the whole import is refused rather than overwriting
+someone's later edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Integer,
+    Table,
+    bindparam,
+    cast,
+    column,
+    func,
+    insert,
+    null,
+    select,
+    table,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from admin_app.imports.spool import Record, WritePlan, read_spool
+
+NEW_STAGE = "import_new_rows"
+CHANGED_STAGE = "import_changed_rows"
+
+
+class ApplyConflict(Exception):
+    """Rows changed since the validation; nothing was written. The message says what to do."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where rows go: the plan, and how the key names a row (for "create or update")."""
+
+    plan: WritePlan
+    conflict: ColumnElement[Any] | None = None
+    """The unique index expression new rows may collide on, such as `lower(email)`."""
+
+
+Progress = Callable[[int], Awaitable[None]]
+
+
+@dataclass
+class Written:
+    """How many rows the apply inserted and updated."""
+
+    inserted: int = 0
+    updated: int = 0
+
+
+async def apply_spool(
+    session: AsyncSession, target: Target, spool: Path, progress: Progress | None = None
+) -> Written:
+    """Write every spooled row in the session's transaction (the caller commits)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    written = Written()
+    staged = 0
+    stage = _PostgresStage(session, target.plan) if postgres else None
+    if stage is not None:
+        await stage.create()
+    for new_rows, changed_rows in read_spool(spool):
+        if stage is not None:
+            await stage.load(new_rows, changed_rows)
+        else:
+            written.inserted += await _sqlite_insert(session, target.plan, new_rows)
+            written.updated += await _sqlite_update(session, target.plan, changed_rows)
+        staged += len(changed_rows)
+        if progress is not None:
+            await progress(len(new_rows) + len(changed_rows))
+    if stage is not None:
+        written.updated = await stage.update()
+        written.inserted = await stage.insert(target.conflict)
+    if written.updated != staged:
+        raise ApplyConflict(
+            f"{staged - written.updated} record(s) were changed by someone else since the "
+            "file was checked; nothing was imported. Check the file again."
+        )
+    return written
+
+
+class _PostgresStage:
+    def __init__(self, session: AsyncSession, plan: WritePlan) -> None:
+        self.session, self.plan = session, plan
+        self.target: Table = plan.table
+        self.changed_columns = ("import_pk", "import_version", *plan.update_columns)
+
+    async def _driver(self) -> Any:
+        connection = await self.session.connection()
+        raw = await connection.get_raw_connection()
+        return raw.driver_connection
+
+    async def create(self) -> None:
+        """The two staging tables, shaped like the target's columns, gone at commit."""
+        target = self.target
+        version = target.c.version if self.plan.versioned else cast(null(), Integer)
+        changed = [
+            target.c[self.plan.pk].label("import_pk"),
+            version.label("import_version"),
+            *(target.c[c] for c in self.plan.update_columns),
+        ]
+        new = [target.c[c] for c in self.plan.insert_columns]
+        dialect = self.session.get_bind().dialect
+        for stage, columns in ((NEW_STAGE, new), (CHANGED_STAGE, changed)):
+            shape = select(*columns).select_from(target).compile(dialect=dialect)
+            # Names from the model and constants above, never from the file.
+            create = f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS {shape} WITH NO DATA"
+            await self.session.execute(text(create))
+
+    async def load(self, new_rows: list[Record], changed_rows: list[Record]) -> None:
+        driver = await self._driver()
+        if new_rows:
+            await driver.copy_records_to_table(
+                NEW_STAGE, records=new_rows, columns=list(self.plan.insert_columns)
+            )
+        if changed_rows:
+            await driver.copy_records_to_table(
+                CHANGED_STAGE, records=changed_rows, columns=list(self.changed_columns)
+            )
+
+    async def insert(self, conflict: ColumnElement[Any] | None) -> int:
+        stage = table(NEW_STAGE, *(column(c) for c in self.plan.insert_columns))
+        rows = select(*stage.c).where(true())  # WHERE: ON CONFLICT after a SELECT is ambiguous
+        statement = pg_insert(self.target).from_select(list(self.plan.insert_columns), rows)
+        if conflict is not None:
+            statement = statement.on_conflict_do_update(
+                index_elements=[conflict], set_=self._set(statement.excluded)
+            )
+        result = await self.session.execute(statement)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def update(self) -> int:
+        if not self.plan.update_columns:
+            return 0
+        stage = table(CHANGED_STAGE, *(column(c) for c in self.changed_columns))
+        condition = self.target.c[self.plan.pk] == stage.c.import_pk
+        if self.plan.versioned:
+            condition = condition & (self.target.c.version == stage.c.import_version)
+        statement = update(self.target).where(condition).values(self._set(stage.c))
+        result = await self.session.execute(statement)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def _set(self, source: Any) -> dict[str, Any]:
+        values: dict[str, Any] = {c: source[c] for c in self.plan.update_columns}
+        if self.plan.versioned:
+            values["version"] = self.target.c.version + 1
+        return values
+
+
+async def _sqlite_insert(session: AsyncSession, plan: WritePlan, rows: list[Record]) -> int:
+    if not rows:
+        return 0
+    names = plan.insert_columns
+    await session.execute(insert(plan.table), [dict(zip(names, row, strict=True)) for row in rows])
+    return len(rows)
+
+
+async def _sqlite_update(session: AsyncSession, plan: WritePlan, rows: list[Record]) -> int:
+    if not rows or not plan.update_columns:
+        return 0
+    target = plan.table
+    condition = target.c[plan.pk] == bindparam("import_pk")
+    values: dict[str, Any] = {c: bindparam(f"new_{c}") for c in plan.update_columns}
+    if plan.versioned:
+        condition = condition & (target.c.version == bindparam("import_version"))
+        values["version"] = target.c.version + 1
+    names = ("import_pk", "import_version", *(f"new_{c}" for c in plan.update_columns))
+    params = [dict(zip(names, row, strict=True)) for row in rows]
+    result = await session.execute(update(target).where(condition).values(values), params)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def conflict_target(model: Any, key: str, case_insensitive: bool) -> ColumnElement[Any]:
+    """The unique index expression of `key` (`lower(email)` for case-insensitive keys)."""
+    column_ = getattr(model, key)
+    return func.lower(column_) if case_insensitive else column_
