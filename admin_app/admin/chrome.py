@@ -91,8 +91,15 @@ class Chrome:
     """Whether the chrome is kept for other requests (else it serves only this one)."""
 
     def block(self, name: str, context: Mapping[str, Any]) -> str:
-        """Block `name` rendered for this request's `context`."""
-        ctx = self.template.new_context({**self.top, **context})
+        """Block `name` rendered for this request's `context`.
+
+        The template's top-level statements run first, with every block empty: they
+        import macros `with context` (bound to this request: a filter's Reset link is
+        built from its URL) and set names the blocks read. Then the block renders."""
+        ctx = self.template.new_context(dict(context))
+        ctx.blocks = {key: [_empty] for key in self.blocks}
+        for _ in self.template.root_render_func(ctx):
+            pass
         ctx.blocks = {key: list(chain) for key, chain in self.blocks.items()}
         return "".join(ctx.blocks[name][0](ctx))
 
@@ -126,6 +133,10 @@ class Chrome:
     @cached_property
     def encoded(self) -> tuple[bytes, ...]:
         return tuple(part.encode() for part in self.parts)
+
+
+def _empty(context: Context) -> Iterator[str]:
+    yield from ()
 
 
 def render_chrome(

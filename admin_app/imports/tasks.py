@@ -55,7 +55,16 @@ class ImportTasks:
         task.add_done_callback(lambda _task: self.tasks.pop(job_id, None))
 
     async def resume(self) -> list[int]:
-        """After a restart: fail what was being applied, check again what was being checked."""
+        """After a restart: fail what was being applied, check again what was being checked.
+        Writes only when a job was left unfinished: a write at every start-up raced the
+        first requests for SQLite's single write lock."""
+        unfinished = (ImportStatus.APPLYING, ImportStatus.VALIDATING, ImportStatus.PENDING)
+        async with self.sessions() as session:
+            left = await session.scalar(
+                select(ImportJob.id).where(ImportJob.status.in_(unfinished)).limit(1)
+            )
+        if left is None:
+            return []
         async with self.sessions.begin() as session:
             await recover(session)
             pending = list(

@@ -19,7 +19,14 @@ depends_on: str | Sequence[str] | None = None
 MODES = ("create", "update", "upsert")
 STATUSES = (
     "uploaded",
-    "pending", "validating", "validated", "applying", "done", "failed", "cancelled")
+    "pending",
+    "validating",
+    "validated",
+    "applying",
+    "done",
+    "failed",
+    "cancelled",
+)
 
 
 def _enum(values: tuple[str, ...], name: str) -> sa.Enum:

@@ -226,3 +226,13 @@ def test_a_new_filter_choice_shows_at_once(admin_client, settings, monkeypatch):
     assert "Atlantis" not in admin_client.get(LIST).text
     choices.append(("AT", "Atlantis"))
     assert "Atlantis" in admin_client.get(LIST).text, "the filter builder shows old choices"
+
+
+def test_a_kept_pages_links_are_built_from_its_own_url(seeded, admin_client):
+    """Macros imported `with context` are bound to each request, not to the one that
+    rendered the chrome: a filtered list's Reset link does not carry an earlier search."""
+    sku = fetch(seeded, "SELECT sku FROM product WHERE id = 2")[0][0]
+    fetch(seeded, "UPDATE product SET category_id = NULL WHERE id = 1")
+    assert sku in admin_client.get("/admin/product/list", params={"q": sku}).text
+    filtered = admin_client.get("/admin/product/list", params={"filter": "category__is_null"})
+    assert sku not in filtered.text, "a link on the page carries the search of the page before"

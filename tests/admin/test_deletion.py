@@ -31,8 +31,15 @@ EXPECTED = {
     # ON DELETE SET NULL on a nullable key.
     Category: {(K, "product")},
     Tag: {(K, "product")},
-    # CASCADE without any ORM relationship; SET NULL on the audit log; a role link.
-    AdminUser: {(D, "admin_session"), (D, "recovery_code"), (K, "role"), (K, "audit_entry")},
+    # CASCADE without any ORM relationship; SET NULL on the audit log and import jobs;
+    # a role link.
+    AdminUser: {
+        (D, "admin_session"),
+        (D, "recovery_code"),
+        (K, "role"),
+        (K, "audit_entry"),
+        (K, "import_job"),
+    },
     Role: {(D, "role_permission"), (K, "admin_user")},
 }
 

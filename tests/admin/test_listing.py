@@ -249,7 +249,8 @@ def test_queries_per_page_do_not_grow_with_rows_or_depth(admin_client, seeded):
     # small): at most one estimate and one capped count more, whatever its depth.
     assert len(full) <= len(deeper) <= len(full) + 2, (full, deeper)
     assert len(last) <= len(full) + 2, (full, last)
-    assert len(full) <= 5, full
+    # login check, rows, category, tags, and the total (estimate, then count when small)
+    assert len(full) <= 6, full
     tag_loads = [s for s in full if "product_tag" in s]
     assert len(tag_loads) == 1, "tags come in one query for the whole page"
     main = next(s for s in full if "FROM product" in s and "product_tag" not in s)

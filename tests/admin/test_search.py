@@ -94,7 +94,7 @@ def test_postgresql_serves_the_search_from_trigram_indexes(postgres_backend, dat
         try:
             async with engine.connect() as conn:
                 await conn.execute(text("SET enable_seqscan = off"))
-                where = contains(column, term, "postgresql")
+                where = contains(column, None, term, "postgresql")
                 stmt = select(Customer.id).where(where)
                 compiled = stmt.compile(engine.sync_engine, compile_kwargs={"literal_binds": True})
                 rows = await conn.execute(text(f"EXPLAIN {compiled}"))

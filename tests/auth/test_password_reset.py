@@ -48,7 +48,7 @@ def test_reset_end_to_end_from_the_received_email(mail_client, mail_settings, sm
     client.cookies.clear()
 
     login_page = client.get("/admin/login")
-    assert 'href="http://testserver/admin/password-reset"' in login_page.text, (
+    assert 'href="/admin/password-reset"' in login_page.text, (
         "the login page must link to the reset form"
     )
     form = client.get("/admin/password-reset")
@@ -169,7 +169,7 @@ def test_expired_tampered_and_foreign_tokens_get_the_invalid_page(mail_client, m
                 )
             assert page.status_code == 400, (token[:20], method)
             assert "This link is no longer valid" in page.text
-            assert 'href="http://testserver/admin/password-reset"' in page.text, "offer a new link"
+            assert 'href="/admin/password-reset"' in page.text, "offer a new link"
 
 
 def test_reset_form_enforces_the_password_policy(mail_client, mail_settings, smtp):
