@@ -165,10 +165,15 @@ def _sqlite_begin_before_savepoint(connection: Connection, _name: str) -> None:
     RELEASE SAVEPOINT commits. A failure after the save left the row written under a
     500. Reads still run outside a transaction until the first write, as before, so
     a request's reads hold no snapshot that a later write would find stale.
+
+    IMMEDIATE takes the write lock now, waiting up to `busy_timeout` for it. A plain
+    (deferred) BEGIN would take it at the first UPDATE, after the form's reads: had
+    another connection written in between, SQLite refuses the upgrade at once with
+    "database is locked", without waiting.
     """
     aiosqlite_connection: Any = connection.connection.driver_connection
     if not aiosqlite_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:

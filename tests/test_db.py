@@ -74,6 +74,40 @@ def test_work_released_from_a_savepoint_is_undone_by_the_rollback(settings):
     assert with_session(settings, work) == [], "the rollback left the savepoint's row"
 
 
+def test_a_save_is_not_refused_when_another_connection_wrote_during_its_reads(settings):
+    """An edit reads (the record, uniqueness checks) inside its SAVEPOINT, then writes.
+
+    On SQLite a deferred BEGIN let another connection commit between those reads and
+    the first UPDATE; SQLite then refused the UPDATE at once ("database is locked")
+    and the admin answered 503. The transaction now takes the write lock up front,
+    so the other writer waits its turn and both saves land.
+    """
+
+    async def go() -> list[str]:
+        engine = create_engine(settings)
+        sessions = create_sessionmaker(engine)
+        try:
+            async with sessions() as editor, sessions() as other:
+                async with editor.begin_nested():
+                    await editor.scalars(select(Category.id))
+
+                    async def write_elsewhere() -> None:
+                        other.add(Category(name="Elsewhere", slug="elsewhere"))
+                        await other.commit()
+
+                    elsewhere = asyncio.create_task(write_elsewhere())
+                    await asyncio.wait([elsewhere], timeout=1.0)
+                    editor.add(Category(name="Edited", slug="edited"))
+                await editor.commit()
+                await elsewhere
+                return sorted((await editor.scalars(select(Category.slug))).all())
+        finally:
+            await engine.dispose()
+
+    slugs = asyncio.run(go())
+    assert "edited" in slugs and "elsewhere" in slugs, slugs
+
+
 def test_naive_timestamps_are_rejected(settings):
     async def work(session):
         session.add(Order(customer=customer(), placed_at=datetime(2026, 1, 1)))
