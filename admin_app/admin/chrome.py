@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
+from weakref import WeakKeyDictionary
 
-from jinja2 import Environment, Template
+from jinja2 import Environment, Template, nodes
 from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.requests import Request
@@ -78,30 +79,39 @@ class Slots:
 @dataclass
 class Chrome:
     """A rendered page cut at its slots (text, slot name, text, …), and what rendering the
-    open blocks again needs: the template, its resolved block functions and its top-level
-    names (macros imported, values set outside blocks)."""
+    open blocks again needs: the template and its resolved block functions."""
 
     parts: tuple[str, ...]
     template: Template
     blocks: dict[str, list[BlockFunction]]
-    top: dict[str, Any]
     memo: dict[str, Any] = field(default_factory=dict)
     """What the requests served by this chrome share (row actions, rendered blocks)."""
     kept: bool = False
     """Whether the chrome is kept for other requests (else it serves only this one)."""
 
     def block(self, name: str, context: Mapping[str, Any]) -> str:
-        """Block `name` rendered for this request's `context`.
+        """Block `name` rendered for this request's `context`."""
+        return self.render_blocks((name,), context)[name]
 
-        The template's top-level statements run first, with every block empty: they
-        import macros `with context` (bound to this request: a filter's Reset link is
-        built from its URL) and set names the blocks read. Then the block renders."""
+    def render_blocks(self, names: tuple[str, ...], context: Mapping[str, Any]) -> dict[str, str]:
+        """Blocks `names` rendered for this request's `context`, in one context.
+
+        The template's top-level statements run first: they import macros `with
+        context` (bound to this request: a filter's Reset link is built from its URL)
+        and set names the blocks read. They run as the template's `prelude`, without
+        the rest of the page; a template whose top level the prelude cannot hold runs
+        its whole root, every block empty."""
         ctx = self.template.new_context(dict(context))
-        ctx.blocks = {key: [_empty] for key in self.blocks}
-        for _ in self.template.root_render_func(ctx):
-            pass
+        prelude = top_level(self.template)
+        if prelude is None:
+            ctx.blocks = {key: [_empty] for key in self.blocks}
+            for _ in self.template.root_render_func(ctx):
+                pass
+        else:
+            for _ in prelude.root_render_func(ctx):
+                pass
         ctx.blocks = {key: list(chain) for key, chain in self.blocks.items()}
-        return "".join(ctx.blocks[name][0](ctx))
+        return {name: "".join(ctx.blocks[name][0](ctx)) for name in names}
 
     def content(self, key: Hashable) -> tuple[str, ...] | None:
         """A block kept with this chrome (`keep`) for the request parameters `key`, cut
@@ -161,8 +171,7 @@ def render_chrome(
     blocks = {
         name: chain[1:] if name in open_blocks else chain for name, chain in ctx.blocks.items()
     }
-    top = {name: value for name, value in ctx.vars.items() if name not in context}
-    return Chrome(cut(request, html, slots), template, blocks, top)
+    return Chrome(cut(request, html, slots), template, blocks)
 
 
 def cut(request: Request, html: str, slots: Slots) -> tuple[str, ...]:
@@ -199,6 +208,61 @@ def _per_request(request: Request) -> dict[str, str]:
         CSRF: str(getattr(request.state, "csrf_token", "") or ""),
         ORIGIN: origin_param(request),
     }
+
+
+STATEMENTS = (
+    nodes.Assign,
+    nodes.AssignBlock,
+    nodes.Import,
+    nodes.FromImport,
+    nodes.Macro,
+    nodes.ExprStmt,
+)
+"""Top-level statements that leave names behind for the blocks to read."""
+
+_preludes: WeakKeyDictionary[Environment, dict[str, Template | None]] = WeakKeyDictionary()
+
+
+def top_level(template: Template) -> Template | None:
+    """The top-level statements of `template` and the templates it extends, in the order
+    a render runs them, as a template of their own (None: run the template's root).
+
+    A page's root renders the whole layout around its blocks; the blocks need only the
+    names its statements leave (`{% import … with context %}`, `{% set %}`), so running
+    those alone is a fraction of the work. Worked out once per template name."""
+    env, name = template.environment, template.name
+    if name is None:
+        return None
+    known = _preludes.setdefault(env, {})
+    if name not in known:
+        known[name] = _prelude(env, name)
+    return known[name]
+
+
+def _prelude(env: Environment, name: str) -> Template | None:
+    body: list[nodes.Node] = []
+    parent: str | None = name
+    while parent is not None:
+        assert env.loader is not None
+        source, filename, _ = env.loader.get_source(env, parent)
+        tree = env.parse(source, parent, filename)
+        parent = None
+        for node in tree.body:
+            if isinstance(node, nodes.Extends):
+                if not isinstance(node.template, nodes.Const):
+                    return None  # a parent chosen at render time
+                parent = node.template.value
+            elif isinstance(node, nodes.Block):
+                continue  # rendered from the chrome's blocks, never by the prelude
+            elif _leaves_names(node):
+                if any(True for _ in node.find_all(nodes.Block)):
+                    return None  # a block inside a statement: the root decides
+                body.append(node)
+    return env.from_string(nodes.Template(body, lineno=1))
+
+
+def _leaves_names(node: nodes.Node) -> bool:
+    return isinstance(node, STATEMENTS) or any(True for _ in node.find_all(STATEMENTS))
 
 
 class ChromeCache:
@@ -290,4 +354,4 @@ class RecordChromes:
             if name in KEPT_TEMPLATES:
                 self.cache.put(key, page)
         context = {**chrome, **record, "request": request}
-        return page.fill(request, {name: page.block(name, context) for name in RECORD_BLOCKS})
+        return page.fill(request, page.render_blocks(RECORD_BLOCKS, context))

@@ -12,7 +12,7 @@ import pytest
 from jinja2 import Template
 from starlette.testclient import TestClient
 
-from admin_app.admin.chrome import Chrome, ChromeCache, render_chrome
+from admin_app.admin.chrome import Chrome, ChromeCache, render_chrome, top_level
 from admin_app.admin.lists import routes
 from admin_app.admin.site import build_admin
 from admin_app.main import create_app
@@ -236,3 +236,26 @@ def test_a_kept_pages_links_are_built_from_its_own_url(seeded, admin_client):
     assert sku in admin_client.get("/admin/product/list", params={"q": sku}).text
     filtered = admin_client.get("/admin/product/list", params={"filter": "category__is_null"})
     assert sku not in filtered.text, "a link on the page carries the search of the page before"
+
+
+def test_every_page_template_runs_its_top_level_without_the_layout(settings):
+    """A kept page renders its blocks after the template's top-level statements alone
+    (`chrome.top_level`), not the whole layout around them: every template a view pages
+    with has such a prelude, and it leaves the macros and names the blocks read."""
+    admin = build_admin(settings)
+    env = admin.templates.env
+    names = {"list.html", "detail.html", "edit.html", "create.html"}
+    for view in admin.model_views:
+        names |= {view.list_template, view.detail_template, view.edit_template}
+        names.add(view.create_template)
+    for name in sorted(names):
+        prelude = top_level(env.get_template(name))
+        assert prelude is not None, f"{name}: the whole layout would run for every request"
+    view = admin.model_views[0]
+    ctx = env.get_template("list.html").new_context({"is_auth_enabled": False, "view": view})
+    for _ in top_level(env.get_template("list.html")).root_render_func(ctx):  # type: ignore[union-attr]
+        pass
+    names_left = {"column_header", "pagination", "filter_bar", "macros", "inline_edit_enabled"}
+    assert names_left <= set(ctx.vars), (
+        "the list's prelude left out the macros its blocks call"
+    )
