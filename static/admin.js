@@ -14,6 +14,27 @@
   });
 })();
 
+// A list's rows whose checkbox and actions cells are the same for every row but the key
+// (admin_app/admin/lists/rows.py) get them here, from the page's one <template>, before
+// starlette-admin's list script binds its handlers to them.
+(function () {
+  "use strict";
+  var template = document.querySelector("template[data-row-cells]");
+  if (!template) return;
+  var key = template.getAttribute("data-row-cells");
+  var cells = template.innerHTML;
+  var where = template.getAttribute("data-actions");
+  document.querySelectorAll("tr[data-row-cells]").forEach(function (row) {
+    var holder = document.createElement("tbody");
+    holder.innerHTML = cells.split(key).join(row.getAttribute("data-sa-pk"));
+    var made = holder.firstElementChild ? Array.from(holder.firstElementChild.children) : [];
+    var actions = where ? made.pop() : null;
+    made.reverse().forEach(function (cell) { row.prepend(cell); });
+    if (actions && where === "first") row.children[made.length].before(actions);
+    else if (actions) row.append(actions);
+  });
+})();
+
 // Layout and keyboard help on every admin page (static/admin.css has the styles).
 (function () {
   "use strict";

@@ -101,6 +101,35 @@ def flat(pages: Any) -> list[int]:
     return [pk for page in pages for pk in page]
 
 
+def with_row_cells(html: str) -> str:
+    """`html` with each row's shared checkbox and actions cells in place, as
+    static/admin.js puts them there in the browser (admin_app/admin/lists/rows.py)."""
+    found = re.search(
+        r'<template data-row-cells="([^"]+)" data-actions="(\w*)"><tr>(.*?)</tr></template>',
+        html,
+        re.S,
+    )
+    if found is None:
+        return html
+    key, where, cells = found.groups()
+    parts = re.findall(r"<td.*?</td>(?=<td|$)", cells, re.S)
+    actions = parts.pop() if where else ""
+    lead, tail = "".join(parts), ""
+    if where == "first":
+        lead += actions
+    else:
+        tail = actions
+
+    def fill(row: re.Match[str]) -> str:
+        pk = row.group(1)
+        start, body = row.group(0)[: row.end(2) - row.start(0)], row.group(3)
+        return f"{start}{lead.replace(key, pk)}{body}{tail.replace(key, pk)}</tr>"
+
+    return re.sub(
+        r'<tr data-sa-pk="([^"]+)"[^>]*?( data-row-cells>)(.*?)</tr>', fill, html, flags=re.S
+    )
+
+
 def row_pks(html: str) -> list[int]:
     """The primary keys of the rows of a list page, in order."""
     return [int(pk) for pk in re.findall(r'<tr data-sa-pk="(\d+)"', html)]

@@ -110,6 +110,19 @@ LIST_LAYOUT_JS = """() => {
         if (box.tabIndex !== 0 || !box.getAttribute("aria-label"))
             problems.push("the table scrolls sideways but a keyboard cannot reach it to scroll");
     }
+    const headers = document.querySelectorAll("table thead th").length;
+    for (const row of document.querySelectorAll("table tbody tr[data-sa-pk]")) {
+        const pk = row.getAttribute("data-sa-pk");
+        if (row.children.length !== headers)
+            problems.push(`row ${pk} has ${row.children.length} cells under ${headers} headers`);
+        const box = row.querySelector('[data-sa-hook="row-checkbox"]');
+        if (box && box.value !== pk) problems.push(`row ${pk}'s checkbox selects ${box.value}`);
+        for (const link of row.querySelectorAll("a[data-sa-is-row-action]")) {
+            const key = new URL(link.href).searchParams.get(link.dataset.saName === "delete" ? "pks" : "pk");
+            if (key !== null && key !== pk)
+                problems.push(`row ${pk}'s ${link.dataset.saName} action opens record ${key}`);
+        }
+    }
     return problems;
 }"""
 

@@ -106,7 +106,8 @@ class ListRoutes(AdminPages):
             parts,
             {
                 "list_banner": slots.banner_html(page, len(rows), alert),
-                "list_rows": slots.rows_html(rows, len(fields) + (2 if checkbox else 1)),
+                "list_rows": slots.rows_html(rows, len(fields) + (2 if checkbox else 1))
+                + renderer.shared_cells(),
                 "list_summary": slots.summary_html(page),
                 "list_pages": slots.pagination_html(page, self.icon),
                 "list_total": str(page.total.value),
