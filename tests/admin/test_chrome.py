@@ -256,6 +256,32 @@ def test_every_page_template_runs_its_top_level_without_the_layout(settings):
     for _ in top_level(env.get_template("list.html")).root_render_func(ctx):  # type: ignore[union-attr]
         pass
     names_left = {"column_header", "pagination", "filter_bar", "macros", "inline_edit_enabled"}
-    assert names_left <= set(ctx.vars), (
-        "the list's prelude left out the macros its blocks call"
+    assert names_left <= set(ctx.vars), "the list's prelude left out the macros its blocks call"
+
+
+def _filter_script(html: str) -> str:
+    found = re.search(r'<script[^>]* src="([^"]*/filter-fields\.js\?v=\w+)"', html)
+    assert found, "the list page does not load its filter fields"
+    assert "window.adminFilterFields" in html and '"filters": [' not in html, (
+        "the filter builder's fields are still inline"
     )
+    return unescape(found.group(1))
+
+
+def test_the_filter_fields_come_in_a_script_kept_by_its_version(seeded, admin_client):
+    """The filter builder's fields are a script of their own: a browser keeps it under
+    its versioned URL, asks again under any other, and a viewer without the list gets
+    none; a change in what the fields say gives a new version."""
+    url = _filter_script(admin_client.get(LIST).text)
+    script = admin_client.get(url)
+    assert script.status_code == 200 and "immutable" in script.headers["cache-control"]
+    assert script.text.startswith("window.adminFilterFields = [") and "First name" in script.text
+    stale = admin_client.get(url.split("?")[0] + "?v=0")
+    assert stale.text == script.text and "no-cache" in stale.headers["cache-control"]
+    create_admin(seeded, "nobody@example.com", superuser=False)
+    with TestClient(create_app(seeded)) as nobody:
+        assert login(nobody, "nobody@example.com").status_code == 303
+        assert nobody.get(LIST).status_code == 403
+        assert nobody.get(url).status_code == 403, "a viewer without the list got its fields"
+    product_url = _filter_script(admin_client.get("/admin/product/list").text)
+    assert product_url.split("?v=")[1] != url.split("?v=")[1], "two lists share one version"

@@ -13,6 +13,7 @@ other view on starlette-admin's own code:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import cached_property
 from typing import Any
@@ -27,6 +28,7 @@ from starlette_admin.fields import BaseField
 from starlette_admin.flash import get_flashed_messages
 from starlette_admin.helpers import html_safe_json, list_url
 from starlette_admin.i18n import get_locale
+from starlette_admin.routing import route
 from starlette_admin.types import ListParams, RequestAction
 
 from admin_app.admin import compat
@@ -66,6 +68,24 @@ class ListRoutes(AdminPages):
         )
         self._slots = Slots()
         self._chromes = ChromeCache()
+
+    @route("/_api/{key}/filter-fields.js", methods=["GET"], name="filter-fields")
+    async def filter_fields(self, request: Request) -> Response:
+        """The script that gives a list's filter builder its fields (`filter_fields_script`):
+        kept by the browser for good under its versioned URL, asked again otherwise."""
+        view = compat.find_view_by_key(self, request.path_params.get("key"))
+        request.state.action = RequestAction.LIST
+        if not isinstance(view, ListingMixin) or not view.is_accessible(request):
+            raise HTTPException(403)
+        kept = _static_filters(request, view)
+        fields = kept[0] if kept is not None else filter_builder_json(request, view)
+        current = kept is not None and request.query_params.get("v") == kept[1]
+        cache = "private, max-age=31536000, immutable" if current else "private, no-cache"
+        return Response(
+            f"{FILTER_FIELDS} = {fields or '[]'};\n",
+            media_type="text/javascript",
+            headers={"Cache-Control": cache},
+        )
 
     def icon(self, name: str) -> str:
         """The classes of the admin's icon `name`."""
@@ -113,7 +133,9 @@ class ListRoutes(AdminPages):
                 "list_total": str(page.total.value),
             },
         )
-        filters = filter_builder_json(request, view)
+        filters = (
+            FILTER_FIELDS if chrome.memo["filters_script"] else filter_builder_json(request, view)
+        )
         values = {"content": content, "filters": filters or "", "total": str(page.total.value)}
         values["raw_filter"] = html_safe_json(request.query_params.get("filter"))
         return HTMLResponse(chrome.fill(request, values))
@@ -147,6 +169,7 @@ class ListRoutes(AdminPages):
             "filter_logic": filter_logic,
             "filter_chips": filter_chips,
             "filter_builder_fields": filter_builder_json(request, view),
+            "filter_fields_script": filter_fields_script(request, view, self.route_name),
             "raw_filter": request.query_params.get("filter"),
         }
 
@@ -182,6 +205,7 @@ class ListRoutes(AdminPages):
             self._slots,
         )
         chrome.memo["checkbox"] = bool(context[compat.ACTIONS_KEY])
+        chrome.memo["filters_script"] = bool(context["filter_fields_script"])
         if key is not None:
             self._chromes.put(key, chrome)
             chrome.kept = True
@@ -261,7 +285,11 @@ class EncodedJSON(Markup):
     """JSON already encoded for a `<script>` block: the `tojson` filter passes it through."""
 
 
-_STATIC_FILTERS: dict[tuple[Any, ...], EncodedJSON] = {}
+_STATIC_FILTERS: dict[tuple[Any, ...], tuple[EncodedJSON, str]] = {}
+
+FILTER_FIELDS = "window.adminFilterFields"
+"""What the list's script reads the filter builder's fields from, when they come from
+their own cacheable script (`filter_fields_script`) rather than inline."""
 
 
 def filter_builder_json(request: Request, view: ListingMixin) -> EncodedJSON | None:
@@ -273,16 +301,38 @@ def filter_builder_json(request: Request, view: ListingMixin) -> EncodedJSON | N
     those. starlette-admin's own choice loaders (countries, currencies, time zones)
     read only the locale; any other `choices_loader` makes it built afresh each time,
     so a new choice shows at once."""
+    kept = _static_filters(request, view)
+    if kept is not None:
+        return kept[0] or None
+    return _encoded(compat.filter_builder_fields(view, request)) or None
+
+
+def _static_filters(request: Request, view: ListingMixin) -> tuple[EncodedJSON, str] | None:
+    """The kept filter JSON and its content hash; None where a choice is loaded per request."""
     fields = view.get_fields_list(request, include_nested=True)
     if any(_loads_choices(field) for field in fields):
-        return _encoded(compat.filter_builder_fields(view, request))
+        return None
     key = (view.key, get_locale(), tuple(field.name for field in fields))
     found = _STATIC_FILTERS.get(key)
     if found is None:
         if len(_STATIC_FILTERS) >= 1024:
             _STATIC_FILTERS.clear()
-        found = _STATIC_FILTERS[key] = _encoded(compat.filter_builder_fields(view, request))
-    return found or None
+        encoded = _encoded(compat.filter_builder_fields(view, request))
+        digest = hashlib.sha256(encoded.encode()).hexdigest()[:12]
+        found = _STATIC_FILTERS[key] = (encoded, digest)
+    return found
+
+
+def filter_fields_script(request: Request, view: ListingMixin, admin: str) -> str | None:
+    """The URL of the script that sets `FILTER_FIELDS`, versioned by its content, when
+    the fields are kept (`_static_filters`): ten kilobytes a browser then fetches once
+    per view, locale and set of fields, instead of with every list page. `admin` is the
+    admin's route name."""
+    kept = _static_filters(request, view)
+    if kept is None or not kept[0]:
+        return None
+    url = request.url_for(f"{admin}:filter-fields", key=view.key)
+    return f"{url.path}?v={kept[1]}"
 
 
 def _loads_choices(field: BaseField) -> bool:
