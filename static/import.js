@@ -274,6 +274,7 @@
         one("[data-import-save-as]").value = saved.value;
       });
     }
+    form.addEventListener("change", clearErrors); // a new choice answers the refusal
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       validate(choice(), "mapping");

@@ -8,11 +8,12 @@ The flow, as JSON calls (each unsafe one sends the CSRF token in `X-CSRFToken`):
    file's columns, the fields they may feed (the matching ones preselected), the key
    fields and the saved mappings.
 2. `POST /admin/_api/imports/{id}/validate` with `{"mapping", "mode", "key",
-   "save_as"}` checks every row in a task of the web process.
+   "save_as"}` checks every row in a task of the web process. A mapping that cannot
+   work is refused at once (400, with the `field` it is about), not left to the task.
 3. `POST /admin/_api/imports/{id}/apply` writes the validated rows, in a task.
 
-`GET /admin/_api/imports/{id}` answers the job's status and counts as JSON (what a
-progress bar polls), `GET /admin/_api/imports/{id}/errors.csv` sends its error report,
+`GET /admin/_api/imports/{id}` answers the job's status and counts as JSON (what the
+import pages, `import_pages.py`, poll), `GET /admin/_api/imports/{id}/errors.csv` sends its error report,
 and `POST /admin/_api/imports/{id}/cancel` stops it before it has written anything.
 Only the account that started a job, or a superuser, may see or cancel it; anyone
 else gets a 404, as for a job that does not exist.

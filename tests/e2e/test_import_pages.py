@@ -14,6 +14,7 @@ from playwright.sync_api import BrowserContext, Page, Route, expect
 from tests.e2e.admin_ui import log_in, next_page, open_link
 from tests.e2e.browser import ConsoleWatch, Screenshots
 from tests.e2e.conftest import ROOT_EMAIL, SCREENSHOTS
+from tests.e2e.screens import Accessibility
 from tests.helpers import PASSWORD
 
 WIDE = {"width": 1366, "height": 900}
@@ -26,6 +27,19 @@ CSV = (
 )
 JOB_PAGE = re.compile(r"/admin/customer/import/\d+$")
 STATUS = re.compile(r"/admin/_api/imports/\d+$")
+
+
+class Steps:
+    """Screenshots of the steps, each checked by axe-core for serious problems."""
+
+    def __init__(self, name: str) -> None:
+        self.shots = Screenshots(SCREENSHOTS, name)
+        self.axe = Accessibility()
+        self.problems: list[str] = []
+
+    def take(self, page: Page, name: str) -> None:
+        self.shots.take(page, name)
+        self.problems += [f"{name}: {problem}" for problem in self.axe.violations(page)]
 
 
 def step(page: Page, name: str):
@@ -76,7 +90,7 @@ def test_import_pages_from_file_to_list(
     file = tmp_path / "new customers.csv"
     file.write_text(CSV, encoding="utf-8")
     page = new_context(viewport=WIDE).new_page()
-    shots = Screenshots(SCREENSHOTS, "test import pages 1366x900")
+    shots = Steps("test import pages 1366x900")
     page.goto("/admin/")
     log_in(page, ROOT_EMAIL, PASSWORD)
     upload(page, file)
@@ -128,6 +142,7 @@ def test_import_pages_from_file_to_list(
         done.get_by_role("link", name="Back to customers").click()
     for email in ("ines.pages@example.com", "otto.pages@example.com", "yuki.pages@example.com"):
         expect(page.get_by_role("cell", name=email)).to_be_visible()
+    assert not shots.problems, "accessibility problems:\n" + "\n".join(shots.problems)
     on_a_phone(new_context, tmp_path)
 
 
@@ -138,7 +153,7 @@ def on_a_phone(new_context: Callable[..., BrowserContext], tmp_path: Path) -> No
     bad = CSV.replace("JP,true", "JP,maybe").replace(".pages@", ".phone@")
     file.write_text(bad, encoding="utf-8")
     page = new_context(viewport=PHONE).new_page()
-    shots = Screenshots(SCREENSHOTS, "test import pages 390x844")
+    shots = Steps("test import pages 390x844")
     page.goto("/admin/customer/import")
     log_in(page, ROOT_EMAIL, PASSWORD)
     page.get_by_label(re.compile("A CSV or Excel")).set_input_files(file)
@@ -159,3 +174,4 @@ def on_a_phone(new_context: Callable[..., BrowserContext], tmp_path: Path) -> No
     shots.take(page, "validation result with an error")
     result.get_by_role("button", name="Cancel import").click()
     expect(step(page, "cancelled")).to_contain_text("Nothing was written")
+    assert not shots.problems, "accessibility problems:\n" + "\n".join(shots.problems)

@@ -99,3 +99,21 @@ def test_a_mapping_that_cannot_work_is_refused_at_its_field(settings, tmp_path):
         assert "New records need a value" in answer.json()["error"]
         page = client.get(f"/admin/customer/import/{job['id']}")
         assert 'data-import-status="uploaded"' in page.text, "a refused mapping starts nothing"
+
+
+def test_a_failed_jobs_page_says_why_and_offers_a_retry(settings, tmp_path, sql):
+    root = people(settings)
+    path = write(tmp_path, HEADER + "Bea,Ray,bea@example.com,DE,yes\n")
+    job_id = add_job(settings, path, "failed", root)
+    sql("UPDATE import_job SET error = 'The server stopped during the import.'")
+    with TestClient(create_app(settings)) as client:
+        login(client, "root@example.com")
+        page = client.get(f"/admin/customer/import/{job_id}")
+        assert page.status_code == 200, page.text
+        assert 'data-import-status="failed"' in page.text
+        assert "The server stopped during the import." in page.text, "the reason is shown"
+        assert 'data-import-action="retry"' in page.text
+        token = {"X-CSRFToken": csrf_token(client)}
+        retry = {"mapping": {c: c for c in HEADER.strip().split(",")}, "mode": "create"}
+        again = client.post(f"/admin/_api/imports/{job_id}/validate", json=retry, headers=token)
+        assert again.status_code == 202, f"a failed job can be checked again: {again.text}"
