@@ -13,8 +13,9 @@ The flow, as JSON calls (each unsafe one sends the CSRF token in `X-CSRFToken`):
 3. `POST /admin/_api/imports/{id}/apply` writes the validated rows, in a task.
 
 `GET /admin/_api/imports/{id}` answers the job's status and counts as JSON (what the
-import pages, `import_pages.py`, poll), `GET /admin/_api/imports/{id}/errors.csv` sends its error report,
-and `POST /admin/_api/imports/{id}/cancel` stops it before it has written anything.
+import pages, `import_pages.py`, poll), `GET /admin/_api/imports/{id}/errors.csv` sends
+its error report, and `POST /admin/_api/imports/{id}/cancel` stops it before it has
+written anything.
 Only the account that started a job, or a superuser, may see or cancel it; anyone
 else gets a 404, as for a job that does not exist.
 """
