@@ -50,28 +50,30 @@ def step(page: Page, name: str):
 
 
 @contextmanager
-def slowed_down(page: Page) -> Iterator[None]:
-    """Within the block, the first two polls of a job's status answer that it is applying,
-    one row and then two rows of three done; later polls get the server's own answers.
+def slowed_down(page: Page) -> Iterator[Callable[[], None]]:
+    """Within the block, polls of a job's status answer that it is applying, one row of
+    three done and then two, until the block calls the function it was given; later
+    polls get the server's own answers.
 
     The e2e server runs on SQLite, where an apply of three rows is over before the first
     poll (and stores no progress while it runs), so the bar would jump to done: this shows
     the bar, the rate and the time left as a longer import on PostgreSQL would.
     """
     polls: list[int] = []
+    held = [True]
 
     def answer(route: Route) -> None:
         real = route.fetch()
-        if route.request.method != "GET" or len(polls) >= 2:
+        if route.request.method != "GET" or not held[0]:
             route.fulfill(response=real)
             return
         polls.append(1)
-        job = {**real.json(), "status": "applying", "rows_done": len(polls)}
+        job = {**real.json(), "status": "applying", "rows_done": min(len(polls), 2)}
         route.fulfill(response=real, json=job)
 
     page.route(STATUS, answer)
     try:
-        yield
+        yield lambda: held.__setitem__(0, False)
     finally:
         page.unroute(STATUS, answer)
 
@@ -125,7 +127,7 @@ def test_import_pages_from_file_to_list(
     page.reload()
     expect(step(page, "result").locator('[data-import-count="new"]')).to_have_text("3")
 
-    with slowed_down(page):
+    with slowed_down(page) as release:
         step(page, "result").get_by_role("button", name="Import", exact=True).click()
         applying = step(page, "applying")
         bar = applying.get_by_role("progressbar", name="Rows imported")
@@ -134,6 +136,7 @@ def test_import_pages_from_file_to_list(
         expect(applying.locator("[data-import-rate]")).to_have_text(re.compile(r"rows/s$"))
         expect(applying.locator("[data-import-left]")).to_have_text(re.compile(r"^about \d+ s$"))
         shots.take(page, "applying")
+        release()
     done = step(page, "done")
     expect(done.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
     expect(done).to_contain_text("3 rows imported from new customers.csv (3 new, 0 updated)")
