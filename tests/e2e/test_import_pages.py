@@ -157,8 +157,10 @@ def on_a_phone(new_context: Callable[..., BrowserContext], tmp_path: Path) -> No
     file.write_text(bad, encoding="utf-8")
     page = new_context(viewport=PHONE).new_page()
     shots = Steps("test import pages 390x844")
-    page.goto("/admin/customer/import")
+    page.goto("/admin/customer/list")
     log_in(page, ROOT_EMAIL, PASSWORD)
+    shots.take(page, "list with the import link")
+    open_link(page, "Import file")
     page.get_by_label(re.compile("A CSV or Excel")).set_input_files(file)
     with next_page(page):
         page.get_by_role("button", name="Upload and continue").click()
