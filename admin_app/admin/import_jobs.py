@@ -8,19 +8,24 @@ The flow, as JSON calls (each unsafe one sends the CSRF token in `X-CSRFToken`):
    file's columns, the fields they may feed (the matching ones preselected), the key
    fields and the saved mappings.
 2. `POST /admin/_api/imports/{id}/validate` with `{"mapping", "mode", "key",
-   "save_as"}` checks every row in a task of the web process.
+   "save_as"}` checks every row in a task of the web process. A mapping that cannot
+   work is refused at once (400, with the `field` it is about), not left to the task.
 3. `POST /admin/_api/imports/{id}/apply` writes the validated rows, in a task.
 
-`GET /admin/_api/imports/{id}` answers the job's status and counts as JSON (what a
-progress bar polls), `GET /admin/_api/imports/{id}/errors.csv` sends its error report,
-and `POST /admin/_api/imports/{id}/cancel` stops it before it has written anything.
+`GET /admin/_api/imports/{id}` answers the job's status and counts as JSON (what the
+import pages, `import_pages.py`, poll), `GET /admin/_api/imports/{id}/errors.csv` sends
+its error report, and `POST /admin/_api/imports/{id}/cancel` stops it before it has
+written anything.
 Only the account that started a job, or a superuser, may see or cancel it; anyone
 else gets a 404, as for a job that does not exist.
 """
 
 from __future__ import annotations
 
+import csv
+import pathlib
 import secrets
+from itertools import islice
 from typing import Any
 
 import anyio
@@ -40,6 +45,7 @@ from admin_app.imports import mapping
 from admin_app.imports.files import FileError, file_format, read_rows
 from admin_app.imports.jobs import cancel, create_job
 from admin_app.imports.tasks import get_imports
+from admin_app.imports.validation import SHOWN_ERRORS
 from admin_app.models import ImportJob, ImportMode, ImportStatus
 from admin_app.state import get_session, get_settings
 
@@ -56,6 +62,8 @@ def job_json(job: ImportJob) -> dict[str, Any]:
         "model": job.model,
         "file": job.original_name,
         "mode": str(job.mode),
+        "key": job.key_field,
+        "mapping": dict(job.mapping),
         "status": str(job.status),
         "rows_done": job.rows_done,
         "new": job.rows_new,
@@ -84,8 +92,12 @@ class ImportJobRoutes(Admin):
 
     @route("/_api/imports/{job_id}", methods=["GET"], name="import-job")
     async def import_job(self, request: Request) -> Response:
-        """The job's status and counts."""
-        return JSONResponse(job_json(await self._own_job(request)))
+        """The job's status and counts; once checked, its first refused rows too."""
+        job = await self._own_job(request)
+        answer = job_json(job)
+        if job.status == ImportStatus.VALIDATED:
+            answer["first_errors"] = await first_errors(job)
+        return JSONResponse(answer)
 
     @route("/_api/imports/{job_id}/errors.csv", methods=["GET"], name="import-job-errors")
     async def import_job_errors(self, request: Request) -> Response:
@@ -166,12 +178,26 @@ class ImportJobRoutes(Admin):
             job.mapping = {str(k): str(v) for k, v in dict(choice.get("mapping", {})).items()}
         except (ValueError, TypeError, AttributeError):
             return JSONResponse({"error": "Send {mapping, mode, key} as JSON."}, 400)
+        try:
+            await self._check_mapping(request, job)
+        except (mapping.MappingError, FileError) as refused:
+            where = getattr(refused, "field", "file")
+            return JSONResponse({"error": str(refused), "field": where}, 400)
         if choice.get("save_as"):
             await mapping.save(get_session(request), job.model, str(choice["save_as"]), job.mapping)
         job.status, job.error = ImportStatus.PENDING, ""
         await get_session(request).commit()
         get_imports(request).start(job.id)
         return JSONResponse(job_json(job), 202)
+
+    async def _check_mapping(self, request: Request, job: ImportJob) -> None:
+        """Refuse, before any row is read, a mapping the job's task would refuse."""
+        view = find_view_by_key(self, job.model)
+        if not isinstance(view, AppModelView):
+            raise FileError(f"There is no model {job.model!r} any more.")
+        request.state.action = RequestAction.IMPORT
+        headers = await file_columns(job)
+        mapping.check(view, request, headers, job.mapping, job.mode, job.key_field)
 
     @route("/_api/imports/{job_id}/apply", methods=["POST"], name="import-job-apply")
     async def import_job_apply(self, request: Request) -> Response:
@@ -182,6 +208,30 @@ class ImportJobRoutes(Admin):
             return JSONResponse({"error": f"Import #{job.id} {why}."}, 409)
         get_imports(request).start(job.id, apply=True)
         return JSONResponse(job_json(job), 202)
+
+
+async def file_columns(job: ImportJob) -> list[str]:
+    """The first row of the job's file: its column names."""
+    path = Path(job.file_path)
+    if not await path.is_file():
+        raise FileError("The uploaded file is gone; upload it again.")
+    return await anyio.to_thread.run_sync(
+        lambda: next(read_rows(pathlib.Path(job.file_path), job.original_name))
+    )
+
+
+async def first_errors(job: ImportJob, limit: int = SHOWN_ERRORS) -> list[dict[str, str]]:
+    """The first refused rows of the job's error report: row number and reasons."""
+    path = job.error_report_path
+    if not path or not await Path(path).is_file():
+        return []
+
+    def read() -> list[dict[str, str]]:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = islice(csv.reader(handle), 1, limit + 1)
+            return [{"row": row[-2], "reason": row[-1]} for row in rows if len(row) >= 2]
+
+    return await anyio.to_thread.run_sync(read)
 
 
 async def _receive_file(request: Request, path: Path) -> None:

@@ -33,7 +33,7 @@ from admin_app.admin.datetimes import local_date, local_datetime
 from admin_app.admin.delete_page import DeletePages
 from admin_app.admin.devices import device_name
 from admin_app.admin.fields import PermissionMatrixField
-from admin_app.admin.import_jobs import ImportJobRoutes
+from admin_app.admin.import_pages import ImportPages
 from admin_app.admin.importing import all_or_nothing
 from admin_app.admin.lists.routes import ListRoutes
 from admin_app.admin.media_access import media_endpoint
@@ -60,7 +60,7 @@ from admin_app.web.errors import error_response, exception_handlers, wants_json
 from admin_app.web.url_paths import path_urls
 
 
-class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportJobRoutes):
+class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages):
     """starlette-admin's `Admin`, with these changes, each for a reason:
 
     - its per-request `DBSessionMiddleware` is dropped: the app's own (outermost)
@@ -73,7 +73,8 @@ class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportJobRoutes):
       see docs/big-tables.md);
     - deleting shows what the delete does first (`DeletePages`);
     - a record's detail page and forms keep their chrome (`RecordPages`);
-    - import jobs can be followed, their errors downloaded, and cancelled (`ImportJobRoutes`).
+    - files are imported as jobs, through pages that map, check and apply them with a
+      progress bar (`ImportPages`, over the JSON calls of `ImportJobRoutes`).
     """
 
     READ_ONLY_ROUTES = re.compile(

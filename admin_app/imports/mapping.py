@@ -23,7 +23,12 @@ from admin_app.models import ImportMapping, ImportMode
 
 
 class MappingError(Exception):
-    """The mapping cannot be used; the message says what to change."""
+    """The mapping cannot be used; the message says what to change, and `field` which
+    choice it is about: `mapping` (the columns), `mode` or `key`."""
+
+    def __init__(self, message: str, field: str = "mapping") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ImportRefused(MappingError):
@@ -37,9 +42,13 @@ def require_permission(view: AppModelView, request: Request, mode: ImportMode) -
     if not (view.is_accessible(request) and view.can_import(request)):
         raise ImportRefused(f"You may not import into {name}.")
     if mode != ImportMode.UPDATE and not view.can_create(request):
-        raise ImportRefused(f"You may not create records in {name}; import with mode update.")
+        raise ImportRefused(
+            f"You may not create records in {name}; import with mode update.", "mode"
+        )
     if mode != ImportMode.CREATE and not view.can_edit(request):
-        raise ImportRefused(f"You may not change records in {name}; import with mode create.")
+        raise ImportRefused(
+            f"You may not change records in {name}; import with mode create.", "mode"
+        )
 
 
 def importable_fields(view: AppModelView, request: Request) -> dict[str, BaseField]:
@@ -113,12 +122,12 @@ def check(
 
 def _check_key(view: AppModelView, columns: Mapping[str, str], key: str | None) -> None:
     if key is None:
-        raise MappingError("Updating needs a key field, such as --key email.")
+        raise MappingError("Updating needs a key field, such as --key email.", "key")
     if key not in key_fields(view):
         allowed = ", ".join(key_fields(view))
-        raise MappingError(f"{key!r} does not name one record; use one of: {allowed}.")
+        raise MappingError(f"{key!r} does not name one record; use one of: {allowed}.", "key")
     if key not in columns.values():
-        raise MappingError(f"No column of the file is mapped to the key {key!r}.")
+        raise MappingError(f"No column of the file is mapped to the key {key!r}.", "key")
 
 
 def _check_required(
@@ -126,7 +135,7 @@ def _check_required(
 ) -> None:
     columns = inspect(view.model).columns
     missing = [
-        name
+        f"{name} ({field.label})" if field.label and field.label != name else name
         for name, field in fields.items()
         if name not in targets
         and (field.required or not columns[name].nullable)
