@@ -81,7 +81,7 @@ def slowed_down(page: Page) -> Iterator[Callable[[], None]]:
 def upload(page: Page, path: Path) -> None:
     """From the customer list, open the import page and send the file."""
     open_link(page, "Customers")
-    open_link(page, "Import file")
+    open_link(page, "Import")
     expect(page.get_by_role("heading", name="Choose a file")).to_be_visible()
     page.get_by_label(re.compile("A CSV or Excel")).set_input_files(path)
 
@@ -160,7 +160,7 @@ def on_a_phone(new_context: Callable[..., BrowserContext], tmp_path: Path) -> No
     page.goto("/admin/customer/list")
     log_in(page, ROOT_EMAIL, PASSWORD)
     shots.take(page, "list with the import link")
-    open_link(page, "Import file")
+    open_link(page, "Import")
     page.get_by_label(re.compile("A CSV or Excel")).set_input_files(file)
     with next_page(page):
         page.get_by_role("button", name="Upload and continue").click()
