@@ -24,9 +24,16 @@
   var key = template.getAttribute("data-row-cells");
   var cells = template.innerHTML;
   var where = template.getAttribute("data-actions");
+  var href = template.getAttribute("data-href");
   document.querySelectorAll("tr[data-row-cells]").forEach(function (row) {
+    var pk = row.getAttribute("data-sa-pk");
+    if (href) {  // a click (or Enter) on the row opens the record, as on any list
+      row.setAttribute("data-sa-href", href.split(key).join(pk));
+      row.classList.add("row-clickable");
+      row.tabIndex = 0;
+    }
     var holder = document.createElement("tbody");
-    holder.innerHTML = cells.split(key).join(row.getAttribute("data-sa-pk"));
+    holder.innerHTML = cells.split(key).join(pk);
     var made = holder.firstElementChild ? Array.from(holder.firstElementChild.children) : [];
     var actions = where ? made.pop() : null;
     made.reverse().forEach(function (cell) { row.prepend(cell); });

@@ -9,6 +9,13 @@
 (function () {
   "use strict";
 
+  // The page carries the form once, in a <template> (admin_app/admin/export.py,
+  // EXPORT_FORM_SLOT); the dialog takes it from the Export button, as starlette-admin's
+  // actions.js reads every action's form.
+  var source = document.querySelector("template[data-app-export-form]");
+  var button = document.querySelector('[data-sa-hook="action-item"][data-sa-name="export"]');
+  if (source && button) button.setAttribute("data-sa-form", source.innerHTML);
+
   var FOLD_BYTES = 16 * 1024 * 1024; // hand chunks to a Blob every 16 MB
 
   function csrfToken() {

@@ -102,16 +102,17 @@ def flat(pages: Any) -> list[int]:
 
 
 def with_row_cells(html: str) -> str:
-    """`html` with each row's shared checkbox and actions cells in place, as
+    """`html` with each row's shared link, checkbox and actions cells in place, as
     static/admin.js puts them there in the browser (admin_app/admin/lists/rows.py)."""
     found = re.search(
-        r'<template data-row-cells="([^"]+)" data-actions="(\w*)"><tr>(.*?)</tr></template>',
+        r'<template data-row-cells="([^"]+)" data-actions="(\w*)" data-href="([^"]*)">'
+        r"<tr>(.*?)</tr></template>",
         html,
         re.S,
     )
     if found is None:
         return html
-    key, where, cells = found.groups()
+    key, where, href, cells = found.groups()
     parts = re.findall(r"<td.*?</td>(?=<td|$)", cells, re.S)
     actions = parts.pop() if where else ""
     lead, tail = "".join(parts), ""
@@ -119,15 +120,14 @@ def with_row_cells(html: str) -> str:
         lead += actions
     else:
         tail = actions
+    link = f' data-sa-href="{href}" class="row-clickable" tabindex="0"' if href else ""
 
     def fill(row: re.Match[str]) -> str:
-        pk = row.group(1)
-        start, body = row.group(0)[: row.end(2) - row.start(0)], row.group(3)
+        pk, body = row.group(1), row.group(2)
+        start = f'<tr data-sa-pk="{pk}"{link.replace(key, pk)}>'
         return f"{start}{lead.replace(key, pk)}{body}{tail.replace(key, pk)}</tr>"
 
-    return re.sub(
-        r'<tr data-sa-pk="([^"]+)"[^>]*?( data-row-cells>)(.*?)</tr>', fill, html, flags=re.S
-    )
+    return re.sub(r'<tr data-sa-pk="([^"]+)" data-row-cells>(.*?)</tr>', fill, html, flags=re.S)
 
 
 def row_pks(html: str) -> list[int]:

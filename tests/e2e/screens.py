@@ -115,6 +115,9 @@ LIST_LAYOUT_JS = """() => {
         const pk = row.getAttribute("data-sa-pk");
         if (row.children.length !== headers)
             problems.push(`row ${pk} has ${row.children.length} cells under ${headers} headers`);
+        const href = row.getAttribute("data-sa-href");
+        if (href && new URL(href, location.href).searchParams.get("pk") !== pk)
+            problems.push(`a click on row ${pk} opens ${href}`);
         const box = row.querySelector('[data-sa-hook="row-checkbox"]');
         if (box && box.value !== pk) problems.push(`row ${pk}'s checkbox selects ${box.value}`);
         for (const link of row.querySelectorAll("a[data-sa-is-row-action]")) {

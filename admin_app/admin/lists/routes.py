@@ -157,11 +157,16 @@ class ListRoutes(AdminPages):
     ) -> dict[str, Any]:
         """What `list.html` reads, but the rows and what is made from them."""
         filter_logic, filter_chips = compat.active_filter_chips(view, request, params)
+        actions = await view.get_all_actions(request)
+        export_form = getattr(view, "export_form", None)
+        if not any(action.get("name") == "export" for action in actions):
+            export_form = None
         return context | {
             "request": request,
             "view": view,
             "title": view.title(request),
-            compat.ACTIONS_KEY: await view.get_all_actions(request),
+            compat.ACTIONS_KEY: actions,
+            "export_form": await export_form(request) if export_form else None,
             "row_actions": {},
             "fields": fields,
             "all_fields": view.get_fields_list(request),

@@ -244,19 +244,20 @@ class RowRenderer:
         return Row(pk=pk, html="".join(parts))
 
     def _row_start(self, pk: str, safe_pk: str, shared: bool) -> str:
-        cells = " data-row-cells" if shared else ""
+        if shared:  # its link to the record, like its cells, comes from `shared_cells`
+            return f'<tr data-sa-pk="{safe_pk}" data-row-cells>'
         if not self.clickable:
-            return f'<tr data-sa-pk="{safe_pk}"{cells}>'
+            return f'<tr data-sa-pk="{safe_pk}">'
         href = esc(self.detail_url(str(self.view.key), pk))
         return (
-            f'<tr data-sa-pk="{safe_pk}" data-sa-href="{href}" class="row-clickable" '
-            f'tabindex="0"{cells}>'
+            f'<tr data-sa-pk="{safe_pk}" data-sa-href="{href}" class="row-clickable" tabindex="0">'
         )
 
     def shared_cells(self) -> str:
         """The `<template>` the rows marked `data-row-cells` take their checkbox and
-        actions cells from ("" when no row is): `data-key` is the placeholder for the
-        row's key, `data-actions` where the actions cell goes (first or last)."""
+        actions cells from ("" when no row is): `data-row-cells` is the placeholder for
+        the row's key, `data-actions` where the actions cell goes (first or last), and
+        `data-href` the record's page a click on the row opens, if it opens one."""
         return self._shared or ""
 
     async def _shared_cells(self, row: Any) -> str:
@@ -265,8 +266,10 @@ class RowRenderer:
         where = "first" if self.actions_first else "last" if self.actions_last else ""
         if where:
             cells += f"<td>{await self._actions_cell(row, key)}</td>"
+        href = esc(self.detail_url(str(self.view.key), key)) if self.clickable else ""
         return (
-            f'<template data-row-cells="{key}" data-actions="{where}"><tr>{cells}</tr></template>'
+            f'<template data-row-cells="{key}" data-actions="{where}" data-href="{href}">'
+            f"<tr>{cells}</tr></template>"
         )
 
     def detail_url(self, key: str, pk: Any) -> str:
