@@ -8,6 +8,7 @@ import re
 import pytest
 
 from admin_app.admin.registry import REGISTRY
+from tests.admin.listing_helpers import with_row_cells
 from tests.helpers import csrf_token, fetch, login, post_form, table_counts
 
 # The outbox is read-only and starts empty; tests/admin/test_email_outbox.py covers it.
@@ -19,7 +20,7 @@ READ_ONLY_VIEWS = {"audit-entry", "admin-session"}
 def test_every_view_lists_details_and_offers_forms(seeded, admin_client, key):
     listing = admin_client.get(f"/admin/{key}/list")
     assert listing.status_code == 200, listing.text
-    pk = re.search(rf"/admin/{key}/detail\?pk=([^\"&]+)", listing.text)
+    pk = re.search(rf"/admin/{key}/detail\?pk=([^\"&]+)", with_row_cells(listing.text))
     assert pk, f"{key}: the list shows no rows"
     assert admin_client.get(f"/admin/{key}/detail?pk={pk.group(1)}").status_code == 200
     writable = key not in READ_ONLY_VIEWS
@@ -62,7 +63,7 @@ def test_empty_values_read_as_not_set_or_none_in_lists_and_details(seeded, admin
 
 def test_search_sort_and_filter(seeded, admin_client):
     sku = fetch(seeded, "SELECT sku FROM product ORDER BY id DESC LIMIT 1")[0][0]
-    found = admin_client.get("/admin/product/list", params={"q": sku}).text
+    found = with_row_cells(admin_client.get("/admin/product/list", params={"q": sku}).text)
     assert sku in found
     assert len(set(re.findall(r"/admin/product/detail\?pk=(\d+)", found))) == 1, "only the match"
     ordered = admin_client.get("/admin/product/list", params={"sort": "price__asc"}).text

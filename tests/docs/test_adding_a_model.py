@@ -268,7 +268,7 @@ def check_the_admin(browser: httpx2.Client) -> None:
     assert created.status_code == 303, created.text[:2000]
     listing = browser.get("/admin/supplier/list", params={"q": "Harbour"}).text
     assert "Harbour Tea Co" in listing
-    pks = set(re.findall(r"/admin/supplier/detail\?pk=(\d+)", listing))
+    pks = set(re.findall(r'<tr data-sa-pk="(\d+)"', listing))
     assert len(pks) == 1, pks
 
     product = {
