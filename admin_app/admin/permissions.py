@@ -21,6 +21,8 @@ from starlette_admin.contrib.sqla import ModelView
 from admin_app.auth.permissions import BASE_ACTIONS, Grants, grants
 
 BUILTIN_ACTIONS = {"delete", "export", "view", "edit"}
+_FIELDS_MEMO = "admin_app.fields"
+"""Where a request keeps the fields each view gave it (`get_fields_list`)."""
 FORM_ACTIONS = (RequestAction.CREATE, RequestAction.EDIT, RequestAction.INLINE_EDIT)
 
 
@@ -100,11 +102,28 @@ class PermissionsMixin(ModelView):
         include_nested: bool = False,
         action: RequestAction | None = None,
     ) -> Sequence[BaseField]:
+        """The fields the user may reach for `action`, worked out once per request.
+
+        They depend on the view, the action and the user's grants, which do not change
+        within a request; starlette-admin asks several times per page, and a file
+        import three times per row (each asking `can_access_field` of every field)."""
+        action = action or request.state.action
+        known: dict[tuple[int, bool, Any], list[BaseField]]
+        known = request.scope.setdefault(_FIELDS_MEMO, {})
+        key = (id(self), include_nested, action)
+        fields = known.get(key)
+        if fields is None:
+            fields = known[key] = self._reachable_fields(request, include_nested, action)
+        return list(fields)
+
+    def _reachable_fields(
+        self, request: Request, include_nested: bool, action: RequestAction | None
+    ) -> list[BaseField]:
         fields = super().get_fields_list(request, include_nested=include_nested, action=action)
-        if (action or request.state.action) not in FORM_ACTIONS:
-            return fields
+        if action not in FORM_ACTIONS:
+            return list(fields)
         locked = self.readonly_fields(request)
-        return [_read_only(f) if f.name in locked else f for f in fields] if locked else fields
+        return [_read_only(f) if f.name in locked else f for f in fields]
 
     def scope_query(
         self, request: Request | None, stmt: Select[Any], grants_: Grants
