@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from admin_app.migrations import current_revisions, head_revisions, schema_state
+from admin_app.schema_version import current_revisions, head_revisions, schema_state
 from admin_app.settings import PLACEHOLDER_SECRETS, Settings
 
 MIN_SECRET_LENGTH = 50

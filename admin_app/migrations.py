@@ -1,16 +1,15 @@
-"""Alembic, driven from Python: the CLI, the readiness probe and the tests call these."""
+"""Alembic, driven from Python: the `admin-app db` commands and the tests call these.
+
+The web process never imports this module; where its schema stands comes from
+`admin_app.schema_version`, which reads the same scripts without Alembic."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
-from typing import Any, Literal
+from typing import Any
 
 from alembic.config import Config
-from alembic.script import ScriptDirectory
-from sqlalchemy import Index, text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Index
 
 from admin_app.db import postgresql_only
 from admin_app.settings import PROJECT_ROOT, Settings
@@ -35,46 +34,6 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
 def downgrade(settings: Settings, revision: str) -> None:
     """Revert migrations down to `revision`."""
     command.downgrade(alembic_config(settings), revision)
-
-
-@cache
-def head_revisions() -> frozenset[str]:
-    """The head revision(s) of the migration scripts on disk."""
-    script = ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
-    return frozenset(script.get_heads())
-
-
-@cache
-def known_revisions() -> frozenset[str]:
-    """Every revision of the migration scripts on disk."""
-    script = ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
-    return frozenset(revision.revision for revision in script.walk_revisions())
-
-
-SchemaState = Literal["current", "empty", "behind", "ahead"]
-
-
-def schema_state(current: frozenset[str]) -> SchemaState:
-    """Where the database is against this code's migrations.
-
-    `ahead` means a revision this code does not know: a newer version of the app has
-    migrated the database (during a rolling deploy, old replicas see this).
-    """
-    if current == head_revisions():
-        return "current"
-    if not current:
-        return "empty"
-    return "ahead" if current - known_revisions() else "behind"
-
-
-async def current_revisions(connection: AsyncConnection) -> frozenset[str]:
-    """The revision(s) the database is at; empty when it was never migrated."""
-    try:
-        async with connection.begin_nested():
-            rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
-    except DBAPIError:
-        return frozenset()
-    return frozenset(row[0] for row in rows)
 
 
 def include_object(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError
@@ -20,7 +24,8 @@ from sqlalchemy.exc import DBAPIError
 import admin_app.models  # noqa: F401
 from admin_app.db import Base, create_engine
 from admin_app.demo.seed import SeedPlan
-from admin_app.migrations import downgrade, head_revisions, include_object, upgrade
+from admin_app.migrations import ALEMBIC_INI, downgrade, include_object, upgrade
+from admin_app.schema_version import head_revisions, known_revisions
 from admin_app.settings import PROJECT_ROOT, Settings
 from alembic import command
 from tests.conftest import make_settings
@@ -127,6 +132,28 @@ def test_each_downgrade_keeps_the_indexes_of_the_revision_below(databases, backe
 
 def test_there_is_a_single_head():
     assert len(head_revisions()) == 1, "merge migration branches before release"
+
+
+def test_the_web_process_reads_the_revisions_as_alembic_does():
+    """`admin_app.schema_version` reads the scripts without Alembic; it must agree with
+    Alembic's own reading, heads and every revision."""
+    scripts = ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
+    assert head_revisions() == frozenset(scripts.get_heads())
+    assert known_revisions() == frozenset(r.revision for r in scripts.walk_revisions())
+
+
+def test_the_web_process_runs_without_alembic():
+    """Alembic (with Mako and Pygments) is a tenth of the web process's memory; only the
+    `admin-app db` commands need it."""
+    probe = (
+        "import sys; from admin_app.main import create_app; create_app(); "
+        "print(sorted(m for m in ('alembic', 'mako', 'pygments') if m in sys.modules))"
+    )
+    env = {**os.environ, "SECRET_KEY": "x" * 40, "DATABASE_URL": "sqlite+aiosqlite:///:memory:"}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "[]", f"the web process imported {out.stdout.strip()}"
 
 
 # --- How migrations run: batch rebuilds on SQLite, one transaction, foreign keys checked.

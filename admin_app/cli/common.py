@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from admin_app.db import create_engine
-from admin_app.migrations import current_revisions, head_revisions
+from admin_app.schema_version import current_revisions, head_revisions
 from admin_app.settings import Settings
 
 T = TypeVar("T")

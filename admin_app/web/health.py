@@ -12,8 +12,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from admin_app.email.delivery import get_mailer
-from admin_app.migrations import current_revisions, head_revisions, schema_state
 from admin_app.models import OutboxMessage, OutboxStatus
+from admin_app.schema_version import current_revisions, head_revisions, schema_state
 from admin_app.state import get_settings
 
 log = logging.getLogger(__name__)

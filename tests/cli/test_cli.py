@@ -11,7 +11,8 @@ import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from admin_app.migrations import ALEMBIC_INI, head_revisions
+from admin_app.migrations import ALEMBIC_INI
+from admin_app.schema_version import head_revisions
 from tests.helpers import copy_project
 from tests.test_migrations import table_names
 
