@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -128,6 +129,19 @@ def with_row_cells(html: str) -> str:
         return f"{start}{lead.replace(key, pk)}{body}{tail.replace(key, pk)}</tr>"
 
     return re.sub(r'<tr data-sa-pk="([^"]+)" data-row-cells>(.*?)</tr>', fill, html, flags=re.S)
+
+
+def filter_fields(client: TestClient, html: str) -> list[dict[str, Any]]:
+    """The filter builder's fields as the page gives them to its script: inline, or in
+    the versioned script it loads (`window.adminFilterFields`)."""
+    found = re.search(r"initFilterBuilder\(\{\s*fields: (.*?),\s*initialFilter:", html, re.S)
+    assert found is not None, "the list page has no filter builder"
+    if found.group(1).strip() != "window.adminFilterFields":
+        return list(json.loads(found.group(1)))
+    src = re.search(r'<script[^>]* src="([^"]*/filter-fields\.js\?v=\w+)"', html)
+    assert src is not None, "the page reads its filter fields from a script it does not load"
+    script = client.get(unescape(src.group(1))).text
+    return list(json.loads(script.split("=", 1)[1].strip().rstrip(";")))
 
 
 def row_pks(html: str) -> list[int]:
