@@ -15,7 +15,6 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +82,6 @@ class DatabaseFactory:
         self.prefix = f"aat_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         self.templates: dict[str, str] = {}
         self.created: list[str] = []
-        # A test's database is dropped behind the next tests, not all at the end: a
-        # thousand drops at teardown were a minute and a half of the suite.
-        self.dropper = ThreadPoolExecutor(1, thread_name_prefix="drop-database")
-        self.dropping: list[Future[None]] = []
 
     def template(self, backend: str) -> str:
         if backend not in self.templates:
@@ -128,19 +123,9 @@ class DatabaseFactory:
         self.created.append(name)
         return _pg_url(name)
 
-    def release(self, url: str) -> None:
-        """Drop the database at `url` (made by `new`) in the background."""
-        name = make_url(url).database
-        if name not in self.created or make_url(url).get_backend_name() != "postgresql":
-            return
-        self.created.remove(name)
-        drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-        self.dropping.append(self.dropper.submit(lambda: asyncio.run(_pg_execute(drop))))
-
     def drop_all(self) -> None:
-        for future in self.dropping:
-            future.result()
-        self.dropper.shutdown()
+        # All at the end: each DROP DATABASE forces a checkpoint, and dropping them
+        # behind the running tests made the whole suite four minutes slower.
         if self.created:
             asyncio.run(
                 _pg_execute(*(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in self.created))
@@ -169,10 +154,8 @@ def postgres_backend() -> str:
 
 
 @pytest.fixture
-def database_url(databases: DatabaseFactory, backend: str, tmp_path: Path) -> Iterator[str]:
-    url = databases.new(backend, tmp_path)
-    yield url
-    databases.release(url)
+def database_url(databases: DatabaseFactory, backend: str, tmp_path: Path) -> str:
+    return databases.new(backend, tmp_path)
 
 
 @pytest.fixture
