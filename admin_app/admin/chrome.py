@@ -174,10 +174,13 @@ def render_chrome(
     return Chrome(cut(request, html, slots), template, blocks)
 
 
-def cut(request: Request, html: str, slots: Slots) -> tuple[str, ...]:
+def cut(
+    request: Request, html: str, slots: Slots, stand_ins: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
     """`html` split at its slot markers (text, name, text, …), with this request's
-    nonce, CSRF token and origin made slots too."""
-    for name, value in _per_request(request).items():
+    nonce, CSRF token and origin made slots too, and then each of `stand_ins` (slot
+    name: the unique text the page was rendered with in its place)."""
+    for name, value in (*_per_request(request).items(), *(stand_ins or {}).items()):
         if value:
             html = html.replace(value, slots.marker(name))
     prefix = f"<!--slot-{slots.token}-"

@@ -206,6 +206,11 @@ def test_every_list_from_a_kept_chrome_is_the_page_a_full_render_gives(
                 continue  # a view this role may not open
             kept, fresh = _kept_and_fresh(browser, monkeypatch, url)
             assert kept == fresh, f"{who}: /admin/{key}/list differs when its chrome is kept"
+            # A search shares its content block with every other search for a plain term.
+            browser.get(f"{url}&q=x1.y")
+            kept, fresh = _kept_and_fresh(browser, monkeypatch, f"{url}&q=person1")
+            assert kept == fresh, f"{who}: /admin/{key}/list?q= differs when its content is kept"
+            assert 'value="person1"' in kept, f"{who}: the search box lost its term"
             checked += 1
     helper.__exit__(None, None, None)
     assert checked >= len(keys) + 2, "the limited role saw almost nothing: the test proves little"

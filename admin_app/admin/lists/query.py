@@ -219,7 +219,10 @@ class ListingMixin(ModelView):
         query = await self.filtered_query(request, params.q, params.filters)
         keys = self.list_sort_keys(request, params.sorts)
         rows = await self._fetch(request, query, keys, position, params.page_size)
-        total = await self.list_total(request, query)
+        if rows.has_prev or rows.has_next:
+            total = await self.list_total(request, query)
+        else:  # nothing before the page and nothing after: it holds the whole list
+            total = RowCount(len(rows.items))
         if rows.start is None and total.exact:
             rows.start = await self._start_of(request, query, keys, rows, total)
         return _page(request, keys, rows, total)

@@ -17,7 +17,7 @@ import hashlib
 import re
 from functools import cached_property
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlencode
 
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
@@ -103,17 +103,20 @@ class ListRoutes(AdminPages):
         fields = compat.list_display_fields(request, view, params)
         context: dict[str, Any] = {"flashed_messages": get_flashed_messages(request)}
         chrome = await self._list_chrome(request, view, params, fields, context)
-        key = _content_key(request) if chrome.kept and view.list_template == "list.html" else None
+        keeps = chrome.kept and view.list_template == "list.html"
+        stand_in = _with_term_slot(request, self._term_stand_in) if keeps else None
+        key = _content_key(stand_in or request) if keeps else None
         parts = chrome.content(key) if key is not None else None
         if parts is None:
-            context = (
-                context
-                if "view" in context
-                else await self._list_context(request, view, params, fields, context)
-            )
-            parts = cut(
-                request, chrome.block("content", context | self._content_slots), self._slots
-            )
+            if stand_in is not None:
+                context = await self._list_context(
+                    stand_in, view, compat.parse_list_params(view, stand_in), fields, context
+                )
+            elif "view" not in context:
+                context = await self._list_context(request, view, params, fields, context)
+            html = chrome.block("content", context | self._content_slots)
+            terms = {TERM_SLOT: self._term_stand_in} if stand_in is not None else None
+            parts = cut(stand_in or request, html, self._slots, terms)
             if key is not None and not _says_where(request, parts):
                 chrome.keep(key, parts)
         checkbox: bool = chrome.memo["checkbox"]
@@ -131,6 +134,7 @@ class ListRoutes(AdminPages):
                 "list_summary": slots.summary_html(page),
                 "list_pages": slots.pagination_html(page, self.icon),
                 "list_total": str(page.total.value),
+                TERM_SLOT: request.query_params.get("q", ""),
             },
         )
         filters = (
@@ -139,6 +143,11 @@ class ListRoutes(AdminPages):
         values = {"content": content, "filters": filters or "", "total": str(page.total.value)}
         values["raw_filter"] = html_safe_json(request.query_params.get("filter"))
         return HTMLResponse(chrome.fill(request, values))
+
+    @cached_property
+    def _term_stand_in(self) -> str:
+        """What a list's content is rendered with in place of a search term (`SAFE_TERM`)."""
+        return f"term{self._slots.token}"
 
     @cached_property
     def _content_slots(self) -> dict[str, Any]:
@@ -253,6 +262,21 @@ async def _select2_item(view: ListingMixin, obj: Any, request: Request) -> dict[
             "repr": await view.repr(obj, request),
         },
     }
+
+
+TERM_SLOT = "list_term"
+SAFE_TERM = re.compile(r"[A-Za-z0-9_.~-]{1,100}")
+"""A search term that reads the same in HTML and in a URL (escaping leaves it as it is):
+the lists searched for such terms share one `content` block, the term filled in."""
+
+
+def _with_term_slot(request: Request, stand_in: str) -> Request | None:
+    """`request` searching for `stand_in` instead of its one `SAFE_TERM` (else None)."""
+    terms = request.query_params.getlist("q")
+    if len(terms) != 1 or not SAFE_TERM.fullmatch(terms[0]):
+        return None
+    query = [(k, stand_in if k == "q" else v) for k, v in request.query_params.multi_items()]
+    return Request({**request.scope, "query_string": urlencode(query).encode()})
 
 
 def _content_key(request: Request) -> tuple[tuple[str, str], ...]:
