@@ -42,9 +42,13 @@ run: install
 	$(BIN)/admin-app demo-admin
 	LOG_FORMAT=$${LOG_FORMAT:-console} $(BIN)/admin-app serve --host $(HOST) --port $(PORT)
 
-## The whole test suite (PostgreSQL too when TEST_DATABASE_URL is set).
+## The whole test suite (PostgreSQL too when TEST_DATABASE_URL is set): all but tests/stress
+## on TEST_WORKERS processes (pytest-xdist; default 2, one per core here; 0 runs in one),
+## then tests/stress alone, since it loads the machine and measures how the app copes.
+TEST_WORKERS ?= 2
 test: install chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --ignore=tests/stress
+	$(BIN)/pytest tests/stress
 
 lint: install
 	$(BIN)/ruff check .

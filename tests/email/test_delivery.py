@@ -112,7 +112,8 @@ def test_unreachable_server_retries_with_backoff_then_marks_dead(mail_settings, 
     dead = row(settings, "ada@example.com")
     assert dead["attempts"] == 3
     assert dead["last_error"].startswith("cannot connect"), dead["last_error"]
-    assert sorted(set(attempts)) == [1, 2, 3][: len(set(attempts))]
+    # Seen between passes: attempts only grow (a loaded machine may fit two in one pass).
+    assert attempts == sorted(attempts) and set(attempts) <= {1, 2, 3}, attempts
 
 
 def test_backoff_doubles_and_is_capped():
