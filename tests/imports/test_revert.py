@@ -7,11 +7,22 @@ import asyncio
 import json
 
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from admin_app.audit.revert import RevertError
+from admin_app.imports.revert import revert_import
 from admin_app.live.service import LiveService
-from admin_app.models import ImportMode
-from tests.helpers import create_admin, csrf_token, give_role, login, make_role, table_counts
+from admin_app.models import AuditEntry, Customer, ImportMode
+from tests.helpers import (
+    create_admin,
+    csrf_token,
+    give_role,
+    login,
+    make_role,
+    run,
+    table_counts,
+)
 from tests.imports.helpers import HEADER, run_job, write
 
 
@@ -178,3 +189,19 @@ def test_only_a_role_that_may_delete_what_it_created_can_revert(seeded, client, 
     allowed = revert(client, import_entry(sql, updated))
     assert allowed.status_code == 200, "editing is all that reverting an update needs"
     assert customer(sql, email)[0] != "Changed"
+
+
+def test_rows_outside_the_users_row_scope_refuse_the_revert(seeded, tmp_path, sql):
+    rows = "Bea,Ray,bea@example.com,DE,yes\nCal,Orr,cal@example.com,FR,yes\n"
+    job_id = job(seeded, write(tmp_path, HEADER + rows))
+    entry_id = import_entry(sql, job_id)
+
+    async def as_french_only(session):
+        entry = await session.get(AuditEntry, entry_id)
+        reachable = select(Customer.id).where(Customer.country == "FR")
+        await revert_import(session, entry, reachable)
+
+    with pytest.raises(RevertError, match="1 record\\(s\\) this import wrote are outside"):
+        run(seeded, as_french_only)
+    assert customer(sql, "bea@example.com") is not None, "nothing was reverted"
+    assert customer(sql, "cal@example.com") is not None
