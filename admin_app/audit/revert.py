@@ -36,6 +36,10 @@ async def revert(db: AsyncSession, entry: AuditEntry) -> Any:
     """Undo `entry` in the caller's transaction; return the affected object."""
     if entry.action not in REVERTIBLE:
         raise RevertError("Only changes and deletions can be reverted.")
+    if not entry.object_pk:  # the revert of a whole import names no record
+        raise RevertError(
+            "A reverted import cannot be re-applied from the log; import the file again."
+        )
     mapper = mapper_for(entry.model)
     with audit_as("revert", f"revert of #{entry.id}"):
         if entry.action == "delete":

@@ -7,5 +7,7 @@ fields, checked with the forms' own rules, then written in one transaction.
 - `validation`: every row parsed and checked as the forms would, with counts and an
   error CSV, the clean rows spooled to disk;
 - `writing`: the spooled rows written set-wise (COPY + INSERT on PostgreSQL);
-- `jobs`: the job's life: validate, apply, audit, live event.
+- `changeset`: what an apply wrote, recorded set-wise for its revert;
+- `jobs`: the job's life: validate, apply, audit, live event;
+- `revert`: an applied import undone as a whole, from its audit entry.
 """

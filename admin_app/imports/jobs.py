@@ -2,8 +2,9 @@
 
 The job row is updated from short sessions of its own, so its status and progress are
 visible while the apply's one transaction is still open. The apply writes the rows,
-one audit entry for the whole import and the job's `done` status in that transaction;
-listeners get one "N rows imported" change after it commits.
+their change set (for a revert, see `imports.revert`), one audit entry for the whole
+import and the job's `done` status in that transaction; listeners get one "N rows
+imported" change after it commits.
 """
 
 from __future__ import annotations
@@ -163,8 +164,9 @@ class Importer:
         target = self._target(job)
         spool = job_dir(self.settings, job.id) / "rows.pickle"
         async with self.maker() as session, session.begin():
-            written = await apply_spool(session, target, spool, step)
-            await session.execute(insert(AUDIT_TABLE), [self._audit_row(job, written)])
+            written = await apply_spool(session, target, spool, step, job_id=job.id)
+            audit = insert(AUDIT_TABLE).values(self._audit_row(job, written))
+            entry_id = (await session.execute(audit.returning(AUDIT_TABLE.c.id))).scalar_one()
             finished = await session.execute(
                 update(ImportJob)
                 .where(ImportJob.id == job.id, ImportJob.status == ImportStatus.APPLYING)
@@ -173,6 +175,7 @@ class Importer:
                     rows_done=written.inserted + written.updated,
                     finished_at=utcnow(),
                     updated_at=utcnow(),
+                    audit_entry_id=entry_id,
                 )
             )
             if not finished.rowcount:  # type: ignore[attr-defined]

@@ -10,6 +10,9 @@ leaves nothing of the import.
 A versioned row is only updated if its version is still the one the validation saw;
 if any row changed in between, the whole import is refused rather than overwriting
 someone's later edit.
+
+Along the way the job's change set is recorded (`changeset`): the keys of the rows
+created and the overwritten values of the rows updated, so the import can be reverted.
 """
 
 from __future__ import annotations
@@ -36,8 +39,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+from sqlalchemy.sql.visitors import replacement_traverse
 
+from admin_app.imports.changeset import CHANGES, ChangeSet
 from admin_app.imports.spool import Record, WritePlan, read_spool
 
 NEW_STAGE = "import_new_rows"
@@ -62,45 +67,54 @@ Progress = Callable[[int], Awaitable[None]]
 
 @dataclass
 class Written:
-    """How many rows the apply inserted and updated."""
+    """How many rows the apply inserted and updated (updates on a key conflict included)."""
 
     inserted: int = 0
     updated: int = 0
 
 
 async def apply_spool(
-    session: AsyncSession, target: Target, spool: Path, progress: Progress | None = None
+    session: AsyncSession,
+    target: Target,
+    spool: Path,
+    progress: Progress | None = None,
+    *,
+    job_id: int,
 ) -> Written:
-    """Write every spooled row in the session's transaction (the caller commits)."""
+    """Write every spooled row in the session's transaction (the caller commits), and
+    record them as job `job_id`'s change set."""
     postgres = session.get_bind().dialect.name == "postgresql"
+    changes = ChangeSet(job_id, target.plan, postgres)
     written = Written()
     staged = 0
-    stage = _PostgresStage(session, target.plan) if postgres else None
+    stage = _PostgresStage(session, target.plan, changes) if postgres else None
     if stage is not None:
         await stage.create()
     for new_rows, changed_rows in read_spool(spool):
         if stage is not None:
             await stage.load(new_rows, changed_rows)
         else:
-            written.inserted += await _sqlite_insert(session, target.plan, new_rows)
-            written.updated += await _sqlite_update(session, target.plan, changed_rows)
+            written.inserted += await _sqlite_insert(session, changes, new_rows)
+            written.updated += await _sqlite_update(session, changes, changed_rows)
         staged += len(changed_rows)
         if progress is not None:
             await progress(len(new_rows) + len(changed_rows))
     if stage is not None:
         written.updated = await stage.update()
-        written.inserted = await stage.insert(target.conflict)
     if written.updated != staged:
         raise ApplyConflict(
             f"{staged - written.updated} record(s) were changed by someone else since the "
             "file was checked; nothing was imported. Check the file again."
         )
+    if stage is not None:
+        written.inserted, upserted = await stage.insert(target.conflict)
+        written.updated += upserted
     return written
 
 
 class _PostgresStage:
-    def __init__(self, session: AsyncSession, plan: WritePlan) -> None:
-        self.session, self.plan = session, plan
+    def __init__(self, session: AsyncSession, plan: WritePlan, changes: ChangeSet) -> None:
+        self.session, self.plan, self.changes = session, plan, changes
         self.target: Table = plan.table
         self.changed_columns = ("import_pk", "import_version", *plan.update_columns)
 
@@ -137,16 +151,28 @@ class _PostgresStage:
                 CHANGED_STAGE, records=changed_rows, columns=list(self.changed_columns)
             )
 
-    async def insert(self, conflict: ColumnElement[Any] | None) -> int:
+    async def insert(self, conflict: ColumnElement[Any] | None) -> tuple[int, int]:
+        """Insert the new rows; returns how many were created, and how many updated
+        instead because their key appeared since the validation ("create or update")."""
         stage = table(NEW_STAGE, *(column(c) for c in self.plan.insert_columns))
         rows = select(*stage.c).where(true())  # WHERE: ON CONFLICT after a SELECT is ambiguous
         statement = pg_insert(self.target).from_select(list(self.plan.insert_columns), rows)
+        upserted = 0
         if conflict is not None:
+            keys = select(_on(conflict, stage))
+            taken = await self.session.execute(self.changes.overwritten(conflict.in_(keys)))
+            upserted = int(taken.rowcount)  # type: ignore[attr-defined]
             statement = statement.on_conflict_do_update(
                 index_elements=[conflict], set_=self._set(statement.excluded)
             )
-        result = await self.session.execute(statement)
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        version = self.target.c.version if self.plan.versioned else cast(null(), Integer)
+        returned = statement.returning(
+            self.target.c[self.plan.pk].label("record_id"), version.label("version")
+        ).cte("imported")
+        # Rows updated on a conflict were recorded above; the rest were created.
+        record = self.changes.created_from(returned.c.record_id, returned.c.version)
+        result = await self.session.execute(record.add_cte(returned))
+        return int(result.rowcount), upserted  # type: ignore[attr-defined]
 
     async def update(self) -> int:
         if not self.plan.update_columns:
@@ -155,6 +181,7 @@ class _PostgresStage:
         condition = self.target.c[self.plan.pk] == stage.c.import_pk
         if self.plan.versioned:
             condition = condition & (self.target.c.version == stage.c.import_version)
+        await self.session.execute(self.changes.overwritten(condition))
         statement = update(self.target).where(condition).values(self._set(stage.c))
         result = await self.session.execute(statement)
         return int(result.rowcount)  # type: ignore[attr-defined]
@@ -166,18 +193,26 @@ class _PostgresStage:
         return values
 
 
-async def _sqlite_insert(session: AsyncSession, plan: WritePlan, rows: list[Record]) -> int:
+async def _sqlite_insert(session: AsyncSession, changes: ChangeSet, rows: list[Record]) -> int:
     if not rows:
         return 0
+    plan = changes.plan
     names = plan.insert_columns
-    await session.execute(insert(plan.table), [dict(zip(names, row, strict=True)) for row in rows])
+    target = plan.table
+    version = target.c.version if plan.versioned else cast(null(), Integer)
+    statement = insert(target).returning(target.c[plan.pk], version)
+    params = [dict(zip(names, row, strict=True)) for row in rows]
+    created = (await session.execute(statement, params)).all()
+    await session.execute(insert(CHANGES), changes.created_rows(created))
     return len(rows)
 
 
-async def _sqlite_update(session: AsyncSession, plan: WritePlan, rows: list[Record]) -> int:
+async def _sqlite_update(session: AsyncSession, changes: ChangeSet, rows: list[Record]) -> int:
+    plan = changes.plan
     if not rows or not plan.update_columns:
         return 0
     target = plan.table
+    await session.execute(changes.overwritten(target.c[plan.pk].in_([row[0] for row in rows])))
     condition = target.c[plan.pk] == bindparam("import_pk")
     values: dict[str, Any] = {c: bindparam(f"new_{c}") for c in plan.update_columns}
     if plan.versioned:
@@ -187,6 +222,19 @@ async def _sqlite_update(session: AsyncSession, plan: WritePlan, rows: list[Reco
     params = [dict(zip(names, row, strict=True)) for row in rows]
     result = await session.execute(update(target).where(condition).values(values), params)
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _on(expression: ColumnElement[Any], source: Any) -> ColumnElement[Any]:
+    """`expression` over the target's columns, rewritten over `source`'s same-named ones
+    (the staging table's `lower(email)` for the target's)."""
+
+    def swap(element: Any, **_: Any) -> Any:
+        if isinstance(element, ColumnClause) and element.name in source.c:
+            return source.c[element.name]
+        return None
+
+    rewritten: ColumnElement[Any] = replacement_traverse(expression, {}, swap)
+    return rewritten
 
 
 def conflict_target(model: Any, key: str, case_insensitive: bool) -> ColumnElement[Any]:

@@ -6,7 +6,13 @@ from admin_app.models.audit_entry import AuditEntry
 from admin_app.models.category import Category
 from admin_app.models.customer import Customer
 from admin_app.models.email_outbox import OutboxMessage, OutboxStatus
-from admin_app.models.import_job import ImportJob, ImportMapping, ImportMode, ImportStatus
+from admin_app.models.import_job import (
+    ImportChange,
+    ImportJob,
+    ImportMapping,
+    ImportMode,
+    ImportStatus,
+)
 from admin_app.models.login_failure import LoginFailure
 from admin_app.models.order import Order, OrderStatus
 from admin_app.models.order_line import OrderLine
@@ -22,6 +28,7 @@ __all__ = [
     "AuditEntry",
     "Category",
     "Customer",
+    "ImportChange",
     "ImportJob",
     "ImportMapping",
     "ImportMode",

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from admin_app.db import Base, utcnow
@@ -80,9 +80,36 @@ class ImportJob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None]
+    audit_entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("audit_entry.id", ondelete="SET NULL"), unique=True
+    )
+    """The audit entry of the apply: the revert is offered from it."""
+    reverted_at: Mapped[datetime | None]
+    """When the whole import was reverted; a second revert is refused."""
 
     def __str__(self) -> str:
         return f"Import #{self.id} into {self.model} ({self.status})"
+
+
+class ImportChange(Base):
+    """One row an applied import wrote, as its revert needs it: a created row is deleted,
+    an updated row gets `before` back (only the columns the import wrote).
+
+    Written set-wise by the apply, in its transaction; removed when the import is
+    reverted, or with its job. `version` is the row's version as the import left it:
+    a row whose version differs has been changed since, and the revert is refused.
+    """
+
+    __tablename__ = "import_change"
+    __audit__ = False  # the import and its revert are each logged as one entry
+
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("import_job.id", ondelete="CASCADE"), primary_key=True
+    )
+    record_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    created: Mapped[bool]
+    version: Mapped[int | None]
+    before: Mapped[dict[str, Any] | None]
 
 
 class ImportMapping(Base):

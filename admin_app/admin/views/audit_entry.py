@@ -1,25 +1,36 @@
-"""The audit log screen: every change and security event, filterable, with revert."""
+"""The audit log screen: every change and security event, filterable, with revert.
+
+Revert undoes one logged update or deletion, or a whole applied import (its entry
+carries the counts; the job keeps the rows, see `admin_app.imports.revert`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Select, select
 from starlette.requests import Request
 from starlette_admin import EnumField, IntegerField, RequestAction, StringField
 from starlette_admin.actions import row_action
 from starlette_admin.exceptions import ActionFailed
 from starlette_admin.fields import BaseField
 from starlette_admin.flash import flash
+from starlette_admin.helpers import on_commit
 
 from admin_app.admin.base import AppModelView
 from admin_app.admin.changes import ChangeReader, ChangesField
 from admin_app.admin.fields import AwareDateTimeField
 from admin_app.audit.events import SECURITY_ACTIONS
 from admin_app.audit.revert import REVERTIBLE, RevertError, revert
+from admin_app.auth.identity import current_identity
+from admin_app.auth.permissions import grants
+from admin_app.db import utcnow
+from admin_app.imports.revert import Reverted, revert_import
+from admin_app.live.messages import Actor, Change
+from admin_app.live.service import find_live
 from admin_app.models import AuditEntry
 from admin_app.state import get_session
 
-ACTIONS = ("create", "update", "delete", "revert", *SECURITY_ACTIONS)
+ACTIONS = ("create", "update", "delete", "revert", "import", *SECURITY_ACTIONS)
 
 
 class AuditEntryView(AppModelView):
@@ -62,32 +73,97 @@ class AuditEntryView(AppModelView):
 
     async def is_row_action_allowed_for_obj(self, request: Request, name: str, obj: Any) -> bool:
         if name == "revert":
-            return obj.action in REVERTIBLE and self._may_revert(request, obj)
+            return _revertible(obj) and self._may_revert(request, obj)
         allowed: bool = await super().is_row_action_allowed_for_obj(request, name, obj)
         return allowed
 
     def _may_revert(self, request: Request, entry: AuditEntry) -> bool:
+        """Whether the user may make the changes a revert makes: re-create a deleted row,
+        edit a changed one; for an import, delete what it created and edit what it updated."""
         target = self.targets.get(entry.model)
-        needed = "create" if entry.action == "delete" else "edit"
-        return target is not None and target.allows(request, needed)
+        if target is None:
+            return False
+        if entry.action == "import":
+            needed = [
+                a
+                for a, n in (("delete", "rows_created"), ("edit", "rows_updated"))
+                if _count(entry, n)
+            ]
+        else:
+            needed = ["create" if entry.action == "delete" else "edit"]
+        return all(target.allows(request, action) for action in needed)
 
     @row_action(
         name="revert",
         text="Revert",
-        confirmation="Restore the values from before this change?",
+        confirmation=(
+            "Undo this change? An import is undone as a whole: the records it created "
+            "are deleted and the records it updated get their earlier values back."
+        ),
         icon_class="fa fa-rotate-left",
         submit_btn_text="Revert",
         exclude_from_list=True,
     )
     async def revert_action(self, request: Request, pk: Any) -> None:
-        """Undo one logged update or deletion; the revert is logged too."""
+        """Undo one logged update or deletion, or a whole import; the revert is logged too."""
         entry = await self.find_by_pk(request, pk)
         if entry is None:
             raise ActionFailed("This log entry no longer exists.")
         if not self._may_revert(request, entry):
             raise ActionFailed("Forbidden")
         try:
+            if entry.action == "import":
+                done = await revert_import(
+                    get_session(request), entry, self._reachable(request, entry)
+                )
+                self._announce(request, entry, done)
+                flash(request, _reverted_text(done), "success")
+                return
             obj = await revert(get_session(request), entry)
         except RevertError as error:
             raise ActionFailed(str(error)) from None
         flash(request, f"Reverted: {obj}", "success")
+
+    def _reachable(self, request: Request, entry: AuditEntry) -> Select[Any] | None:
+        """The keys of the rows of the entry's table the user may change; None for all."""
+        target = self.targets[entry.model]
+        every: Select[Any] = select(getattr(target.model, target.pk_attr or "id"))
+        scoped = target.scope_query(request, every, grants(request))
+        return None if scoped is every else scoped
+
+    def _announce(self, request: Request, entry: AuditEntry, done: Reverted) -> None:
+        """One live change for the whole revert, once it is committed."""
+        live, user = find_live(request), current_identity(request)
+        total = done.deleted + done.restored
+        if live is None or user is None or not total:
+            return
+        key = str(self.targets[entry.model].key)
+        change = Change(
+            key,
+            (),
+            "deleted" if done.deleted else "updated",
+            Actor(user.id, user.display_name),
+            utcnow().isoformat(),
+            total,
+        )
+        on_commit(request, lambda: live.publish(change))
+
+
+def _revertible(entry: AuditEntry) -> bool:
+    """Single-record changes and applied imports; not the revert of an import (no record)."""
+    if entry.action == "import":
+        return True
+    return entry.action in REVERTIBLE and bool(entry.object_pk)
+
+
+def _count(entry: AuditEntry, name: str) -> int:
+    """A count an import entry logged as `[None, n]`."""
+    value = (entry.changes or {}).get(name)
+    return int(value[1]) if isinstance(value, list) and len(value) == 2 and value[1] else 0
+
+
+def _reverted_text(done: Reverted) -> str:
+    return (
+        f"Import #{done.job_id} reverted: {done.deleted} record(s) deleted, "
+        f"{done.restored} restored."
+    )
