@@ -78,7 +78,9 @@ class ListRoutes(AdminPages):
         if not isinstance(view, ListingMixin) or not view.is_accessible(request):
             raise HTTPException(403)
         kept = _static_filters(request, view)
-        fields = kept[0] if kept is not None else filter_builder_json(request, view)
+        fields = (
+            kept[0] if kept is not None else _encoded(compat.filter_builder_fields(view, request))
+        )
         current = kept is not None and request.query_params.get("v") == kept[1]
         cache = "private, max-age=31536000, immutable" if current else "private, no-cache"
         return Response(
