@@ -1,12 +1,15 @@
-"""Debian's PgBouncer in a child process, in transaction pooling mode, for the tests.
+"""Debian's PgBouncer in a child process, configured as docs/deploy.md says, for the tests.
 
-Each test starts its own on a free loopback port, with its configuration written
-into the test's temporary directory, in front of the PostgreSQL of `TEST_DATABASE_URL`:
-any database name a client asks for is the same database on that server.
+Each test starts its own from `deploy/pgbouncer/pgbouncer.ini`, the example the guide
+shows, with only its addresses replaced: it listens on a free loopback port, reads
+its user list from the test's temporary directory, and stands in front of the
+PostgreSQL of `TEST_DATABASE_URL`, where any database a client names is the same
+database. Everything else (SCRAM logins, transaction pooling) is the example's.
 """
 
 from __future__ import annotations
 
+import configparser
 import os
 import shutil
 import socket
@@ -18,9 +21,13 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
+from admin_app.settings import PROJECT_ROOT
 from tests.servers import free_port
 
 INSTALL = "apt-get install pgbouncer"
+EXAMPLE = PROJECT_ROOT / "deploy" / "pgbouncer" / "pgbouncer.ini"
+PASSWORD = "bouncer-password"
+"""What clients give PgBouncer when PostgreSQL itself asks for no password."""
 
 
 def pgbouncer_binary() -> str:
@@ -36,6 +43,7 @@ class PgBouncer:
 
     def __init__(self, server_url: str, directory: Path, *, pool_size: int) -> None:
         self.server = make_url(server_url)
+        self.password = self.server.password or PASSWORD
         self.directory = directory
         self.pool_size = pool_size
         self.port = free_port()
@@ -44,7 +52,9 @@ class PgBouncer:
 
     def url(self, database: str) -> str:
         """A `DATABASE_URL` for `database` through this bouncer."""
-        url = self.server.set(host="127.0.0.1", port=self.port, database=database)
+        url = self.server.set(
+            host="127.0.0.1", port=self.port, database=database, password=self.password
+        )
         return url.render_as_string(hide_password=False)
 
     def log(self) -> str:
@@ -77,22 +87,21 @@ class PgBouncer:
 
     def _write_config(self) -> Path:
         users = self.directory / "userlist.txt"
-        users.write_text(f'"{self.server.username}" "{self.server.password or ""}"\n')
-        config = self.directory / "pgbouncer.ini"
-        config.write_text(
-            "[databases]\n"
-            f"* = host={self.server.host or '127.0.0.1'} port={self.server.port or 5432}\n"
-            "[pgbouncer]\n"
-            "listen_addr = 127.0.0.1\n"
-            f"listen_port = {self.port}\n"
-            "unix_socket_dir =\n"
-            "auth_type = trust\n"
-            f"auth_file = {users}\n"
-            "pool_mode = transaction\n"
-            f"default_pool_size = {self.pool_size}\n"
-            "max_client_conn = 500\n"
+        users.write_text(f'"{self.server.username}" "{self.password}"\n')
+        config = configparser.ConfigParser(interpolation=None)
+        config.read(EXAMPLE)
+        config["databases"] = {"*": f"host={self.server.host} port={self.server.port or 5432}"}
+        config["pgbouncer"].update(
+            listen_addr="127.0.0.1",
+            listen_port=str(self.port),
+            unix_socket_dir="",
+            auth_file=str(users),
+            default_pool_size=str(self.pool_size),
         )
-        return config
+        path = self.directory / "pgbouncer.ini"
+        with path.open("w") as out:
+            config.write(out)
+        return path
 
     def _wait_until_listening(self, deadline: float) -> None:
         assert self.process is not None
