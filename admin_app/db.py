@@ -241,7 +241,8 @@ parses it again in the same round trip as each execution, so it never outlives t
 round trip, on whichever server connection it lands. SQLAlchemy's own statement cache
 stays on: what it keeps is asyncpg's description of the statement (columns and
 types), which is the same on every server connection, and it saves the round trip
-that would describe it again.
+that would describe it again (`tests/pgbouncer/test_statements.py` checks that a kept
+statement is still parsed again, so it runs its own query).
 
 Not `prepared_statement_name_func` with unique names, the recipe in SQLAlchemy's
 asyncpg documentation: named statements would still be prepared in one round trip
