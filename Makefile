@@ -20,12 +20,14 @@ $(UV):
 install: $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 
-## Debian's Chromium (the browser tests) and wrk (the bench's own test): installed when
-## missing, if we are root. Otherwise those tests fail (never skip) and say how to install.
+## Debian's Chromium (the browser tests), wrk (the bench's own test) and pgbouncer
+## (tests/pgbouncer): installed when missing, if we are root. Otherwise those tests fail
+## (never skip) and say how to install.
 chromium:
 	@missing=""; \
 	[ -x "$(TEST_CHROMIUM)" ] || missing="chromium"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null || missing="$$missing pgbouncer"; \
 	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \
 		echo "make: installing Debian's$$missing"; \
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; } \

@@ -130,6 +130,19 @@ def check_database_backend(settings: Settings) -> Issue | None:
     )
 
 
+def check_database_direct_url(settings: Settings) -> Issue | None:
+    if settings.database_pooler == "none" or settings.database_direct_url:
+        return None
+    return Issue(
+        "DATABASE_DIRECT_URL",
+        f"is not set while DATABASE_POOLER={settings.database_pooler}: live updates cannot "
+        "LISTEN through a transaction-pooling PgBouncer (pages would hear only of changes "
+        "made in the same process) and migrations would run through it; point it at "
+        "PostgreSQL itself, "
+        "e.g. DATABASE_DIRECT_URL=postgresql+asyncpg://user:password@db-host:5432/db",
+    )
+
+
 def check_public_url(settings: Settings) -> Issue | None:
     if settings.public_url:
         return None
@@ -181,6 +194,7 @@ SETTINGS_CHECKS: tuple[Check, ...] = (
     check_public_url,
     check_smtp_tls,
     check_database_backend,
+    check_database_direct_url,
     check_require_2fa,
 )
 

@@ -176,13 +176,16 @@ def _sqlite_begin_before_savepoint(connection: Connection, _name: str) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
+def create_engine(settings: Settings, *, direct: bool = False, **kwargs: Any) -> AsyncEngine:
     """Build the async engine for `settings`; it connects lazily, on first use.
+
+    `direct` connects to `DATABASE_DIRECT_URL` (PostgreSQL without the pooler), for
+    migrations; everything else uses `DATABASE_URL`.
 
     Statement parameters are never rendered into errors (`hide_parameters`): an
     error about an `UPDATE admin_user SET password_hash=...` must not log the hash.
     """
-    url = settings.db_url
+    url = settings.direct_db_url if direct else settings.db_url
     if url.get_backend_name() == "sqlite":
         if url.database:
             _ensure_parent(url.database)
@@ -203,7 +206,7 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
         # Not `pool_pre_ping`: see `_ping_if_idle`.
         # Bound values (password hashes, tokens) stay out of error messages and logs.
         "hide_parameters": True,
-        "connect_args": _connect_args(settings),
+        "connect_args": _connect_args(settings, pooled=settings.through_pooler(url)),
     }
     options.update(kwargs)
     engine = _create_async_engine(url, **options)
@@ -212,13 +215,41 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
-def _connect_args(settings: Settings) -> dict[str, Any]:
+def _connect_args(settings: Settings, *, pooled: bool) -> dict[str, Any]:
     """What every PostgreSQL connection is opened with."""
-    return {
+    args: dict[str, Any] = {
         "timeout": settings.db_connect_timeout,
         "command_timeout": 60,
         "server_settings": {"application_name": "admin-app", "timezone": "UTC"},
     }
+    if pooled:
+        args.update(TRANSACTION_POOLER_ARGS)
+    return args
+
+
+TRANSACTION_POOLER_ARGS: dict[str, Any] = {"statement_cache_size": 0}
+"""How to talk to PostgreSQL through a transaction-pooling PgBouncer (`DATABASE_POOLER`).
+
+Such a pooler gives the server connection to another client after every transaction,
+and, for a statement outside one (the app's read-only requests run in autocommit),
+after every round trip. A named prepared statement therefore ends up on a server
+connection the client no longer holds: "prepared statement ... does not exist" on
+the next use, "already exists" when another process picks the same name.
+
+With asyncpg's statement cache off, every statement is prepared unnamed, and asyncpg
+parses it again in the same round trip as each execution, so it never outlives that
+round trip, on whichever server connection it lands. SQLAlchemy's own statement cache
+stays on: what it keeps is asyncpg's description of the statement (columns and
+types), which is the same on every server connection, and it saves the round trip
+that would describe it again (`tests/pgbouncer/test_statements.py` checks that a kept
+statement is still parsed again, so it runs its own query).
+
+Not `prepared_statement_name_func` with unique names, the recipe in SQLAlchemy's
+asyncpg documentation: named statements would still be prepared in one round trip
+and executed in the next (a 'does not exist' error for every autocommit read that
+changes server connection in between), and each would stay on its server connection
+until that connection closes.
+"""
 
 
 PING_AFTER_IDLE = 1.0

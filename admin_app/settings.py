@@ -68,6 +68,15 @@ class Settings(BaseSettings):
     database_url: str = ""
     """SQLAlchemy URL; empty means the embedded SQLite file `<DATA_DIR>/admin_app.db`."""
 
+    database_pooler: Literal["none", "pgbouncer"] = "none"
+    """`pgbouncer` when `DATABASE_URL` is a pooler in transaction pooling mode (PgBouncer
+    or alike), which hands the server connection to another client after each
+    transaction: the app then keeps no prepared statement beyond one round trip."""
+
+    database_direct_url: str = ""
+    """PostgreSQL itself, bypassing the pooler, for what needs a session of its own:
+    live updates' `LISTEN` and migrations. Empty: `DATABASE_URL`."""
+
     secret_key: SecretStr | None = None
     """Signs cookies and tokens. Required outside development."""
 
@@ -304,7 +313,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_direct_url")
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:
         if not value:
@@ -324,12 +333,38 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _pooler_needs_postgresql(self) -> Settings:
+        if self.is_sqlite and self.database_pooler != "none":
+            raise ValueError(
+                f"DATABASE_POOLER: {self.database_pooler} needs DATABASE_URL to be the "
+                "pooler's postgresql+asyncpg:// address; SQLite has no pooler"
+            )
+        direct = self.database_direct_url
+        if direct and (self.is_sqlite or make_url(direct).get_backend_name() == "sqlite"):
+            raise ValueError(
+                "DATABASE_DIRECT_URL: is for PostgreSQL behind a pooler; both it and "
+                "DATABASE_URL must be postgresql+asyncpg:// URLs"
+            )
+        return self
+
     @property
     def db_url(self) -> URL:
         """The database URL, with the embedded SQLite default filled in."""
         if self.database_url:
             return make_url(self.database_url)
         return make_url(f"sqlite+aiosqlite:///{self.data_dir / 'admin_app.db'}")
+
+    @property
+    def direct_db_url(self) -> URL:
+        """PostgreSQL without the pooler in between (`DATABASE_URL` when none is set)."""
+        if self.database_direct_url:
+            return make_url(self.database_direct_url)
+        return self.db_url
+
+    def through_pooler(self, url: URL) -> bool:
+        """Whether connections to `url` go through a transaction-pooling `DATABASE_POOLER`."""
+        return self.database_pooler != "none" and url == self.db_url
 
     @property
     def media_root(self) -> Path:

@@ -1,7 +1,8 @@
 """Alembic environment: async engine, URL from admin_app.settings, portable batch migrations.
 
 Callers may pass `config.attributes["settings"]` (a Settings) to migrate a database
-other than the one in the environment; tests and the CLI do.
+other than the one in the environment; tests and the CLI do. Migrations connect to
+`DATABASE_DIRECT_URL` (by default `DATABASE_URL`): PostgreSQL itself, not a pooler.
 
 Autogenerate writes batch operations (`with op.batch_alter_table(...)`) whatever the
 backend: PostgreSQL runs them as plain ALTERs, SQLite as a copy of the table, so a
@@ -95,7 +96,7 @@ def _configure(connection: Connection | None, settings: Settings) -> None:
         "include_object": include_object("sqlite" if settings.is_sqlite else "postgresql"),
     }
     if connection is None:
-        context.configure(url=settings.db_url, literal_binds=True, **options)
+        context.configure(url=settings.direct_db_url, literal_binds=True, **options)
     else:
         context.configure(connection=connection, **options)
 
@@ -136,7 +137,7 @@ def _sqlite_migration_connections(engine: AsyncEngine) -> None:
 
 
 async def _run_async(settings: Settings) -> None:
-    engine = create_engine(settings)
+    engine = create_engine(settings, direct=True)  # never through DATABASE_POOLER
     if settings.is_sqlite:
         _sqlite_migration_connections(engine)
     try:

@@ -320,7 +320,11 @@ def test_traefik_routes_with_tls_a_body_limit_and_a_readiness_check():
 
 @pytest.mark.parametrize(
     ("fence", "path"),
-    [("nginx", "deploy/nginx/admin-app.conf"), ("yaml", "deploy/traefik/admin-app.yml")],
+    [
+        ("nginx", "deploy/nginx/admin-app.conf"),
+        ("yaml", "deploy/traefik/admin-app.yml"),
+        ("ini", "deploy/pgbouncer/pgbouncer.ini"),
+    ],
 )
 def test_the_guide_shows_the_proxy_files_exactly(fence, path):
     guide = (PROJECT_ROOT / "docs" / "deploy.md").read_text()

@@ -66,6 +66,10 @@ def test_production_accepts_a_real_key(monkeypatch, tmp_path):
         ("DB_POOL_SIZE", "0", "greater than or equal to 1"),
         ("MAX_IMPORT_SIZE", "10", "greater than or equal to 1024"),
         ("MAX_IMPORT_SIZE", "lots", "valid integer"),
+        ("DATABASE_POOLER", "odyssey", "'none' or 'pgbouncer'"),
+        ("DATABASE_POOLER", "pgbouncer", "SQLite has no pooler"),
+        ("DATABASE_DIRECT_URL", "sqlite:////tmp/x.db", "must be postgresql+asyncpg:// URLs"),
+        ("DATABASE_DIRECT_URL", "postgresql://u@db/app", "must be postgresql+asyncpg:// URLs"),
     ],
 )
 def test_invalid_values_give_one_line_naming_the_variable(
@@ -96,6 +100,18 @@ def test_plain_urls_get_the_async_driver(monkeypatch, tmp_path, given, driver):
     settings = load(monkeypatch, tmp_path, DATABASE_URL=given)
     assert settings.db_url.drivername == driver
     assert settings.db_url.password in (None, "p"), "the password must be kept"
+
+
+def test_behind_a_pooler_migrations_and_listening_go_to_the_direct_url(monkeypatch, tmp_path):
+    bouncer, direct = "postgresql://app@bouncer:6432/shop", "postgresql://app@db:5432/shop"
+    env = {"DATABASE_URL": bouncer, "DATABASE_POOLER": "pgbouncer"}
+    alone = load(monkeypatch, tmp_path, **env)
+    assert alone.direct_db_url == alone.db_url, "without a direct URL, DATABASE_URL is used"
+    assert alone.through_pooler(alone.direct_db_url)
+    settings = load(monkeypatch, tmp_path, **env, DATABASE_DIRECT_URL=direct)
+    assert settings.direct_db_url.render_as_string() == "postgresql+asyncpg://app@db:5432/shop"
+    assert settings.through_pooler(settings.db_url)
+    assert not settings.through_pooler(settings.direct_db_url)
 
 
 def test_dotenv_file_is_read(monkeypatch, tmp_path):

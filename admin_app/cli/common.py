@@ -59,11 +59,16 @@ async def require_migrated(engine: AsyncEngine) -> None:
         )
 
 
-def run_with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    """Connect (or fail with one line), run `work(engine)`, and always dispose the engine."""
+def run_with_engine(
+    settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]], *, direct: bool = False
+) -> T:
+    """Connect (or fail with one line), run `work(engine)`, and always dispose the engine.
+
+    `direct`: to `DATABASE_DIRECT_URL`, where migrations go, rather than `DATABASE_URL`.
+    """
 
     async def runner() -> T:
-        engine = create_engine(settings)
+        engine = create_engine(settings, direct=direct)
         try:
             await check_connection(engine)
             return await work(engine)

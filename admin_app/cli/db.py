@@ -19,7 +19,7 @@ def _settings_reachable() -> Settings:
     async def nothing(_engine: object) -> None:
         return None
 
-    run_with_engine(settings, nothing)
+    run_with_engine(settings, nothing, direct=True)
     return settings
 
 

@@ -5,9 +5,11 @@ outside the SQLAlchemy pool, so requests never wait behind it and it never waits
 for them; it both listens and sends (one sender task, so one statement at a time).
 When it drops (a database restart, a network cut, a silent peer caught by the
 heartbeat query) it is reopened with capped exponential backoff, and the service
-is told, so pages learn they may have missed something.
+is told, so pages learn they may have missed something. It goes to
+`DATABASE_DIRECT_URL`: a transaction-pooling PgBouncer cannot keep a LISTEN.
 
-On SQLite there is only one process, so there is nothing to send: `LocalBroker`.
+On SQLite there is only one process, so there is nothing to send: `LocalBroker`;
+likewise behind such a pooler with no direct URL (the service warns).
 """
 
 from __future__ import annotations

@@ -63,9 +63,20 @@ class LiveService:
     def _broker(self, settings: Settings) -> Broker:
         if settings.is_sqlite:
             return LocalBroker(self._connected)
+        url = settings.direct_db_url
+        if settings.through_pooler(url):
+            # A transaction-pooling PgBouncer hands the LISTENing server connection to
+            # other clients and drops what it hears while idle: nothing would arrive.
+            log.warning(
+                "live: DATABASE_POOLER=%s and no DATABASE_DIRECT_URL: pages update only "
+                "for changes made in this process; set DATABASE_DIRECT_URL to PostgreSQL "
+                "itself to hear the other processes",
+                settings.database_pooler,
+            )
+            return LocalBroker(self._connected)
         return PostgresBroker(
             node=self.node,
-            connect_options=listen_options(settings.db_url, settings.db_connect_timeout),
+            connect_options=listen_options(url, settings.db_connect_timeout),
             on_messages=self._received,
             on_connected=self._connected,
             heartbeat=settings.live_heartbeat,

@@ -105,6 +105,7 @@ def test_a_hardened_configuration_passes(postgres_backend, databases, tmp_path):
         ({"REQUIRE_2FA": "false"}, "REQUIRE_2FA", "stolen password"),
         ({"FORWARDED_ALLOW_IPS": "*"}, "FORWARDED_ALLOW_IPS", "X-Forwarded-For"),
         ({"ENVIRONMENT": "test"}, "ENVIRONMENT", "production"),
+        ({"DATABASE_POOLER": "pgbouncer"}, "DATABASE_DIRECT_URL", "cannot LISTEN"),
     ],
 )
 def test_each_unsafe_setting_alone_is_reported(

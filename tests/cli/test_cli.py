@@ -21,6 +21,8 @@ ADMIN_APP = str(Path(sys.executable).parent / "admin-app")
 
 def admin_app(*args: str, env: dict[str, str], stdin: str | None = None):
     full_env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
+    if "PYTHONPATH" in os.environ:  # a checkout sharing another one's virtualenv runs itself
+        full_env.setdefault("PYTHONPATH", os.environ["PYTHONPATH"])
     return subprocess.run(
         [ADMIN_APP, *args],
         env=full_env,

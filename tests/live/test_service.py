@@ -42,3 +42,26 @@ async def test_after_a_reconnect_pages_are_told_and_the_service_still_stops(url)
         # (it did, when the watcher slept in asyncio.wait_for on Python 3.11).
         await asyncio.wait_for(live.stop(), 10)
         await engine.dispose()
+
+
+async def test_behind_a_pooler_without_a_direct_url_it_warns_instead_of_listening(url, caplog):
+    """A LISTEN through a transaction-pooling PgBouncer would hear nothing, silently: the
+    service says so and does not open one."""
+    settings = make_settings(database_url=url, database_pooler="pgbouncer")
+    engine = create_engine(settings)
+    live = LiveService(settings, create_sessionmaker(engine))
+    await live.start()
+    try:
+        assert "set DATABASE_DIRECT_URL" in caplog.text, "no warning that live updates stay local"
+        connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            listening = await connection.fetchval(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE application_name = 'admin-app live' AND datname = current_database()"
+            )
+        finally:
+            await connection.close()
+        assert listening == 0, "it listens through the pooler"
+    finally:
+        await asyncio.wait_for(live.stop(), 10)
+        await engine.dispose()
