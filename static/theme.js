@@ -33,6 +33,9 @@
     event.preventDefault();
     var submitter = event.submitter;
     var data = new FormData(form);
+    // The menu closes as its item is chosen: the keyboard's focus goes back to its button.
+    var toggle = form.parentElement.querySelector("[data-app-theme-toggle]");
+    if (toggle) toggle.focus();
     if (submitter && submitter.name) data.set(submitter.name, submitter.value);
     fetch(form.action, {
       method: "POST",
