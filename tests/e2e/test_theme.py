@@ -129,3 +129,15 @@ def test_dark_is_drawn_before_the_first_paint(
     page.goto("/admin/customer/list")
     first = page.wait_for_function("() => window.__firstPaintTheme").json_value()
     assert first == "dark", f"the first paint was {first}"
+
+
+def test_the_two_factor_code_stays_black_on_white_in_dark(
+    new_context: Callable[..., BrowserContext], shots: Screenshots
+) -> None:
+    """A phone's camera needs the QR code's dark modules on a light ground in any theme."""
+    page = signed_in(new_context, viewport=WIDE, color_scheme="dark")
+    page.goto("/admin/account/2fa/setup")
+    assert shown(page) == "dark"
+    ground = page.locator("[data-qr] svg").evaluate("svg => getComputedStyle(svg).backgroundColor")
+    shots.take(page, "two-factor code dark")
+    assert ground == "rgb(255, 255, 255)", f"the QR code is drawn on {ground}"
