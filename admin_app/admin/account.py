@@ -1,4 +1,5 @@
-"""My account: change password, two-factor login, and the sessions where I am logged in."""
+"""My account: change password, two-factor login, the colour theme, and the sessions where
+I am logged in."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from typing import Any
 from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette_admin import CustomView
 from starlette_admin.flash import flash
 from starlette_admin.routing import route
 
 from admin_app.admin import compat
 from admin_app.admin.devices import device_name
+from admin_app.admin.theme import THEME_LABELS, parse_theme
 from admin_app.audit.events import record_event
 from admin_app.auth import throttle, totp
 from admin_app.auth.identity import client_ip, load_current_user
@@ -24,6 +26,7 @@ from admin_app.db import utcnow
 from admin_app.models import AdminSession, AdminUser
 from admin_app.observability.metrics import get_metrics
 from admin_app.state import get_session, get_sessionmaker, get_settings
+from admin_app.web.errors import wants_json
 
 
 class AccountView(CustomView):
@@ -96,6 +99,25 @@ class AccountView(CustomView):
         except PasswordPolicyError as error:
             return self._back(request, str(error), "error")
         return self._back(request, f"Password changed. {ended} other session(s) were logged out.")
+
+    @route("/theme", methods=["POST"], name="account-theme")
+    async def set_theme(self, request: Request) -> Response:
+        """Keep the chosen theme on the account (an audited change of the account, like
+        any other), then go back to the page it was chosen on; a script asking for JSON
+        gets the choice back and shows it at once."""
+        user = await self._me(request)
+        theme = parse_theme((await request.form()).get("theme"))
+        if theme is None:
+            refused = "Choose a theme: Auto, Light or Dark."
+            if wants_json(request):
+                return JSONResponse({"error": refused}, status_code=400)
+            return self._back(request, refused, "error")
+        if user.theme != theme:
+            user.theme = theme
+            await get_session(request).flush()
+        if wants_json(request):
+            return JSONResponse({"theme": theme, "label": THEME_LABELS[theme]})
+        return RedirectResponse(_came_from(request), status_code=303)
 
     @route("/sessions/revoke", methods=["POST"], name="account-sessions-revoke")
     async def revoke(self, request: Request) -> Response:
@@ -206,6 +228,14 @@ async def check_password(
         return wrong
     await throttle.attempt_succeeded(sessions, key)
     return None
+
+
+def _came_from(request: Request) -> str:
+    """The admin page a form was sent from (its Referer), else My account."""
+    referer = request.headers.get("referer", "")
+    if referer.startswith(str(request.url_for("admin:index"))):
+        return referer
+    return str(request.url_for("admin:account"))
 
 
 def _required(request: Request, user: AdminUser) -> bool:

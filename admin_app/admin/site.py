@@ -40,6 +40,7 @@ from admin_app.admin.media_access import media_endpoint
 from admin_app.admin.password_reset import PasswordResetPages
 from admin_app.admin.record_pages import RecordPages
 from admin_app.admin.registry import REGISTRY
+from admin_app.admin.theme import AppTheme
 from admin_app.admin.versioning import EditConflict
 from admin_app.admin.views.audit_entry import AuditEntryView
 from admin_app.auth import second_factor
@@ -93,6 +94,7 @@ class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages):
             secret_key=settings.secret,
             index_view=DashboardView(list(views)),
             favicon_url=static_url("favicon.svg"),
+            theme=AppTheme(),
             debug=False,
             **kwargs,
         )

@@ -24,10 +24,15 @@ class Identity:
     display_name: str
     is_superuser: bool
     has_2fa: bool
+    theme: str = "auto"
+    """The account's colour theme (`admin_app.models.admin_user.THEMES`). Part of the
+    identity, so a kept page chrome (keyed by it) never shows another theme."""
 
     @classmethod
     def of(cls, user: AdminUser) -> Identity:
-        return cls(user.id, user.email, user.display_name, user.is_superuser, user.has_2fa)
+        return cls(
+            user.id, user.email, user.display_name, user.is_superuser, user.has_2fa, user.theme
+        )
 
 
 async def load_current_user(conn: HTTPConnection) -> AdminUser | None:

@@ -119,6 +119,7 @@ _SESSION_AND_USER = (
         AdminUser.full_name,
         AdminUser.is_superuser,
         AdminUser.totp_enabled_at,
+        AdminUser.theme,
     )
     .join(AdminUser, AdminUser.id == AdminSession.user_id)
     .where(AdminSession.id == bindparam("id"))
@@ -131,9 +132,18 @@ async def load_session(db: AsyncSession, token: str, timeouts: Timeouts) -> Live
     row = (await db.execute(_SESSION_AND_USER, {"id": record_id})).first()
     if row is None:
         return None
-    revoked_at, expires_at, last_seen_at, is_active, user_id, email, full_name, superuser, totp = (
-        row
-    )
+    (
+        revoked_at,
+        expires_at,
+        last_seen_at,
+        is_active,
+        user_id,
+        email,
+        full_name,
+        superuser,
+        totp,
+        theme,
+    ) = row
     now = utcnow()
     if not is_valid(revoked_at, expires_at, last_seen_at, is_active, timeouts, now):
         return None
@@ -141,7 +151,8 @@ async def load_session(db: AsyncSession, token: str, timeouts: Timeouts) -> Live
         await db.execute(
             update(AdminSession).where(AdminSession.id == record_id).values(last_seen_at=now)
         )
-    identity = Identity(user_id, email, display_name(full_name, email), superuser, totp is not None)
+    name = display_name(full_name, email)
+    identity = Identity(user_id, email, name, superuser, totp is not None, theme)
     return LiveSession(record_id, identity)
 
 

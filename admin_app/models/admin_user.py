@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Index, String, func
+from sqlalchemy import BigInteger, CheckConstraint, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.db import Base, Versioned, utcnow
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 UNUSABLE_PASSWORD_PREFIX = "!"  # noqa: S105 (a marker, not a password)
 """A stored password starting with this matches no password: an invitee has none yet."""
 
+THEMES = ("auto", "light", "dark")
+"""The colour themes an account may choose: `auto` follows the operating system."""
+
 
 def display_name(full_name: str, email: str) -> str:
     """How an account is named to people: its full name, else its email."""
@@ -29,6 +32,7 @@ class AdminUser(Versioned, Base):
 
     __tablename__ = "admin_user"
     __audit_collections__ = ("roles",)
+    __table_args__ = (CheckConstraint("theme IN ('auto', 'light', 'dark')", name="theme_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
@@ -45,6 +49,8 @@ class AdminUser(Versioned, Base):
     """Encrypted (`admin_app.auth.totp.seal`); plain base32 in rows from before 0007."""
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    theme: Mapped[str] = mapped_column(String(8), default="auto", server_default="auto")
+    """One of `THEMES`: the admin's colours, wherever this account signs in."""
 
     roles: Mapped[list[Role]] = relationship(secondary=admin_user_role, back_populates="users")
 

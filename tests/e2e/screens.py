@@ -177,6 +177,19 @@ def check_sidebar(png: bytes, width: int, sidebar: bool) -> list[str]:
     return []
 
 
+THEME_JS = """() => [document.documentElement.getAttribute("data-bs-theme"),
+    getComputedStyle(document.body).colorScheme]"""
+
+
+def check_theme(page: Page, scheme: str) -> list[str]:
+    """The page is drawn in the system's colour scheme (`light` or `dark`), as the
+    default theme, Auto, asks: Tabler's switch is set, and its colours took effect."""
+    switch, drawn = page.evaluate(THEME_JS)
+    if switch != scheme or drawn != scheme:
+        return [f"on a {scheme} system the page is data-bs-theme={switch!r}, drawn {drawn!r}"]
+    return []
+
+
 # --- accessibility ---------------------------------------------------------------------
 
 BLOCKING = ("critical", "serious")

@@ -1,6 +1,7 @@
 """Importing customers through the import pages: upload, map the columns, check, apply with
 a progress bar, and find the new customers in the list. Screenshots of each step are left
-in test-results/screenshots/test-import-pages-*/ (wide screen, and the mapping on a phone)."""
+in test-results/screenshots/test-import-pages-*/ (wide screen, and the mapping on a phone
+in dark)."""
 
 from __future__ import annotations
 
@@ -150,13 +151,14 @@ def test_import_pages_from_file_to_list(
 
 
 def on_a_phone(new_context: Callable[..., BrowserContext], tmp_path: Path) -> None:
-    """The same file with a bad cell, on a phone, with the mapping saved above: the
-    error is listed, the import is not offered, and cancelling writes nothing."""
+    """The same file with a bad cell, on a phone set to dark (so the import pages are
+    checked by axe-core in both themes), with the mapping saved above: the error is
+    listed, the import is not offered, and cancelling writes nothing."""
     file = tmp_path / "bad.csv"
     bad = CSV.replace("JP,true", "JP,maybe").replace(".pages@", ".phone@")
     file.write_text(bad, encoding="utf-8")
-    page = new_context(viewport=PHONE).new_page()
-    shots = Steps("test import pages 390x844")
+    page = new_context(viewport=PHONE, color_scheme="dark").new_page()
+    shots = Steps("test import pages 390x844 dark")
     page.goto("/admin/customer/list")
     log_in(page, ROOT_EMAIL, PASSWORD)
     shots.take(page, "list with the import link")

@@ -1,9 +1,10 @@
 """Every screen of the admin in Chromium, for a superuser and a limited role, on a wide
-screen and a phone: each opens without errors, is laid out right, and is accessible.
+screen and a phone, on a light system and (on the wide screen) a dark one: each opens
+without errors, is laid out right, and is accessible.
 
-The screens come from the registry (tests/e2e/screens.py). One walk per role and size
-serves both the screen test and the accessibility test; its screenshots are left in
-test-results/screenshots/test-every-screen-<role>-<size>/.
+The screens come from the registry (tests/e2e/screens.py). One walk per role, size and
+colour scheme serves both the screen test and the accessibility test; its screenshots are
+left in test-results/screenshots/test-every-screen-<role>-<size>-<scheme>/.
 """
 
 from __future__ import annotations
@@ -27,43 +28,56 @@ ROLES = {
     "support": demo_role(SUPPORT_ROLE, SUPPORT_EMAIL),
 }
 SIZES = {"1366x900": {"width": 1366, "height": 900}, "390x844": {"width": 390, "height": 844}}
+PASSES = [
+    *((role, size, "light") for role in ROLES for size in SIZES),
+    # Dark mode changes colours, not layout: one wide pass per role checks every screen's
+    # contrast in it (each pass takes over a minute).
+    *((role, "1366x900", "dark") for role in ROLES),
+]
+"""(role, size, colour scheme) of each walk."""
+PASS_IDS = ["-".join(p) for p in PASSES]
 
-Walks = Callable[[str, str], Walk]
+Walks = Callable[[str, str, str], Walk]
 
 
 @pytest.fixture(scope="module")
 def walks(browser: Browser, live_server: LiveServer) -> Walks:
-    """The walk of a role at a size, made by whichever test asks for it first."""
-    done: dict[tuple[str, str], Walk] = {}
+    """The walk of a role at a size and colour scheme, made by whichever test asks for it
+    first."""
+    done: dict[tuple[str, str, str], Walk] = {}
 
-    def get(role: str, size: str) -> Walk:
-        if (role, size) not in done:
-            shots = Screenshots(SCREENSHOTS, f"test every screen {role} {size}")
-            done[role, size] = walk(browser, live_server.url, ROLES[role], SIZES[size], shots)
-        return done[role, size]
+    def get(role: str, size: str, scheme: str) -> Walk:
+        if (role, size, scheme) not in done:
+            shots = Screenshots(SCREENSHOTS, f"test every screen {role} {size} {scheme}")
+            done[role, size, scheme] = walk(
+                browser, live_server.url, ROLES[role], SIZES[size], shots, scheme
+            )
+        return done[role, size, scheme]
 
     return get
 
 
-@pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("role", ROLES)
-def test_every_screen(walks: Walks, role: str, size: str, live_server: LiveServer) -> None:
+@pytest.mark.parametrize(("role", "size", "scheme"), PASSES, ids=PASS_IDS)
+def test_every_screen(
+    walks: Walks, role: str, size: str, scheme: str, live_server: LiveServer
+) -> None:
     """No 5xx, console error, CSP violation or escaped markup, and the layout holds:
     tables fit or scroll visibly, the search box keeps its width, the sidebar runs the
-    whole page, the History card lines up; pages the role may not open answer 403/404."""
-    result = walks(role, size)
+    whole page, the History card lines up; every page is in the system's colour scheme;
+    pages the role may not open answer 403/404."""
+    result = walks(role, size, scheme)
     assert len(result.visits) >= 10, f"the walk opened only {len(result.visits)} pages"
-    assert not result.problems(), f"as {role} at {size}:\n{result.problems()}"
+    assert not result.problems(), f"as {role} at {size}, {scheme}:\n{result.problems()}"
 
 
-@pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("role", "size", "scheme"), PASSES, ids=PASS_IDS)
 def test_every_screen_is_accessible(
-    walks: Walks, role: str, size: str, live_server: LiveServer
+    walks: Walks, role: str, size: str, scheme: str, live_server: LiveServer
 ) -> None:
-    """axe-core finds no critical or serious violation on any page of the walk."""
-    result = walks(role, size)
-    assert not result.violations(), f"as {role} at {size}:\n{result.violations()}"
+    """axe-core finds no critical or serious violation on any page of the walk, colour
+    contrast included, in light and in dark."""
+    result = walks(role, size, scheme)
+    assert not result.violations(), f"as {role} at {size}, {scheme}:\n{result.violations()}"
 
 
 def test_the_customer_list_shows_every_column_at_1366(

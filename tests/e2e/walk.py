@@ -1,4 +1,5 @@
-"""One walk through every screen a role may open, at one window size, in one browser context.
+"""One walk through every screen a role may open, at one window size and colour scheme, in
+one browser context.
 
 The walk signs in once, opens each page the role may open (a screenshot, the page's
 problems and its accessibility violations are kept for each), then asks for each page
@@ -25,6 +26,7 @@ from tests.e2e.screens import (
     check_layout,
     check_markup,
     check_sidebar,
+    check_theme,
     model_pages,
 )
 from tests.helpers import PASSWORD
@@ -68,10 +70,11 @@ class Walk:
 class Walker:
     """Opens pages in one context and records what each showed."""
 
-    def __init__(self, page: Page, shots: Screenshots, width: int) -> None:
+    def __init__(self, page: Page, shots: Screenshots, width: int, scheme: str = "light") -> None:
         self.page = page
         self.shots = shots
         self.width = width
+        self.scheme = scheme
         self.watch = ConsoleWatch()
         self.watch.attach(page)
         self.server_errors: list[str] = []
@@ -93,7 +96,9 @@ class Walker:
         self.page.wait_for_function(SETTLED_JS, timeout=TIMEOUT_MS)
         problems += check_markup(self.page) + check_layout(self.page, kind)
         shot = self.shots.take(self.page, name).read_bytes()
-        problems += check_sidebar(shot, self.width, sidebar=signed_in)
+        problems += check_theme(self.page, self.scheme)
+        if self.scheme == "light":  # dark pages are dark beside the sidebar too
+            problems += check_sidebar(shot, self.width, sidebar=signed_in)
         violations = self.accessibility.violations(self.page)
         problems += self.watch.errors[console:] + self.server_errors[server:]
         self.walk.visits.append(Visit(name, path, problems, violations))
@@ -126,13 +131,23 @@ class Walker:
 
 
 def walk(
-    browser: Browser, base_url: str, role: Role, viewport: dict[str, Any], shots: Screenshots
+    browser: Browser,
+    base_url: str,
+    role: Role,
+    viewport: dict[str, Any],
+    shots: Screenshots,
+    scheme: str = "light",
 ) -> Walk:
-    """Walk every screen for `role` in a window of `viewport`'s size."""
-    context = browser.new_context(base_url=base_url, viewport=viewport)  # type: ignore[arg-type]
+    """Walk every screen for `role` in a window of `viewport`'s size, on a system whose
+    colour scheme is `scheme` (the accounts keep the default theme, Auto, which follows it)."""
+    context = browser.new_context(
+        base_url=base_url,
+        viewport=viewport,  # type: ignore[arg-type]
+        color_scheme=scheme,  # type: ignore[arg-type]
+    )
     context.set_default_timeout(TIMEOUT_MS)
     try:
-        walker = Walker(context.new_page(), shots, viewport["width"])
+        walker = Walker(context.new_page(), shots, viewport["width"], scheme)
         if role.codes is None:  # the signed-out pages once, with the superuser's walk
             for name, path in ANONYMOUS_PAGES.items():
                 walker.visit(name, path, signed_in=False)
