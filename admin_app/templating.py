@@ -58,6 +58,15 @@ STOCK_FIXES: dict[str, dict[str, str]] = {
             "{{ self.user_menu_trigger() }}"
         ),
     },
+    "base.html": {
+        # The script between these markers (icon and class registries, jQuery set-up) is
+        # the same on every page: the admin serves it once (admin_app/admin/page_script.py).
+        "{# djlint:off #}": (
+            "{% if page_script_url is defined %}"
+            '<script src="{{ page_script_url() }}"></script>{% else %}'
+        ),
+        "{# djlint:on #}": "{% endif %}",
+    },
     "detail.html": {
         # The row actions' script read the record's key from the page's script; it reads it
         # from the page instead, so the script belongs to the page's kept chrome

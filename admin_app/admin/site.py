@@ -37,6 +37,7 @@ from admin_app.admin.import_pages import ImportPages
 from admin_app.admin.importing import all_or_nothing
 from admin_app.admin.lists.routes import ListRoutes
 from admin_app.admin.media_access import media_endpoint
+from admin_app.admin.page_script import PageScript
 from admin_app.admin.password_reset import PasswordResetPages
 from admin_app.admin.record_pages import RecordPages
 from admin_app.admin.registry import REGISTRY
@@ -117,6 +118,7 @@ class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages):
         # Templates change only with a deploy (a restart): no file check on every render.
         self.templates.env.auto_reload = settings.debug
         self.templates.env.globals["get_flashed_messages"] = get_flashed_messages
+        self._page_script = PageScript(self.templates.env, f"{self.route_name}:page-script")
         media = media_endpoint(views)
         self.routes.insert(0, Route("/media/{name:path}", media, name="media"))
         self.routes.insert(
@@ -124,6 +126,14 @@ class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages):
             Route("/login/2fa", self._second_factor, methods=["GET", "POST"], name="login-2fa"),
         )
         self.routes[:0] = PasswordResetPages(self.templates).routes()
+
+    @route("/_api/page.js", methods=["GET"], name="page-script")
+    @login_not_required
+    async def page_script(self, request: Request) -> Response:
+        """The script every page loads (`page_script`), the sign-in page too."""
+        script = self._page_script
+        headers = script.headers(request.query_params.get("v"))
+        return Response(script.text, media_type="text/javascript", headers=headers)
 
     @login_not_required
     async def _second_factor(self, request: Request) -> Response:
