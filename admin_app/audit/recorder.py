@@ -105,14 +105,16 @@ def deleted(obj: Any) -> dict[str, Any]:
     return changes
 
 
-def entry(action: str, obj: Any, changes: dict[str, Any]) -> dict[str, Any]:
+def actor_columns() -> dict[str, Any]:
+    """An audit row's when and who: now, and the actor of the current request or job."""
     actor = current_actor()
+    return {"at": utcnow(), "user_id": actor.user_id, "actor": actor.label, "ip": actor.ip}
+
+
+def entry(action: str, obj: Any, changes: dict[str, Any]) -> dict[str, Any]:
     note = current_note()
     return {
-        "at": utcnow(),
-        "user_id": actor.user_id,
-        "actor": actor.label,
-        "ip": actor.ip,
+        **actor_columns(),
         "action": note[0] if note else action,
         "model": table_of(type(obj)).name,
         "object_pk": object_pk(obj),

@@ -19,8 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin_app.admin.base import AppModelView
-from admin_app.audit.context import current_actor
-from admin_app.audit.recorder import AUDIT_TABLE
+from admin_app.audit.recorder import AUDIT_TABLE, actor_columns
 from admin_app.auth.identity import Identity
 from admin_app.auth.permissions import Grants
 from admin_app.db import table_of, utcnow
@@ -192,13 +191,9 @@ class Importer:
         return Target(plan, conflict_target(model, job.key_field, ci))
 
     def _audit_row(self, job: ImportJob, written: Written) -> dict[str, Any]:
-        actor = current_actor()
         total = written.inserted + written.updated
         return {
-            "at": utcnow(),
-            "user_id": actor.user_id,
-            "actor": actor.label,
-            "ip": actor.ip,
+            **actor_columns(),
             "action": "import",
             "model": table_of(self.view.model).name,
             "object_pk": "",

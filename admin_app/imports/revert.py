@@ -33,8 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import FromClause
 
-from admin_app.audit.context import current_actor
-from admin_app.audit.recorder import AUDIT_TABLE
+from admin_app.audit.recorder import AUDIT_TABLE, actor_columns
 from admin_app.audit.revert import RevertError, mapper_for
 from admin_app.db import Base, utcnow
 from admin_app.imports.changeset import CHANGES
@@ -237,12 +236,8 @@ def _before_values(
 
 
 def _audit_row(entry: AuditEntry, job: ImportJob, deleted: int, restored: int) -> dict[str, Any]:
-    actor = current_actor()
     return {
-        "at": utcnow(),
-        "user_id": actor.user_id,
-        "actor": actor.label,
-        "ip": actor.ip,
+        **actor_columns(),
         "action": "revert",
         "model": entry.model,
         "object_pk": "",
