@@ -25,11 +25,14 @@ from starlette_admin.contrib.sqla import InlineModelView, ModelView
 from starlette_admin.events import AdminEvent
 from starlette_admin.exceptions import ActionFailed, FormValidationError
 from starlette_admin.fields import BaseField, EnumField
+from starlette_admin.filters import FilterRegistry
 
 from admin_app.admin import compat, input_rules
 from admin_app.admin.delete_page import DeleteActionsMixin
 from admin_app.admin.export import ExportMixin
+from admin_app.admin.filters import FILTERS
 from admin_app.admin.permissions import PermissionsMixin
+from admin_app.admin.relations import RelationManager
 from admin_app.admin.versioning import VersionedEditMixin
 from admin_app.db import Base
 from admin_app.state import get_session
@@ -60,6 +63,14 @@ class AppModelView(
     menu_group: ClassVar[str | None] = None
     """The side-menu heading the view is listed under, such as `"Catalogue"`; None for top level."""
 
+    relation_managers: ClassVar[Sequence[str]] = ()
+    """To-many relations whose records the detail page lists, each the related view's
+    list narrowed to this record (`admin_app.admin.relations`). Example:
+    `relation_managers = ("orders",)` on customers."""
+
+    relations: tuple[RelationManager, ...] = ()
+    """The relation managers, resolved when the admin is built."""
+
     page_size = 25
     page_size_options: ClassVar[Sequence[int]] = [25, 50, 100]  # type: ignore[misc]
 
@@ -73,6 +84,10 @@ class AppModelView(
         # super() for them (the bus runs right after that hook, before the flush).
         self.events.on(AdminEvent.BEFORE_CREATE, _tidy)
         self.events.on(AdminEvent.BEFORE_EDIT, _tidy)
+
+    def get_filter_registry(self) -> FilterRegistry:
+        """The filters offered by field type: one registry for every view (`filters`)."""
+        return FILTERS
 
     async def repr(self, obj: Any, request: Request) -> str:
         """How an object is named in lists, relation fields and messages: its `__str__`."""

@@ -25,7 +25,7 @@ from starlette_admin.fields import EnumField
 from starlette_admin.flash import get_flashed_messages
 from starlette_admin.routing import route
 
-from admin_app.admin import compat
+from admin_app.admin import compat, relations
 from admin_app.admin.base import AppModelView
 from admin_app.admin.changes import ChangeReader
 from admin_app.admin.chrome import RecordChromes, Slots
@@ -99,6 +99,7 @@ class RecordPages(AdminPages):
         if not view.is_accessible(request) or not view.can_create(request):
             raise HTTPException(403)
         form = await compat.create_defaults(self, request, view)
+        form = relations.chosen(request, view, form, lambda key: compat.find_view_by_key(self, key))
         inlines = await compat.form_inlines(self, request, view)
         record = {"obj": form, "inlines": inlines}
         return await self._form_page(request, view, view.create_template, form, record)
@@ -145,6 +146,7 @@ class RecordPages(AdminPages):
             "row_actions": await self._actions_html(request, view, obj),
             "obj": await view.serialize(obj, request),
             "inlines": await compat.detail_inlines(self, request, view, obj),
+            "relations": await relations.shown(request, view, obj),
             "history": list(zip(history, rows, strict=True)),
             "audit_visible": _audit_visible(self, request),
             "flashed_messages": get_flashed_messages(request),

@@ -24,7 +24,7 @@ from starlette_admin.routing import route
 from starlette_admin.security.csrf import CSRFMiddleware as StockCSRFMiddleware
 from starlette_admin.views import BaseView
 
-from admin_app.admin import compat
+from admin_app.admin import compat, relations
 from admin_app.admin.account import AccountView
 from admin_app.admin.base import AppModelView
 from admin_app.admin.changes import ChangeReader
@@ -258,6 +258,7 @@ def build_admin(settings: Settings, registry: Iterable[type[AppModelView]] = REG
     """The admin site with every registered view, grouped in the menu by `menu_group`."""
     views = [view_class() for view_class in registry]
     _fill_permission_catalogs(views)
+    relations.resolve(views)
     admin = AppAdmin(settings, views)
     _link_audit_targets(views, admin.changes)
     for entry in _menu(views):

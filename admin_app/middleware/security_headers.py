@@ -14,8 +14,9 @@ after logout the Back button cannot show the last customer list from the cache, 
 a shared proxy never holds an export. Static assets keep their own caching."""
 
 
-def content_security_policy(nonce: str) -> str:
-    """Scripts only from our origin or carrying this request's nonce; no framing, no plugins."""
+def content_security_policy(nonce: str, *, framable: bool = False) -> str:
+    """Scripts only from our origin or carrying this request's nonce; no plugins; no
+    framing, but by our own pages where `framable`."""
     return "; ".join(
         [
             "default-src 'self'",
@@ -28,7 +29,7 @@ def content_security_policy(nonce: str) -> str:
             "object-src 'none'",
             "base-uri 'self'",
             "form-action 'self'",
-            "frame-ancestors 'none'",
+            "frame-ancestors 'self'" if framable else "frame-ancestors 'none'",
         ]
     )
 
@@ -36,7 +37,9 @@ def content_security_policy(nonce: str) -> str:
 class SecurityHeadersMiddleware:
     """Adds CSP, framing, sniffing, referrer and caching policies (HSTS over HTTPS only).
 
-    A header the route set itself is kept (uploaded files set a stricter policy)."""
+    A header the route set itself is kept (uploaded files set a stricter policy). A page
+    our own pages may frame (a relation manager's list) says `X-Frame-Options: SAMEORIGIN`,
+    and its CSP then allows our origin as the frame's parent."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
@@ -50,8 +53,8 @@ class SecurityHeadersMiddleware:
         if hsts:
             fixed["strict-transport-security"] = HSTS
         self.fixed = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in fixed.items()]
-        before, after = content_security_policy("\0").split("\0")
-        self.policy = before.encode("latin-1"), after.encode("latin-1")
+        self.policy = _split(content_security_policy("\0"))
+        self.framable = _split(content_security_policy("\0", framable=True))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,12 +73,20 @@ class SecurityHeadersMiddleware:
         present = {name.lower() for name, _ in headers}
         content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
         if b"content-security-policy" not in present:
-            policy = self.policy[0] + nonce.encode("latin-1") + self.policy[1]
+            framed = (b"x-frame-options", b"SAMEORIGIN") in headers
+            before, after = self.framable if framed else self.policy
+            policy = before + nonce.encode("latin-1") + after
             headers.append((b"content-security-policy", policy))
         headers += [(k, v) for k, v in self.fixed if k not in present]
         if b"cache-control" not in present and content_type.startswith(NOT_STORED_BYTES):
             headers.append((b"cache-control", b"no-store"))
         return headers
+
+
+def _split(policy: str) -> tuple[bytes, bytes]:
+    """A policy made with the nonce `\0`, cut where the nonce goes."""
+    before, after = policy.split("\0")
+    return before.encode("latin-1"), after.encode("latin-1")
 
 
 NOT_STORED_BYTES = tuple(kind.encode("latin-1") for kind in NOT_STORED)

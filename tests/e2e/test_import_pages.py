@@ -76,7 +76,9 @@ def slowed_down(page: Page) -> Iterator[Callable[[], None]]:
     try:
         yield lambda: held.__setitem__(0, False)
     finally:
-        page.unroute(STATUS, answer)
+        # A poll may still be in the handler (fetching the real answer) when the block
+        # ends: let it finish, or it would answer a route already handed back.
+        page.unroute_all(behavior="wait")
 
 
 def upload(page: Page, path: Path) -> None:

@@ -18,6 +18,7 @@ class CategoryView(AppModelView):
         SlugField("slug", populate_from="name", required=True, maxlength=120),
     ]
     unique_fields = ("slug",)
+    relation_managers = ("products",)
     searchable_fields = ["name", "slug"]
     sortable_fields = ["id", "name", "slug"]
     fields_default_sort = ["name"]

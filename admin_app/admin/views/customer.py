@@ -31,6 +31,7 @@ class CustomerView(AppModelView):
         AwareDateTimeField("created_at", read_only=True, exclude_from_create=True),
     ]
     exclude_fields_from_list = ["phone"]
+    relation_managers = ("orders",)
     case_insensitive_unique = ("email",)
     searchable_fields = [
         "first_name",
