@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette_admin.i18n import get_locale, get_timezone
 
 from admin_app.admin import compat
+from admin_app.admin.relations import in_frame
 from admin_app.admin.theme import theme_of
 from admin_app.auth.permissions import grants
 from admin_app.templating import csp_nonce
@@ -279,8 +280,8 @@ class ChromeCache:
     @staticmethod
     def key(request: Request, template: str, view_key: str, url: Hashable = None) -> Hashable:
         """Template, view, viewer (session, account, permissions, colour theme), locale,
-        time zone, and where the admin is served from; `url`, what of the URL the chrome
-        shows."""
+        time zone, where the admin is served from, whether the page is framed; `url`,
+        what of the URL the chrome shows."""
         state = request.state
         allowed = grants(request)
         return (
@@ -297,6 +298,7 @@ class ChromeCache:
             allowed.codes,
             repr(sorted(allowed.scopes.items())),
             theme_of(request),  # also in the identity; said here, as the page shows it
+            in_frame(request),  # no menu or header in a frame
             get_locale(),
             get_timezone(),
         )

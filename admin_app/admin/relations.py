@@ -7,7 +7,7 @@ A view names the to-many relations whose records its detail page lists:
 
 Each is the related view's own list page, narrowed to this record by the "is" filter on
 the relation back (`Order.customer`, `admin_app.admin.filters`) and shown in a frame
-(`?frame=1`: the list without the menu and header). So it is the whole list in small,
+(`?frame=1`: the page without the menu and header). So it is the whole list in small,
 with nothing of its own to keep in step: keyset pages, sort, search, filters, totals,
 export and bulk actions, the user's permissions and row scope. Links that leave the
 list open in the page around it (`static/frame.js`).
@@ -31,7 +31,14 @@ from starlette_admin import RequestAction
 from starlette_admin.fields import HasOne
 
 FRAME_PARAM = "frame"
-"""The list-page query parameter (`frame=1`) that renders a list for a relation manager."""
+"""The query parameter (`frame=1`) that renders a page for a frame: a relation manager's
+list, or a form in its dialog. Such a page has no menu or header (`layout.html`), and
+only our own pages may frame it (`SecurityHeadersMiddleware`)."""
+
+
+def in_frame(request: Request) -> bool:
+    """Whether the page is rendered for a frame (`FRAME_PARAM`)."""
+    return request.query_params.get(FRAME_PARAM) == "1"
 
 
 _PLAIN = re.compile(r"[\w.~-]+")
@@ -105,7 +112,8 @@ def _manager(view: Any, name: str, by_model: dict[Any, Any]) -> RelationManager:
 async def shown(request: Request, view: Any, obj: Any) -> list[dict[str, Any]]:
     """The relation managers of `view` this user may see on `obj`'s detail page: their
     heading, the framed list and its title, the whole list, and the create form when
-    allowed (with this record chosen, returning here after the save)."""
+    allowed (with this record chosen): on its own page, returning here after the save,
+    and framed for a dialog, returning to the framed list."""
     if not getattr(view, "relations", ()):
         return []
     pk = await view.get_pk_value(request, obj)
@@ -115,11 +123,14 @@ async def shown(request: Request, view: Any, obj: Any) -> list[dict[str, Any]]:
         related = manager.view
         if not related.is_accessible(request) or not _can_filter(request, manager):
             continue
-        create = None
+        create = create_dialog = None
         if related.can_create(request):
             url = request.url_for(f"{request.app.state.ROUTE_NAME}:create", key=related.key)
             back = {manager.back: str(pk), "_origin": _here(request)}
             create = str(url.include_query_params(**back))
+            framed_list = manager.list_url(request, pk, frame=True)
+            in_dialog = {**back, "_origin": _path(framed_list), FRAME_PARAM: "1"}
+            create_dialog = str(url.include_query_params(**in_dialog))
         sections.append(
             {
                 "manager": manager,
@@ -127,6 +138,7 @@ async def shown(request: Request, view: Any, obj: Any) -> list[dict[str, Any]]:
                 "frame_url": str(manager.list_url(request, pk, frame=True)),
                 "list_url": str(manager.list_url(request, pk, frame=False)),
                 "create_url": create,
+                "create_dialog_url": create_dialog,
             }
         )
     return sections
@@ -134,8 +146,12 @@ async def shown(request: Request, view: Any, obj: Any) -> list[dict[str, Any]]:
 
 def _here(request: Request) -> str:
     """This page's path and query: where a form opened from it returns after a save."""
-    query = request.url.query
-    return request.url.path + (f"?{query}" if query else "")
+    return _path(request.url)
+
+
+def _path(url: URL) -> str:
+    """`url` without its scheme and host, as `_origin` takes it."""
+    return url.path + (f"?{url.query}" if url.query else "")
 
 
 def chosen(

@@ -114,6 +114,7 @@ class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages):
         self.templates.env.filters["local_datetime"] = local_datetime
         self.templates.env.filters["local_date"] = local_date
         self.templates.env.filters["device_name"] = device_name
+        self.templates.env.globals["in_frame"] = relations.in_frame
         compat.add_template_names(self.templates.env)
         # Templates change only with a deploy (a restart): no file check on every render.
         self.templates.env.auto_reload = settings.debug

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from admin_app.templating import new_nonce
@@ -38,8 +40,8 @@ class SecurityHeadersMiddleware:
     """Adds CSP, framing, sniffing, referrer and caching policies (HSTS over HTTPS only).
 
     A header the route set itself is kept (uploaded files set a stricter policy). A page
-    our own pages may frame (a relation manager's list) says `X-Frame-Options: SAMEORIGIN`,
-    and its CSP then allows our origin as the frame's parent."""
+    asked for a frame (`?frame=1`: a relation manager's list or form) may be framed by our
+    own pages, and no others."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
@@ -61,26 +63,40 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         nonce = new_nonce()
+        framable = FRAMED in scope["query_string"] and _framed(scope["query_string"])
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = self._added(list(message.get("headers", ())), nonce)
+                headers = list(message.get("headers", ()))
+                message["headers"] = self._added(headers, nonce, framable)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
-    def _added(self, headers: list[tuple[bytes, bytes]], nonce: str) -> list[tuple[bytes, bytes]]:
+    def _added(
+        self, headers: list[tuple[bytes, bytes]], nonce: str, framable: bool
+    ) -> list[tuple[bytes, bytes]]:
         present = {name.lower() for name, _ in headers}
         content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
         if b"content-security-policy" not in present:
-            framed = (b"x-frame-options", b"SAMEORIGIN") in headers
-            before, after = self.framable if framed else self.policy
+            before, after = self.framable if framable else self.policy
             policy = before + nonce.encode("latin-1") + after
             headers.append((b"content-security-policy", policy))
+        if framable and b"x-frame-options" not in present:
+            headers.append((b"x-frame-options", b"SAMEORIGIN"))
+            present.add(b"x-frame-options")
         headers += [(k, v) for k, v in self.fixed if k not in present]
         if b"cache-control" not in present and content_type.startswith(NOT_STORED_BYTES):
             headers.append((b"cache-control", b"no-store"))
         return headers
+
+
+FRAMED = b"frame=1"
+"""A query asking for a page for a frame (`admin_app.admin.relations.FRAME_PARAM`)."""
+
+
+def _framed(query: bytes) -> bool:
+    return ("frame", "1") in parse_qsl(query.decode("latin-1"))
 
 
 def _split(policy: str) -> tuple[bytes, bytes]:

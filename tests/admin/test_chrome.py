@@ -211,6 +211,14 @@ def test_every_list_from_a_kept_chrome_is_the_page_a_full_render_gives(
             kept, fresh = _kept_and_fresh(browser, monkeypatch, f"{url}&q=person1")
             assert kept == fresh, f"{who}: /admin/{key}/list?q= differs when its content is kept"
             assert 'value="person1"' in kept, f"{who}: the search box lost its term"
+            # The list framed in a record's page (a relation manager) is kept apart.
+            browser.get(url)
+            framed = browser.get(f"{url}&frame=1").text
+            with monkeypatch.context() as patch:
+                patch.setattr(ChromeCache, "get", lambda self, key: None)
+                fresh = browser.get(f"{url}&frame=1").text
+            assert _same_moment(framed) == _same_moment(fresh), f"{who}: framed {key} differs"
+            assert 'class="in-frame"' in framed and "navbar-vertical" not in framed
             checked += 1
     helper.__exit__(None, None, None)
     assert checked >= len(keys) + 2, "the limited role saw almost nothing: the test proves little"

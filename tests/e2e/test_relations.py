@@ -4,12 +4,13 @@ adds an order with the customer already chosen."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.admin_ui import chosen, log_in, next_page
-from tests.e2e.browser import Screenshots
+from tests.e2e.admin_ui import log_in, next_page
+from tests.e2e.browser import ConsoleWatch, Screenshots
 from tests.e2e.conftest import ROOT_EMAIL, SUPPORT_EMAIL
 from tests.e2e.screens import Accessibility
 from tests.helpers import PASSWORD
@@ -56,28 +57,70 @@ def test_a_customers_orders_sort_in_place_and_open_in_the_page(
     expect(page.locator("aside.navbar-vertical")).to_be_visible()
 
 
-def test_add_order_starts_with_the_customer_chosen_and_comes_back(
-    page: Page, shots: Screenshots
-) -> None:
+def test_add_order_in_a_dialog_with_the_customer_chosen(page: Page, shots: Screenshots) -> None:
     customer_url = _open_customer_with_orders(page, ROOT_EMAIL)
     orders = page.frame_locator("iframe.relation-frame").locator("tbody tr[data-sa-pk]")
     expect(orders.first).to_be_visible()
     count = orders.count()
-    with next_page(page):
-        page.get_by_role("link", name="Add order").click()
-    assert "/admin/order/create" in page.url
-    expect(chosen(page, "customer")).not_to_be_empty()
-    page.get_by_label("Total").fill("12.50")
+    page.get_by_role("link", name="Add order").click()
+    dialog = page.get_by_role("dialog", name="Add order")
+    expect(dialog).to_be_visible()
+    form = page.frame_locator("iframe.relation-dialog-frame")
+    expect(form.locator("select#customer + .select2 [role=textbox]")).not_to_be_empty()
+    form.get_by_label("Total").fill("12.50")
     # The date picker (flatpickr) shows its own input; set the date the way it does.
-    page.evaluate(
-        "document.getElementById('placed_at-value')._flatpickr.setDate('2026-12-01 10:30:00', true)"
+    form.locator("body").evaluate(
+        "() => document.getElementById('placed_at-value')._flatpickr.setDate("
+        "'2026-12-01 10:30:00', true)"
     )
-    shots.take(page, "a new order with its customer chosen")
-    with next_page(page):
-        page.get_by_role("button", name="Save", exact=True).click()
-    assert page.url.endswith(customer_url), f"after the save the page is {page.url}"
+    shots.take(page, "a new order in a dialog, its customer chosen")
+    form.get_by_role("button", name="Save", exact=True).click()
+    expect(dialog).to_be_hidden()
+    assert page.url.endswith(customer_url), f"the dialog left the page for {page.url}"
     expect(orders).to_have_count(count + 1)
     expect(page.frame_locator("iframe.relation-frame").get_by_text("12.50")).to_be_visible()
+
+
+def test_an_order_edited_in_the_dialog_gets_the_forms_checks(
+    new_context: Callable[..., BrowserContext], console: ConsoleWatch, shots: Screenshots
+) -> None:
+    page = new_context(viewport={"width": 1366, "height": 900}).new_page()
+    _open_customer_with_orders(page, ROOT_EMAIL)
+    rows = page.frame_locator("iframe.relation-frame").locator("tbody tr[data-sa-pk]")
+    rows.first.locator("a[href*='/edit']").click()
+    dialog = page.locator("dialog[open]")
+    expect(dialog).to_be_visible()
+    form = page.frame_locator("iframe.relation-dialog-frame")
+    expect(form.get_by_label("Total")).to_be_visible()
+
+    # The server's checks answer at the field, in the dialog (the browser's own are lifted).
+    form.locator("#total").evaluate("e => { e.removeAttribute('min'); e.value = '-5'; }")
+    with console.tolerating("422 (Unprocessable Entity)") as refused:
+        form.get_by_role("button", name="Save", exact=True).click()
+        expect(form.locator(".invalid-feedback, .text-danger").first).to_be_visible()
+    assert refused, "the refused value is the form's 422"
+    expect(dialog).to_be_visible()
+    shots.take(page, "a refused value in the dialog")
+
+    # Someone else saves the same order meanwhile: this save is refused, nothing lost.
+    pk = str(rows.first.get_attribute("data-sa-pk"))
+    other = new_context(viewport={"width": 1366, "height": 900}).new_page()
+    other.goto("/admin/login")
+    log_in(other, ROOT_EMAIL, PASSWORD)
+    other.goto(f"/admin/order/edit?pk={pk}")
+    other.get_by_label("Notes").fill("changed by someone else")
+    with next_page(other):
+        other.get_by_role("button", name="Save", exact=True).click()
+    form.get_by_label("Total").fill("7.00")
+    form.get_by_label("Notes").fill("my change")
+    with console.tolerating("409 (Conflict)") as conflicted:
+        form.get_by_role("button", name="Save", exact=True).click()
+        expect(form.get_by_text("Your changes were not saved")).to_be_visible()
+    assert conflicted, "the refused save is the form's 409"
+    expect(dialog).to_be_visible()
+    shots.take(page, "the conflict page in the dialog")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
 
 
 def test_a_limited_role_sees_the_orders_without_add(page: Page, shots: Screenshots) -> None:

@@ -37,7 +37,6 @@ from admin_app.admin.compat import AdminPages
 from admin_app.admin.lists import slots
 from admin_app.admin.lists.query import POSITION_PARAMS, ListingMixin, Position
 from admin_app.admin.lists.rows import RowRenderer
-from admin_app.admin.relations import FRAME_PARAM
 
 LOOKUP_PAGE_MAX = 100
 """Most results one relation-picker request returns."""
@@ -105,9 +104,8 @@ class ListRoutes(AdminPages):
         params = compat.parse_list_params(view, request)
         fields = compat.list_display_fields(request, view, params)
         context: dict[str, Any] = {"flashed_messages": get_flashed_messages(request)}
-        template = _template(request, view)
-        chrome = await self._list_chrome(request, view, params, fields, context, template)
-        keeps = chrome.kept and template in KEPT_CONTENT
+        chrome = await self._list_chrome(request, view, params, fields, context)
+        keeps = chrome.kept and view.list_template == "list.html"
         stand_in = _with_term_slot(request, self._term_stand_in) if keeps else None
         key = _content_key(stand_in or request) if keeps else None
         parts = chrome.content(key) if key is not None else None
@@ -146,8 +144,7 @@ class ListRoutes(AdminPages):
         )
         values = {"content": content, "filters": filters or "", "total": str(page.total.value)}
         values["raw_filter"] = html_safe_json(request.query_params.get("filter"))
-        framing = {"X-Frame-Options": "SAMEORIGIN"} if template != view.list_template else None
-        return HTMLResponse(chrome.fill(request, values), headers=framing)
+        return HTMLResponse(chrome.fill(request, values))
 
     @cached_property
     def _term_stand_in(self) -> str:
@@ -199,19 +196,18 @@ class ListRoutes(AdminPages):
         params: ListParams,
         fields: list[BaseField],
         context: dict[str, Any],
-        template_name: str,
     ) -> Chrome:
         """The list page around its `content` block, kept per view and viewer; a page that
         shows flash messages is rendered for itself. On a miss, `context` is filled in."""
         key = None
         if not context["flashed_messages"]:
-            key = self._chromes.key(request, template_name, str(view.key))
+            key = self._chromes.key(request, view.list_template, str(view.key))
             chrome = self._chromes.get(key)
             if chrome is not None:
                 return chrome
         context |= await self._list_context(request, view, params, fields, context)
         marker = self._slots.marker
-        template = self.templates.env.get_template(template_name)
+        template = self.templates.env.get_template(view.list_template)
         chrome = render_chrome(
             request,
             template,
@@ -268,20 +264,6 @@ async def _select2_item(view: ListingMixin, obj: Any, request: Request) -> dict[
             "repr": await view.repr(obj, request),
         },
     }
-
-
-FRAMED = {"list.html": "list_frame.html"}
-"""List templates whose pages can be framed (`?frame=1`, for a relation manager), and the
-template of the framed page: the same list without the menu and header."""
-
-KEPT_CONTENT = {*FRAMED, *FRAMED.values()}
-"""List templates whose `content` block varies only in its slots: kept per URL."""
-
-
-def _template(request: Request, view: ListingMixin) -> str:
-    """The list page's template: the view's own, or its framed form when asked for."""
-    framed = request.query_params.get(FRAME_PARAM) == "1"
-    return FRAMED.get(view.list_template, view.list_template) if framed else view.list_template
 
 
 TERM_SLOT = "list_term"
