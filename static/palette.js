@@ -258,8 +258,11 @@
     if (link) window.location.assign(link.href);
   }
 
-  function create() {
-    var link = document.querySelector('.page-wrapper a[href$="/create"]');
+  function create() {  // the page's own "New" button, shown only where the user may create
+    var links = document.querySelectorAll('.page-wrapper a[href*="/create"]');
+    var link = Array.prototype.find.call(links, function (a) {
+      return new URL(a.href).pathname.slice(-7) === "/create";
+    });
     if (link) window.location.assign(link.href);
   }
 
