@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import False_
 from starlette.requests import Request
@@ -76,27 +76,45 @@ async def search_rows(view: ListingMixin, request: Request, term: str) -> list[A
 
     The planner cannot know how many rows `ILIKE '%term%'` matches: it walks the list's
     index for a rare term (a second over a million rows) or reads every match through
-    the trigram index for a common one (as slow). So the first pass searches the
-    newest `WINDOW` rows (bounded, and enough for a common term); only a rare term
-    then searches the whole list, through its trigram indexes (few matches: cheap)."""
+    the trigram index for a common one (as slow). So one statement searches in two
+    parts, the second read only if the first holds too few matches (a LIMIT over a
+    UNION ALL stops reading once it has its rows): the newest `WINDOW` rows of the list
+    (bounded, and enough for a common term), then the rest of the list, through the
+    trigram indexes (a rare term: few matches, cheap)."""
     if isinstance(view.get_search_query(request, term), False_):
         return []
-    keys = view.list_sort_keys(request, view.default_sorts())
     db = get_session(request)
-    recent = _ordered(view.get_list_query(request), keys).limit(WINDOW).subquery()
-    alias = aliased(view.model, recent)
-    dialect = db.get_bind().dialect.name
+    near, window = _in_window(view, request, term, db.get_bind().dialect.name)
+    far = await _past_window(view, request, term, window, db.get_bind().dialect.name)
+    both = union_all(near.subquery().select(), far.subquery().select()).subquery("found")
+    query = select(aliased(view.model, both)).limit(PER_MODEL)
+    return list((await db.execute(query)).scalars())
+
+
+def _in_window(
+    view: ListingMixin, request: Request, term: str, dialect: str
+) -> tuple[Select[Any], Any]:
+    """The first matches among the newest `WINDOW` rows of the list, and those rows."""
+    keys = view.list_sort_keys(request, view.default_sorts())
+    window = _ordered(view.get_list_query(request), keys).limit(WINDOW).subquery("recent")
+    recent = aliased(view.model, window)
     fields = view.get_fields_list(request)
-    near = select(alias).where(search_clause(alias, fields, term, dialect))
-    rows = list((await db.execute(_ordered(near, keys, alias).limit(PER_MODEL))).scalars())
-    if len(rows) == PER_MODEL:
-        return rows
+    near = select(recent).where(search_clause(recent, fields, term, dialect))
+    return _ordered(near, keys, recent).limit(PER_MODEL), window
+
+
+async def _past_window(
+    view: ListingMixin, request: Request, term: str, window: Any, dialect: str
+) -> Select[Any]:
+    """The first matches of the list's own search outside `window`."""
+    keys = view.list_sort_keys(request, view.default_sorts())
     every = (await view.filtered_query(request, term, None)).cte("matches")
     if dialect == "postgresql":
         every = every.prefix_with("MATERIALIZED")  # the trigram indexes, not the sort's
     found = aliased(view.model, every)
-    query = _ordered(select(found), keys, found).limit(PER_MODEL)
-    return list((await db.execute(query)).scalars())
+    pk = str(view.pk_attr)
+    outside = getattr(found, pk).not_in(select(window.c[pk]))
+    return _ordered(select(found).where(outside), keys, found).limit(PER_MODEL)
 
 
 def _ordered(query: Select[Any], keys: list[SortKey], on: Any = None) -> Select[Any]:
