@@ -217,7 +217,7 @@
     });
     table.append(keys, make("dd", {}, pair[1]));
   });
-  var done = make("button", { type: "button", "class": "btn btn-primary" }, "Close");
+  var done = make("button", { type: "button", "class": "btn" }, "Close");
   done.addEventListener("click", function () { help.close(); });
   help.append(table, make("p", { "class": "text-secondary" },
     "The single keys work when no text field has the focus."), done);

@@ -135,6 +135,16 @@ def test_list_shortcuts_move_open_and_edit_rows_but_not_while_typing(new_context
     shortcuts = page.get_by_role("dialog", name="Keyboard shortcuts")
     expect(shortcuts).to_be_visible()
     expect(shortcuts).to_contain_text("Edit the focused row")
+    shots, axe = Screenshots(SCREENSHOTS, "palette shortcuts dialog"), Accessibility()
+    shots.take(page, "light")
+    assert not axe.violations(page), "axe: the shortcuts dialog, light"
+    page.keyboard.press("Escape")
+    expect(shortcuts).to_be_hidden()
+    page.emulate_media(color_scheme="dark")
+    page.reload()
+    page.keyboard.press("?")
+    shots.take(page, "dark")
+    assert not axe.violations(page), "axe: the shortcuts dialog, dark"
     page.keyboard.press("Escape")
     expect(shortcuts).to_be_hidden()
     with next_page(page):
@@ -167,6 +177,9 @@ def test_the_open_palette_reads_well_and_passes_axe(new_context, who) -> None:
             open_palette(page)  # empty: every command the user may open
             creates = page.get_by_role("option", name=re.compile("^Create "))
             expect(creates).to_have_count(0 if who == SUPPORT_EMAIL else 8)
+            if label == "wide":
+                shots.take(page, f"{theme} {label} commands")
+                problems += [f"{theme} {label} commands: {p}" for p in axe.violations(page)]
             page.keyboard.type(name[:4])
             customers = page.get_by_role("group", name="Customers")
             expect(customers.get_by_role("option").first).to_be_visible()
