@@ -1,9 +1,11 @@
 """Global search: the records matching a term in every model the user may view.
 
-Each model is searched as its list's search box searches it (`ListingMixin.filtered_query`:
-the view's scoped list query, `get_search_query`'s cast-free clause over its searchable
-fields, served by the trigram indexes on PostgreSQL), so the palette can find nothing the
-list would not show. A few rows per model are read, in the list's default order.
+Each model is searched as its list's search box searches it, so the palette can find
+nothing the list would not show: the view's scoped list query (`get_list_query`), the
+same cast-free clause over the same searchable fields (`columns.search_clause`, which
+`get_search_query` builds; `ListingMixin.filtered_query` applies it), served by the
+trigram indexes on PostgreSQL. A few rows per model are read, in the list's default
+order; `search_rows` says how a million-row list stays cheap.
 """
 
 from __future__ import annotations
