@@ -47,10 +47,12 @@ STOCK_FIXES: dict[str, dict[str, str]] = {
         '<div class="page-wrapper">': (
             '<div class="page-wrapper" id="main-content" role="main" tabindex="-1">'
         ),
-        # The theme menu (templates/admin/_theme_menu.html) before the user menu, in the top
-        # bar and in a phone's top row: both are inside `{% if current_user %}`.
+        # The palette's button (templates/admin/_palette_button.html) and the theme menu
+        # (templates/admin/_theme_menu.html) before the user menu, in the top bar and in a
+        # phone's top row: both are inside `{% if current_user %}`.
         '<div class="nav-item dropdown ms-3">': (
-            '{% include "_theme_menu.html" %}<div class="nav-item dropdown ms-3">'
+            '{% include "_palette_button.html" %}{% include "_theme_menu.html" %}'
+            '<div class="nav-item dropdown ms-3">'
         ),
         # The top bar's user menu shows the user's name; its accessible name must contain it.
         'aria-label="Open user menu">{{ self.user_menu_trigger() }}': (

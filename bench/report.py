@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from bench.database import ROOT, USERS
 from bench.goals import Goal, Results, Weights, ratio
-from bench.scenarios import AUTOCOMPLETE, FLOOR_DETAIL
+from bench.scenarios import FLOOR_DETAIL, ONE_USER
 from bench.traffic import CONNECTIONS, ROUNDS, SECONDS
 
 RESULTS = ROOT / "bench" / "results"
@@ -69,8 +69,10 @@ def table(results: Results) -> str:
         a, f = pair["admin"], pair["floor"]
         rate = f"{a.rows_s:,.0f} rows/s" if a.rows_s else f"{a.req_s:,.1f}"
         floor_rate = f"{f.rows_s:,.0f} rows/s" if f.rows_s else f"{f.req_s:,.1f}"
-        if name == AUTOCOMPLETE and a.single_p50_ms is not None:
-            rate += f" (p50 {a.single_p50_ms:.1f} ms for one user)"
+        if name in ONE_USER and a.single_p50_ms is not None:
+            rate += f" (p50 {a.single_p50_ms:.1f} ms"
+            rate += f", p99 {a.single_p99_ms:.1f} ms" if a.single_p99_ms is not None else ""
+            rate += " for one user)"
         bad = "; ".join(
             f"{side} " + ", ".join(f"{n:,} x {status}" for status, n in sorted(fig.not_ok.items()))
             for side, fig in pair.items()

@@ -28,6 +28,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 
 from bench import report
 from bench.database import (
@@ -42,9 +43,17 @@ from bench.database import (
 )
 from bench.export import export_admin, export_floor
 from bench.goals import Results, Weights, failures, goals
-from bench.scenarios import AUTOCOMPLETE, DEEP_PAGE, EXPORT, Scenario, Table, scenarios, weighed
+from bench.scenarios import (
+    DEEP_PAGE,
+    EXPORT,
+    ONE_USER,
+    Scenario,
+    Table,
+    scenarios,
+    weighed,
+)
 from bench.servers import Server, check, login, rss_mb, serve, weigh
-from bench.traffic import Traffic, merge, paired, wrk
+from bench.traffic import merge, paired, wrk
 
 PAGES = "admin server, after the page scenarios"
 END = "admin server, at the end of the run (after the export)"
@@ -125,11 +134,13 @@ def run_all(admin: Server, floor: Server, plan: list[Scenario]) -> Results:
     for scenario in plan:
         urls = {"admin": admin.url + scenario.admin_path, "floor": floor.url + scenario.floor_path}
         pair = paired(urls["admin"], urls["floor"], scenario.traffic)
-        if scenario.name == AUTOCOMPLETE:
+        if scenario.name in ONE_USER:
+            one = replace(scenario.traffic, cookies=scenario.traffic.cookies[:1])
             for side, url in urls.items():
                 wait_until_idle()
-                alone = wrk(url, Traffic(cookies=scenario.traffic.cookies[:1]), connections=1)
+                alone = wrk(url, one, connections=1)
                 pair[side].single_p50_ms = alone.p50_ms
+                pair[side].single_p99_ms = alone.p99_ms
                 pair[side].not_ok = merge(pair[side].not_ok, alone.not_ok)
         results[scenario.name] = pair
         rates = f"{pair['admin'].req_s:,.0f} req/s, floor {pair['floor'].req_s:,.0f}"

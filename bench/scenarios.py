@@ -21,11 +21,14 @@ DEEP_PAGE = 10_000
 DEEP = f"page {DEEP_PAGE:,}, repeated"
 LAST = "last page, repeated"
 AUTOCOMPLETE = "autocomplete, repeated"
+GLOBAL_SEARCH = "global search (every model), a new 5-6 digit term each time"
 EXPORT = "export (CSV, all rows)"
 
 ADMIN_LIST, FLOOR_LIST = "/admin/customer/list", "/customers"
 FLOOR_DETAIL = "/customers/detail"
 LOOKUP_TERM = "smit"
+ONE_USER = (AUTOCOMPLETE, GLOBAL_SEARCH)
+"""Scenarios also driven by one user alone: how long one person typing waits."""
 LIST_WEIGHT = "list page (first page, 25 rows)"
 
 
@@ -68,6 +71,13 @@ def scenarios(table: Table) -> list[Scenario]:
         Scenario(FIRST, ADMIN_LIST, FLOOR_LIST, everyone),
         Scenario(DEEP, f"{ADMIN_LIST}?after={token}", f"{FLOOR_LIST}?after={after_id}", everyone),
         Scenario(LAST, f"{ADMIN_LIST}?last=1", f"{FLOOR_LIST}?last=1", everyone),
+        Scenario(
+            GLOBAL_SEARCH,
+            "/admin/_api/search",
+            FLOOR_LIST,  # for reference: the floor searches customers alone
+            Traffic("search", table.cookies),
+            "?q=12345",
+        ),
         Scenario(
             AUTOCOMPLETE,
             f"/admin/_api/customer/{lookup}",

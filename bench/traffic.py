@@ -60,6 +60,8 @@ class Figure:
     """Answers other than 200 by status, and socket errors as "errors"."""
     single_p50_ms: float | None = None
     """Median latency with one connection: what one person typing waits."""
+    single_p99_ms: float | None = None
+    """The 99th percentile with one connection."""
     rows: int | None = None
     """Rows exported (the export only)."""
     rows_s: float | None = None

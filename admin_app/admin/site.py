@@ -38,6 +38,7 @@ from admin_app.admin.importing import all_or_nothing
 from admin_app.admin.lists.routes import ListRoutes
 from admin_app.admin.media_access import media_endpoint
 from admin_app.admin.page_script import PageScript
+from admin_app.admin.palette import PaletteRoutes
 from admin_app.admin.password_reset import PasswordResetPages
 from admin_app.admin.record_pages import RecordPages
 from admin_app.admin.registry import REGISTRY
@@ -62,7 +63,7 @@ from admin_app.web.errors import error_response, exception_handlers, wants_json
 from admin_app.web.url_paths import path_urls
 
 
-class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages):
+class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages, PaletteRoutes):
     """starlette-admin's `Admin`, with these changes, each for a reason:
 
     - its per-request `DBSessionMiddleware` is dropped: the app's own (outermost)
@@ -76,14 +77,16 @@ class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages):
     - deleting shows what the delete does first (`DeletePages`);
     - a record's detail page and forms keep their chrome (`RecordPages`);
     - files are imported as jobs, through pages that map, check and apply them with a
-      progress bar (`ImportPages`, over the JSON calls of `ImportJobRoutes`).
+      progress bar (`ImportPages`, over the JSON calls of `ImportJobRoutes`);
+    - every page has a command palette and global search (`PaletteRoutes`).
     """
 
     READ_ONLY_ROUTES = re.compile(
-        r"/(?:[^/]+/(?:list|detail|edit|create)|_api/[^/]+/relation-lookup)"
+        r"/(?:[^/]+/(?:list|detail|edit|create)|_api/[^/]+/relation-lookup|_api/(?:search|palette))"
     )
-    """The admin routes whose GETs only read (`reads_only`): lists, relation pickers, and
-    a record's detail page and forms, which run without a transaction on PostgreSQL."""
+    """The admin routes whose GETs only read (`reads_only`): lists, relation pickers, a
+    record's detail page and forms, and the palette's calls, which run without a
+    transaction on PostgreSQL."""
 
     def __init__(self, settings: Settings, views: Sequence[AppModelView], **kwargs: Any) -> None:
         super().__init__(

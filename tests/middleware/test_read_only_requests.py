@@ -68,6 +68,9 @@ def transaction_statements(sent: list[str]) -> list[str]:
         ("GET", "/admin/customer/edit", True),
         ("GET", "/admin/customer/detail", True),
         ("GET", "/admin/customer/create", True),
+        ("GET", "/admin/_api/search", True),
+        ("GET", "/admin/_api/palette", True),
+        ("POST", "/admin/_api/search", False),
         ("POST", "/admin/customer/edit", False),
         ("POST", "/admin/customer/create", False),
         ("GET", "/admin/customer/delete", False),
@@ -77,7 +80,7 @@ def transaction_statements(sent: list[str]) -> list[str]:
         ("GET", "/elsewhere/customer/list", False),
     ],
 )
-def test_only_gets_of_lists_pickers_and_record_pages_count_as_reads(
+def test_only_gets_of_lists_pickers_record_pages_and_the_palette_count_as_reads(
     settings, method, path, expected
 ):
     admin = build_admin(settings)
