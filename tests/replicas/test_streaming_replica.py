@@ -15,8 +15,11 @@ from contextlib import contextmanager
 
 import httpx2
 import pytest
+from click.testing import CliRunner
 
+from admin_app.cli import main
 from admin_app.migrations import upgrade
+from tests.cli.test_check import hardened
 from tests.conftest import make_settings
 from tests.forms import read_form
 from tests.helpers import CSRF_COOKIE, PASSWORD, create_admin, metric, post_form
@@ -239,3 +242,32 @@ def test_a_stopped_replica_falls_back_to_the_primary_within_a_second(pair, serve
 
 def _name(replica: StreamingReplica) -> str:
     return f"127.0.0.1:{replica.port}/admin"
+
+
+def test_check_reports_a_replica_that_is_no_standby_is_behind_or_cannot_be_reached(
+    pair, tmp_path, monkeypatch
+):
+    primary, replica = pair
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    env = hardened(primary.url("admin"), str(tmp_path)) | {"DB_CONNECT_TIMEOUT": "2"}
+
+    def check(**changes: str) -> list[str]:
+        result = CliRunner().invoke(main, ["check", "--deploy"], env=env | changes)
+        lines = [line for line in result.stdout.splitlines() if line.startswith("DATABASE_RE")]
+        assert (result.exit_code == 0) == (not lines), result.output
+        return lines
+
+    assert check(DATABASE_REPLICA_URLS=replica.url("admin")) == []
+    itself = check(DATABASE_REPLICA_URLS=primary.url("admin"))
+    assert len(itself) == 2, itself
+    assert "names the primary itself" in itself[0] and "is not a standby" in itself[1]
+    down = check(DATABASE_REPLICA_URLS="postgresql://u:hunter2@127.0.0.1:1/admin")
+    assert len(down) == 1 and "cannot be reached" in down[0] and "hunter2" not in down[0]
+    with paused(pair):
+        category(primary, "Behind")
+        behind = poll(
+            lambda: check(DATABASE_REPLICA_URLS=replica.url("admin"), REPLICA_MAX_LAG="1"),
+            within=5,
+            what="a replica over a second behind reported",
+        )
+    assert len(behind) == 1 and "behind, more than REPLICA_MAX_LAG=1" in behind[0], behind
