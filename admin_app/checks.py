@@ -8,14 +8,15 @@ by `DB_CONNECT_TIMEOUT`.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from admin_app.replicas.health import LAG_QUERY, lag_from
 from admin_app.schema_version import current_revisions, head_revisions, schema_state
 from admin_app.settings import PLACEHOLDER_SECRETS, Settings
 
@@ -274,17 +275,11 @@ async def database_issues(engine: AsyncEngine) -> list[Issue]:
     return [Issue("migrations", f"the database {detail}; {fix}")]
 
 
-REPLICA_STATE = text(
-    "SELECT pg_is_in_recovery(), pg_last_wal_receive_lsn() IS NOT DISTINCT FROM "
-    "pg_last_wal_replay_lsn(), extract(epoch FROM now() - pg_last_xact_replay_timestamp())"
-)
-
-
 async def replica_issues(engine: AsyncEngine, max_lag: float) -> list[Issue]:
     """A read replica that cannot be reached, is no standby, or is too far behind now."""
     try:
         async with engine.connect() as connection:
-            recovering, caught_up, since = (await connection.execute(REPLICA_STATE)).one()
+            recovering, *state = (await connection.execute(LAG_QUERY)).one()
     except Exception as error:  # every way of failing to connect is one report
         from admin_app.cli.common import describe  # the CLI package imports this module
 
@@ -297,12 +292,14 @@ async def replica_issues(engine: AsyncEngine, max_lag: float) -> list[Issue]:
                 "never reach it; list streaming replicas of DATABASE_URL only",
             )
         ]
-    if not caught_up and since is not None and float(since) > max_lag:
+    lag = lag_from(recovering, *state)
+    if lag > max_lag:
+        behind = "an unknown time" if math.isinf(lag) else f"{lag:.0f} s"
         return [
             _replica(
                 engine,
-                f"is {float(since):.0f} s behind, more than REPLICA_MAX_LAG={max_lag:g}: "
-                "reads use the primary until it catches up",
+                f"is {behind} behind, more than REPLICA_MAX_LAG={max_lag:g}: reads use the "
+                "primary until it catches up",
             )
         ]
     return []

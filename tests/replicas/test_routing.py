@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from admin_app.admin.site import build_admin
+from admin_app.checks import settings_issues
 from admin_app.db import Base, create_engine, create_sessionmaker
 from admin_app.models import AdminUser, Category
 from admin_app.replicas.health import lag_from
@@ -161,3 +162,15 @@ def test_replica_settings_are_checked_and_normalised(tmp_path):
         load_settings(database_url="postgresql://u@db/x", database_replica_urls="mysql://x/y")
     with pytest.raises(ConfigError, match="REPLICA_MAX_LAG"):
         load_settings(database_url="postgresql://u@db/x", replica_max_lag="soon")
+
+
+def test_deploy_check_wants_the_sticky_time_to_cover_the_allowed_lag():
+    def issues(**values: Any) -> list[str]:
+        settings = make_settings(database_url="postgresql://u@db/x", **values)
+        return [str(issue) for issue in settings_issues(settings) if "REPLICA" in str(issue)]
+
+    assert issues(replica_max_lag=30, replica_sticky_seconds=5) == [], "no replica, no issue"
+    replicas = {"database_replica_urls": "postgresql://u@replica/x"}
+    assert issues(**replicas, replica_max_lag=5, replica_sticky_seconds=5) == []
+    (short,) = issues(**replicas, replica_max_lag=30, replica_sticky_seconds=5)
+    assert short.startswith("REPLICA_STICKY_SECONDS: is 5, shorter than REPLICA_MAX_LAG=30")
