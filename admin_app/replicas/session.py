@@ -93,7 +93,8 @@ class RoutingSession(Session):
         except (DBAPIError, OSError, TimeoutError) as error:
             if not _lost_connection(error):
                 raise
-            log.info("a replica read failed (%s); reading from the primary", error)
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            log.info("a replica read failed (%s); reading from the primary", reason)
             self.info[REPLICA] = None
             replica.failed(replica.engine)
             return run(*args, **kw)

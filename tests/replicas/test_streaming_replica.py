@@ -183,6 +183,25 @@ def replica_reads(server: Server) -> float:
     return metric(metrics(server), "admin_app_db_reads_total", target="replica") or 0.0
 
 
+def test_the_dashboard_and_exports_read_from_the_replica(pair, served):
+    primary, _replica = pair
+    pk = category(primary, "Delta first")
+    reader = signed_in(served)
+    with paused(pair):
+        rename(primary, pk, "Delta second")
+        before = replica_reads(served)
+        assert reader.get("/admin/").status_code == 200
+        assert replica_reads(served) == before + 1, "the dashboard's counts read a replica"
+        exported = reader.post(
+            "/admin/_api/category/action",
+            params={"name": "export", "_list_query": "?q=Delta"},
+            data={"scope": "all", "format": "csv", "csrftoken": reader.cookies[CSRF_COOKIE]},
+        )
+        assert exported.status_code == 200, exported.text[:500]
+        assert "Delta first" in exported.text, "the export's rows come from the replica"
+        assert "Delta second" not in exported.text
+
+
 def test_a_save_goes_to_the_primary_and_its_author_sees_it_at_once(pair, served):
     primary, replica = pair
     pk = category(primary, "Globe first")
