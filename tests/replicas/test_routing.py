@@ -14,6 +14,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from admin_app.admin.site import build_admin
+from admin_app.auth.identity import Identity
+from admin_app.auth.permissions import load_grants
+from admin_app.auth.sessions import Timeouts, load_session
 from admin_app.checks import settings_issues
 from admin_app.db import Base, create_engine, create_sessionmaker
 from admin_app.models import AdminUser, Category
@@ -86,6 +89,31 @@ def test_a_replica_that_cannot_be_reached_is_reported_and_the_read_runs_on_the_p
 
     assert asyncio.run(go()) == ["Still here"]
     assert len(failed) == 1, "the replica is reported down once"
+
+
+def test_the_sign_in_and_permission_checks_never_read_a_replica(databases, tmp_path):
+    primary_url, _ = _two_databases(databases, tmp_path)
+    settings = make_settings(database_url=primary_url)
+    user_id = create_admin(settings, "clerk@example.com", superuser=False)
+    missing = tmp_path / "gone" / "replica.db"
+    failed: list[AsyncEngine] = []
+
+    async def go() -> None:
+        primary = create_engine(settings)
+        replica = create_engine(make_settings(database_url=f"sqlite+aiosqlite:///{missing}"))
+        missing.parent.rmdir()  # any read sent there fails
+        async with create_sessionmaker(primary)() as session:
+            session.info[REPLICA] = ReplicaRead(replica, failed.append)
+            assert (
+                await load_session(session, "no-such-token", Timeouts.from_settings(settings))
+                is None
+            )
+            clerk = Identity(user_id, "clerk@example.com", "Clerk", False, False)
+            assert not (await load_grants(session, clerk)).codes
+        await primary.dispose()
+
+    asyncio.run(go())
+    assert failed == [], "a sign-in or permission read was sent to the replica"
 
 
 def test_the_tables_kept_on_the_primary_exist():
