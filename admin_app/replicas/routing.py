@@ -21,6 +21,7 @@ from admin_app.observability.metrics import Metrics
 from admin_app.replicas.health import ReplicaSet
 from admin_app.replicas.session import REPLICA, ReplicaRead
 from admin_app.replicas.sticky import StickyReads
+from admin_app.state import get_sessionmaker
 
 
 class ReadRouter:
@@ -45,23 +46,25 @@ class ReadRouter:
         return engine
 
 
-def get_reads(conn: HTTPConnection) -> ReadRouter:
-    """The app's `ReadRouter` (built by the lifespan)."""
-    router: ReadRouter = conn.state.reads
+def get_reads(conn: HTTPConnection) -> ReadRouter | None:
+    """The app's `ReadRouter` (built by the lifespan); None on a request made without it,
+    such as a test's hand-made one, which then reads from the primary."""
+    router: ReadRouter | None = getattr(conn.state, "reads", None)
     return router
 
 
 def read_engine(conn: HTTPConnection) -> AsyncEngine | None:
     """Where a read-only request reads: a replica's engine, or None for the primary."""
-    return get_reads(conn).engine_for(conn)
+    router = get_reads(conn)
+    return None if router is None else router.engine_for(conn)
 
 
 def route_reads(session: AsyncSession, conn: HTTPConnection) -> AsyncEngine | None:
     """Make `session` read from `read_engine(conn)` where it may (`RoutingSession`);
     returns that engine (None: the primary)."""
     router = get_reads(conn)
-    engine = router.engine_for(conn)
-    if engine is not None:
+    engine = None if router is None else router.engine_for(conn)
+    if router is not None and engine is not None:
         session.info[REPLICA] = ReplicaRead(engine, router.replicas.mark_down)
     return engine
 
@@ -71,21 +74,21 @@ async def read_connection(conn: HTTPConnection) -> AsyncIterator[AsyncConnection
     """A connection for a long read of its own (an export's rows), to `read_engine(conn)`.
 
     In a transaction (a server-side cursor needs one), unlike a request's reads. A
-    replica that does not accept the connection is reported down and the primary
-    (`conn.state.engine`) used instead."""
-    connection: AsyncConnection | None = None
-    engine = read_engine(conn)
-    if engine is not None:
+    replica that does not accept the connection is reported down, and the read made on
+    the primary, in a session of its own as before replicas."""
+    router = get_reads(conn)
+    engine = None if router is None else router.engine_for(conn)
+    if router is not None and engine is not None:
         connection = engine.execution_options(isolation_level="READ COMMITTED").connect()
         try:
             await connection.start()
         except Exception:  # every way of failing to connect: read from the primary
-            get_reads(conn).replicas.mark_down(engine)
-            connection = None
-    if connection is None:
-        primary: AsyncEngine = conn.state.engine
-        connection = await primary.connect().start()
-    try:
-        yield connection
-    finally:
-        await connection.close()
+            router.replicas.mark_down(engine)
+        else:
+            try:
+                yield connection
+            finally:
+                await connection.close()
+            return
+    async with get_sessionmaker(conn)() as session:
+        yield await session.connection()
