@@ -111,8 +111,8 @@ class ReplicaSet:
         await asyncio.gather(*(self._check(replica) for replica in self.replicas))
 
     async def watch(self, interval: float = CHECK_INTERVAL) -> None:
-        """Check every `interval` seconds, until cancelled."""
-        while True:
+        """Check every `interval` seconds, until cancelled (at once done with no replica)."""
+        while self.replicas:
             await asyncio.sleep(interval)
             await self.check()
 

@@ -202,3 +202,8 @@ def test_deploy_check_wants_the_sticky_time_to_cover_the_allowed_lag():
     assert issues(**replicas, replica_max_lag=5, replica_sticky_seconds=5) == []
     (short,) = issues(**replicas, replica_max_lag=30, replica_sticky_seconds=5)
     assert short.startswith("REPLICA_STICKY_SECONDS: is 5, shorter than REPLICA_MAX_LAG=30")
+
+
+def test_without_replicas_a_login_leaves_no_read_your_writes_cookie(admin_client):
+    assert admin_client.get("/admin/category/list").status_code == 200
+    assert COOKIE not in admin_client.cookies, "the login left no read-your-writes cookie"
