@@ -27,7 +27,7 @@ from tests.pgcluster import ThrowawayCluster, _bin_dir
 from tests.replicas.cluster import StreamingReplica, caught_up, sql
 from tests.servers import Server, poll
 
-MAX_LAG = 2
+MAX_LAG = 3
 STICKY = 3
 STICKY_COOKIE = "admin_wrote"
 METRICS_TOKEN = "replica-metrics-token-0123456789"
