@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from http.cookies import SimpleCookie
 
 from itsdangerous import BadSignature, TimestampSigner
+from starlette.requests import cookie_parser
 from starlette.types import Scope
 
 COOKIE = "admin_wrote"
@@ -60,10 +61,10 @@ class StickyReads:
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
+    """The cookie `name`, read as Starlette reads cookies (forgiving of malformed ones)."""
     for key, value in scope["headers"]:
         if key == b"cookie" and name.encode() in value:
-            cookie = SimpleCookie()
-            cookie.load(value.decode("latin-1"))
-            if name in cookie:
-                return cookie[name].value
+            found = cookie_parser(value.decode("latin-1")).get(name)
+            if found:
+                return found
     return None
