@@ -8,12 +8,15 @@ by `DB_CONNECT_TIMEOUT`.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from admin_app.replicas.health import LAG_QUERY, lag_from
 from admin_app.schema_version import current_revisions, head_revisions, schema_state
 from admin_app.settings import PLACEHOLDER_SECRETS, Settings
 
@@ -143,6 +146,40 @@ def check_database_direct_url(settings: Settings) -> Issue | None:
     )
 
 
+def check_replica_sticky_seconds(settings: Settings) -> Issue | None:
+    if not settings.database_replica_urls:
+        return None
+    if settings.replica_sticky_seconds >= settings.replica_max_lag:
+        return None
+    return Issue(
+        "REPLICA_STICKY_SECONDS",
+        f"is {settings.replica_sticky_seconds:g}, shorter than REPLICA_MAX_LAG="
+        f"{settings.replica_max_lag:g}: after a save, a list may go back to a replica that "
+        "has not replayed it yet and show the old values; set REPLICA_STICKY_SECONDS to at "
+        "least REPLICA_MAX_LAG",
+    )
+
+
+def check_replica_urls(settings: Settings) -> Issue | None:
+    same = [url for url in settings.replica_urls if _server(url) == _server(settings.db_url)]
+    if not same:
+        return None
+    return Issue(
+        "DATABASE_REPLICA_URLS",
+        f"names the primary itself ({display(same[0])}): its reads gain nothing; list the "
+        "standbys' addresses, e.g. postgresql+asyncpg://user:password@replica-1:5432/db",
+    )
+
+
+def _server(url: URL) -> tuple[str | None, int, str | None]:
+    return url.host, url.port or 5432, url.database
+
+
+def display(url: URL) -> str:
+    """A database URL without its password, for a message."""
+    return url.render_as_string(hide_password=True)
+
+
 def check_public_url(settings: Settings) -> Issue | None:
     if settings.public_url:
         return None
@@ -195,6 +232,8 @@ SETTINGS_CHECKS: tuple[Check, ...] = (
     check_smtp_tls,
     check_database_backend,
     check_database_direct_url,
+    check_replica_urls,
+    check_replica_sticky_seconds,
     check_require_2fa,
 )
 
@@ -234,3 +273,37 @@ async def database_issues(engine: AsyncEngine) -> list[Issue]:
         detail = f"is at {at}, not at the newest revision {head}"
         fix = "run: admin-app db upgrade"
     return [Issue("migrations", f"the database {detail}; {fix}")]
+
+
+async def replica_issues(engine: AsyncEngine, max_lag: float) -> list[Issue]:
+    """A read replica that cannot be reached, is no standby, or is too far behind now."""
+    try:
+        async with engine.connect() as connection:
+            recovering, *state = (await connection.execute(LAG_QUERY)).one()
+    except Exception as error:  # every way of failing to connect is one report
+        from admin_app.cli.common import describe  # the CLI package imports this module
+
+        return [_replica(engine, f"cannot be reached: {describe(error)}; reads use the primary")]
+    if not recovering:
+        return [
+            _replica(
+                engine,
+                "is not a standby (pg_is_in_recovery() is false): writes made on the primary "
+                "never reach it; list streaming replicas of DATABASE_URL only",
+            )
+        ]
+    lag = lag_from(recovering, *state)
+    if lag > max_lag:
+        behind = "an unknown time" if math.isinf(lag) else f"{lag:.0f} s"
+        return [
+            _replica(
+                engine,
+                f"is {behind} behind, more than REPLICA_MAX_LAG={max_lag:g}: reads use the "
+                "primary until it catches up",
+            )
+        ]
+    return []
+
+
+def _replica(engine: AsyncEngine, message: str) -> Issue:
+    return Issue("DATABASE_REPLICA_URLS", f"{display(engine.url)} {message}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import JSON, DateTime, Index, MetaData, Numeric, Table, event
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import URL, Connection, Dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
@@ -22,6 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from admin_app.replicas.session import RoutingSession
 from admin_app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -176,16 +177,25 @@ def _sqlite_begin_before_savepoint(connection: Connection, _name: str) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(settings: Settings, *, direct: bool = False, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    settings: Settings,
+    *,
+    direct: bool = False,
+    url: URL | None = None,
+    connect_timeout: float | None = None,
+    **kwargs: Any,
+) -> AsyncEngine:
     """Build the async engine for `settings`; it connects lazily, on first use.
 
     `direct` connects to `DATABASE_DIRECT_URL` (PostgreSQL without the pooler), for
-    migrations; everything else uses `DATABASE_URL`.
+    migrations; `url` to another server (a read replica, `admin_app.replicas`) with the
+    same pool settings; everything else uses `DATABASE_URL`. `connect_timeout` shortens
+    `DB_CONNECT_TIMEOUT`.
 
     Statement parameters are never rendered into errors (`hide_parameters`): an
     error about an `UPDATE admin_user SET password_hash=...` must not log the hash.
     """
-    url = settings.direct_db_url if direct else settings.db_url
+    url = url or (settings.direct_db_url if direct else settings.db_url)
     if url.get_backend_name() == "sqlite":
         if url.database:
             _ensure_parent(url.database)
@@ -206,7 +216,9 @@ def create_engine(settings: Settings, *, direct: bool = False, **kwargs: Any) ->
         # Not `pool_pre_ping`: see `_ping_if_idle`.
         # Bound values (password hashes, tokens) stay out of error messages and logs.
         "hide_parameters": True,
-        "connect_args": _connect_args(settings, pooled=settings.through_pooler(url)),
+        "connect_args": _connect_args(
+            settings, pooled=settings.through_pooler(url), timeout=connect_timeout
+        ),
     }
     options.update(kwargs)
     engine = _create_async_engine(url, **options)
@@ -215,10 +227,12 @@ def create_engine(settings: Settings, *, direct: bool = False, **kwargs: Any) ->
     return engine
 
 
-def _connect_args(settings: Settings, *, pooled: bool) -> dict[str, Any]:
+def _connect_args(
+    settings: Settings, *, pooled: bool, timeout: float | None = None
+) -> dict[str, Any]:
     """What every PostgreSQL connection is opened with."""
     args: dict[str, Any] = {
-        "timeout": settings.db_connect_timeout,
+        "timeout": min(timeout or settings.db_connect_timeout, settings.db_connect_timeout),
         "command_timeout": 60,
         "server_settings": {"application_name": "admin-app", "timezone": "UTC"},
     }
@@ -289,6 +303,8 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     """Sessions that keep loaded values after commit, so templates can still read them.
 
     What they flush reaches the audit log once the entry point has called
-    `admin_app.audit.recorder.start_recording()` (the app's lifespan, the CLI).
+    `admin_app.audit.recorder.start_recording()` (the app's lifespan, the CLI). Each is
+    a `RoutingSession`: told to (`admin_app.replicas.routing.route_reads`), it reads
+    from a read replica; otherwise it is a plain session on `engine`.
     """
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=RoutingSession)

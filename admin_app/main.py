@@ -21,8 +21,11 @@ Middleware, outermost first (Starlette's own error handling wraps them all):
 9. `BodyLimitMiddleware`: 413 for bodies over `MAX_FORM_SIZE` / `MAX_REQUEST_SIZE`.
 10. `SessionCookieMiddleware`: the signed cookie that carries only the login session's
     token (Starlette's, each cookie value verified once).
-11. `DBSessionMiddleware`: one database session per request (none of a transaction for
-    the admin's list pages and relation pickers, which only read).
+11. `ReadYourWritesMiddleware`, only with `DATABASE_REPLICA_URLS`: a successful write
+    keeps that browser reading from the primary for `REPLICA_STICKY_SECONDS`.
+12. `DBSessionMiddleware`: one database session per request (none of a transaction for
+    the admin's list pages and relation pickers, which only read; those and the
+    dashboard read from a replica when there is one fit, `admin_app.replicas`).
 
 `/admin/ws` and `/admin/events` (live activity, `admin_app.web.live`) are app routes
 ahead of the admin's mount, with their own login check.
@@ -50,7 +53,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from admin_app.admin.base import AppModelView
 from admin_app.admin.import_jobs import UPLOAD_PATH
-from admin_app.admin.site import build_admin
+from admin_app.admin.site import AppAdmin, build_admin
 from admin_app.audit.recorder import start_recording
 from admin_app.db import (
     create_engine,
@@ -63,7 +66,7 @@ from admin_app.live.scopes import Scopes
 from admin_app.live.service import LiveService
 from admin_app.media import MediaStore
 from admin_app.middleware.compression import CompressionMiddleware
-from admin_app.middleware.db_session import DBSessionMiddleware, ErrorPage, ReadsOnly
+from admin_app.middleware.db_session import DBSessionMiddleware, ErrorPage
 from admin_app.middleware.forwarded import ForwardedClientMiddleware
 from admin_app.middleware.head import HeadAsGetMiddleware
 from admin_app.middleware.hosts import HostCheckMiddleware
@@ -71,11 +74,15 @@ from admin_app.middleware.https import HTTPSOnlyMiddleware
 from admin_app.middleware.limits import BodyLimitMiddleware
 from admin_app.middleware.observability import ObservabilityMiddleware
 from admin_app.middleware.pacing import PacingMiddleware
+from admin_app.middleware.read_your_writes import ReadYourWritesMiddleware
 from admin_app.middleware.security_headers import SecurityHeadersMiddleware
 from admin_app.middleware.session_cookie import SessionCookieMiddleware
 from admin_app.observability.logs import configure_logging
 from admin_app.observability.metrics import Metrics
 from admin_app.observability.sources import default_sources
+from admin_app.replicas.health import ReplicaSet
+from admin_app.replicas.routing import ReadRouter
+from admin_app.replicas.sticky import StickyReads
 from admin_app.settings import ConfigError, Settings, load_settings
 from admin_app.templating import STATIC_DIR, app_templates
 from admin_app.web import health, metrics
@@ -102,6 +109,7 @@ class AppState(TypedDict):
     metrics: Metrics
     live: LiveService
     imports: ImportTasks
+    reads: ReadRouter
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -111,6 +119,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app_metrics = Metrics.for_settings(settings)
     for source in default_sources(settings):
         app_metrics.add_source(source)
+    sticky = StickyReads(
+        settings.secret_keys, settings.replica_sticky_seconds, secure=settings.https_only
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
@@ -124,6 +135,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await live.start()
         imports = ImportTasks(settings, sessions, _import_views(admin.model_views), live.publish)
         imports.resume_soon()  # jobs a stopped process left behind
+        replicas = ReplicaSet.for_settings(settings, app_metrics)
+        await replicas.check()  # the first requests already know which replicas are fit
+        replica_monitor = asyncio.create_task(replicas.watch(), name="replica-lag")
         try:
             async with running_worker(mailer, enabled=settings.email_worker):
                 yield {
@@ -135,19 +149,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     "metrics": app_metrics,
                     "live": live,
                     "imports": imports,
+                    "reads": ReadRouter(replicas, sticky, app_metrics),
                 }
         finally:
+            replica_monitor.cancel()
             await imports.stop()
             lag_monitor.cancel()
             await live.stop()
             await engine.dispose()
+            await replicas.dispose()
             app_metrics.close(os.getpid())
 
     admin = build_admin(settings)
     app = Starlette(
         debug=settings.debug,
         routes=[*_routes(), *live_routes(admin.model_views)],
-        middleware=_middleware(settings, app_metrics, handlers[Exception], admin.reads_only),
+        middleware=_middleware(settings, app_metrics, handlers[Exception], admin, sticky),
         exception_handlers=handlers,
         lifespan=lifespan,
     )
@@ -175,7 +192,11 @@ def _routes() -> list[BaseRoute]:
 
 
 def _middleware(
-    settings: Settings, app_metrics: Metrics, error_page: ErrorPage, reads_only: ReadsOnly
+    settings: Settings,
+    app_metrics: Metrics,
+    error_page: ErrorPage,
+    admin: AppAdmin,
+    sticky: StickyReads,
 ) -> list[Middleware]:
     stack = [
         Middleware(ForwardedClientMiddleware, trusted_hosts=settings.forwarded_allow_ips),
@@ -206,8 +227,18 @@ def _middleware(
             same_site="lax",
             https_only=settings.https_only,
         ),
-        Middleware(DBSessionMiddleware, error_page=error_page, reads_only=reads_only),
     ]
+    replicas = bool(settings.database_replica_urls)
+    if replicas:
+        stack.append(Middleware(ReadYourWritesMiddleware, sticky=sticky))
+    stack.append(
+        Middleware(
+            DBSessionMiddleware,
+            error_page=error_page,
+            reads_only=admin.reads_only,
+            replica_reads=admin.reads_from_replica if replicas else None,
+        )
+    )
     return stack
 
 

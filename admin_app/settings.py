@@ -77,6 +77,18 @@ class Settings(BaseSettings):
     """PostgreSQL itself, bypassing the pooler, for what needs a session of its own:
     live updates' `LISTEN` and migrations. Empty: `DATABASE_URL`."""
 
+    database_replica_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Comma-separated PostgreSQL streaming replicas: list pages, search, export,
+    relation pickers and dashboard counts read from one of them (docs/deploy.md,
+    "Read replicas"); everything else, and every write, uses `DATABASE_URL`."""
+
+    replica_max_lag: float = Field(default=5.0, gt=0, le=3600)
+    """Seconds a replica may be behind the primary and still be read from."""
+
+    replica_sticky_seconds: float = Field(default=10.0, ge=0, le=3600)
+    """Seconds after a successful write during which that browser reads from the primary,
+    so it sees what it has just saved."""
+
     secret_key: SecretStr | None = None
     """Signs cookies and tokens. Required outside development."""
 
@@ -257,6 +269,14 @@ class Settings(BaseSettings):
     def _hosts_from_csv(cls, value: Any) -> Any:
         return _split_csv(value)
 
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _replicas_from_csv(cls, value: Any) -> Any:
+        urls = _split_csv(value)
+        if isinstance(urls, list):
+            return [_normalised(url) for url in urls]
+        return urls
+
     @field_validator("secret_key_fallbacks", mode="before")
     @classmethod
     def _keys_from_csv(cls, value: Any) -> Any:
@@ -318,7 +338,7 @@ class Settings(BaseSettings):
     def _normalise_database_url(cls, value: str) -> str:
         if not value:
             return value
-        return normalise_database_url(value).render_as_string(hide_password=False)
+        return _normalised(value)
 
     @model_validator(mode="after")
     def _secret_key_outside_development(self) -> Settings:
@@ -348,6 +368,21 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _replicas_need_postgresql(self) -> Settings:
+        urls = [make_url(url) for url in self.database_replica_urls]
+        if urls and (self.is_sqlite or any(u.get_backend_name() == "sqlite" for u in urls)):
+            raise ValueError(
+                "DATABASE_REPLICA_URLS: read replicas are PostgreSQL streaming replicas; both "
+                "they and DATABASE_URL must be postgresql+asyncpg:// URLs"
+            )
+        return self
+
+    @property
+    def replica_urls(self) -> list[URL]:
+        """The read replicas' URLs (`DATABASE_REPLICA_URLS`), in the order given."""
+        return [make_url(url) for url in self.database_replica_urls]
+
     @property
     def db_url(self) -> URL:
         """The database URL, with the embedded SQLite default filled in."""
@@ -363,8 +398,10 @@ class Settings(BaseSettings):
         return self.db_url
 
     def through_pooler(self, url: URL) -> bool:
-        """Whether connections to `url` go through a transaction-pooling `DATABASE_POOLER`."""
-        return self.database_pooler != "none" and url == self.db_url
+        """Whether connections to `url` go through a transaction-pooling `DATABASE_POOLER`:
+        `DATABASE_URL`, and the replicas (each behind a pooler of its own, when there is one
+        in front of the primary)."""
+        return self.database_pooler != "none" and (url == self.db_url or url in self.replica_urls)
 
     @property
     def media_root(self) -> Path:
@@ -406,6 +443,10 @@ def normalise_database_url(value: str) -> URL:
             "or sqlite+aiosqlite://"
         )
     return url.set(drivername=driver)
+
+
+def _normalised(value: str) -> str:
+    return normalise_database_url(value).render_as_string(hide_password=False)
 
 
 def _one_line(error: ValidationError) -> str:

@@ -26,7 +26,8 @@ def _bin_dir() -> Path | None:
 class ThrowawayCluster:
     """`initdb` + `pg_ctl` around a data directory that is removed afterwards."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, *, initdb: bool = True) -> None:
+        """`initdb=False` leaves the data directory to be made otherwise (a base backup)."""
         self.bin_dir = bin_dir
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="aat-pg-"))
@@ -34,7 +35,8 @@ class ThrowawayCluster:
         self.as_postgres = os.geteuid() == 0
         if self.as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        if initdb:
+            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
 
     def _run(self, tool: str, *args: str) -> None:
         command = [str(self.bin_dir / tool), *args]

@@ -52,6 +52,8 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         full_env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
+        if "PYTHONPATH" in os.environ:  # a checkout sharing another one's virtualenv serves itself
+            full_env.setdefault("PYTHONPATH", os.environ["PYTHONPATH"])
         self.log_file = log_file
         out = log_file.open("w") if log_file else subprocess.PIPE
         self.process = subprocess.Popen(

@@ -181,6 +181,19 @@ def test_service_pdb_and_autoscaler_point_at_the_deployment():
     assert obj("HorizontalPodAutoscaler")["spec"]["minReplicas"] >= 2
 
 
+def test_drains_keep_pods_serving_and_no_secret_is_written_into_a_pod_spec():
+    budget = obj("PodDisruptionBudget")["spec"]
+    assert "maxUnavailable" not in budget
+    assert 1 <= budget["minAvailable"] < obj("HorizontalPodAutoscaler")["spec"]["minReplicas"], (
+        "a drain may evict a pod, but never the last one"
+    )
+    secret_names = set(obj("Secret", "admin-app-secrets")["stringData"])
+    for kind, name in [("Deployment", "admin-app"), ("Job", "admin-app-migrate")]:
+        inline = {e["name"] for e in container(kind, name).get("env", []) if "value" in e}
+        assert not inline & secret_names, f"{kind} sets secrets inline: {inline & secret_names}"
+        assert not {n for n in inline if re.search("PASSWORD|SECRET|TOKEN|_URL", n)}, inline
+
+
 def test_the_largest_scale_fits_in_postgres_connections():
     workers = parse_cli(container("Deployment", "admin-app")["command"]).params["workers"]
     pool = int(obj("ConfigMap", "admin-app-config")["data"]["DB_POOL_SIZE"])

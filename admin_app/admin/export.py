@@ -46,7 +46,8 @@ from admin_app.admin.lists import keyset
 from admin_app.admin.lists.keyset import CursorError
 from admin_app.admin.lists.query import ListingMixin, Position
 from admin_app.admin.xlsx import XlsxStream
-from admin_app.state import get_session, get_sessionmaker
+from admin_app.replicas.routing import read_connection
+from admin_app.state import get_session
 
 log = logging.getLogger(__name__)
 
@@ -201,8 +202,7 @@ class ExportMixin(ListingMixin):
     ) -> AsyncIterator[bytes]:
         yield BOM + _csv_line([c.header for c in columns]).encode()
         stmt = query.with_only_columns(*(sql_text(c) for c in columns), maintain_column_froms=True)
-        async with get_sessionmaker(request)() as session:
-            connection = await session.connection()
+        async with read_connection(request) as connection:
             async for chunk in copy_out(connection, stmt):
                 yield chunk
 
@@ -215,8 +215,7 @@ class ExportMixin(ListingMixin):
         sheet = XlsxStream([c.header for c in columns], [c.numeric for c in columns])
         headers = [c.header for c in columns]
         yield sheet.start() if fmt == "xlsx" else BOM + _csv_line(headers).encode()
-        async with get_sessionmaker(request)() as session:
-            connection = await session.connection()
+        async with read_connection(request) as connection:
             result = await connection.stream(stmt)
             async for batch in result.partitions():
                 texts = [[w(v) for w, v in zip(writers, row, strict=True)] for row in batch]

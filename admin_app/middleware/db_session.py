@@ -12,6 +12,9 @@ which for reads is what READ COMMITTED gives anyway, and saves the BEGIN and COM
 round trips, a tenth of a list page. A write they make (the login check's
 `last_seen_at`, once a minute) is one statement, committed as it runs.
 
+Requests that `replica_reads(scope)` names (set only with `DATABASE_REPLICA_URLS`) read
+from a replica where `admin_app.replicas.routing.route_reads` decides they may.
+
 When that commit fails (the database went away between the last query and the
 commit), nothing has been sent yet: the client gets the app's error page for the
 failure (503 for a lost database) instead of the success it was about to get, and the
@@ -25,10 +28,12 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette_admin.helpers import run_on_commit_callbacks
+
+from admin_app.replicas.routing import route_reads
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +45,21 @@ class DBSessionMiddleware:
     """Put an `AsyncSession` on `request.state.session`; commit below 400, else roll back.
 
     `error_page(request, error)` renders a failed commit; without it the error is raised.
-    `reads_only(scope)` names the requests that run without a transaction.
+    `reads_only(scope)` names the requests that run without a transaction;
+    `replica_reads(scope)` those that may read from a replica.
     """
 
     def __init__(
-        self, app: ASGIApp, error_page: ErrorPage | None = None, reads_only: ReadsOnly | None = None
+        self,
+        app: ASGIApp,
+        error_page: ErrorPage | None = None,
+        reads_only: ReadsOnly | None = None,
+        replica_reads: ReadsOnly | None = None,
     ) -> None:
         self.app = app
         self.error_page = error_page
         self.reads_only = reads_only
+        self.replica_reads = replica_reads
         self._autocommit: tuple[AsyncEngine, AsyncEngine] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -58,6 +69,8 @@ class DBSessionMiddleware:
         maker: async_sessionmaker[AsyncSession] = scope["state"]["sessionmaker"]
         autocommit = self._autocommit_bind(scope)
         session = maker() if autocommit is None else maker(bind=autocommit)
+        if self.replica_reads is not None and self.replica_reads(scope):
+            route_reads(session, HTTPConnection(scope))
         scope["state"]["session"] = session
         committed = False
         failed: Exception | None = None

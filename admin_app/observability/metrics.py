@@ -150,6 +150,24 @@ class Metrics:
             "Scrape-time sources that failed (database down or slow).",
             ("source",),
         )
+        self.db_reads = self._counter(
+            "admin_app_db_reads",
+            "Read-only requests, by where they read: a replica, or the primary (none fit, "
+            "or the browser has just written).",
+            ("target",),
+        )
+        self.replica_lag = self._gauge(
+            "admin_app_db_replica_lag_seconds",
+            "How far each read replica is behind, as last checked (+Inf when down).",
+            mode="livemax",
+            labelnames=("replica",),
+        )
+        self.replica_up = self._gauge(
+            "admin_app_db_replica_up",
+            "1 when the last check reached the read replica, else 0.",
+            mode="livemin",
+            labelnames=("replica",),
+        )
         self._sources: list[_LiveSource] = []
         if not self.multiprocess:
             for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):

@@ -48,15 +48,28 @@ class ListRoutes(AdminPages):
     READ_ONLY_ROUTES = re.compile(r"/(?:[^/]+/list|_api/[^/]+/relation-lookup)")
     """The admin routes whose GETs only read (`reads_only`)."""
 
+    REPLICA_ROUTES = re.compile(r"/(?:|[^/]+/list|_api/[^/]+/relation-lookup)")
+    """The admin routes whose GETs may read from a replica (`reads_from_replica`): the
+    dashboard, list pages (and so searches) and relation pickers. Not a record's detail
+    page or forms: an edit form read from a replica behind the primary would offer old
+    values, and saving them would fail as a conflict."""
+
     def reads_only(self, scope: Scope) -> bool:
         """True for a GET of a list page or relation picker: requests that write nothing
         but the login check's `last_seen_at`, which `DBSessionMiddleware` then runs
         without a transaction."""
+        return self._get_of(scope, self.READ_ONLY_ROUTES)
+
+    def reads_from_replica(self, scope: Scope) -> bool:
+        """True for a GET of a `REPLICA_ROUTES` page (see `admin_app.replicas`)."""
+        return self._get_of(scope, self.REPLICA_ROUTES)
+
+    def _get_of(self, scope: Scope, routes: re.Pattern[str]) -> bool:
         if scope["method"] not in ("GET", "HEAD"):
             return False
         path: str = scope["path"]
         prefix = scope.get("root_path", "") + self.base_url.rstrip("/")
-        return path.startswith(prefix) and bool(self.READ_ONLY_ROUTES.fullmatch(path, len(prefix)))
+        return path.startswith(prefix) and bool(routes.fullmatch(path, len(prefix)))
 
     def setup_templates(self) -> None:
         super().setup_templates()
