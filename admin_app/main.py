@@ -25,7 +25,8 @@ Middleware, outermost first (Starlette's own error handling wraps them all):
     the admin's list pages and relation pickers, which only read).
 
 `/admin/ws` and `/admin/events` (live activity, `admin_app.web.live`) are app routes
-ahead of the admin's mount, with their own login check.
+ahead of the admin's mount, with their own login check. `/api` (`admin_app.api`) takes
+bearer tokens only, never the session cookie.
 
 Inside `/admin`: the time zone, flash messages, CSRF and login
 (`admin_app.middleware.admin_guards`, plain-ASGI twins of starlette-admin's own).
@@ -51,6 +52,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from admin_app.admin.base import AppModelView
 from admin_app.admin.import_jobs import UPLOAD_PATH
 from admin_app.admin.site import build_admin
+from admin_app.api.routes import api_mount
 from admin_app.audit.recorder import start_recording
 from admin_app.db import (
     create_engine,
@@ -146,7 +148,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     admin = build_admin(settings)
     app = Starlette(
         debug=settings.debug,
-        routes=[*_routes(), *live_routes(admin.model_views)],
+        routes=[*_routes(), *live_routes(admin.model_views), api_mount(admin.model_views)],
         middleware=_middleware(settings, app_metrics, handlers[Exception], admin.reads_only),
         exception_handlers=handlers,
         lifespan=lifespan,

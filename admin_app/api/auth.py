@@ -1,0 +1,46 @@
+"""Who calls the API: a personal token in `Authorization: Bearer`, and nothing else.
+
+No cookie is read, so no page a browser visits can make it act (no CSRF to defend).
+The request then carries what the admin's own login check would put on it: the
+identity, the grants (the owner's, narrowed to the token's) and the audit actor, which
+names the token too.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from admin_app.api.errors import ApiError
+from admin_app.audit.context import Actor, set_actor, visitor
+from admin_app.auth.api_tokens import TokenAccess, authenticate_token
+from admin_app.auth.identity import client_ip, remember
+from admin_app.state import get_session
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="api"'}
+
+
+def presented_token(request: Request) -> str | None:
+    """The bearer token of the request, if it sent one."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+async def authorize(request: Request) -> TokenAccess:
+    """The token's access, put on the request; a 401 when there is none that works."""
+    set_actor(visitor(client_ip(request)))
+    token = presented_token(request)
+    if token is None:
+        raise ApiError(401, "Send an API token: Authorization: Bearer <token>.", headers=CHALLENGE)
+    access = await authenticate_token(get_session(request), token)
+    if access is None:
+        raise ApiError(
+            401, "This token is not valid: unknown, expired or revoked.", headers=CHALLENGE
+        )
+    remember(request, access.user)
+    request.state.grants = access.grants
+    request.state.api_token = access
+    label = f"{access.user.email} (API token #{access.token_id} {access.token_name})"
+    set_actor(Actor(access.user.id, label[:254], client_ip(request)))
+    return access
