@@ -20,11 +20,13 @@ from starlette.requests import Request
 from starlette_admin import BaseField, BooleanField, FileField, RelationField, RequestAction
 from starlette_admin.fields import HasMany, JSONField, PasswordField, TagsField
 
+from admin_app.admin import compat
 from admin_app.admin.base import AppModelView
 from admin_app.admin.fields import PermissionMatrixField
 from admin_app.api.errors import ApiError
 from admin_app.audit.values import to_json
 
+NO_RECORD = "There is no such record, or it is outside what you may see."
 CANNOT_SET = "This field cannot be set: it is unknown, read-only, or not yours to change."
 
 
@@ -104,8 +106,8 @@ async def form_data(
             value = body[field.name]
         elif current is not None:
             value = await _current_value(request, field, current)
-        else:
-            continue
+        else:  # as the create form starts: with the field's default
+            value = to_json(await field.get_create_default(request))
         try:
             items += _form_items(field, value)
         except ValueError as error:
@@ -113,7 +115,29 @@ async def form_data(
     if errors:
         raise ApiError(422, "Some values are not valid.", errors)
     form = FormData(items)
-    return {f.name: await f.parse_input(request, form) for f in fields}
+    data = {f.name: await f.parse_input(request, form) for f in fields}
+    await _related_exist(view, request, body, data)
+    return data
+
+
+async def _related_exist(
+    view: AppModelView, request: Request, body: Mapping[str, Any], data: dict[str, Any]
+) -> None:
+    """Keys of related records must name records the caller can see (the form's pickers
+    offer nothing else; a key from elsewhere would be dropped without a word)."""
+    errors: dict[str, str] = {}
+    for field in view.get_fields_list(request):
+        if not isinstance(field, RelationField) or body.get(field.name) in (None, []):
+            continue
+        foreign = compat.find_foreign_view(view, str(field.key))
+        keys = data.get(field.name)
+        wanted = keys if isinstance(keys, list) else [keys]
+        if any(getattr(foreign, "coerce_pk", lambda k: k)(k) is None for k in wanted):
+            errors[field.name] = NO_RECORD
+        elif len(await foreign.find_by_pks(request, wanted)) != len(set(map(str, wanted))):
+            errors[field.name] = NO_RECORD
+    if errors:
+        raise ApiError(422, "Some values are not valid.", errors)
 
 
 async def _current_value(request: Request, field: BaseField, obj: Any) -> Any:
