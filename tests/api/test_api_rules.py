@@ -144,7 +144,8 @@ def test_malformed_calls_get_a_clear_4xx(
     client: TestClient, settings: Settings, method: str, url: str, kwargs: dict, status: int
 ) -> None:
     token = bearer(make_token(settings, create_admin(settings)))
-    headers = {**token, **kwargs.pop("headers", {})}
-    answer = getattr(client, method)(url, headers=headers, **kwargs)
+    sent = dict(kwargs)
+    headers = {**token, **sent.pop("headers", {})}
+    answer = getattr(client, method)(url, headers=headers, **sent)
     assert answer.status_code == status, answer.text
     assert answer.json()["error"], "every error says what was wrong"
