@@ -148,7 +148,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     admin = build_admin(settings)
     app = Starlette(
         debug=settings.debug,
-        routes=[*_routes(), *live_routes(admin.model_views), api_mount(admin.model_views)],
+        routes=[
+            *_routes(),
+            *live_routes(admin.model_views),
+            api_mount(admin.model_views, settings),
+        ],
         middleware=_middleware(settings, app_metrics, handlers[Exception], admin.reads_only),
         exception_handlers=handlers,
         lifespan=lifespan,

@@ -252,7 +252,24 @@ class Settings(BaseSettings):
     """Live connections (tabs) one account may hold open in each process; more get 429,
     so one account cannot tie up a worker's memory and sockets."""
 
-    @field_validator("allowed_hosts", "forwarded_allow_ips", "metrics_allow_ips", mode="before")
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Comma-separated origins (`https://app.example.com`) whose pages may call `/api`
+    from a browser. Empty: none. `*` is refused: list the origins."""
+
+    api_rate_limit: int = Field(default=600, ge=1, le=1_000_000)
+    """Calls one API token may make per `API_RATE_WINDOW`, counted across processes;
+    more get 429 with Retry-After."""
+
+    api_rate_window: int = Field(default=60, ge=1, le=86_400)
+    """Seconds over which `API_RATE_LIMIT` counts a token's calls."""
+
+    @field_validator(
+        "allowed_hosts",
+        "forwarded_allow_ips",
+        "metrics_allow_ips",
+        "api_cors_origins",
+        mode="before",
+    )
     @classmethod
     def _hosts_from_csv(cls, value: Any) -> Any:
         return _split_csv(value)
@@ -300,6 +317,22 @@ class Settings(BaseSettings):
                     f"{item!r} is not an IP address or network; expected for example "
                     "10.0.0.0/8 or 192.0.2.7"
                 ) from None
+        return value
+
+    @field_validator("api_cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin == "*":
+                raise ValueError(
+                    "'*' would let any site call the API; list the origins, "
+                    "for example https://app.example.com"
+                )
+            if not re.fullmatch(r"https?://[^/\s?#]+", origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin; expected scheme and host only, "
+                    "for example https://app.example.com"
+                )
         return value
 
     @field_validator("metrics_token")

@@ -132,12 +132,17 @@ async def _related_exist(
         foreign = compat.find_foreign_view(view, str(field.key))
         keys = data.get(field.name)
         wanted = keys if isinstance(keys, list) else [keys]
-        if any(getattr(foreign, "coerce_pk", lambda k: k)(k) is None for k in wanted):
-            errors[field.name] = NO_RECORD
-        elif len(await foreign.find_by_pks(request, wanted)) != len(set(map(str, wanted))):
+        if not await _all_found(foreign, request, wanted):
             errors[field.name] = NO_RECORD
     if errors:
         raise ApiError(422, "Some values are not valid.", errors)
+
+
+async def _all_found(foreign: Any, request: Request, keys: list[Any]) -> bool:
+    """Whether every key names a record of `foreign` that the caller can see."""
+    if any(getattr(foreign, "coerce_pk", lambda k: k)(k) is None for k in keys):
+        return False
+    return len(await foreign.find_by_pks(request, keys)) == len(set(map(str, keys)))
 
 
 async def _current_value(request: Request, field: BaseField, obj: Any) -> Any:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -11,13 +13,15 @@ from starlette.routing import Mount, Route
 from admin_app.admin.base import AppModelView
 from admin_app.api.endpoints import ModelEndpoints, json_errors
 from admin_app.api.openapi import document
+from admin_app.settings import Settings
 from admin_app.templating import STATIC_DIR
 
 API_VERSION = "1"
 
 
-def api_mount(views: Iterable[AppModelView]) -> Mount:
-    """`/api`: the description, its reference page, and every model's endpoints."""
+def api_mount(views: Iterable[AppModelView], settings: Settings) -> Mount:
+    """`/api`: the description, its reference page, and every model's endpoints; pages of
+    the `API_CORS_ORIGINS` may call it from a browser (with a token, never cookies)."""
     by_key = {str(view.key): view for view in views}
     endpoints = ModelEndpoints(by_key)
     spec = document(by_key.values(), API_VERSION)
@@ -46,4 +50,21 @@ def api_mount(views: Iterable[AppModelView]) -> Mount:
             ),
         ],
         name="api",
+        middleware=_cors(settings),
     )
+
+
+def _cors(settings: Settings) -> list[Middleware]:
+    if not settings.api_cors_origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.api_cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match"],
+            expose_headers=["ETag", "Location", "Retry-After"],
+            allow_credentials=False,  # tokens, not cookies
+            max_age=600,
+        )
+    ]
