@@ -21,7 +21,7 @@ from tests.api.helpers import bearer, make_token
 from tests.helpers import create_admin
 from tests.server import running_server
 
-EXAMPLES_PER_OPERATION = 10
+EXAMPLES_PER_OPERATION = 5
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -54,7 +54,7 @@ def test_generated_calls_get_no_server_error_and_match_the_description(seeded: S
                 statuses.append(answer.status_code)
 
             call()
-    assert statuses.count(200) > 20, f"generated calls mostly failed: {sorted(statuses)}"
+    assert statuses.count(200) > 10, f"generated calls mostly failed: {sorted(statuses)}"
 
 
 def _this_checkout() -> dict[str, str]:
