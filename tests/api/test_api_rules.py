@@ -3,9 +3,14 @@ the audit log; and answers every malformed call with a 4xx in JSON."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 from starlette.testclient import TestClient
 
+from admin_app.live.hub import Page
+from admin_app.live.messages import Actor
 from admin_app.settings import Settings
 from tests.api.helpers import bearer, make_token
 from tests.helpers import create_admin, fetch, give_role
@@ -149,3 +154,24 @@ def test_malformed_calls_get_a_clear_4xx(
     answer = getattr(client, method)(url, headers=headers, **sent)
     assert answer.status_code == status, answer.text
     assert answer.json()["error"], "every error says what was wrong"
+
+
+def test_changes_made_through_the_api_reach_open_pages_live(
+    client: TestClient, settings: Settings
+) -> None:
+    user = create_admin(settings)
+    token = bearer(make_token(settings, user))
+    live = client.app_state["live"]
+
+    async def open_list() -> Any:
+        page = live.connect(Actor(99, "Viewer"), "viewer-session", frozenset({"tag"}))
+        live.watch(page, Page("tag"))
+        return page
+
+    async def next_message(page: Any) -> str:
+        return str(await asyncio.wait_for(page.next(), 10))
+
+    watcher = client.portal.call(open_list)
+    assert client.post("/api/v1/tag", json={"name": "live"}, headers=token).status_code == 201
+    message = client.portal.call(next_message, watcher)
+    assert '"tag"' in message and "created" in message, message
