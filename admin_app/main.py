@@ -47,7 +47,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Host, Mount, Route, Router
 
 from admin_app.admin.base import AppModelView
 from admin_app.admin.import_jobs import UPLOAD_PATH
@@ -158,8 +158,32 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     admin.mount_to(app)
+    _split_hosts(app, settings)
     remember_url_paths(app.router)
     return app
+
+
+def _split_hosts(app: Starlette, settings: Settings) -> None:
+    """With `ADMIN_HOST` or `API_HOST`, the admin (its mount, live feed and `/`) and the API
+    answer only on their own host name (Starlette `Host` routes); anywhere else they are
+    404. Probes, `/metrics` and static files stay on every allowed host: a `Host` route
+    takes every path of its host, so each one carries them too."""
+    routes = app.router.routes
+    api = [r for r in routes if isinstance(r, Mount) and r.path == "/api"]
+    admin = [r for r in routes if _is_admin_route(r)]
+    rest = [r for r in routes if r not in api and r not in admin]
+    hosted: dict[str, list[BaseRoute]] = {}
+    for host, part in ((settings.admin_host, admin), (settings.api_host, api)):
+        if host:
+            hosted.setdefault(host, []).extend(part)
+    unhosted = [*([] if settings.admin_host else admin), *([] if settings.api_host else api)]
+    hosts = [Host(host, app=Router(routes=[*own, *rest])) for host, own in hosted.items()]
+    routes[:] = [*hosts, *unhosted, *rest]
+
+
+def _is_admin_route(route: BaseRoute) -> bool:
+    path = str(getattr(route, "path", ""))
+    return path in ("", "/") or path == "/admin" or path.startswith("/admin/")
 
 
 def _import_views(views: Iterable[Any]) -> dict[str, AppModelView]:

@@ -252,6 +252,13 @@ class Settings(BaseSettings):
     """Live connections (tabs) one account may hold open in each process; more get 429,
     so one account cannot tie up a worker's memory and sockets."""
 
+    admin_host: str = ""
+    """The host name that serves the admin (`admin.example.com`); empty: every allowed
+    host. Probes, `/metrics` and static files answer on any allowed host."""
+
+    api_host: str = ""
+    """The host name that serves `/api` (`api.example.com`); empty: every allowed host."""
+
     api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Comma-separated origins (`https://app.example.com`) whose pages may call `/api`
     from a browser. Empty: none. `*` is refused: list the origins."""
@@ -352,6 +359,16 @@ class Settings(BaseSettings):
         if not value:
             return value
         return normalise_database_url(value).render_as_string(hide_password=False)
+
+    @model_validator(mode="after")
+    def _hosts_are_allowed(self) -> Settings:
+        for name, host in (("ADMIN_HOST", self.admin_host), ("API_HOST", self.api_host)):
+            if host and "*" not in self.allowed_hosts and host not in self.allowed_hosts:
+                raise ValueError(
+                    f"{name}: {host!r} is not in ALLOWED_HOSTS, so it would be refused; "
+                    f"add it there too"
+                )
+        return self
 
     @model_validator(mode="after")
     def _secret_key_outside_development(self) -> Settings:
