@@ -219,6 +219,17 @@ def check_smtp_tls(settings: Settings) -> Issue | None:
     )
 
 
+def check_api_host(settings: Settings) -> Issue | None:
+    if not settings.api_cors_origins or (settings.api_host and settings.admin_host):
+        return None
+    return Issue(
+        "API_HOST",
+        "API_CORS_ORIGINS lets other sites' pages call the API on the admin's own host; "
+        "serve each on its own name, e.g. ADMIN_HOST=admin.example.com and "
+        "API_HOST=api.example.com",
+    )
+
+
 SETTINGS_CHECKS: tuple[Check, ...] = (
     check_environment,
     check_debug,
@@ -235,6 +246,7 @@ SETTINGS_CHECKS: tuple[Check, ...] = (
     check_replica_urls,
     check_replica_sticky_seconds,
     check_require_2fa,
+    check_api_host,
 )
 
 

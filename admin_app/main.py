@@ -28,7 +28,8 @@ Middleware, outermost first (Starlette's own error handling wraps them all):
     dashboard read from a replica when there is one fit, `admin_app.replicas`).
 
 `/admin/ws` and `/admin/events` (live activity, `admin_app.web.live`) are app routes
-ahead of the admin's mount, with their own login check.
+ahead of the admin's mount, with their own login check. `/api` (`admin_app.api`) takes
+bearer tokens only, never the session cookie.
 
 Inside `/admin`: the time zone, flash messages, CSRF and login
 (`admin_app.middleware.admin_guards`, plain-ASGI twins of starlette-admin's own).
@@ -49,11 +50,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Host, Mount, Route, Router
 
 from admin_app.admin.base import AppModelView
 from admin_app.admin.import_jobs import UPLOAD_PATH
 from admin_app.admin.site import AppAdmin, build_admin
+from admin_app.api.routes import api_mount
+from admin_app.api.routes import reads_only as api_reads
 from admin_app.audit.recorder import start_recording
 from admin_app.db import (
     create_engine,
@@ -66,7 +69,7 @@ from admin_app.live.scopes import Scopes
 from admin_app.live.service import LiveService
 from admin_app.media import MediaStore
 from admin_app.middleware.compression import CompressionMiddleware
-from admin_app.middleware.db_session import DBSessionMiddleware, ErrorPage
+from admin_app.middleware.db_session import DBSessionMiddleware, ErrorPage, ReadsOnly
 from admin_app.middleware.forwarded import ForwardedClientMiddleware
 from admin_app.middleware.head import HeadAsGetMiddleware
 from admin_app.middleware.hosts import HostCheckMiddleware
@@ -163,14 +166,48 @@ def create_app(settings: Settings | None = None) -> Starlette:
     admin = build_admin(settings)
     app = Starlette(
         debug=settings.debug,
-        routes=[*_routes(), *live_routes(admin.model_views)],
+        routes=[
+            *_routes(),
+            *live_routes(admin.model_views),
+            api_mount(admin.model_views, settings),
+        ],
         middleware=_middleware(settings, app_metrics, handlers[Exception], admin, sticky),
         exception_handlers=handlers,
         lifespan=lifespan,
     )
     admin.mount_to(app)
+    _split_hosts(app, settings)
     remember_url_paths(app.router)
     return app
+
+
+def _split_hosts(app: Starlette, settings: Settings) -> None:
+    """With `ADMIN_HOST` or `API_HOST`, the admin (its mount, live feed and `/`) and the API
+    answer only on their own host name (Starlette `Host` routes); anywhere else they are
+    404. Probes, `/metrics` and static files stay on every allowed host: a `Host` route
+    takes every path of its host, so each one carries them too."""
+    routes = app.router.routes
+    api = [r for r in routes if isinstance(r, Mount) and r.path == "/api"]
+    admin = [r for r in routes if _is_admin_route(r)]
+    rest = [r for r in routes if r not in api and r not in admin]
+    hosted: dict[str, list[BaseRoute]] = {}
+    for host, part in ((settings.admin_host, admin), (settings.api_host, api)):
+        if host:
+            hosted.setdefault(host, []).extend(part)
+    unhosted = [*([] if settings.admin_host else admin), *([] if settings.api_host else api)]
+    hosts = [Host(host, app=Router(routes=[*own, *rest])) for host, own in hosted.items()]
+    routes[:] = [*hosts, *unhosted, *rest]
+
+
+def _is_admin_route(route: BaseRoute) -> bool:
+    path = str(getattr(route, "path", ""))
+    return path in ("", "/") or path == "/admin" or path.startswith("/admin/")
+
+
+def _replica_reads(admin: AppAdmin) -> ReadsOnly:
+    """The requests that may read from a replica: the admin's lists, searches, pickers,
+    exports and dashboard (`reads_from_replica`), and the JSON API's reads."""
+    return lambda scope: admin.reads_from_replica(scope) or api_reads(scope)
 
 
 def _import_views(views: Iterable[Any]) -> dict[str, AppModelView]:
@@ -236,7 +273,7 @@ def _middleware(
             DBSessionMiddleware,
             error_page=error_page,
             reads_only=admin.reads_only,
-            replica_reads=admin.reads_from_replica if replicas else None,
+            replica_reads=_replica_reads(admin) if replicas else None,
         )
     )
     return stack

@@ -264,7 +264,31 @@ class Settings(BaseSettings):
     """Live connections (tabs) one account may hold open in each process; more get 429,
     so one account cannot tie up a worker's memory and sockets."""
 
-    @field_validator("allowed_hosts", "forwarded_allow_ips", "metrics_allow_ips", mode="before")
+    admin_host: str = ""
+    """The host name that serves the admin (`admin.example.com`); empty: every allowed
+    host. Probes, `/metrics` and static files answer on any allowed host."""
+
+    api_host: str = ""
+    """The host name that serves `/api` (`api.example.com`); empty: every allowed host."""
+
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Comma-separated origins (`https://app.example.com`) whose pages may call `/api`
+    from a browser. Empty: none. `*` is refused: list the origins."""
+
+    api_rate_limit: int = Field(default=600, ge=1, le=1_000_000)
+    """Calls one API token may make per `API_RATE_WINDOW`, counted across processes;
+    more get 429 with Retry-After."""
+
+    api_rate_window: int = Field(default=60, ge=1, le=86_400)
+    """Seconds over which `API_RATE_LIMIT` counts a token's calls."""
+
+    @field_validator(
+        "allowed_hosts",
+        "forwarded_allow_ips",
+        "metrics_allow_ips",
+        "api_cors_origins",
+        mode="before",
+    )
     @classmethod
     def _hosts_from_csv(cls, value: Any) -> Any:
         return _split_csv(value)
@@ -322,6 +346,22 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
+    @field_validator("api_cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin == "*":
+                raise ValueError(
+                    "'*' would let any site call the API; list the origins, "
+                    "for example https://app.example.com"
+                )
+            if not re.fullmatch(r"https?://[^/\s?#]+", origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin; expected scheme and host only, "
+                    "for example https://app.example.com"
+                )
+        return value
+
     @field_validator("metrics_token")
     @classmethod
     def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
@@ -339,6 +379,16 @@ class Settings(BaseSettings):
         if not value:
             return value
         return _normalised(value)
+
+    @model_validator(mode="after")
+    def _hosts_are_allowed(self) -> Settings:
+        for name, host in (("ADMIN_HOST", self.admin_host), ("API_HOST", self.api_host)):
+            if host and "*" not in self.allowed_hosts and host not in self.allowed_hosts:
+                raise ValueError(
+                    f"{name}: {host!r} is not in ALLOWED_HOSTS, so it would be refused; "
+                    f"add it there too"
+                )
+        return self
 
     @model_validator(mode="after")
     def _secret_key_outside_development(self) -> Settings:

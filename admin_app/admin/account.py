@@ -3,22 +3,17 @@ I am logged in."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette_admin import CustomView
-from starlette_admin.flash import flash
 from starlette_admin.routing import route
 
-from admin_app.admin import compat
+from admin_app.admin.api_token_pages import ApiTokenPages
 from admin_app.admin.devices import device_name
 from admin_app.admin.theme import THEME_LABELS, parse_theme
 from admin_app.audit.events import record_event
 from admin_app.auth import throttle, totp
-from admin_app.auth.identity import client_ip, load_current_user
+from admin_app.auth.identity import client_ip
 from admin_app.auth.passwords import PasswordPolicyError, verify_password_async
 from admin_app.auth.sessions import revoke_session, revoke_user_sessions
 from admin_app.auth.users import pending_totp_secret, set_password
@@ -29,29 +24,13 @@ from admin_app.state import get_session, get_sessionmaker, get_settings
 from admin_app.web.errors import wants_json
 
 
-class AccountView(CustomView):
+class AccountView(ApiTokenPages):
     """Every logged-in user's own page; nothing here needs a permission beyond logging in."""
 
     def __init__(self) -> None:
         super().__init__(
             menu_label="My account", icon="fa fa-user-gear", path="/account", route_name="account"
         )
-
-    async def _me(self, request: Request) -> AdminUser:
-        user = await load_current_user(request)
-        if user is None:
-            raise HTTPException(403)
-        return user
-
-    def _render(
-        self, request: Request, name: str, status_code: int = 200, **context: Any
-    ) -> Response:
-        context.setdefault("title", "My account")
-        return compat.template_response(compat.admin_of(self), request, name, context, status_code)
-
-    def _back(self, request: Request, message: str, category: str = "success") -> Response:
-        flash(request, message, category)
-        return RedirectResponse(request.url_for("admin:account"), status_code=303)
 
     @route("")
     async def index(self, request: Request) -> Response:
@@ -74,6 +53,7 @@ class AccountView(CustomView):
             current_session=getattr(request.state, "admin_session_id", None),
             recovery_left=await totp.remaining_recovery_codes(db, user),
             required=_required(request, user),
+            **await self.token_context(request, user),
         )
 
     @route("/password", methods=["POST"], name="account-password")

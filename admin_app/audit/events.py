@@ -20,6 +20,8 @@ SECURITY_ACTIONS = (
     "2fa_disabled",
     "2fa_reset",
     "session_revoked",
+    "api_token_created",
+    "api_token_revoked",
 )
 
 

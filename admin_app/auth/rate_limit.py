@@ -8,6 +8,7 @@ serves several limits (`reset-email`, `reset-ip`).
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import timedelta
 
@@ -52,3 +53,21 @@ async def prune(sessions: async_sessionmaker[AsyncSession], bucket: str, window:
                 ThrottleEvent.bucket == bucket, ThrottleEvent.created_at < utcnow() - window
             )
         )
+
+
+async def retry_after(
+    sessions: async_sessionmaker[AsyncSession], bucket: str, key: str, window: timedelta
+) -> int:
+    """Whole seconds until the oldest request of `key` counted in `bucket` leaves the window."""
+    now = utcnow()
+    async with sessions() as db:
+        oldest = await db.scalar(
+            select(func.min(ThrottleEvent.created_at)).where(
+                ThrottleEvent.bucket == bucket,
+                ThrottleEvent.key == key[:254],
+                ThrottleEvent.created_at > now - window,
+            )
+        )
+    if oldest is None:
+        return 1
+    return max(1, math.ceil((oldest + window - now).total_seconds()))

@@ -12,7 +12,7 @@ import click
 
 from admin_app.audit.context import cli_actor, set_actor
 from admin_app.audit.recorder import start_recording
-from admin_app.cli import check, db, email, imports, rotate, seed, serve, users
+from admin_app.cli import api_tokens, check, db, email, imports, rotate, seed, serve, users
 from admin_app.cli.common import CommandError
 from admin_app.settings import ConfigError
 
@@ -44,3 +44,4 @@ main.add_command(email.worker)
 main.add_command(email.email)
 main.add_command(rotate.rotate_secrets)
 main.add_command(imports.import_)
+main.add_command(api_tokens.api_token)

@@ -2,6 +2,7 @@
 
 from admin_app.models.admin_session import AdminSession
 from admin_app.models.admin_user import AdminUser
+from admin_app.models.api_token import ApiToken
 from admin_app.models.audit_entry import AuditEntry
 from admin_app.models.category import Category
 from admin_app.models.customer import Customer
@@ -25,6 +26,7 @@ from admin_app.models.throttle_event import ThrottleEvent
 __all__ = [
     "AdminSession",
     "AdminUser",
+    "ApiToken",
     "AuditEntry",
     "Category",
     "Customer",

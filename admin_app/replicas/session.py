@@ -41,6 +41,7 @@ PRIMARY_TABLES = frozenset(
     {
         "admin_user",
         "admin_user_role",
+        "api_token",
         "admin_session",
         "role",
         "role_permission",

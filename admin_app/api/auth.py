@@ -1,0 +1,70 @@
+"""Who calls the API: a personal token in `Authorization: Bearer`, and nothing else.
+
+No cookie is read, so no page a browser visits can make it act (no CSRF to defend).
+The request then carries what the admin's own login check would put on it: the
+identity, the grants (the owner's, narrowed to the token's) and the audit actor, which
+names the token too.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from starlette.requests import Request
+
+from admin_app.api.errors import ApiError
+from admin_app.audit.context import Actor, set_actor, visitor
+from admin_app.auth import rate_limit
+from admin_app.auth.api_tokens import TokenAccess, authenticate_token, hash_token
+from admin_app.auth.identity import client_ip, remember
+from admin_app.state import get_session, get_sessionmaker, get_settings
+
+BUCKET = "api-token"
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="api"'}
+
+
+def presented_token(request: Request) -> str | None:
+    """The bearer token of the request, if it sent one."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+async def authorize(request: Request) -> TokenAccess:
+    """The token's access, put on the request; a 401 when there is none that works."""
+    set_actor(visitor(client_ip(request)))
+    token = presented_token(request)
+    if token is None:
+        raise ApiError(401, "Send an API token: Authorization: Bearer <token>.", headers=CHALLENGE)
+    # Counted first, in its own transaction: before the request's session writes (SQLite
+    # has one writer at a time) and before any work is done for a token over its limit.
+    await _within_rate(request, hash_token(token)[:32])
+    access = await authenticate_token(get_session(request), token)
+    if access is None:
+        raise ApiError(
+            401, "This token is not valid: unknown, expired or revoked.", headers=CHALLENGE
+        )
+    remember(request, access.user)
+    request.state.grants = access.grants
+    request.state.api_token = access
+    label = f"{access.user.email} (API token #{access.token_id} {access.token_name})"
+    set_actor(Actor(access.user.id, label[:254], client_ip(request)))
+    return access
+
+
+async def _within_rate(request: Request, key: str) -> None:
+    """`API_RATE_LIMIT` calls per token per `API_RATE_WINDOW`, counted in the database so
+    that every process sees the same count; a 429 with Retry-After beyond it."""
+    settings = get_settings(request)
+    sessions = get_sessionmaker(request)
+    window = timedelta(seconds=settings.api_rate_window)
+    if await rate_limit.hit(sessions, BUCKET, key, limit=settings.api_rate_limit, window=window):
+        return
+    wait = await rate_limit.retry_after(sessions, BUCKET, key, window)
+    raise ApiError(
+        429,
+        f"This token made more than {settings.api_rate_limit} calls in "
+        f"{settings.api_rate_window} s; try again in {wait} s.",
+        headers={"Retry-After": str(wait)},
+    )

@@ -1,0 +1,160 @@
+"""Personal API tokens: made, checked, narrowed and revoked here, and nowhere else.
+
+A token is `aat_<prefix>_<secret>`: 32 random bytes of secret, so a plain SHA-256 of the
+whole token is a safe thing to store (nothing to brute-force, unlike a password), and
+looking a token up is one indexed equality. The prefix stays readable in lists.
+
+A token never holds more than its owner: its grants are the owner's grants of this
+moment, cut down to the token's `permissions` when it has some. Taking a permission
+from the owner narrows every token at once; disabling the owner stops them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin_app.auth.identity import Identity
+from admin_app.auth.permissions import Grants, load_grants
+from admin_app.db import utcnow
+from admin_app.models import AdminUser, ApiToken
+
+TOKEN_PREFIX = "aat_"  # noqa: S105 (a marker, not a secret)
+MAX_DAYS = 366
+"""The longest a token may live; every token expires."""
+LAST_USED_EVERY = timedelta(minutes=1)
+"""`last_used_at` is written at most this often, so a busy token costs no write per call."""
+
+
+class TokenRequestError(ValueError):
+    """What was asked for cannot be a token; the message says why, for the form."""
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token just made: the row, and the secret, which is never shown again."""
+
+    record: ApiToken
+    secret: str
+
+
+@dataclass(frozen=True)
+class TokenAccess:
+    """Who a presented token acts as, and with what grants."""
+
+    token_id: int
+    token_name: str
+    user: Identity
+    grants: Grants
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_secret() -> tuple[str, str]:
+    prefix = secrets.token_hex(4)
+    return prefix, f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+
+
+async def create_token(
+    db: AsyncSession,
+    owner: AdminUser,
+    *,
+    name: str,
+    days: int,
+    permissions: list[str] | None,
+) -> NewToken:
+    """A new token for `owner`; `permissions` (None = all the owner's) must be the owner's."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise TokenRequestError("Give the token a name of 1 to 100 characters.")
+    if not 1 <= days <= MAX_DAYS:
+        raise TokenRequestError(f"A token lives from 1 to {MAX_DAYS} days.")
+    if permissions is not None:
+        held = await load_grants(db, Identity.of(owner))
+        beyond = sorted(p for p in permissions if not held.allows(*_split(p)))
+        if beyond:
+            raise TokenRequestError(f"You do not hold {', '.join(beyond)[:200]}.")
+        if not permissions:
+            raise TokenRequestError("Choose at least one permission, or leave all of them.")
+    prefix, secret = _new_secret()
+    record = ApiToken(
+        user_id=owner.id,
+        name=name,
+        prefix=prefix,
+        secret_hash=hash_token(secret),
+        permissions=sorted(set(permissions)) if permissions is not None else None,
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    db.add(record)
+    await db.flush()
+    return NewToken(record, secret)
+
+
+def _split(code: str) -> tuple[str, str]:
+    key, _, action = code.partition(":")
+    return key, action
+
+
+async def revoke_token(db: AsyncSession, token: ApiToken) -> bool:
+    """End `token` now; False when it had already ended."""
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    await db.flush()
+    return True
+
+
+async def live_tokens(db: AsyncSession, user_id: int | None = None) -> list[ApiToken]:
+    """Unrevoked, unexpired tokens, newest first: one account's, or everyone's."""
+    stmt = select(ApiToken).where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > utcnow())
+    if user_id is not None:
+        stmt = stmt.where(ApiToken.user_id == user_id)
+    return list((await db.scalars(stmt.order_by(ApiToken.id.desc()))).all())
+
+
+def narrowed(owner: Grants, permissions: list[str] | None) -> Grants:
+    """The owner's grants cut down to `permissions` (None: left whole)."""
+    if permissions is None:
+        return owner
+    if owner.superuser:
+        return Grants(codes=frozenset(permissions))
+    codes = owner.codes & frozenset(permissions)
+    return Grants(codes=codes, scopes={c: owner.scopes.get(c, ()) for c in codes})
+
+
+async def authenticate_token(db: AsyncSession, presented: str) -> TokenAccess | None:
+    """The access a presented token gives, or None: unknown, revoked, expired, or its
+    owner disabled. Notes the use (at most once a minute)."""
+    if not presented.startswith(TOKEN_PREFIX) or len(presented) > 200:
+        return None
+    row = (
+        await db.execute(
+            select(ApiToken, AdminUser)
+            .join(AdminUser, AdminUser.id == ApiToken.user_id)
+            .where(ApiToken.secret_hash == hash_token(presented))
+        )
+    ).first()
+    if row is None:
+        return None
+    token, user = row
+    now = utcnow()
+    if token.revoked_at is not None or token.expires_at <= now or not user.is_active:
+        return None
+    await _note_use(db, token, now)
+    identity = Identity.of(user)
+    grants = narrowed(await load_grants(db, identity), token.permissions)
+    return TokenAccess(token.id, token.name, identity, grants)
+
+
+async def _note_use(db: AsyncSession, token: ApiToken, now: datetime) -> None:
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_EVERY:
+        return
+    await db.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
