@@ -1,6 +1,7 @@
 """`admin-app check [--deploy]`: is this configuration ready to serve?
 
-Without `--deploy`: the database answers and its schema is at the newest migration.
+Without `--deploy`: the database answers and its schema is at the newest migration, and,
+with single sign-on, the provider answers and the roles its map names exist.
 With `--deploy`: also every setting that is unsafe in production. Each problem is one
 line on standard output; the command exits 1 if there is any, 0 otherwise.
 """
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from admin_app.checks import Issue, database_issues, settings_issues
+from admin_app.checks import Issue, database_issues, settings_issues, sso_issues
 from admin_app.db import create_engine
 from admin_app.settings import Settings, load_settings
 
@@ -44,6 +45,6 @@ def _database_issues(settings: Settings) -> list[Issue]:
 async def _connect_and_check(settings: Settings) -> list[Issue]:
     engine = create_engine(settings)
     try:
-        return await database_issues(engine)
+        return await database_issues(engine) + await sso_issues(settings, engine)
     finally:
         await engine.dispose()
