@@ -127,6 +127,7 @@ async function interaction(req, res) {
 
 const callback = provider.callback();
 const server = http.createServer((req, res) => {
+  if (req.url === '/favicon.ico') return res.writeHead(204).end();
   if (!req.url.startsWith('/interaction/')) return callback(req, res);
   return interaction(req, res).catch((error) => page(res, 'Test provider: error', `<p>${escape(error.message)}</p>`, 400));
 });
