@@ -125,6 +125,9 @@ class SsoPages:
                 "This answer from the provider is not for the sign-in started in this "
                 "browser (its state does not match). Start again."
             )
+        if params.get("iss", self.settings.oidc_issuer) != self.settings.oidc_issuer:
+            # RFC 9207: the answer names its issuer, which must be ours (no mix-up).
+            raise OidcError("This answer comes from another provider. Start again.")
         code = params.get("code", "")
         if not code:
             raise OidcError("The provider's answer has no authorization code. Start again.")

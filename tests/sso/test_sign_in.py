@@ -125,12 +125,15 @@ def test_a_disabled_account_cannot_sign_in(settings, provider, sso_app):
 
 def test_a_callback_with_another_state_is_refused(settings, provider, sso_app):
     provider.accounts(erin={"email": "erin@corp.test", "groups": ["support"]})
-    app = sso_app()
-    back = start_and_authorize(app, Browser(provider), "erin")
+    app, browser = sso_app(), Browser(provider)
+    back = start_and_authorize(app, browser, "erin")
     refused = app.get(back.replace("state=", "state=forged"), follow_redirects=False)
     assert refused.status_code == 400
     assert "state does not match" in refused.text
     assert app.get("/admin/", follow_redirects=False).status_code != 200, "not signed in"
+    back = start_and_authorize(app, browser, "erin")
+    other_issuer = back.replace("iss=", "iss=https%3A%2F%2Fevil.example")
+    assert "another provider" in app.get(other_issuer, follow_redirects=False).text
     assert fetch(settings, "SELECT count(*) FROM admin_session")[0][0] == 0
 
 
