@@ -8,6 +8,7 @@ violation) and kept as screenshots under test-results/screenshots/.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
@@ -24,6 +25,7 @@ from tests.e2e.browser import (
 )
 from tests.e2e.screens import Accessibility
 from tests.e2e.server import LiveServer, ServerError, free_port, start_server
+from tests.helpers import PASSWORD as HELPER_PASSWORD
 from tests.helpers import create_admin, make_role
 from tests.sso.provider import APP_CLIENT, PASSWORD, Provider, start_provider
 
@@ -31,12 +33,10 @@ SIZES = {"wide": {"width": 1366, "height": 900}, "phone": {"width": 390, "height
 SCHEMES = ("light", "dark")
 
 
-@pytest.fixture(scope="module")
-def served(
-    databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[LiveServer, Provider]]:
-    """The app (`admin-app serve`, SQLite) and a provider that trust each other."""
-    workdir = tmp_path_factory.mktemp("sso-browser")
+def serve(
+    databases: DatabaseFactory, workdir: Path, **extra_env: str
+) -> tuple[LiveServer, Provider]:
+    """Start a provider and the app (`admin-app serve`, SQLite) that trusts it."""
     port = free_port()
     provider = start_provider(workdir / "provider", [f"http://127.0.0.1:{port}/admin/sso/callback"])
     provider.accounts(
@@ -48,10 +48,20 @@ def served(
     settings = make_settings(database_url=database_url, data_dir=workdir / "data")
     make_role(settings, "Support", ["customer:view", "order:view"])
     create_admin(settings, "break.glass@example.com", superuser=True)
-    env = {
+    env = app_env(database_url, settings.data_dir, provider) | extra_env
+    try:
+        server = start_server(env, workdir, port=port)
+    except ServerError as error:
+        provider.stop()
+        pytest.fail(str(error), pytrace=False)
+    return server, provider
+
+
+def app_env(database_url: str, data_dir: Path, provider: Provider) -> dict[str, str]:
+    return {
         "ENVIRONMENT": "test",
         "DATABASE_URL": database_url,
-        "DATA_DIR": str(settings.data_dir),
+        "DATA_DIR": str(data_dir),
         "SECRET_KEY": TEST_SECRET,
         "ALLOWED_HOSTS": "127.0.0.1",
         "OIDC_ISSUER": provider.issuer,
@@ -61,18 +71,38 @@ def served(
         "OIDC_ROLE_MAP": "admins=Superuser,support=Support",
         "OIDC_PROVIDER_NAME": "Test ID",
     }
-    try:
-        server = start_server(env, workdir, port=port)
-    except ServerError as error:
-        provider.stop()
-        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def served(
+    databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, Provider]]:
+    """The app (`admin-app serve`, SQLite) and a provider that trust each other."""
+    server, provider = serve(databases, tmp_path_factory.mktemp("sso-browser"))
     yield server, provider
     server.stop()
     provider.stop()
 
 
 @pytest.fixture(scope="module")
-def chromium_browser(served: tuple[LiveServer, Provider]) -> Iterator[object]:
+def sso_only_served(
+    databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, Provider]]:
+    """The same, with `SSO_ONLY` and a break-glass account."""
+    workdir = tmp_path_factory.mktemp("sso-only-browser")
+    env = {"SSO_ONLY": "true", "SSO_BREAK_GLASS_EMAIL": "break.glass@example.com"}
+    server, provider = serve(databases, workdir, **env)
+    yield server, provider
+    server.stop()
+    provider.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium_browser(
+    served: tuple[LiveServer, Provider], sso_only_served: tuple[LiveServer, Provider]
+) -> Iterator[object]:
+    """Chromium, started after both servers: Playwright's sync API keeps an event loop
+    running on this thread, so their set-up (which uses `asyncio.run`) goes first."""
     if not chromium_available():
         pytest.fail(MISSING_CHROMIUM, pytrace=False)
     with sync_playwright() as playwright:
@@ -125,3 +155,30 @@ def test_sign_in_with_the_provider_in_a_browser(served, chromium_browser, reques
             context.close()
     assert not problems, "axe-core found serious problems:\n" + "\n".join(problems)
     assert not console.errors, "the pages logged errors:\n" + console.report()
+
+
+def test_under_sso_only_the_password_form_is_for_emergencies(
+    sso_only_served, chromium_browser, request
+):
+    server, _ = sso_only_served
+    shots = Screenshots(PROJECT_ROOT / "test-results" / "screenshots", request.node.name)
+    axe, problems = Accessibility(), []
+    for size, viewport in SIZES.items():
+        for scheme in SCHEMES:
+            context = chromium_browser.new_context(  # type: ignore[attr-defined]
+                base_url=server.url, viewport=viewport, color_scheme=scheme
+            )
+            page = context.new_page()
+            page.goto("/admin/login")
+            expect(page.get_by_role("link", name="Sign in with Test ID")).to_be_visible()
+            expect(page.get_by_label("Email address")).to_be_hidden()
+            page.get_by_text("Emergency administrator sign-in").click()
+            page.get_by_label("Email address").fill("break.glass@example.com")
+            page.get_by_label("Password", exact=True).fill(HELPER_PASSWORD)
+            shots.take(page, f"sso-only-{size}-{scheme}")
+            problems += [f"{size} {scheme}: {v}" for v in axe.violations(page)]
+            if size == "wide" and scheme == "light":
+                page.get_by_role("button", name="Sign in", exact=True).click()
+                expect(page).to_have_url(f"{server.url}/admin/")
+            context.close()
+    assert not problems, "axe-core found serious problems:\n" + "\n".join(problems)
