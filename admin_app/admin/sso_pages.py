@@ -81,9 +81,12 @@ class SsoPages:
         flow = self._flow(request)
         try:
             claims = await self._claims(request, flow)
-            user = await account_for(get_session(request), claims, self.settings)
         except OidcError as error:
             return await self._refuse(request, str(error), 400)
+        # An account made or changed below is logged as done by this sign-in.
+        set_actor(Actor(None, f"sso:{claims.email or claims.subject}", client_ip(request)))
+        try:
+            user = await account_for(get_session(request), claims, self.settings)
         except SignInRefused as error:
             return await self._refuse(request, str(error), 403)
         set_actor(Actor(user.id, user.email, client_ip(request)))

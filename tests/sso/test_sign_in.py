@@ -64,6 +64,10 @@ def test_first_sign_in_creates_the_account_and_later_ones_follow_the_groups(
     )
     (actor, _, changes), *_ = audit(settings, "login")
     assert (actor, changes) == ("alice@corp.test", {"method": "sso"}), "logged as an SSO login"
+    created = fetch(
+        settings, "SELECT actor FROM audit_entry WHERE action = 'create' AND model = 'admin_user'"
+    )
+    assert created == [("sso:alice@corp.test",)], "the new account is logged as made by her sign-in"
 
     # At the provider: the address changes, support is removed, admins and sales added.
     provider.accounts(
