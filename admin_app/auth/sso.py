@@ -101,20 +101,30 @@ async def _follow_email(db: AsyncSession, user: AdminUser, claims: Claims) -> No
         user.email = email
 
 
+def mapped_access(
+    current: frozenset[str], values: frozenset[str], role_map: dict[str, str]
+) -> tuple[frozenset[str], bool | None]:
+    """The role names an account holding `current` gets for claim `values`, and its
+    superuser flag (None: not the provider's to set, as `Superuser` is not in the map)."""
+    managed = set(role_map.values())
+    wanted = {role_map[value] for value in values if value in role_map}
+    names = (current - managed) | (wanted - {SUPERUSER})
+    return frozenset(names), (SUPERUSER in wanted) if SUPERUSER in managed else None
+
+
 async def sync_roles(
     db: AsyncSession, user: AdminUser, values: frozenset[str], role_map: dict[str, str]
 ) -> None:
-    """Give `user` the mapped roles of `values` and take away the other mapped ones."""
-    managed = set(role_map.values())
-    wanted = {role_map[value] for value in values if value in role_map}
-    if SUPERUSER in managed and user.is_superuser != (SUPERUSER in wanted):
-        user.is_superuser = SUPERUSER in wanted
-    names = managed - {SUPERUSER}
-    found = (await db.scalars(select(Role).where(Role.name.in_(names)))).all() if names else []
+    """Give `user` the mapped roles of `values` and take away the other mapped ones
+    (a mapped role that does not exist is skipped: `admin-app check` reports it)."""
     if "roles" in inspect(user).unloaded:
         await db.refresh(user, ["roles"])
-    current = list(user.roles)
-    kept = [role for role in current if role.name not in managed]
-    roles = kept + sorted((r for r in found if r.name in wanted), key=lambda r: r.name)
-    if {r.id for r in roles} != {r.id for r in current}:
+    current = {role.name: role for role in user.roles}
+    names, superuser = mapped_access(frozenset(current), values, role_map)
+    if superuser is not None and user.is_superuser != superuser:
+        user.is_superuser = superuser
+    new = sorted(names - set(current))
+    found = (await db.scalars(select(Role).where(Role.name.in_(new)))).all() if new else []
+    roles = [role for name, role in current.items() if name in names] + list(found)
+    if {role.name for role in roles} != set(current):  # no new row version for nothing
         user.roles = roles
