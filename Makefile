@@ -11,7 +11,7 @@ PORT ?= 8000
 TEST_CHROMIUM ?= /usr/bin/chromium
 export TEST_CHROMIUM
 
-.PHONY: install chromium run test lint format bench stress clean
+.PHONY: install chromium sso-provider run test lint format bench stress clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -37,6 +37,15 @@ chromium:
 		echo "make: warning: no Chromium at $(TEST_CHROMIUM); the browser tests will fail" >&2; \
 	fi
 
+## The OpenID Connect provider the single sign-on tests start (tests/sso/provider, Node
+## 20+): `npm ci` from its package-lock.json, again only when the lock file changes.
+SSO_PROVIDER := tests/sso/provider
+sso-provider: $(SSO_PROVIDER)/node_modules/.package-lock.json
+$(SSO_PROVIDER)/node_modules/.package-lock.json: $(SSO_PROVIDER)/package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm (Node 20+) is needed for tests/sso: apt-get install nodejs npm" >&2; exit 1; }
+	cd $(SSO_PROVIDER) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 ## Serve the app on the embedded SQLite database, migrated and with demo data.
 run: install
 	$(BIN)/admin-app db upgrade
@@ -48,7 +57,7 @@ run: install
 ## on TEST_WORKERS processes (pytest-xdist; default 2, one per core here; 0 runs in one),
 ## then tests/stress alone, since it loads the machine and measures how the app copes.
 TEST_WORKERS ?= 2
-test: install chromium
+test: install chromium sso-provider
 	$(BIN)/pytest -n $(TEST_WORKERS) --ignore=tests/stress
 	$(BIN)/pytest tests/stress
 

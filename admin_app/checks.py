@@ -13,9 +13,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from admin_app.auth.oidc import OidcClient, OidcError
+from admin_app.auth.sso import SUPERUSER
+from admin_app.models import Role
 from admin_app.replicas.health import LAG_QUERY, lag_from
 from admin_app.schema_version import current_revisions, head_revisions, schema_state
 from admin_app.settings import PLACEHOLDER_SECRETS, Settings
@@ -230,6 +234,16 @@ def check_api_host(settings: Settings) -> Issue | None:
     )
 
 
+def check_sso_break_glass(settings: Settings) -> Issue | None:
+    if not settings.sso_only or settings.sso_break_glass_email:
+        return None
+    return Issue(
+        "SSO_BREAK_GLASS_EMAIL",
+        "is not set while SSO_ONLY=true, so nobody can sign in while the provider is down "
+        "or misconfigured; name one superuser, e.g. SSO_BREAK_GLASS_EMAIL=root@example.com",
+    )
+
+
 SETTINGS_CHECKS: tuple[Check, ...] = (
     check_environment,
     check_debug,
@@ -247,6 +261,7 @@ SETTINGS_CHECKS: tuple[Check, ...] = (
     check_replica_sticky_seconds,
     check_require_2fa,
     check_api_host,
+    check_sso_break_glass,
 )
 
 
@@ -319,3 +334,30 @@ async def replica_issues(engine: AsyncEngine, max_lag: float) -> list[Issue]:
 
 def _replica(engine: AsyncEngine, message: str) -> Issue:
     return Issue("DATABASE_REPLICA_URLS", f"{display(engine.url)} {message}")
+
+
+async def sso_issues(settings: Settings, engine: AsyncEngine) -> list[Issue]:
+    """With single sign-on on: the provider answers as `OIDC_ISSUER`, and every role of
+    `OIDC_ROLE_MAP` exists (a missing one would silently give nobody that role)."""
+    if not settings.sso_enabled:
+        return []
+    try:
+        await OidcClient(settings).metadata()
+    except OidcError as error:
+        return [Issue("OIDC_ISSUER", f"{settings.oidc_issuer}: {error}")]
+    wanted = set(settings.oidc_role_map.values()) - {SUPERUSER}
+    try:
+        async with engine.connect() as connection:
+            found = set((await connection.scalars(select(Role.name))).all())
+    except Exception:  # the database checks report an unreachable database
+        return []
+    missing = sorted(wanted - found)
+    if not missing:
+        return []
+    return [
+        Issue(
+            "OIDC_ROLE_MAP",
+            f"names roles that do not exist: {', '.join(missing)}; create them "
+            "(Administration → Roles) or correct the map",
+        )
+    ]

@@ -282,11 +282,50 @@ class Settings(BaseSettings):
     api_rate_window: int = Field(default=60, ge=1, le=86_400)
     """Seconds over which `API_RATE_LIMIT` counts a token's calls."""
 
+    oidc_issuer: str = ""
+    """The OpenID Connect provider's issuer URL (its discovery document is
+    `<issuer>/.well-known/openid-configuration`); empty: no single sign-on."""
+
+    oidc_client_id: str = ""
+    """This app's client id at the provider."""
+
+    oidc_client_secret: SecretStr = SecretStr("")
+    """This app's client secret; empty for a public client (PKCE alone)."""
+
+    oidc_scopes: str = "openid email profile"
+    """Scopes asked for; add the one that releases the role claim if the provider needs it."""
+
+    oidc_role_claim: str = "groups"
+    """The ID token claim (a string or a list of strings) whose values pick roles."""
+
+    oidc_role_map: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    """`value=Role,value=Role`: which claim value gives which role (by name). The role
+    name `Superuser` makes the account a superuser. Unmapped values give nothing."""
+
+    oidc_provider_name: str = "single sign-on"
+    """The label of the login page's button: "Sign in with <name>"."""
+
+    oidc_mfa_amr: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["mfa", "otp", "hwk"]
+    )
+    """`amr` values of the ID token that count as a second factor done at the provider;
+    empty: the app's own two-factor step always applies."""
+
+    oidc_clock_skew: int = Field(default=60, ge=0, le=600)
+    """Seconds of clock difference with the provider tolerated for `exp` and `iat`."""
+
+    sso_only: bool = False
+    """Turn password sign-in off, except for `SSO_BREAK_GLASS_EMAIL`."""
+
+    sso_break_glass_email: str = ""
+    """The one superuser who may still sign in with a password under `SSO_ONLY`."""
+
     @field_validator(
         "allowed_hosts",
         "forwarded_allow_ips",
         "metrics_allow_ips",
         "api_cors_origins",
+        "oidc_mfa_amr",
         mode="before",
     )
     @classmethod
@@ -428,10 +467,48 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("oidc_role_map", mode="before")
+    @classmethod
+    def _role_map(cls, value: Any) -> Any:
+        return parse_role_map(value) if isinstance(value, str) else value
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _check_issuer(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not _ISSUER.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not an https:// URL (http:// only for localhost or 127.0.0.1); "
+                "expected for example https://login.example.com/realms/staff"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _sso_complete(self) -> Settings:
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ValueError(
+                "OIDC_CLIENT_ID: must be set with OIDC_ISSUER (the app's client id at the provider)"
+            )
+        if self.sso_only and not self.oidc_issuer:
+            raise ValueError(
+                "SSO_ONLY: turns password sign-in off, so OIDC_ISSUER and OIDC_CLIENT_ID "
+                "must be set"
+            )
+        if self.sso_break_glass_email and "@" not in self.sso_break_glass_email:
+            raise ValueError(
+                f"SSO_BREAK_GLASS_EMAIL: {self.sso_break_glass_email!r} is not an email address"
+            )
+        return self
+
     @property
     def replica_urls(self) -> list[URL]:
         """The read replicas' URLs (`DATABASE_REPLICA_URLS`), in the order given."""
         return [make_url(url) for url in self.database_replica_urls]
+
+    @property
+    def sso_enabled(self) -> bool:
+        """Whether sign-in through the OpenID Connect provider is offered."""
+        return bool(self.oidc_issuer)
 
     @property
     def db_url(self) -> URL:
@@ -475,6 +552,26 @@ class Settings(BaseSettings):
         order itsdangerous takes (it signs with the last one)."""
         fallbacks = [key.get_secret_value() for key in self.secret_key_fallbacks]
         return [key for key in fallbacks if key != self.secret] + [self.secret]
+
+
+_ISSUER = re.compile(
+    r"(https://[^/\s?#]+|http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?)(/[^\s?#]*)?"
+)
+
+
+def parse_role_map(value: str) -> dict[str, str]:
+    """`admins=Superuser,support=Support` as {claim value: role name}; a value may hold
+    `=` (split at the last one), neither side may be empty."""
+    mapping: dict[str, str] = {}
+    for item in _split_csv(value):
+        claim, sep, role = item.rpartition("=")
+        if not sep or not claim.strip() or not role.strip():
+            raise ValueError(
+                f"OIDC_ROLE_MAP: {item!r} is not claim-value=Role name; expected for example "
+                "admins=Superuser,support=Support"
+            )
+        mapping[claim.strip()] = role.strip()
+    return mapping
 
 
 def normalise_database_url(value: str) -> URL:

@@ -42,6 +42,7 @@ from admin_app.admin.palette import PaletteRoutes
 from admin_app.admin.password_reset import PasswordResetPages
 from admin_app.admin.record_pages import RecordPages
 from admin_app.admin.registry import REGISTRY
+from admin_app.admin.sso_pages import SsoPages
 from admin_app.admin.theme import AppTheme
 from admin_app.admin.versioning import EditConflict
 from admin_app.admin.views.audit_entry import AuditEntryView
@@ -130,6 +131,10 @@ class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages, PaletteRoutes)
             Route("/login/2fa", self._second_factor, methods=["GET", "POST"], name="login-2fa"),
         )
         self.routes[:0] = PasswordResetPages(self.templates).routes()
+        if settings.sso_enabled:
+            assert isinstance(self.auth_provider, DatabaseAuthProvider)
+            sso = SsoPages(self.templates, self.auth_provider, settings)
+            self.routes[:0] = sso.routes()
 
     @route("/_api/page.js", methods=["GET"], name="page-script")
     @login_not_required

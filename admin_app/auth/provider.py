@@ -40,6 +40,12 @@ from admin_app.state import get_session, get_sessionmaker
 LOGIN_FAILED = "Invalid email or password."
 """The only thing a failed login ever says: nothing about which part was wrong."""
 
+SSO_ONLY_FAILED = (
+    "Password sign-in is only for the emergency administrator account, and that email or "
+    "password is not right. Everyone else: use Sign in with {name}."
+)
+"""What a failed password login says under `SSO_ONLY`, whichever part was wrong."""
+
 SESSION_KEY = "sid"
 
 
@@ -60,7 +66,16 @@ class DatabaseAuthProvider(AuthProvider):
         request.state.login_email = username[:254]
         email = normalize_email(username)
         if not email or not password:
-            raise LoginFailed(LOGIN_FAILED)
+            raise LoginFailed(self.failed)
+        if self.settings.sso_only and not self._break_glass(email):
+            await record_event_now(
+                get_sessionmaker(request),
+                "login_failed",
+                user=None,
+                ip=client_ip(request),
+                note=f"{email}: password sign-in is off (SSO_ONLY)",
+            )
+            raise LoginFailed(self.failed)
         sessions = get_sessionmaker(request)
         ip = client_ip(request)
         if not await throttle.begin_attempt(sessions, email.lower(), ip, self.limits):
@@ -68,7 +83,7 @@ class DatabaseAuthProvider(AuthProvider):
             await record_event_now(
                 sessions, "login_failed", user=None, ip=ip, note=f"{email}: locked"
             )
-            raise LoginFailed(LOGIN_FAILED)
+            raise LoginFailed(self.failed)
         db = get_session(request)
         user = await get_user_by_email(db, email)
         # Give the connection back while the hash is checked: verifications queue for
@@ -76,10 +91,12 @@ class DatabaseAuthProvider(AuthProvider):
         await db.commit()
         get_metrics(request).password_verifications.labels("login").inc()
         valid = await verify_password_async(user.password_hash if user else None, password)
-        if user is None or not valid or not user.is_active:
+        # Under SSO_ONLY, only the break-glass account, and only while a superuser.
+        allowed = not self.settings.sso_only or (user is not None and user.is_superuser)
+        if user is None or not valid or not user.is_active or not allowed:
             get_metrics(request).login_failures.inc()
             await record_event_now(sessions, "login_failed", user=user, ip=ip, note=email)
-            raise LoginFailed(LOGIN_FAILED)
+            raise LoginFailed(self.failed)
         await throttle.attempt_succeeded(sessions, email.lower())
         if needs_rehash(user.password_hash):
             await upgrade_password_hash(db, user, password)
@@ -88,12 +105,26 @@ class DatabaseAuthProvider(AuthProvider):
             return second_factor.ask_for_code(request, user, self.settings)
         return await self.complete_login(request, db, user)
 
-    async def complete_login(self, request: Request, db: AsyncSession, user: AdminUser) -> Response:
-        """Every factor checked: start the session, log it, and go where the user was headed."""
+    @property
+    def failed(self) -> str:
+        """What any failed password login says."""
+        if self.settings.sso_only:
+            return SSO_ONLY_FAILED.format(name=self.settings.oidc_provider_name)
+        return LOGIN_FAILED
+
+    def _break_glass(self, email: str) -> bool:
+        wanted = self.settings.sso_break_glass_email
+        return bool(wanted) and normalize_email(wanted).lower() == email.lower()
+
+    async def complete_login(
+        self, request: Request, db: AsyncSession, user: AdminUser, *, method: str = "password"
+    ) -> Response:
+        """Every factor checked: start the session, log it (with how: `password` or
+        `sso`), and go where the user was headed."""
         ip = client_ip(request)
         set_actor(Actor(user.id, user.email, ip))
         await self._begin_session(request, db, user)
-        await record_event(db, "login", user=user, ip=ip)
+        await record_event(db, "login", user=user, ip=ip, method=method)
         await notify_login_from_new_ip(request, user)
         return self._after_login_redirect(request)
 

@@ -32,6 +32,9 @@ UNREADABLE = (
     "two-factor login (Admin users, Reset two-factor login), then set it up again."
 )
 ENROLLMENT_PATHS = ("/account", "/logout", "/login")
+PROVIDER_MFA_KEY = "mfa_at_provider"
+"""Set in the login session when the single sign-on provider says it checked a second
+factor (`OIDC_MFA_AMR`): `REQUIRE_2FA` is then met without the app's own."""
 
 
 class Login(Protocol):
@@ -41,7 +44,7 @@ class Login(Protocol):
     def limits(self) -> throttle.Limits: ...
 
     async def complete_login(
-        self, request: Request, db: AsyncSession, user: AdminUser
+        self, request: Request, db: AsyncSession, user: AdminUser, *, method: str = "password"
     ) -> Response: ...
 
 
@@ -49,13 +52,19 @@ def _signer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_keys, salt="admin-second-factor")
 
 
-def ask_for_code(request: Request, user: AdminUser, settings: Settings) -> Response:
-    """After a right password: remember who, for five minutes, and ask for the code."""
+def ask_for_code(
+    request: Request, user: AdminUser, settings: Settings, *, method: str = "password"
+) -> Response:
+    """After a right password (or single sign-on, `method`): remember who, for five
+    minutes, and ask for the code."""
     token = _signer(settings).dumps(
         {
             "uid": user.id,
             "pwc": user.password_changed_at.isoformat(),
-            "next": request.query_params.get("next", ""),
+            "next": request.query_params.get("next", "")
+            or getattr(request.state, "login_next", None)
+            or "",
+            "method": method,
         }
     )
     response = RedirectResponse(request.url_for("admin:login-2fa"), status_code=303)
@@ -99,7 +108,8 @@ async def handle(request: Request, provider: Login, templates: Jinja2Templates) 
     if refused is not None:
         return _form(request, templates, error=refused, status_code=400)
     request.state.login_next = data.get("next") or None
-    response = await provider.complete_login(request, get_session(request), user)
+    method = str(data.get("method") or "password")
+    response = await provider.complete_login(request, get_session(request), user, method=method)
     response.delete_cookie(PENDING_COOKIE, path="/admin")
     return response
 
@@ -139,6 +149,8 @@ def enrollment_redirect(request: Request) -> Response | None:
     """With `REQUIRE_2FA`, send a superuser without two-factor login to enrollment."""
     me = current_identity(request)
     if me is None or not me.is_superuser or me.has_2fa or not get_settings(request).require_2fa:
+        return None
+    if request.session.get(PROVIDER_MFA_KEY) is True:
         return None
     path = request.url.path.removeprefix(request.scope.get("root_path", ""))
     if path.startswith(ENROLLMENT_PATHS):

@@ -1,7 +1,8 @@
 """`admin-app check [--deploy]`: is this configuration ready to serve?
 
-Without `--deploy`: the database answers and its schema is at the newest migration, and
-each read replica (`DATABASE_REPLICA_URLS`) answers, is a standby and is not too far behind.
+Without `--deploy`: the database answers and its schema is at the newest migration, each
+read replica (`DATABASE_REPLICA_URLS`) answers, is a standby and is not too far behind,
+and, with single sign-on, the provider answers and the roles its map names exist.
 With `--deploy`: also every setting that is unsafe in production. Each problem is one
 line on standard output; the command exits 1 if there is any, 0 otherwise.
 """
@@ -13,7 +14,13 @@ from pathlib import Path
 
 import click
 
-from admin_app.checks import Issue, database_issues, replica_issues, settings_issues
+from admin_app.checks import (
+    Issue,
+    database_issues,
+    replica_issues,
+    settings_issues,
+    sso_issues,
+)
 from admin_app.db import create_engine
 from admin_app.settings import Settings, load_settings
 
@@ -45,7 +52,7 @@ def _database_issues(settings: Settings) -> list[Issue]:
 async def _connect_and_check(settings: Settings) -> list[Issue]:
     engine = create_engine(settings)
     try:
-        issues = await database_issues(engine)
+        issues = await database_issues(engine) + await sso_issues(settings, engine)
     finally:
         await engine.dispose()
     for url in settings.replica_urls:

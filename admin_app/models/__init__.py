@@ -15,6 +15,7 @@ from admin_app.models.import_job import (
     ImportStatus,
 )
 from admin_app.models.login_failure import LoginFailure
+from admin_app.models.oidc_identity import OidcIdentity
 from admin_app.models.order import Order, OrderStatus
 from admin_app.models.order_line import OrderLine
 from admin_app.models.product import Product
@@ -36,6 +37,7 @@ __all__ = [
     "ImportMode",
     "ImportStatus",
     "LoginFailure",
+    "OidcIdentity",
     "Order",
     "OrderLine",
     "OrderStatus",

@@ -66,9 +66,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(env: dict[str, str], workdir: Path) -> LiveServer:
-    """Start `admin-app serve` with `env` on a free port; return once `/healthz` answers."""
-    port = free_port()
+def start_server(env: dict[str, str], workdir: Path, port: int | None = None) -> LiveServer:
+    """Start `admin-app serve` with `env` on `port` (default: a free one); return once
+    `/healthz` answers."""
+    port = port or free_port()
     log_path = workdir / "server.log"
     command = [_cli(), "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log_path.open("wb") as log:
