@@ -51,6 +51,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from admin_app.admin.base import AppModelView
 from admin_app.admin.import_jobs import UPLOAD_PATH
 from admin_app.admin.site import build_admin
+from admin_app.admin.webhook_topics import webhook_topics
 from admin_app.audit.recorder import start_recording
 from admin_app.db import (
     create_engine,
@@ -83,6 +84,8 @@ from admin_app.web.errors import exception_handlers
 from admin_app.web.live import live_routes
 from admin_app.web.static import FingerprintedStaticFiles
 from admin_app.web.url_paths import remember_url_paths
+from admin_app.webhooks.capture import start_capture
+from admin_app.webhooks.dispatcher import Dispatcher, running_dispatcher
 
 SESSION_COOKIE = "admin_session"
 
@@ -102,6 +105,7 @@ class AppState(TypedDict):
     metrics: Metrics
     live: LiveService
     imports: ImportTasks
+    webhooks: Dispatcher
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -115,9 +119,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
         start_recording()  # every ORM change this process makes goes to the audit log
+        start_capture(webhook_topics(admin.model_views))  # ... and to webhooks that follow it
         engine = create_engine(settings)
         sessions = create_sessionmaker(engine)
         mailer = Mailer(settings, sessions)
+        dispatcher = Dispatcher(settings, sessions)
         live = LiveService(settings, sessions, app_metrics, Scopes(admin.model_views, sessions))
         app_metrics.watch_pool(engine)
         lag_monitor = asyncio.create_task(app_metrics.watch_event_loop(), name="loop-lag")
@@ -125,7 +131,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         imports = ImportTasks(settings, sessions, _import_views(admin.model_views), live.publish)
         imports.resume_soon()  # jobs a stopped process left behind
         try:
-            async with running_worker(mailer, enabled=settings.email_worker):
+            async with (
+                running_worker(mailer, enabled=settings.email_worker),
+                running_dispatcher(dispatcher, enabled=settings.email_worker),
+            ):
                 yield {
                     "settings": settings,
                     "engine": engine,
@@ -135,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     "metrics": app_metrics,
                     "live": live,
                     "imports": imports,
+                    "webhooks": dispatcher,
                 }
         finally:
             await imports.stop()
