@@ -13,13 +13,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette_admin import BooleanField, EnumField, IntegerField, StringField, URLField
+from starlette_admin import BooleanField, IntegerField, StringField, URLField
 from starlette_admin.actions import row_action
 from starlette_admin.exceptions import ActionFailed
 from starlette_admin.flash import flash
 
 from admin_app.admin.base import AppModelView
-from admin_app.admin.fields import AwareDateTimeField
+from admin_app.admin.fields import AwareDateTimeField, ChoiceListField
 from admin_app.crypto import UndecryptableError
 from admin_app.models import WebhookEndpoint
 from admin_app.state import get_session, get_settings
@@ -52,7 +52,7 @@ class SigningSecretField(StringField):
 
 
 @dataclass
-class TopicsField(EnumField):
+class TopicsField(ChoiceListField):
     """The models an endpoint follows; the site fills `offered` from its registry."""
 
     offered: list[tuple[str, str]] = dc_field(default_factory=list)
@@ -74,8 +74,8 @@ class WebhookEndpointView(AppModelView):
         IntegerField("id", label="ID", exclude_from_create=True, exclude_from_edit=True),
         StringField("description", help_text="What receives it, for people.", required=False),
         URLField("url", label="URL", validators=[_http_url], required=True),
-        TopicsField("models", multiple=True, help_text="Whose changes are sent."),
-        EnumField("events", multiple=True, choices=EVENT_CHOICES),
+        TopicsField("models", required=True, help_text="Whose changes are sent."),
+        ChoiceListField("events", required=True, choices=EVENT_CHOICES),
         BooleanField("enabled", help_text="Off: events are still queued, and wait."),
         SigningSecretField(
             "signing_secret",
