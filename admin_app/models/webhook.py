@@ -99,4 +99,4 @@ class WebhookDelivery(Base):
     endpoint: Mapped[WebhookEndpoint] = relationship(back_populates="deliveries", lazy="joined")
 
     def __str__(self) -> str:
-        return f"{self.event_type} #{self.record_id} → endpoint {self.endpoint_id}"
+        return f"{self.event_type} of #{self.record_id}, {self.status}"
