@@ -43,13 +43,13 @@ def _capture(topics: Topics, connection: Connection, logged: Recorded) -> None:
     endpoints = connection.execute(_ENDPOINTS).all()
     if not endpoints:
         return
-    bodies = [(topics[row["model"]], action, row, _body(topics[row["model"]], action, row))
-              for action, row in followed]  # fmt: skip
+    events = [(topics[row["model"]], action, row) for action, row in followed]
+    bodies = [(topic, action, row, _body(topic, action, row)) for topic, action, row in events]
     rows = [
         delivery(endpoint_id, topic, action, row, body)
-        for endpoint_id, models, events in endpoints
+        for endpoint_id, models, wanted in endpoints
         for topic, action, row, body in bodies
-        if topic.key in (models or []) and action in (events or [])
+        if topic.key in (models or []) and action in (wanted or [])
     ]
     if rows:
         connection.execute(insert(DELIVERIES), rows)
