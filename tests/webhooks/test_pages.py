@@ -3,8 +3,10 @@ the secret kept encrypted and shown on request, a new secret on demand."""
 
 from __future__ import annotations
 
+import json
+
 from admin_app.webhooks.keys import unseal
-from tests.helpers import fetch, post_form
+from tests.helpers import fetch, post_form, wait_until
 from tests.webhooks.conftest import new_endpoint, secret_of
 
 BAD_URLS = {
@@ -61,3 +63,23 @@ def test_pages_show_choices_by_name_and_the_secret_only_on_request(hooks, receiv
     rotated = post_form(hooks, f"/admin/_api/webhook-endpoint/row-action?name=rotate&pk={pk}", {})
     assert rotated.status_code == 200, rotated.text[:300]
     assert secret_of(hooks, pk) != secret, "a new secret is made"
+
+
+def test_a_switched_off_endpoint_gets_nothing_and_a_deleted_one_leaves_nothing(hooks, receiver):
+    pk, _secret = new_endpoint(hooks, receiver.url("/hook"))
+    settings = hooks.app_state["settings"]
+    form = {"url": receiver.url("/hook"), "models": ["category"], "events": ["create"]}
+    off = post_form(hooks, f"/admin/webhook-endpoint/edit?pk={pk}", form, follow_redirects=False)
+    assert off.status_code == 303, off.text[:500]
+    post_form(hooks, "/admin/category/create", {"name": "Off", "slug": "off"})
+    assert fetch(settings, "SELECT count(*) FROM webhook_delivery")[0][0] == 0, "queued while off"
+
+    on = post_form(hooks, f"/admin/webhook-endpoint/edit?pk={pk}", {**form, "enabled": "on"})
+    assert on.status_code == 200, on.text[:500]
+    post_form(hooks, "/admin/category/create", {"name": "On", "slug": "on"})
+    wait_until(lambda: receiver.at("/hook"), 10, "a delivery once switched on")
+    assert [json.loads(r.body)["changes"]["slug"][1] for r in receiver.at("/hook")] == ["on"]
+
+    gone = post_form(hooks, "/admin/webhook-endpoint/delete", {"pks": pk}, follow_redirects=False)
+    assert gone.status_code in (200, 303), gone.text[:500]
+    assert fetch(settings, "SELECT count(*) FROM webhook_delivery")[0][0] == 0, "log left behind"

@@ -76,7 +76,7 @@ class WebhookEndpointView(AppModelView):
         URLField("url", label="URL", validators=[_http_url], required=True),
         TopicsField("models", required=True, help_text="Whose changes are sent."),
         ChoiceListField("events", required=True, choices=EVENT_CHOICES),
-        BooleanField("enabled", help_text="Off: events are still queued, and wait."),
+        BooleanField("enabled", help_text="Off: no new events; those queued wait."),
         SigningSecretField(
             "signing_secret",
             label="Signing secret",
