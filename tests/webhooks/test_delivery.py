@@ -100,6 +100,7 @@ def _breaker_opens_for_the_failing_endpoint(hooks, settings, receiver) -> None:
     dispatcher = hooks.app_state["webhooks"]
     down = fetch(settings, "SELECT id FROM webhook_endpoint WHERE url LIKE '%/down'")[0][0]
     wait_until(lambda: dispatcher.breaker(down).state == "open", 5, "/down's breaker open")
+    assert hooks.get("/readyz").json()["webhooks"]["open_breakers"] == [down]
     tries = len(receiver.at("/down"))
     time.sleep(0.5)
     assert len(receiver.at("/down")) == tries, "nothing is sent while its breaker is open"
@@ -144,6 +145,8 @@ def test_dead_after_the_last_attempt_then_redelivered_from_the_admin(
         wait_until(lambda: fetch(settings, row)[0][1] == "dead", 10, "the delivery dead")
         pk, _status, attempts, code, error = fetch(settings, row)[0]
         assert (attempts, code) == (2, 503) and error.startswith("HTTP 503")
+        ready = client.get("/readyz").json()
+        assert ready["status"] == "ok" and ready["webhooks"]["dead"] == 1, ready
         page = client.get("/admin/webhook-delivery/list").text
         assert "category.create" in page and "Dead" in page
 
