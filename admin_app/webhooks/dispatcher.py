@@ -32,6 +32,7 @@ from admin_app.crypto import UndecryptableError
 from admin_app.email.breaker import BreakerState, CircuitBreaker
 from admin_app.email.delivery import worker_name
 from admin_app.settings import Settings
+from admin_app.web.errors import is_database_unavailable
 from admin_app.webhooks import queue, signing
 from admin_app.webhooks.keys import unseal
 from admin_app.webhooks.queue import Attempt, Claimed
@@ -104,8 +105,15 @@ class Dispatcher:
         except asyncio.CancelledError:
             await asyncio.shield(self._release(batch[done:]))
             raise
-        except Exception:
-            log.exception("webhook endpoint %s: a lane failed; the rest is retried", endpoint_id)
+        except Exception as error:
+            if not is_database_unavailable(error):
+                log.exception(
+                    "webhook endpoint %s: a lane failed; the rest is retried", endpoint_id
+                )
+                await self._release(batch[done:])
+            else:  # the rows stay claimed; another try takes them once their lease ends
+                log.warning("webhook endpoint %s: database unavailable: %s", endpoint_id, error)
+            return
         await self._release(batch[done:])
 
     async def _deliver(
@@ -189,8 +197,11 @@ class Dispatcher:
     async def _safe_step(self) -> int:
         try:
             return await self.step()
-        except Exception:
-            log.exception("webhook worker: a claim failed; retrying after the poll interval")
+        except Exception as error:
+            if is_database_unavailable(error):  # expected during an outage: no traceback
+                log.warning("webhook worker: database unavailable, retrying: %s", error)
+            else:
+                log.exception("webhook worker: a claim failed; retrying after the poll interval")
             return 0
 
     async def _wait(self, stop: asyncio.Event) -> None:
