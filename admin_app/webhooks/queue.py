@@ -73,6 +73,9 @@ async def claim(
     )
     if skip:
         picked = picked.where(WebhookDelivery.endpoint_id.not_in(list(skip)))
+    # Idle most of the time: a read first, so an idle poll never takes SQLite's write lock.
+    if await db.scalar(picked.with_only_columns(WebhookDelivery.id).limit(1)) is None:
+        return []
     if db.get_bind().dialect.name == "postgresql":
         picked = picked.with_for_update(skip_locked=True)
     stmt = (
