@@ -62,6 +62,7 @@ from admin_app.templating import (
 )
 from admin_app.web.errors import error_response, exception_handlers, wants_json
 from admin_app.web.url_paths import path_urls
+from admin_app.webhooks.dispatcher import wake_after_commit
 from admin_app.webhooks.topics import choices
 
 
@@ -268,6 +269,7 @@ def build_admin(settings: Settings, registry: Iterable[type[AppModelView]] = REG
         admin.add_view(entry)
     admin.add_view(AccountView())
     publish_admin_changes(admin.model_views)
+    wake_after_commit(admin.model_views)
     return admin
 
 

@@ -27,6 +27,8 @@ from datetime import timedelta
 import httpx2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
+from starlette_admin import BaseModelView
+from starlette_admin.events import AdminEvent, EventContext
 
 from admin_app.crypto import UndecryptableError
 from admin_app.email.breaker import BreakerState, CircuitBreaker
@@ -252,3 +254,25 @@ def get_dispatcher(conn: HTTPConnection) -> Dispatcher | None:
     """The app's webhook dispatcher, when the lifespan made one."""
     found: Dispatcher | None = getattr(conn.state, "webhooks", None)
     return found
+
+
+WAKING_EVENTS = (
+    AdminEvent.AFTER_CREATE_COMMITTED,
+    AdminEvent.AFTER_EDIT_COMMITTED,
+    AdminEvent.AFTER_DELETE_COMMITTED,
+)
+
+
+def wake_after_commit(views: Iterable[BaseModelView]) -> None:
+    """After a change made in the admin commits, this process's worker looks for due
+    deliveries at once instead of at its next poll (on each view's own event bus, as
+    `admin_app.live.publish` explains)."""
+    for view in views:
+        for event in WAKING_EVENTS:
+            view.events.on(event, _wake)
+
+
+async def _wake(ctx: EventContext) -> None:
+    dispatcher = get_dispatcher(ctx.request)
+    if dispatcher is not None:
+        dispatcher.wake()

@@ -161,3 +161,16 @@ def test_dead_after_the_last_attempt_then_redelivered_from_the_admin(
         )
         assert again.status_code == 400 and "not sent twice" in again.text
     assert len(receiver.at("/hook")) == 3
+
+
+def test_a_change_in_the_admin_wakes_the_worker_without_waiting_for_its_poll(
+    hook_settings, receiver, superuser
+):
+    settings = hook_settings.model_copy(update={"webhook_poll_interval": 30.0})
+    with TestClient(create_app(settings)) as client:
+        assert login(client, superuser).status_code == 303
+        new_endpoint(client, receiver.url("/hook"))
+        started = time.monotonic()
+        post_form(client, "/admin/category/create", {"name": "Now", "slug": "now"})
+        wait_until(lambda: receiver.at("/hook"), 10, "the delivery, long before the next poll")
+        assert receiver.at("/hook")[0].at - started < 10
