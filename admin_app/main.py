@@ -55,6 +55,7 @@ from starlette.routing import BaseRoute, Host, Mount, Route, Router
 from admin_app.admin.base import AppModelView
 from admin_app.admin.import_jobs import UPLOAD_PATH
 from admin_app.admin.site import AppAdmin, build_admin
+from admin_app.admin.webhook_topics import webhook_topics
 from admin_app.api.routes import api_mount
 from admin_app.api.routes import reads_only as api_reads
 from admin_app.audit.recorder import start_recording
@@ -93,6 +94,8 @@ from admin_app.web.errors import exception_handlers
 from admin_app.web.live import live_routes
 from admin_app.web.static import FingerprintedStaticFiles
 from admin_app.web.url_paths import remember_url_paths
+from admin_app.webhooks.capture import start_capture
+from admin_app.webhooks.dispatcher import Dispatcher, running_dispatcher
 
 SESSION_COOKIE = "admin_session"
 
@@ -113,6 +116,7 @@ class AppState(TypedDict):
     live: LiveService
     imports: ImportTasks
     reads: ReadRouter
+    webhooks: Dispatcher
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -129,9 +133,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
         start_recording()  # every ORM change this process makes goes to the audit log
+        start_capture(webhook_topics(admin.model_views))  # ... and to webhooks that follow it
         engine = create_engine(settings)
         sessions = create_sessionmaker(engine)
         mailer = Mailer(settings, sessions)
+        dispatcher = Dispatcher(settings, sessions)
         live = LiveService(settings, sessions, app_metrics, Scopes(admin.model_views, sessions))
         app_metrics.watch_pool(engine)
         lag_monitor = asyncio.create_task(app_metrics.watch_event_loop(), name="loop-lag")
@@ -142,7 +148,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await replicas.check()  # the first requests already know which replicas are fit
         replica_monitor = asyncio.create_task(replicas.watch(), name="replica-lag")
         try:
-            async with running_worker(mailer, enabled=settings.email_worker):
+            async with (
+                running_worker(mailer, enabled=settings.email_worker),
+                running_dispatcher(dispatcher, enabled=settings.email_worker),
+            ):
                 yield {
                     "settings": settings,
                     "engine": engine,
@@ -153,6 +162,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     "live": live,
                     "imports": imports,
                     "reads": ReadRouter(replicas, sticky, app_metrics),
+                    "webhooks": dispatcher,
                 }
         finally:
             replica_monitor.cancel()

@@ -211,6 +211,34 @@ class Settings(BaseSettings):
     email_breaker_cooldown: float = Field(default=60.0, gt=0, le=86400)
     """Seconds the open breaker waits before trying the SMTP server again."""
 
+    webhook_timeout: float = Field(default=10.0, gt=0, le=300)
+    """Seconds a webhook endpoint has to answer one delivery; then it counts as failed."""
+
+    webhook_max_attempts: int = Field(default=8, ge=1, le=100)
+    """Delivery attempts per webhook event before it is dead (a Redeliver brings it back)."""
+
+    webhook_backoff: float = Field(default=30.0, gt=0, le=86400)
+    """Seconds before a webhook's first retry; each later retry waits twice as long."""
+
+    webhook_backoff_max: float = Field(default=3600.0, gt=0, le=7 * 86400)
+    """The longest wait between two attempts of a webhook delivery, in seconds."""
+
+    webhook_lease: float = Field(default=120.0, gt=0, le=86400)
+    """Seconds claimed webhook deliveries stay reserved for their worker; a crashed
+    worker's deliveries are retried after this."""
+
+    webhook_batch_size: int = Field(default=50, ge=1, le=1000)
+    """Webhook deliveries a worker claims at a time (across all endpoints)."""
+
+    webhook_poll_interval: float = Field(default=1.0, gt=0, le=3600)
+    """Seconds the webhook worker waits before looking for due deliveries again."""
+
+    webhook_breaker_threshold: int = Field(default=5, ge=1, le=1000)
+    """Consecutive failed deliveries to one endpoint that open its circuit breaker."""
+
+    webhook_breaker_cooldown: float = Field(default=60.0, gt=0, le=86400)
+    """Seconds an endpoint's open breaker waits before one trial delivery."""
+
     password_reset_max_age: int = Field(default=30 * 60, ge=60, le=7 * 86400)
     """Seconds a password-reset link stays valid."""
 

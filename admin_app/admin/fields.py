@@ -16,6 +16,7 @@ from starlette_admin.fields import (
     BaseField,
     DateTimeField,
     DecimalField,
+    EnumField,
     ImageField,
     JSONField,
     StringField,
@@ -25,6 +26,20 @@ from starlette_admin.i18n import get_database_tzinfo
 from admin_app.admin.devices import device_name
 from admin_app.auth.permissions import BASE_ACTIONS
 from admin_app.media import ACCEPT, IMAGE_TYPES, sniff_image
+
+
+@dataclass
+class ChoiceListField(EnumField):
+    """Several choices (`multiple=True`) read as "Orders, Customers" in lists, on pages and
+    in exports, rather than as a Python list; forms get the values as before."""
+
+    multiple: bool = True
+
+    async def serialize_value(self, request: Request, value: Any) -> Any:
+        shown = await super().serialize_value(request, value)
+        if request.state.action.is_form() or not isinstance(shown, list):
+            return shown
+        return ", ".join(str(item) for item in shown)
 
 
 @dataclass

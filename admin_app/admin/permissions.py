@@ -33,12 +33,19 @@ class PermissionsMixin(ModelView):
     """A view of records the system writes (logs, sessions): nobody creates, edits,
     deletes or imports them here, superusers included, and the grid offers no such boxes."""
 
+    superuser_only: ClassVar[bool] = False
+    """A view only superusers reach, whatever roles grant: it defines no permissions, so
+    the role grid offers none. For what reaches past every role's limits (webhooks carry
+    any model's records to another server)."""
+
     protected_fields: ClassVar[Sequence[str]] = ()
     """Fields that a role may only change with the extra permission `<key>:edit_<field>`;
     without it they are read-only in forms. Example: `protected_fields = ("price",)`."""
 
     def permission_actions(self) -> list[str]:
         """Every permission this view defines: the six base ones, custom actions, fields."""
+        if self.superuser_only:
+            return []
         custom = [
             name
             for name in [*(self.actions or []), *(self.row_actions or [])]
@@ -49,8 +56,10 @@ class PermissionsMixin(ModelView):
         return [*base, *dict.fromkeys(custom), *fields]
 
     def allows(self, request: Request, action: str) -> bool:
-        """Whether the request's user holds `<key>:<action>`."""
-        return grants(request).allows(str(self.key), action)
+        """Whether the request's user holds `<key>:<action>` (is a superuser, for
+        `superuser_only` views)."""
+        held = grants(request)
+        return held.superuser if self.superuser_only else held.allows(str(self.key), action)
 
     def is_accessible(self, request: Request) -> bool:
         return self.allows(request, "view")

@@ -18,6 +18,8 @@ from admin_app.admin.views.order_line import OrderLineView
 from admin_app.admin.views.product import ProductView
 from admin_app.admin.views.role import RoleView
 from admin_app.admin.views.tag import TagView
+from admin_app.admin.views.webhook_delivery import WebhookDeliveryView
+from admin_app.admin.views.webhook_endpoint import WebhookEndpointView
 
 REGISTRY: tuple[type[AppModelView], ...] = (
     ProductView,
@@ -31,4 +33,6 @@ REGISTRY: tuple[type[AppModelView], ...] = (
     AdminSessionView,
     AuditEntryView,
     OutboxView,
+    WebhookEndpointView,
+    WebhookDeliveryView,
 )

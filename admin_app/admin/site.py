@@ -46,6 +46,8 @@ from admin_app.admin.sso_pages import SsoPages
 from admin_app.admin.theme import AppTheme
 from admin_app.admin.versioning import EditConflict
 from admin_app.admin.views.audit_entry import AuditEntryView
+from admin_app.admin.views.webhook_endpoint import WebhookEndpointView
+from admin_app.admin.webhook_topics import webhook_topics
 from admin_app.auth import second_factor
 from admin_app.auth.provider import DatabaseAuthProvider
 from admin_app.db import table_of
@@ -62,6 +64,8 @@ from admin_app.templating import (
 )
 from admin_app.web.errors import error_response, exception_handlers, wants_json
 from admin_app.web.url_paths import path_urls
+from admin_app.webhooks.dispatcher import wake_after_commit
+from admin_app.webhooks.topics import choices
 
 
 class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages, PaletteRoutes):
@@ -268,22 +272,36 @@ def build_admin(settings: Settings, registry: Iterable[type[AppModelView]] = REG
     views = [view_class() for view_class in registry]
     _fill_permission_catalogs(views)
     relations.resolve(views)
+    _offer_webhook_topics(views)
     admin = AppAdmin(settings, views)
     _link_audit_targets(views, admin.changes)
     for entry in _menu(views):
         admin.add_view(entry)
     admin.add_view(AccountView())
     publish_admin_changes(admin.model_views)
+    wake_after_commit(admin.model_views)
     return admin
 
 
 def _fill_permission_catalogs(views: list[AppModelView]) -> None:
     """Every permission grid lists every registered view, with the actions it offers."""
-    catalog = [(str(v.key), v.menu_label or str(v.key), v.permission_actions()) for v in views]
+    catalog = [
+        (str(v.key), v.menu_label or str(v.key), v.permission_actions())
+        for v in views
+        if v.permission_actions()
+    ]
     for view in views:
         for field in view.fields:
             if isinstance(field, PermissionMatrixField):
                 field.catalog = catalog
+
+
+def _offer_webhook_topics(views: list[AppModelView]) -> None:
+    """The webhook endpoint form offers every model that can be followed."""
+    offered = choices(webhook_topics(views))
+    for view in views:
+        if isinstance(view, WebhookEndpointView):
+            view.follow_topics(offered)
 
 
 def _link_audit_targets(views: list[AppModelView], reader: ChangeReader) -> None:

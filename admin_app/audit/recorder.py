@@ -13,9 +13,10 @@ logged as lists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import Connection, event, insert, inspect
 from sqlalchemy.orm import NO_VALUE, Session, UOWTransaction
 
 from admin_app.audit.context import current_actor, current_note
@@ -24,6 +25,18 @@ from admin_app.db import table_of, utcnow
 from admin_app.models import AuditEntry
 
 AUDIT_TABLE = table_of(AuditEntry)
+
+Recorded = list[tuple[str, dict[str, Any]]]
+"""What one flush logged: each change's own action (`create`, `update`, `delete`, even
+inside `audit_as`) and its audit entry."""
+Subscriber = Callable[[Connection, Recorded], None]
+_subscribers: dict[str, Subscriber] = {}
+
+
+def subscribe(name: str, subscriber: Subscriber) -> None:
+    """Hand what each flush logs to `subscriber` too, on the flush's connection (so in its
+    transaction); a second call with the same `name` replaces the first."""
+    _subscribers[name] = subscriber
 
 
 def is_audited(obj: Any) -> bool:
@@ -135,12 +148,15 @@ def start_recording() -> None:
 
 
 def _record(session: Session, flush_context: UOWTransaction) -> None:
-    rows = [entry("create", o, created(o)) for o in session.new if is_audited(o)]
+    logged = [("create", entry("create", o, created(o))) for o in session.new if is_audited(o)]
     for obj in session.dirty:
         if is_audited(obj) and session.is_modified(obj, include_collections=True):
             changes = updated(obj)
             if changes:
-                rows.append(entry("update", obj, changes))
-    rows += [entry("delete", o, deleted(o)) for o in session.deleted if is_audited(o)]
-    if rows:
-        session.connection().execute(insert(AUDIT_TABLE), rows)
+                logged.append(("update", entry("update", obj, changes)))
+    logged += [("delete", entry("delete", o, deleted(o))) for o in session.deleted if is_audited(o)]
+    if logged:
+        connection = session.connection()
+        connection.execute(insert(AUDIT_TABLE), [row for _action, row in logged])
+        for subscriber in _subscribers.values():
+            subscriber(connection, logged)

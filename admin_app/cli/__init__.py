@@ -10,17 +10,21 @@ from typing import Any
 
 import click
 
+from admin_app.admin.registry import REGISTRY
+from admin_app.admin.webhook_topics import webhook_topics
 from admin_app.audit.context import cli_actor, set_actor
 from admin_app.audit.recorder import start_recording
 from admin_app.cli import api_tokens, check, db, email, imports, rotate, seed, serve, users
 from admin_app.cli.common import CommandError
 from admin_app.settings import ConfigError
+from admin_app.webhooks.capture import start_capture
 
 
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         set_actor(cli_actor())  # changes made by a command are logged as "cli:<os user>"
         start_recording()
+        start_capture(webhook_topics(view() for view in REGISTRY))
         try:
             return super().invoke(ctx)
         except (ConfigError, CommandError) as error:

@@ -18,6 +18,7 @@ from admin_app.email.samples import SAMPLES
 from admin_app.email.worker import Worker
 from admin_app.models import OutboxMessage, OutboxStatus
 from admin_app.settings import load_settings
+from admin_app.webhooks.dispatcher import Dispatcher
 
 
 def _log_to_stderr() -> None:
@@ -29,35 +30,41 @@ def _log_to_stderr() -> None:
 @click.command()
 @click.option("--once", is_flag=True, help="Send what is due now, then exit (for cron).")
 def worker(once: bool) -> None:
-    """Deliver queued email: retries with backoff, dead after the last attempt.
+    """Deliver queued email and webhooks: retries with backoff, dead after the last attempt.
 
-    Runs until SIGTERM or Ctrl-C; the message being sent is finished, the rest of the
-    batch is handed back. Set EMAIL_WORKER=false on the web processes when this runs.
+    Runs until SIGTERM or Ctrl-C; the message or webhook being sent is finished, the
+    rest of the batch is handed back. Set EMAIL_WORKER=false on the web processes when
+    this runs.
     """
     settings = load_settings()
     _log_to_stderr()
 
-    async def work(engine: AsyncEngine) -> int:
+    async def work(engine: AsyncEngine) -> tuple[int, int]:
         await require_migrated(engine)
-        mailer = Mailer(settings, create_sessionmaker(engine))
+        sessions = create_sessionmaker(engine)
+        mailer = Mailer(settings, sessions)
+        webhooks = Dispatcher(settings, sessions)
         if once:
-            return await Worker(mailer).run_until_idle()
+            try:
+                return await Worker(mailer).run_until_idle(), await webhooks.run_until_idle()
+            finally:
+                await webhooks.aclose()
         stop = asyncio.Event()
 
         def request_stop() -> None:
-            mailer.stopping = True
+            mailer.stopping = webhooks.stopping = True
             stop.set()
 
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, request_stop)
         click.echo(f"admin-app worker: sending through {mailer.transport.description}", err=True)
-        await Worker(mailer).run(stop)
-        return 0
+        await asyncio.gather(Worker(mailer).run(stop), webhooks.run(stop))
+        return 0, 0
 
-    handled = run_with_engine(settings, work)
+    handled, posted = run_with_engine(settings, work)
     if once:
-        click.echo(f"worker: {handled} message(s) handled")
+        click.echo(f"worker: {handled} message(s) handled, {posted} webhook(s) handled")
 
 
 @click.group()

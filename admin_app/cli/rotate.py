@@ -1,4 +1,5 @@
-"""`admin-app rotate-secrets`: everything encrypted, under the current `SECRET_KEY`.
+"""`admin-app rotate-secrets`: everything encrypted (two-factor and webhook secrets), under
+the current `SECRET_KEY`.
 
 Run it after moving the old key to `SECRET_KEY_FALLBACKS` (and after upgrading to
 migration 0007, which leaves older plain-text two-factor secrets as they are); once it
@@ -14,6 +15,7 @@ from admin_app.auth.totp import Resealed, reseal_all
 from admin_app.cli.common import require_migrated, run_with_engine
 from admin_app.db import create_sessionmaker
 from admin_app.settings import load_settings
+from admin_app.webhooks import keys as webhook_keys
 
 
 def summary(done: Resealed) -> str:
@@ -32,15 +34,32 @@ def summary(done: Resealed) -> str:
     return line
 
 
+def webhook_summary(done: webhook_keys.Resealed) -> str:
+    """The webhook endpoints' part of the line."""
+    line = (
+        f"; webhook secrets: {done.rotated} re-encrypted with the current key, "
+        f"{done.current} already current"
+    )
+    if done.unreadable:
+        endpoints = ", ".join(str(endpoint_id) for endpoint_id in done.unreadable[:20])
+        line += (
+            f", {len(done.unreadable)} under no configured key (endpoint ids {endpoints}): "
+            "give those endpoints a new secret"
+        )
+    return line
+
+
 @click.command("rotate-secrets")
 def rotate_secrets() -> None:
     """Re-encrypt every stored secret with the current SECRET_KEY. Safe to run again."""
 
     settings = load_settings()
 
-    async def work(engine: AsyncEngine) -> Resealed:
+    async def work(engine: AsyncEngine) -> tuple[Resealed, webhook_keys.Resealed]:
         await require_migrated(engine)
         async with create_sessionmaker(engine).begin() as session:
-            return await reseal_all(session, settings)
+            totp = await reseal_all(session, settings)
+            return totp, await webhook_keys.reseal_all(session, settings)
 
-    click.echo(summary(run_with_engine(settings, work)))
+    totp, webhooks = run_with_engine(settings, work)
+    click.echo(summary(totp) + webhook_summary(webhooks))

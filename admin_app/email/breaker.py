@@ -1,4 +1,5 @@
-"""A circuit breaker around the SMTP server: stop knocking on a door that is not there.
+"""A circuit breaker around the SMTP server (or a webhook endpoint): stop knocking on a door
+that is not there.
 
 Closed: sending goes ahead. After `threshold` consecutive connection failures it
 opens, and for `cooldown` seconds nobody connects at all; messages simply wait in
@@ -41,8 +42,15 @@ class CircuitBreaker:
     """Counts consecutive connection failures; see the module docstring."""
 
     def __init__(
-        self, threshold: int, cooldown: float, clock: Callable[[], float] = time.monotonic
+        self,
+        threshold: int,
+        cooldown: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        name: str = "email: SMTP server",
     ) -> None:
+        """`name`: what the log lines call the guarded service (webhooks: one per endpoint)."""
+        self.name = name
         self.threshold = threshold
         self.cooldown = cooldown
         self.clock = clock
@@ -67,13 +75,13 @@ class CircuitBreaker:
         if state is BreakerState.OPEN or self.trial_running:
             return False
         self.trial_running = True
-        log.info("email: circuit breaker half-open, trying the SMTP server again")
+        log.info("%s: circuit breaker half-open, trying again", self.name)
         return True
 
     def succeeded(self) -> None:
         """A connection worked: close the breaker."""
         if self.opened_at is not None:
-            log.warning("email: SMTP server reachable again; circuit breaker closed")
+            log.warning("%s: reachable again; circuit breaker closed", self.name)
         self.failures = 0
         self.opened_at = None
         self.trial_running = False
@@ -87,8 +95,9 @@ class CircuitBreaker:
         if self.opened_at is not None or self.failures >= self.threshold:
             self.opened_at = self.clock()
             log.error(
-                "email: circuit breaker OPEN after %d consecutive SMTP connection failures "
-                "(last: %s); not connecting for %.0fs",
+                "%s: circuit breaker OPEN after %d consecutive failures "
+                "(last: %s); not trying for %.0fs",
+                self.name,
                 self.failures,
                 error,
                 self.cooldown,

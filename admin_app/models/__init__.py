@@ -23,6 +23,7 @@ from admin_app.models.recovery_code import RecoveryCode
 from admin_app.models.role import Role, RolePermission, admin_user_role
 from admin_app.models.tag import Tag, product_tag
 from admin_app.models.throttle_event import ThrottleEvent
+from admin_app.models.webhook import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AdminSession",
@@ -31,6 +32,7 @@ __all__ = [
     "AuditEntry",
     "Category",
     "Customer",
+    "DeliveryStatus",
     "ImportChange",
     "ImportJob",
     "ImportMapping",
@@ -49,6 +51,8 @@ __all__ = [
     "RolePermission",
     "Tag",
     "ThrottleEvent",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "admin_user_role",
     "product_tag",
 ]

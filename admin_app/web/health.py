@@ -11,10 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from admin_app.email.breaker import BreakerState
 from admin_app.email.delivery import get_mailer
-from admin_app.models import OutboxMessage, OutboxStatus
+from admin_app.models import DeliveryStatus, OutboxMessage, OutboxStatus, WebhookDelivery
 from admin_app.schema_version import current_revisions, head_revisions, schema_state
 from admin_app.state import get_settings
+from admin_app.webhooks.dispatcher import get_dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,9 @@ async def readyz(request: Request) -> JSONResponse:
             await connection.execute(text("SELECT 1"))
             current = await current_revisions(connection)
             state = schema_state(current)
-            waiting = await _outbox_counts(connection) if state in ("current", "ahead") else {}
+            known = state in ("current", "ahead")
+            waiting = await _outbox_counts(connection) if known else {}
+            hooks = await _webhook_counts(connection) if known else {}
     except Exception as error:  # any failure to reach the database means "not ready"
         log.warning("readiness: database unreachable: %s", error)
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
@@ -48,6 +52,7 @@ async def readyz(request: Request) -> JSONResponse:
         "database": "ok",
         "migrations": migrations,
         "email": _email_health(request, waiting),
+        "webhooks": _webhook_health(request, hooks),
     }
     if state in ("empty", "behind"):
         body.update(status="unavailable", database="not migrated")
@@ -77,6 +82,25 @@ def _email_health(request: Request, waiting: dict[str, int]) -> dict[str, Any]:
         "retry_in": breaker.retry_in,
         **waiting,
     }
+
+
+async def _webhook_counts(connection: AsyncConnection) -> dict[str, int]:
+    rows = await connection.execute(
+        select(WebhookDelivery.status, func.count())
+        .where(WebhookDelivery.status != DeliveryStatus.DELIVERED)
+        .group_by(WebhookDelivery.status)
+    )
+    counts = {"pending": 0, "dead": 0}
+    counts.update({DeliveryStatus(row[0]).value: int(row[1]) for row in rows})
+    return counts
+
+
+def _webhook_health(request: Request, waiting: dict[str, int]) -> dict[str, Any]:
+    """Webhooks never make the app unready either: a failing endpoint only waits."""
+    dispatcher = get_dispatcher(request)
+    breakers = dispatcher.breakers.items() if dispatcher is not None else []
+    open_ = sorted(endpoint for endpoint, b in breakers if b.state is not BreakerState.CLOSED)
+    return {"open_breakers": open_, **waiting}
 
 
 routes = [

@@ -10,7 +10,7 @@ import pytest
 
 from admin_app.admin.registry import REGISTRY
 from admin_app.admin.views.customer import CustomerView
-from admin_app.models import OutboxMessage
+from admin_app.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
 from tests.admin.delete_helpers import (
     add_lines,
     add_orders,
@@ -131,6 +131,30 @@ def test_a_category_keeps_its_products_and_says_so(seeded, admin_client):
     assert kept >= products, "the category's products were not kept"
 
 
+def add_webhook_delivery(settings) -> None:
+    """An endpoint with one delivery owed to it (once per test)."""
+
+    async def work(session) -> None:
+        if await session.get(WebhookEndpoint, 1) is not None:
+            return
+        endpoint = WebhookEndpoint(
+            url="https://hooks.example.com/", models=["tag"], events=["create"], secret="x"
+        )
+        session.add(endpoint)
+        await session.flush()
+        session.add(
+            WebhookDelivery(
+                endpoint_id=endpoint.id,
+                event_id="evt_walk",
+                event_type="tag.create",
+                record_id="1",
+                body="{}",
+            )
+        )
+
+    run(settings, work)
+
+
 def a_row(settings, view) -> str:
     """The key of one row of the view's table (the outbox gets one first)."""
     if view.model is OutboxMessage:
@@ -148,6 +172,8 @@ def a_row(settings, view) -> str:
             )
 
         run(settings, work)
+    if view.model in (WebhookEndpoint, WebhookDelivery):
+        add_webhook_delivery(settings)
     table = view.model.__table__
     column = next(iter(table.primary_key.columns))
     rows = fetch(settings, f"SELECT {column.name} FROM {table.name} ORDER BY 1 LIMIT 1")

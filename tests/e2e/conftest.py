@@ -61,6 +61,7 @@ def live_server(
     create_admin(settings, SUPPORT_EMAIL, superuser=False, full_name="Sam Support")
     give_role(settings, SUPPORT_EMAIL, SUPPORT_ROLE)
     _queue_email(settings)
+    _add_webhook(settings)
     env = {
         "ENVIRONMENT": "test",
         "DATABASE_URL": database_url,
@@ -96,6 +97,56 @@ def _queue_email(settings: Settings) -> None:
     async def work(session: Any) -> None:
         sample = SAMPLES["order_shipped"]
         await enqueue(session, settings, to="ada@example.com", kind="order_shipped", context=sample)
+
+    run(settings, work)
+
+
+def _add_webhook(settings: Settings) -> None:
+    """A webhook endpoint (switched off, so the server posts nothing) with a delivered and
+    a dead delivery, so the webhook pages have records to show."""
+    from datetime import timedelta
+
+    from admin_app.db import utcnow
+    from admin_app.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+    from admin_app.webhooks.keys import seal
+    from admin_app.webhooks.signing import new_secret
+
+    async def work(session: Any) -> None:
+        endpoint = WebhookEndpoint(
+            url="https://hooks.example.com/store/orders",
+            description="Fulfilment service",
+            models=["order", "customer"],
+            events=["create", "update", "delete"],
+            secret=seal(settings, new_secret()),
+            enabled=False,
+        )
+        session.add(endpoint)
+        await session.flush()
+        now = utcnow()
+        body = '{"id":"evt_1","type":"order.update","model":"order","record_id":"7"}'
+        for n, (status, code, error) in enumerate(
+            [
+                (DeliveryStatus.DELIVERED, 200, ""),
+                (DeliveryStatus.DEAD, 503, "HTTP 503: upstream unavailable"),
+            ]
+        ):
+            session.add(
+                WebhookDelivery(
+                    endpoint_id=endpoint.id,
+                    event_id=f"evt_{n}",
+                    event_type="order.update",
+                    record_id="7",
+                    body=body,
+                    status=status,
+                    attempts=1 if n == 0 else 8,
+                    last_status=code,
+                    last_error=error,
+                    last_duration_ms=42 + n,
+                    last_attempt_at=now,
+                    next_attempt_at=now + timedelta(minutes=n),
+                    delivered_at=now if n == 0 else None,
+                )
+            )
 
     run(settings, work)
 

@@ -47,7 +47,7 @@ def held_rows(settings: Settings) -> int:
 
 def worker_env(settings: Settings, sink: SmtpSink, data_dir: Path, **extra: str) -> dict[str, str]:
     env = {
-        "PATH": os.environ["PATH"],
+        **{name: os.environ[name] for name in ("PATH", "PYTHONPATH") if name in os.environ},
         "HOME": os.environ.get("HOME", "/tmp"),
         "DATABASE_URL": settings.database_url,
         "DATA_DIR": str(data_dir),

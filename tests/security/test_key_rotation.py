@@ -151,6 +151,34 @@ def rotate_secrets(settings: Settings, tmp_path: Any, monkeypatch: Any, *fallbac
     return lines[0]
 
 
+def test_rotate_secrets_moves_webhook_secrets_to_the_current_key(settings, tmp_path, monkeypatch):
+    from admin_app.models import WebhookEndpoint
+
+    plain = {"old": "whsec_old", "new": "whsec_new", "lost": "whsec_lost"}
+    keys = {"old": OLD, "new": NEW, "lost": OTHER}
+
+    async def work(session: Any) -> None:
+        for name, secret in plain.items():
+            sealed = Keyring((keys[name],), "webhook-secret").encrypt(secret)
+            session.add(
+                WebhookEndpoint(
+                    url=f"https://{name}.example.com/",
+                    models=["tag"],
+                    events=["create"],
+                    secret=sealed,
+                )
+            )
+
+    run(settings, work)
+    line = rotate_secrets(settings, tmp_path, monkeypatch, OLD)
+    assert "webhook secrets: 1 re-encrypted with the current key, 1 already current" in line
+    assert ", 1 under no configured key (endpoint ids 3): give those endpoints a new" in line
+    current = Keyring((NEW,), "webhook-secret")
+    stored = dict(fetch(settings, "SELECT url, secret FROM webhook_endpoint"))
+    assert current.decrypt(stored["https://old.example.com/"]) == "whsec_old"
+    assert current.decrypt(stored["https://new.example.com/"]) == "whsec_new"
+
+
 def test_rotate_secrets_moves_every_secret_to_the_current_key(settings, tmp_path, monkeypatch):
     secrets = {f"user{n}@example.com": pyotp.random_base32() for n in range(4)}
     stored = {
@@ -177,6 +205,7 @@ def test_rotate_secrets_moves_every_secret_to_the_current_key(settings, tmp_path
 
     again = rotate_secrets(settings, tmp_path, monkeypatch, OLD)
     assert "0 re-encrypted with the current key (0 were plain text), 3 already current" in again
+    assert "webhook secrets: 0 re-encrypted with the current key, 0 already current" in again
     code = pyotp.TOTP(secrets["user1@example.com"]).now()
     answer = two_factor_login(retired(settings), code, "user1@example.com")
     assert answer.status_code == 303, "after the rotation the old key is no longer needed"
