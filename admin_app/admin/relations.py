@@ -30,6 +30,8 @@ from starlette.requests import Request
 from starlette_admin import RequestAction
 from starlette_admin.fields import HasOne
 
+from admin_app.admin.compat import ORIGIN_PARAM
+
 FRAME_PARAM = "frame"
 """The query parameter (`frame=1`) that renders a page for a frame: a relation manager's
 list, or a form in its dialog. Such a page has no menu or header (`layout.html`), and
@@ -126,10 +128,10 @@ async def shown(request: Request, view: Any, obj: Any) -> list[dict[str, Any]]:
         create = create_dialog = None
         if related.can_create(request):
             url = request.url_for(f"{request.app.state.ROUTE_NAME}:create", key=related.key)
-            back = {manager.back: str(pk), "_origin": _here(request)}
+            back = {manager.back: str(pk), ORIGIN_PARAM: _here(request)}
             create = str(url.include_query_params(**back))
             framed_list = manager.list_url(request, pk, frame=True)
-            in_dialog = {**back, "_origin": _path(framed_list), FRAME_PARAM: "1"}
+            in_dialog = {**back, ORIGIN_PARAM: _path(framed_list), FRAME_PARAM: "1"}
             create_dialog = str(url.include_query_params(**in_dialog))
         sections.append(
             {
