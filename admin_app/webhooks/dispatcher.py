@@ -78,6 +78,8 @@ class Dispatcher:
                 db, worker=self.name, lease=self.lease,
                 limit=self.settings.webhook_batch_size, skip=self._skipped(),
             )  # fmt: skip
+            if not batch:
+                return 0  # an idle poll: one read, nothing more
             targets = await queue.endpoints(db, {c.endpoint_id for c in batch})
         lanes: dict[int, list[Claimed]] = defaultdict(list)
         for claimed in batch:

@@ -78,7 +78,18 @@ class Statements:
     sql: list[str] = field(default_factory=list)
 
     def selects(self) -> list[str]:
-        return [s for s in self.sql if s.lstrip().upper().startswith(("SELECT", "EXPLAIN"))]
+        """The reads, but the polls of the process's own background workers (the email
+        outbox and webhook deliveries), which may run at any moment of the block."""
+        return [
+            s
+            for s in self.sql
+            if s.lstrip().upper().startswith(("SELECT", "EXPLAIN"))
+            and not any(queue in s for queue in WORKER_QUEUES)
+        ]
+
+
+WORKER_QUEUES = ("FROM email_outbox", "FROM webhook_delivery")
+"""What the background workers' polls read: no page reads these queues."""
 
 
 @contextmanager

@@ -31,11 +31,13 @@ EXPECTED = {
     # ON DELETE SET NULL on a nullable key.
     Category: {(K, "product")},
     Tag: {(K, "product")},
-    # CASCADE without any ORM relationship; SET NULL on the audit log and import jobs;
-    # a role link.
+    # CASCADE without any ORM relationship (sessions, recovery codes, API tokens, SSO
+    # identities); SET NULL on the audit log and import jobs; a role link.
     AdminUser: {
         (D, "admin_session"),
         (D, "recovery_code"),
+        (D, "api_token"),
+        (D, "oidc_identity"),
         (K, "role"),
         (K, "audit_entry"),
         (K, "import_job"),

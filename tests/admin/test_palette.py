@@ -75,19 +75,24 @@ def _terms(settings: Any) -> dict[str, str]:
     return terms
 
 
+def _every_view_code() -> list[str]:
+    """The view permission of every view a role can be granted (not superuser-only ones)."""
+    return [f"{v.key}:view" for v in REGISTRY if not v.superuser_only]
+
+
 def _viewable(settings: Any, who: str | None) -> set[str]:
     if who == "superuser":
         return {str(v.key) for v in REGISTRY}
     if who is None:
         return set()
-    codes = DEMO_ROLES[who][2] if who in DEMO_ROLES else [f"{v.key}:view" for v in REGISTRY]
+    codes = DEMO_ROLES[who][2] if who in DEMO_ROLES else _every_view_code()
     return {code.split(":")[0] for code in codes if code.endswith(":view")}
 
 
 @pytest.fixture
 def as_each_role(seeded: Any) -> Any:
     """A signed-in client per entry of ROLES, or of the roles given (one app for all)."""
-    make_role(seeded, EVERY_VIEW, [f"{v.key}:view" for v in REGISTRY])
+    make_role(seeded, EVERY_VIEW, _every_view_code())
     app = create_app(seeded)
 
     def clients(*only: str | None) -> Iterator[tuple[str | None, TestClient]]:
