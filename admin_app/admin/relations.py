@@ -176,10 +176,5 @@ def chosen(
 def _can_filter(request: Request, manager: RelationManager) -> bool:
     """Whether the user's list of the related view shows the field back (a role may be
     shown fewer fields): otherwise the narrowed list would refuse its filter."""
-    action = getattr(request.state, "action", None)
-    request.state.action = RequestAction.LIST
-    try:
-        fields = manager.view.get_fields_list(request, include_nested=True)
-    finally:
-        request.state.action = action
+    fields = manager.view.get_fields_list(request, include_nested=True, action=RequestAction.LIST)
     return any(field.name == manager.back and field.searchable for field in fields)
