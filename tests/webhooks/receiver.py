@@ -61,6 +61,9 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-body: nothing was delivered
+                    self.close_connection = True
+                    return
                 status = receiver.answer(self.path, dict(self.headers.items()), body)
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
