@@ -42,7 +42,6 @@ from admin_app.admin.palette import PaletteRoutes
 from admin_app.admin.password_reset import PasswordResetPages
 from admin_app.admin.record_pages import RecordPages
 from admin_app.admin.registry import REGISTRY
-from admin_app.admin.sso_pages import SsoPages
 from admin_app.admin.theme import AppTheme
 from admin_app.admin.versioning import EditConflict
 from admin_app.admin.views.audit_entry import AuditEntryView
@@ -136,6 +135,10 @@ class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages, PaletteRoutes)
         )
         self.routes[:0] = PasswordResetPages(self.templates).routes()
         if settings.sso_enabled:
+            # Imported here: the OIDC client (Authlib, joserfc) is ~4 MB of memory that a
+            # deployment without single sign-on never needs.
+            from admin_app.admin.sso_pages import SsoPages
+
             assert isinstance(self.auth_provider, DatabaseAuthProvider)
             sso = SsoPages(self.templates, self.auth_provider, settings)
             self.routes[:0] = sso.routes()
