@@ -24,14 +24,11 @@ def summary(done: Resealed) -> str:
         f"rotate-secrets: two-factor secrets: {done.rotated + done.plain} re-encrypted "
         f"with the current key ({done.plain} were plain text), {done.current} already current"
     )
-    if done.unreadable:
-        accounts = ", ".join(str(user_id) for user_id in done.unreadable[:20])
-        line += (
-            f"; {len(done.unreadable)} under no configured key (account ids {accounts}): "
-            "add the key they were stored under to SECRET_KEY_FALLBACKS and run this again, "
-            "or reset those accounts' two-factor login"
-        )
-    return line
+    advice = (
+        "add the key they were stored under to SECRET_KEY_FALLBACKS and run this again, "
+        "or reset those accounts' two-factor login"
+    )
+    return line + _unreadable("; ", done.unreadable, "account", advice)
 
 
 def webhook_summary(done: webhook_keys.Resealed) -> str:
@@ -40,13 +37,17 @@ def webhook_summary(done: webhook_keys.Resealed) -> str:
         f"; webhook secrets: {done.rotated} re-encrypted with the current key, "
         f"{done.current} already current"
     )
-    if done.unreadable:
-        endpoints = ", ".join(str(endpoint_id) for endpoint_id in done.unreadable[:20])
-        line += (
-            f", {len(done.unreadable)} under no configured key (endpoint ids {endpoints}): "
-            "give those endpoints a new secret"
-        )
-    return line
+    return line + _unreadable(
+        ", ", done.unreadable, "endpoint", "give those endpoints a new secret"
+    )
+
+
+def _unreadable(separator: str, ids: list[int], noun: str, advice: str) -> str:
+    """The part of the line naming the records under no configured key (the first 20)."""
+    if not ids:
+        return ""
+    named = ", ".join(str(record_id) for record_id in ids[:20])
+    return f"{separator}{len(ids)} under no configured key ({noun} ids {named}): {advice}"
 
 
 @click.command("rotate-secrets")
