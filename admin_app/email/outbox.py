@@ -8,19 +8,21 @@ rolled-back change leaves no message behind.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from admin_app import work_queue
 from admin_app.db import utcnow
 from admin_app.email.outgoing import Outgoing
 from admin_app.email.rendering import render
 from admin_app.email.secret_links import SecretLink
 from admin_app.models import OutboxMessage, OutboxStatus
 from admin_app.settings import Settings
+from admin_app.work_queue import WorkQueue
 
 APP_NAME = "Store Admin"
 """How the app names itself in emails (the admin's title)."""
@@ -74,15 +76,13 @@ async def enqueue(
     return row
 
 
+QUEUE = WorkQueue(OutboxMessage, OutboxStatus, OutboxStatus.PENDING, OutboxStatus.SENT)
+"""The outbox as a durable queue (claim, lease, release, resend, counts)."""
+
+
 def backoff(settings: Settings, attempts: int) -> timedelta:
     """The wait after failed attempt number `attempts`: doubling from `EMAIL_BACKOFF`, capped."""
-    seconds = settings.email_backoff * 2 ** min(max(attempts - 1, 0), 32)
-    return timedelta(seconds=min(seconds, settings.email_backoff_max))
-
-
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    lease_free = or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now)
-    return and_(OutboxMessage.status == OutboxStatus.PENDING, lease_free)
+    return work_queue.backoff(settings.email_backoff, settings.email_backoff_max, attempts)
 
 
 async def claim(
@@ -94,42 +94,25 @@ async def claim(
     ids: list[int] | None = None,
 ) -> list[Outgoing]:
     """Reserve up to `limit` due messages (or exactly `ids`, if pending) for `worker`.
-
-    On PostgreSQL the rows are picked with `FOR UPDATE SKIP LOCKED`, so concurrent
-    claimers never wait for nor take each other's rows; SQLite has a single writer,
-    which makes the same UPDATE atomic there. The caller commits.
-    """
+    The caller commits."""
     now = utcnow()
-    picked = select(OutboxMessage.id).where(_claimable(now))
+    picked = select(OutboxMessage.id).where(QUEUE.claimable(now))
     if ids is None:
         picked = picked.where(OutboxMessage.next_attempt_at <= now)
         picked = picked.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
     else:
         picked = picked.where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
-    picked = picked.limit(limit)
-    if db.get_bind().dialect.name == "postgresql":
-        picked = picked.with_for_update(skip_locked=True)
-    stmt = (
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(picked.scalar_subquery()))
-        .values(
-            locked_until=now + lease,
-            locked_by=worker,
-            attempts=OutboxMessage.attempts + 1,
-        )
-        .returning(
-            OutboxMessage.id,
-            OutboxMessage.message_id,
-            OutboxMessage.recipient,
-            OutboxMessage.subject,
-            OutboxMessage.text_body,
-            OutboxMessage.html_body,
-            OutboxMessage.attempts,
-            OutboxMessage.link_purpose,
-            OutboxMessage.link_user_id,
-            OutboxMessage.link_base,
-        )
-        .execution_options(synchronize_session=False)
+    stmt = QUEUE.claim(db, picked.limit(limit), worker=worker, lease=lease).returning(
+        OutboxMessage.id,
+        OutboxMessage.message_id,
+        OutboxMessage.recipient,
+        OutboxMessage.subject,
+        OutboxMessage.text_body,
+        OutboxMessage.html_body,
+        OutboxMessage.attempts,
+        OutboxMessage.link_purpose,
+        OutboxMessage.link_user_id,
+        OutboxMessage.link_base,
     )
     rows = (await db.execute(stmt)).all()
     return sorted((Outgoing(*row) for row in rows), key=lambda message: message.id)
@@ -159,7 +142,7 @@ async def mark_failed(
     status = OutboxStatus.DEAD if dead else OutboxStatus.PENDING
     await db.execute(
         update(OutboxMessage)
-        .where(*_held_by(worker, message.id))
+        .where(OutboxMessage.id == message.id, *QUEUE.held_by(worker))
         .values(
             status=status,
             locked_until=None,
@@ -173,27 +156,7 @@ async def mark_failed(
 
 async def release(db: AsyncSession, worker: str, ids: list[int]) -> None:
     """Give back claimed messages that were never tried; the attempt does not count."""
-    if not ids:
-        return
-    await db.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids), *_held_by(worker))
-        .values(
-            locked_until=None,
-            attempts=case((OutboxMessage.attempts > 0, OutboxMessage.attempts - 1), else_=0),
-        )
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _held_by(worker: str, message_id: int | None = None) -> list[ColumnElement[bool]]:
-    conditions = [
-        OutboxMessage.locked_by == worker,
-        OutboxMessage.status == OutboxStatus.PENDING,
-    ]
-    if message_id is not None:
-        conditions.append(OutboxMessage.id == message_id)
-    return conditions
+    await QUEUE.release(db, worker, ids)
 
 
 async def resend(db: AsyncSession, ids: list[int]) -> int:
@@ -202,26 +165,9 @@ async def resend(db: AsyncSession, ids: list[int]) -> int:
     Sent messages are left alone: they were delivered, and mail clients drop a second
     copy with the same Message-ID anyway.
     """
-    result = await db.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids), OutboxMessage.status != OutboxStatus.SENT)
-        .values(
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            next_attempt_at=utcnow(),
-            locked_until=None,
-            locked_by=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return await QUEUE.requeue(db, ids)
 
 
 async def status_counts(db: AsyncSession) -> dict[str, int]:
     """How many messages are pending, sent and dead."""
-    rows = await db.execute(
-        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-    )
-    counts = {status.value: 0 for status in OutboxStatus}
-    counts.update({str(OutboxStatus(row[0]).value): int(row[1]) for row in rows})
-    return counts
+    return await QUEUE.status_counts(db)

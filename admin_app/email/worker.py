@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 from admin_app.email.delivery import Mailer
 from admin_app.web.errors import is_database_unavailable
+from admin_app.work_queue import wait_for_work
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +63,7 @@ class Worker:
             return 0
 
     async def _wait(self, stop: asyncio.Event) -> None:
-        wakeup = self.mailer.wakeup
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wakeup.wait())]
-        try:
-            await asyncio.wait(
-                waiters,
-                timeout=self.settings.email_poll_interval,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-            wakeup.clear()
+        await wait_for_work(stop, self.mailer.wakeup, self.settings.email_poll_interval)
 
 
 @contextlib.asynccontextmanager

@@ -38,6 +38,7 @@ from admin_app.web.errors import is_database_unavailable
 from admin_app.webhooks import queue, signing
 from admin_app.webhooks.keys import unseal
 from admin_app.webhooks.queue import Attempt, Claimed
+from admin_app.work_queue import wait_for_work
 
 log = logging.getLogger(__name__)
 
@@ -209,17 +210,7 @@ class Dispatcher:
             return 0
 
     async def _wait(self, stop: asyncio.Event) -> None:
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wakeup.wait())]
-        try:
-            await asyncio.wait(
-                waiters,
-                timeout=self.settings.webhook_poll_interval,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-            self.wakeup.clear()
+        await wait_for_work(stop, self.wakeup, self.settings.webhook_poll_interval)
 
     async def aclose(self) -> None:
         """Stop: running lanes finish the delivery in flight and hand the rest back."""
