@@ -12,9 +12,12 @@ Run: DATABASE_URL=postgresql://... uvicorn bench.floor_app:app --port N
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -31,6 +34,12 @@ PAGE_SIZE = 25
 COLUMNS = "id, first_name, last_name, email, city, country, is_active, created_at"
 SEARCH = "(first_name ILIKE $1 OR last_name ILIKE $1 OR email ILIKE $1 OR city ILIKE $1)"
 SORTABLE = ("id", "first_name", "last_name", "email", "city", "country", "created_at")
+API_COLUMNS = "id, first_name, last_name, email, phone, city, country, is_active, created_at"
+"""The fields `/api/v1/customer` reads: its detail page's."""
+UNIQUE = ("id", "email")
+"""Columns that order the rows alone: a cursor holds only their value, as the API's."""
+API_LIMIT = 50
+"""The API's default page size."""
 GZIP_LEVEL, GZIP_MINIMUM = 3, 1024
 """As the admin's `CompressionMiddleware` in admin_app/main.py (a test checks)."""
 
@@ -119,6 +128,63 @@ def order_by(column: str, descending: bool) -> str:
     return ", ".join(f"{name} {direction}" for name in dict.fromkeys((column, "id")))
 
 
+async def api_customers(request: Request) -> Response:
+    """A page of customers as JSON, in the API's own query language (`limit`, `search`,
+    `sort=name|-name`, `cursor` from the previous page's `next_cursor`), so the bench
+    sends both apps the same URLs. Sorts on columns that are never NULL only."""
+    params = request.query_params
+    try:
+        column, descending = api_sort(params.get("sort") or "-id")
+        keys = [column] if column in UNIQUE else [column, "id"]
+        limit = int(params.get("limit") or API_LIMIT)
+        position = _position(params.get("cursor"), keys)
+    except ValueError as error:
+        return JSONResponse({"error": str(error)}, status_code=400)
+    where, args = [], []
+    if q := params.get("search"):
+        args.append(f"%{q}%")
+        where.append(SEARCH)
+    if position:
+        marks = ", ".join(f"${len(args) + n}" for n in range(1, len(keys) + 1))
+        args += position
+        where.append(f"({', '.join(keys)}) {'<' if descending else '>'} ({marks})")
+    sql = f"SELECT {API_COLUMNS} FROM customer"  # noqa: S608 (fixed text and $n parameters)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {order_by(column, descending)} LIMIT {limit + 1}"
+    rows = await request.state.pool.fetch(sql, *args)
+    more = len(rows) > limit
+    data = [{**row, "created_at": row["created_at"].isoformat()} for row in rows[:limit]]
+    after = _cursor([data[-1][key] for key in keys]) if more else None
+    return JSONResponse({"data": data, "next_cursor": after})
+
+
+def api_sort(sort: str) -> tuple[str, bool]:
+    """The column and direction of the API's `sort` (`name` or `-name`)."""
+    column = sort.removeprefix("-")
+    if column not in SORTABLE or column == "country":
+        raise ValueError(f"cannot sort by {sort!r}")
+    return column, sort.startswith("-")
+
+
+def _position(cursor: str | None, keys: list[str]) -> list[Any]:
+    """The sort-key values a cursor names (the API's format: JSON in URL-safe base64)."""
+    if not cursor:
+        return []
+    values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    if not isinstance(values, list) or len(values) != len(keys):
+        raise ValueError("this cursor does not fit this sort")
+    return [
+        datetime.fromisoformat(v) if k == "created_at" else v
+        for k, v in zip(keys, values, strict=True)
+    ]
+
+
+def _cursor(values: list[Any]) -> str:
+    data = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(data.encode()).rstrip(b"=").decode()
+
+
 async def detail(request: Request) -> Response:
     """One customer, every column."""
     pk = int(request.query_params["pk"])
@@ -191,6 +257,7 @@ app = Starlette(
         Route("/customers/detail", detail),
         Route("/customers/lookup", lookup),
         Route("/customers.csv", export),
+        Route("/api/customers", api_customers),
     ],
     middleware=[Middleware(GzipWhenAsked)],
     lifespan=lifespan,

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from bench.database import CUSTOMERS
 from bench.scenarios import (
+    API_LIST,
+    API_LIST_GZIP,
     AUTOCOMPLETE,
     DEEP,
     DETAIL,
@@ -91,6 +93,8 @@ def goals(results: Results, weights: Weights, rss_mb: float) -> list[Goal]:
             "p50 < 100 ms",
             0 < everywhere_p50 < 100,
         ),
+        floor(API_LIST, 0.5, "the floor's JSON endpoint"),
+        floor(API_LIST_GZIP, 0.5, "the floor's JSON endpoint"),
         Goal("list page weight", f"{html / 1000:,.1f} kB before gzip", "≤ 60 kB", html <= 60_000),
         Goal(
             "admin server memory after the bench", f"{rss_mb:.0f} MB RSS", "≤ 120 MB", rss_mb <= 120

@@ -11,6 +11,12 @@
 --           one request in four ?q=T&sort=F__... instead (a new search's first page)
 --   search  ?q=T, T a new 5 or 6 digit number (either length as likely)
 --   record  ?pk=N, N in low..high
+--   urls    the query strings in the file `urls=` names, one a line: thread N of T
+--           (`threads=T`) takes lines N, N + T, N + 2T, ... from a place drawn by its
+--           seed, so no two requests of a run repeat one until the file is used up
+--
+-- `header=Name: value` arguments are sent like cookies: each thread its own, in turn
+-- (an API token per user, say: header=Authorization: Bearer ...).
 --
 -- wrk counts a redirect (to the login page, say) as a success, so every answer that is
 -- not a 200 is counted here, by status; done() prints one line for bench/traffic.py:
@@ -24,8 +30,8 @@ function setup(thread)
   thread:set("number", #threads)
 end
 
-local options, cookies, sorts = {}, {}, {}
-local fixed
+local options, cookies, sorts, headers, lines = {}, {}, {}, {}, {}
+local fixed, line
 
 local function term()
   if math.random(2) == 1 then
@@ -52,6 +58,10 @@ local paths = {
   record = function()
     return "?pk=" .. math.random(tonumber(options.low), tonumber(options.high))
   end,
+  urls = function()
+    line = line + tonumber(options.threads or "1")
+    return lines[(line - 1) % #lines + 1]
+  end,
 }
 
 function init(args)
@@ -62,6 +72,8 @@ function init(args)
       cookies[#cookies + 1] = value
     elseif name == "sort" then
       sorts[#sorts + 1] = value
+    elseif name == "header" then
+      headers[#headers + 1] = value
     elseif name then
       options[name] = value
     end
@@ -69,6 +81,18 @@ function init(args)
   math.randomseed(tonumber(options.seed or "1") * 1000 + number)
   if #cookies > 0 then
     wrk.headers["Cookie"] = cookies[(number - 1) % #cookies + 1]
+  end
+  if #headers > 0 then
+    local header = headers[(number - 1) % #headers + 1]
+    local key, value = header:match("^([^:]+):%s*(.*)$")
+    wrk.headers[key] = value
+  end
+  if options.kind == "urls" then
+    for query in io.lines(options.urls) do
+      lines[#lines + 1] = query
+    end
+    local threads = tonumber(options.threads or "1")
+    line = number + threads * math.random(0, math.floor(#lines / threads))
   end
   if options.gzip == "1" then
     wrk.headers["Accept-Encoding"] = "gzip"

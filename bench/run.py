@@ -10,9 +10,12 @@ driven as people use it.
    `bench/requests.lua`: 20 connections, each one user's, a new URL per request where
    the scenario says so; `BENCH_ROUNDS` (3) alternating rounds of `BENCH_SECONDS` (5)
    per app, keeping each app's median round. Counts every answer that is not a 200.
+   The API scenarios call `/api/v1/customer` with a token per user (bench/api.py).
    Weighs three pages, times a full CSV export of each app while sampling the server's
    memory, and reads the admin's memory after the pages and at the end.
-4. Prints the table, and writes it to `bench/results/<time>.json` and (for a valid run)
+4. Makes a streaming standby of the bench server and drives the list scenario again
+   with the admin reading from it (bench/replica.py; `BENCH_REPLICA=0` skips it).
+5. Prints the table, and writes it to `bench/results/<time>.json` and (for a valid run)
    `latest.json` and `latest.md`. Runs `bench/ws_capacity.py` when that file exists.
    Prints the goals last, one PASS or FAIL line each.
 
@@ -30,7 +33,8 @@ import subprocess
 import sys
 from dataclasses import replace
 
-from bench import report
+from bench import replica, report
+from bench.api import api_tokens, url_file
 from bench.database import (
     BIN,
     ROOT,
@@ -44,16 +48,19 @@ from bench.database import (
 from bench.export import export_admin, export_floor
 from bench.goals import Results, Weights, failures, goals
 from bench.scenarios import (
+    ADMIN_LIST,
     DEEP_PAGE,
     EXPORT,
+    FLOOR_LIST,
     ONE_USER,
+    REPLICA_LIST,
     Scenario,
     Table,
     scenarios,
     weighed,
 )
 from bench.servers import Server, check, login, rss_mb, serve, weigh
-from bench.traffic import merge, paired, wrk
+from bench.traffic import Figure, Traffic, merge, paired, wrk
 
 PAGES = "admin server, after the page scenarios"
 END = "admin server, at the end of the run (after the export)"
@@ -65,6 +72,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     prepare_database()
     results, weights, memory = measure()
+    results.update(measure_replica())
     run = report.Run(
         results,
         weights,
@@ -93,7 +101,10 @@ def measure() -> tuple[Results, Weights, dict[str, float]]:
         table = describe(cookies)
         plan = scenarios(table)
         preflight(admin, floor, plan, cookies)
-        results = run_all(admin, floor, plan)
+        try:
+            results = run_all(admin, floor, plan)
+        finally:
+            os.unlink(table.api_urls)
         wait_until_idle()
         weights = weigh_pages(admin, floor, table, cookies[0])
         memory = {PAGES: rss_mb(admin.pid)}
@@ -110,13 +121,16 @@ def describe(cookies: list[str]) -> Table:
 
     size = CustomerView.page_size
     after_id = deep_page_id(DEEP_PAGE, size)
+    ids = customer_ids()
     return Table(
         cookies=cookies,
-        ids=customer_ids(),
+        ids=ids,
         sorts=list(CustomerView.sortable_fields),
         # `?page=N` skips (N - 1) * size rows, allowed up to `max_page_offset`.
         max_page=CustomerView.max_page_offset // size + 1,
         deep_after=(keyset.encode([after_id]), after_id),
+        api_headers=[f"Authorization: Bearer {token}" for token in api_tokens()],
+        api_urls=str(url_file(ids)),
     )
 
 
@@ -125,7 +139,8 @@ def preflight(admin: Server, floor: Server, plan: list[Scenario], cookies: list[
     for cookie in cookies:
         check(admin.url + plan[0].admin_path, cookie)
     for scenario in plan:
-        check(admin.url + scenario.admin_path + scenario.sample, cookies[0])
+        header = scenario.traffic.headers[0] if scenario.traffic.headers else ""
+        check(admin.url + scenario.admin_path + scenario.sample, cookies[0], header)
         check(floor.url + scenario.floor_path + scenario.sample, "")
 
 
@@ -146,6 +161,59 @@ def run_all(admin: Server, floor: Server, plan: list[Scenario]) -> Results:
         rates = f"{pair['admin'].req_s:,.0f} req/s, floor {pair['floor'].req_s:,.0f}"
         print(f"bench: {scenario.name}: {rates}", flush=True)
     return results
+
+
+def measure_replica() -> Results:
+    """The list scenario, the admin reading from a streaming standby made for it (see
+    bench/replica.py), against the floor on the primary; nothing when it cannot be made.
+    Answers the standby did not serve count as answers that were not a 200."""
+    if not replica.ENABLED:
+        return {}
+    try:
+        with replica.standby() as standby:
+            env = {**os.environ, **app_environment(), "DATABASE_REPLICA_URLS": standby.url}
+            with (
+                serve("admin_app.main:app", env) as admin,
+                serve("bench.floor_app:app", env) as floor,
+            ):
+                # A login is a write: its read-your-writes cookie would keep the user on
+                # the primary for a few seconds. A browser drops it then; so does this.
+                cookies = [_without_sticky(login(admin.url, n)) for n in range(1, USERS + 1)]
+                traffic = replace(describe_lists(), cookies=cookies)
+                check(admin.url + ADMIN_LIST, cookies[0])
+                before = standby.transactions()
+                pair = paired(admin.url + ADMIN_LIST, floor.url + FLOOR_LIST, traffic)
+                _note_reads(pair["admin"], standby.transactions() - before)
+    except replica.NoStandby as reason:
+        print(f"bench: {REPLICA_LIST}: skipped: {reason}", file=sys.stderr, flush=True)
+        return {}
+    rates = f"{pair['admin'].req_s:,.0f} req/s, floor {pair['floor'].req_s:,.0f}"
+    print(f"bench: {REPLICA_LIST}: {rates}; {pair['admin'].note}", flush=True)
+    return {REPLICA_LIST: pair}
+
+
+def describe_lists() -> Traffic:
+    """The list scenario's traffic (without users)."""
+    from admin_app.admin.views.customer import CustomerView
+
+    max_page = CustomerView.max_page_offset // CustomerView.page_size + 1
+    return Traffic("list", sorts=list(CustomerView.sortable_fields), max_page=max_page)
+
+
+def _without_sticky(cookie: str) -> str:
+    from admin_app.replicas.sticky import COOKIE
+
+    return "; ".join(part for part in cookie.split("; ") if not part.startswith(f"{COOKIE}="))
+
+
+def _note_reads(figure: Figure, reads: int) -> None:
+    """Every answer must have read from the standby: at least one transaction there each
+    (the standby's count also holds the warm-up's, and its health checks, so it is a
+    floor: fewer transactions than answers means some were read from the primary)."""
+    figure.note += f"; {reads:,} transactions on the standby"
+    missing = figure.answers - reads
+    if missing > 0:
+        figure.not_ok = merge(figure.not_ok, {"not read from the replica": missing})
 
 
 def weigh_pages(admin: Server, floor: Server, table: Table, cookie: str) -> Weights:

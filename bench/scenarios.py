@@ -23,8 +23,12 @@ LAST = "last page, repeated"
 AUTOCOMPLETE = "autocomplete, repeated"
 GLOBAL_SEARCH = "global search (every model), a new 5-6 digit term each time"
 EXPORT = "export (CSV, all rows)"
+REPLICA_LIST = "list page, a new URL each time, read from a replica"
+API_LIST = "API list (JSON), a new cursor or search each time"
+API_LIST_GZIP = "API list (JSON), a new cursor or search each time, gzip"
 
 ADMIN_LIST, FLOOR_LIST = "/admin/customer/list", "/customers"
+ADMIN_API_LIST, FLOOR_API_LIST = "/api/v1/customer", "/api/customers"
 FLOOR_DETAIL = "/customers/detail"
 LOOKUP_TERM = "smit"
 ONE_USER = (AUTOCOMPLETE, GLOBAL_SEARCH)
@@ -52,6 +56,10 @@ class Table:
     max_page: int
     deep_after: tuple[str, int]
     """The admin's and the floor's `after=` value for page `DEEP_PAGE`."""
+    api_headers: list[str]
+    """An `Authorization: Bearer` header per user, for the API."""
+    api_urls: str
+    """The file of API list URLs (bench/api.py)."""
 
 
 def scenarios(table: Table) -> list[Scenario]:
@@ -62,6 +70,7 @@ def scenarios(table: Table) -> list[Scenario]:
     sort = f"{table.sorts[-1]}__desc"
     token, after_id = table.deep_after
     lookup = f"relation-lookup?q={LOOKUP_TERM}&skip=0&limit=20"
+    api = Traffic("urls", headers=table.api_headers, urls=table.api_urls)
     return [
         Scenario(LIST, ADMIN_LIST, FLOOR_LIST, lists, f"?page={table.max_page}&sort={sort}"),
         Scenario(LIST_GZIP, ADMIN_LIST, FLOOR_LIST, replace(lists, gzip=True), "?q=99999"),
@@ -84,6 +93,8 @@ def scenarios(table: Table) -> list[Scenario]:
             f"/customers/lookup?q={LOOKUP_TERM}",
             everyone,
         ),
+        Scenario(API_LIST, ADMIN_API_LIST, FLOOR_API_LIST, api, "?search=12345&sort=-email"),
+        Scenario(API_LIST_GZIP, ADMIN_API_LIST, FLOOR_API_LIST, replace(api, gzip=True)),
     ]
 
 

@@ -92,9 +92,14 @@ def login(base: str, user: int = 1) -> str:
         return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
 
-def check(url: str, cookie: str) -> None:
-    """Exit with one line unless `url` answers 200 to `cookie` (without following redirects)."""
-    response = httpx2.get(url, headers=_cookie(cookie), follow_redirects=False)
+def check(url: str, cookie: str, header: str = "") -> None:
+    """Exit with one line unless `url` answers 200 to `cookie` and `header` (a `Name: value`
+    line), without following redirects."""
+    headers = _cookie(cookie)
+    if header:
+        name, _, value = header.partition(":")
+        headers[name] = value.strip()
+    response = httpx2.get(url, headers=headers, follow_redirects=False)
     if response.status_code != 200:
         sys.exit(f"error: {url} answered {response.status_code}; is the login working?")
 

@@ -34,8 +34,13 @@ class Traffic:
     """What a wrk run asks for; the arguments of bench/requests.lua (see there)."""
 
     kind: str = "fixed"
-    """`fixed` (the URL as given), `list`, `search` or `record`: a new URL per request."""
+    """`fixed` (the URL as given), `list`, `search`, `record` or `urls`: a new URL per
+    request."""
     cookies: Sequence[str] = ()
+    headers: Sequence[str] = ()
+    """`Name: value` lines, one per user in turn (as `cookies`)."""
+    urls: str = ""
+    """For `urls`: a file of query strings, one a line."""
     gzip: bool = False
     sorts: Sequence[str] = ()
     max_page: int = 1
@@ -45,6 +50,8 @@ class Traffic:
         args = [f"kind={self.kind}", f"seed={seed}", f"gzip={int(self.gzip)}"]
         args += [f"max_page={self.max_page}", f"low={self.ids[0]}", f"high={self.ids[1]}"]
         args += [f"sort={name}" for name in self.sorts]
+        args += [f"urls={self.urls}"] if self.urls else []
+        args += [f"header={header}" for header in self.headers]
         return args + [f"cookie={cookie}" for cookie in self.cookies]
 
 
@@ -89,7 +96,7 @@ def wrk(
 def _run(url: str, traffic: Traffic, connections: int, seconds: int) -> Figure:
     command = ["wrk", f"-t{connections}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     command += ["--timeout", TIMEOUT, "-s", str(SCRIPT), "--", url]
-    command += traffic.arguments(next(_seeds))
+    command += [*traffic.arguments(next(_seeds)), f"threads={connections}"]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"error: wrk failed on {url}:\n{done.stdout}{done.stderr}")

@@ -12,7 +12,7 @@ import math
 import random
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin_app.db import utcnow
@@ -31,7 +31,8 @@ async def hit(
     now = utcnow()
     key = key[:254]
     async with sessions.begin() as db:
-        db.add(ThrottleEvent(bucket=bucket, key=key, created_at=now))
+        # A Core insert: no unit of work and no RETURNING for a row nobody reads back.
+        await db.execute(insert(ThrottleEvent).values(bucket=bucket, key=key, created_at=now))
     async with sessions() as db:
         count = await db.scalar(
             select(func.count()).where(

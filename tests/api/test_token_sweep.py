@@ -10,16 +10,12 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from admin_app.audit.values import SECRET_FIELDS
 from admin_app.auth.api_tokens import create_token
 from admin_app.models import AdminUser, Role, admin_user_role
 from admin_app.settings import Settings
-from tests.api.helpers import bearer
+from tests.api.helpers import MISSING, api_sweep, bearer
 from tests.helpers import create_admin, fetch, run
 from tests.stress.test_attacker_sweep import every_code, security_tables
-
-MISSING = 2_000_000_000
-"""A key no seeded record has: a permitted delete answers 404 and removes nothing."""
 
 # Each model is tried with every token whose permission is about it, and all models with
 # the tokens that may read one: about 600 calls, under 20 s on SQLite.
@@ -76,39 +72,6 @@ async def _superuser_token(session: Any, email: str) -> str:
     return (await create_token(session, user, name="root", days=1, permissions=None)).secret
 
 
-def _sweep(client: TestClient, token: str, held: set[str], pks: dict[str, Any]) -> list[str]:
-    """What the token got that it should not have, or was refused though granted."""
-    problems = []
-    headers = bearer(token)
-
-    def check(what: str, status: int, granted: bool, ok: set[int]) -> None:
-        if status >= 500 or (granted and status not in ok) or (not granted and status != 403):
-            problems.append(f"{what}: {'granted' if granted else 'not granted'}, got {status}")
-
-    for key, pk in pks.items():
-        can = {a for a in ("view", "create", "edit", "delete") if f"{key}:{a}" in held}
-        if not can and not any(code.endswith(":view") for code in held):
-            continue  # reading is refused alike on every model; one model shows it
-        listed = client.get(f"/api/v1/{key}?limit=5", headers=headers)
-        check(f"GET {key}", listed.status_code, "view" in can, {200})
-        for row in listed.json().get("data", []) if listed.status_code == 200 else []:
-            if SECRET_FIELDS & set(row):
-                problems.append(f"GET {key}: shows {SECRET_FIELDS & set(row)}")
-        if not can:
-            continue
-        one = client.get(f"/api/v1/{key}/{pk}", headers=headers)
-        check(f"GET {key}/{pk}", one.status_code, "view" in can, {200, 404})
-        made = client.post(f"/api/v1/{key}", json={}, headers=headers)
-        check(f"POST {key}", made.status_code, "create" in can, {201, 403, 409, 422})
-        edit = client.patch(f"/api/v1/{key}/{pk}", json={}, headers=headers)
-        check(
-            f"PATCH {key}", edit.status_code, "edit" in can and "view" in can, {200, 403, 404, 422}
-        )
-        gone = client.delete(f"/api/v1/{key}/{MISSING}", headers=headers)
-        check(f"DELETE {key}", gone.status_code, "delete" in can and "view" in can, {404})
-    return problems
-
-
 def test_every_permission_alone_reaches_exactly_what_it_grants(
     seeded: Settings, client: TestClient
 ) -> None:
@@ -120,8 +83,8 @@ def test_every_permission_alone_reaches_exactly_what_it_grants(
     before = security_tables(seeded)
     problems = []
     for code, (own, narrow) in tokens.items():
-        problems += [f"{code} (own): {p}" for p in _sweep(client, own, {code}, pks)]
-        problems += [f"{code} (narrowed): {p}" for p in _sweep(client, narrow, {code}, pks)]
+        problems += [f"{code} (own): {p}" for p in api_sweep(client, own, {code}, pks)]
+        problems += [f"{code} (narrowed): {p}" for p in api_sweep(client, narrow, {code}, pks)]
     assert not problems, "\n".join(problems[:40])
     assert security_tables(seeded) == before, "no token changed anyone's power"
 

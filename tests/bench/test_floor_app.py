@@ -6,12 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from admin_app.admin.views.customer import CustomerView
 from admin_app.main import create_app
 from admin_app.middleware.compression import CompressionMiddleware
+from admin_app.settings import Settings
 from bench import floor_app
-from tests.conftest import make_settings
+from bench.api import sorts
+from tests.api.helpers import bearer, make_token
+from tests.conftest import make_settings, seed_small
+from tests.helpers import create_admin, fetch
 
 
 def test_the_floor_sorts_by_every_column_the_admin_offers() -> None:
@@ -32,3 +37,29 @@ def test_the_floor_gzips_at_the_admins_level(tmp_path: Path) -> None:
     (admin,) = [m for m in app.user_middleware if m.cls is CompressionMiddleware]
     assert admin.kwargs["compresslevel"] == floor_app.GZIP_LEVEL
     assert admin.kwargs["minimum_size"] == floor_app.GZIP_MINIMUM
+
+
+def test_the_floors_json_list_answers_the_apis_pages(
+    pg_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same URL gives the same page on both: every sort the bench sends, both ways,
+    three pages deep along the cursors, and a search."""
+    seed_small(pg_settings)
+    monkeypatch.setenv("DATABASE_URL", pg_settings.database_url)
+    token = bearer(make_token(pg_settings, create_admin(pg_settings, "bench@example.com")))
+    last_name = str(fetch(pg_settings, "SELECT last_name FROM customer LIMIT 1")[0][0])
+    starts = [f"?sort={way}{name}&limit=7" for name in sorts() for way in ("", "-")]
+    starts.append(f"?search={last_name[:4].lower()}&sort=email")
+    with TestClient(create_app(pg_settings)) as admin, TestClient(floor_app.app) as floor:
+        for start in starts:
+            query = start
+            for depth in range(3):
+                api = admin.get(f"/api/v1/customer{query}", headers=token)
+                ours = floor.get(f"/api/customers{query}")
+                assert api.status_code == ours.status_code == 200, (query, api.text[:200])
+                assert ours.json() == api.json(), f"{query} (page {depth + 1}) differs"
+                cursor = api.json()["next_cursor"]
+                if cursor is None:
+                    break
+                query = f"{start}&cursor={cursor}"
+            assert depth == 2 or "search" in start, f"{start}: the store has three pages"

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,8 @@ LIST_URL = re.compile(r"^/x\?(?:page=(\d+)|q=(\d{5,6}))&sort=(id|email)__(asc|de
 
 @dataclass
 class Seen:
-    """What the server saw: (connection, path, cookie) per request."""
+    """What the server saw: (connection, path, user) per request; the user is the Cookie
+    header, or else the Authorization header."""
 
     requests: list[tuple[int, str, str]] = field(default_factory=list)
     redirected: int = 0
@@ -36,7 +38,7 @@ def server() -> Iterator[tuple[str, Seen]]:
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
-            cookie = self.headers.get("Cookie", "")
+            cookie = self.headers.get("Cookie") or self.headers.get("Authorization", "")
             status = 302 if cookie == "user=2" else 200
             with seen.lock:
                 seen.requests.append((id(self), self.path, cookie))
@@ -127,3 +129,26 @@ def test_records_and_searches_stay_in_range(server: tuple[str, Seen]) -> None:
     assert pks and all(500 <= pk <= 600 for pk in pks), f"ids outside 500..600: {pks[:10]}"
     assert terms and all(re.fullmatch(r"\d{5,6}", t) for t in terms), f"terms: {terms[:10]}"
     assert {len(t) for t in terms} == {5, 6}, "both 5 and 6 digit terms are searched"
+
+
+def test_url_files_are_walked_without_repeats_and_headers_go_one_per_user(
+    server: tuple[str, Seen], tmp_path: Path
+) -> None:
+    url, seen = server
+    lines = [f"?cursor=c{n}&sort=-id" for n in range(50_000)]
+    urls = tmp_path / "urls.txt"
+    urls.write_text("\n".join(lines) + "\n")
+    users = ["Authorization: Bearer one", "Authorization: Bearer two", "Authorization: Bearer 3"]
+    figure = drive(url, Traffic("urls", headers=users, urls=str(urls)))
+    assert figure.not_ok == {}, f"every answer was a 200: {figure.not_ok}"
+    by_connection: dict[int, set[str]] = {}
+    for connection, _, user in seen.requests:
+        by_connection.setdefault(connection, set()).add(user)
+    assert sorted(min(u) for u in by_connection.values()) == [
+        "Bearer 3",
+        "Bearer one",
+        "Bearer two",
+    ], f"each connection sends one user's header throughout: {by_connection}"
+    paths = [path.removeprefix("/x") for _, path, _ in seen.requests]
+    assert set(paths) <= set(lines), f"URLs not from the file: {set(paths) - set(lines)}"
+    assert len(set(paths)) == len(paths), "a URL of the file was asked for twice"

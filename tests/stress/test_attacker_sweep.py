@@ -21,8 +21,10 @@ from starlette.testclient import TestClient
 
 from admin_app.admin.registry import REGISTRY
 from admin_app.admin.site import build_admin
+from admin_app.demo.seed import DEMO_ROLES
 from admin_app.main import create_app
 from tests.admin.test_uploads import create_with_image, png_bytes
+from tests.api.helpers import MISSING, api_sweep, bearer, make_token
 from tests.conftest import seed_small
 from tests.helpers import create_admin, csrf_token, fetch, give_role, login, make_role
 from tests.stress.report import Report, Scale
@@ -211,3 +213,62 @@ def _sales_france(settings: Any) -> set[str]:
             "WHERE r.name = 'Sales France'",
         )
     }
+
+
+@pytest.mark.parametrize("role", list(DEMO_ROLES))
+def test_a_demo_roles_api_tokens_reach_no_more_than_the_role(
+    settings: Any, store: dict[str, Any], role: str
+) -> None:
+    """A token of the role (whole, and narrowed to half its permissions) and a superuser's
+    token narrowed to the role's permissions: every model, every API method, each answer
+    what the permissions grant; webhooks are refused to all three (superusers only), and
+    a scoped role's token lists exactly the rows in its scope."""
+    codes = set(DEMO_ROLES[role][2])
+    email = f"api-{role.lower().replace(' ', '-')}@example.com"
+    user = create_admin(settings, email, superuser=False)
+    give_role(settings, email, role)
+    root = int(fetch(settings, "SELECT id FROM admin_user WHERE email = 'root@example.com'")[0][0])
+    half = sorted(codes)[::2]
+    tokens = {
+        "own": (make_token(settings, user), codes, True),
+        "narrowed": (make_token(settings, user, half), set(half), True),
+        "superuser's, narrowed": (make_token(settings, root, sorted(codes)), codes, False),
+    }
+    keys = [str(view.key) for view in build_admin(settings).model_views]
+    assert {"webhook-endpoint", "webhook-delivery"} <= set(keys), "webhooks are in the API"
+    pks = {key: store["rows"].get(key, MISSING) for key in keys}
+    before = security_tables(settings)
+    problems: list[str] = []
+    with TestClient(create_app(settings)) as client:
+        whole = client.get("/api/v1/webhook-endpoint", headers=bearer(make_token(settings, root)))
+        assert whole.status_code == 200, "a superuser's own token reads webhooks"
+        for name, (token, held, scoped) in tokens.items():
+            found = api_sweep(client, token, held, pks, every_method=True)
+            if scoped and DEMO_ROLES[role][1]:
+                found += _outside_scope(settings, client, token, held)
+            problems += [f"{role} ({name} token): {p}" for p in found]
+    assert not problems, "\n".join(problems[:30])
+    assert security_tables(settings) == before, "no token changed anyone's power"
+
+
+def _outside_scope(settings: Any, client: TestClient, token: str, held: set[str]) -> list[str]:
+    """Orders listed to a token of a role scoped to countries (the order view's scope),
+    against the orders of those countries' customers (a list of 200 holds them all)."""
+    if "order:view" not in held:
+        return []
+    marks = ", ".join(f"'{c}'" for c in DEMO_ROLES["Sales France"][1]["countries"])
+    sql = (
+        "SELECT o.id FROM orders o JOIN customer c ON c.id = o.customer_id "
+        f"WHERE c.country IN ({marks})"
+    )
+    allowed = {row[0] for row in fetch(settings, sql)}
+    every = {row[0] for row in fetch(settings, "SELECT id FROM orders")}
+    assert every - allowed, "the store has orders outside the scope to leak"
+    rows = client.get("/api/v1/order?limit=200", headers=bearer(token)).json()["data"]
+    listed = {row["id"] for row in rows}
+    if listed == allowed:
+        return []
+    return [
+        f"order: listed {len(listed - allowed)} rows outside the scope, "
+        f"missed {len(allowed - listed)} inside it"
+    ]
