@@ -55,6 +55,12 @@ def test_save_open_share_and_open_as_the_role(new_context) -> None:
     dialog.get_by_label("Name").fill(NAME)
     dialog.get_by_label("Support", exact=True).check()
     problems += check(root, shots, axe, "root save dialog light wide")
+    root.emulate_media(color_scheme="dark")  # the account's theme is Auto: it follows
+    root.set_viewport_size(PHONE)
+    expect(root.locator("html")).to_have_attribute("data-bs-theme", "dark")
+    problems += check(root, shots, axe, "root save dialog dark phone")
+    root.emulate_media(color_scheme="light")
+    root.set_viewport_size(WIDE)
     with next_page(root):
         dialog.get_by_role("button", name="Save").click()
     expect(root).to_have_url(re.compile(r"view=\d+"))
