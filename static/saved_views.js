@@ -58,7 +58,7 @@
         if (view.mine) mine = view;
       }
       var link = item(view.name, attrs);
-      if (!view.mine) link.append(make("span", { "class": "ms-2 small opacity-75" }, "shared"));
+      if (!view.mine) link.append(make("span", { "class": "ms-2 small opacity-75" }, "shared with you"));
       else if (view.shared_with.length) {
         link.append(make("span", { "class": "ms-2 small opacity-75" }, "shared with " + view.shared_with.join(", ")));
       }

@@ -181,12 +181,22 @@ def test_audited_create_edit_delete(seeded, people):
         == 200
     )
     assert boss.post(f"{API}/tag/{made['id']}/delete", data={"csrftoken": token}).status_code == 200
-    actions = fetch(
+    entries = fetch(
         seeded,
-        "SELECT action FROM audit_entry WHERE model = 'saved_view' AND object_pk = :p ORDER BY id",
+        "SELECT id, action FROM audit_entry WHERE model = 'saved_view' AND object_pk = :p "
+        "ORDER BY id",
         p=str(made["id"]),
     )
-    assert [a[0] for a in actions] == ["create", "update", "delete"]
+    assert [e[1] for e in entries] == ["create", "update", "delete"]
+    for entry_id, _ in entries:  # the audit log shows them as it shows any record's
+        page = boss.get(f"/admin/audit-entry/detail?pk={entry_id}")
+        assert page.status_code == 200 and "saved_view" in page.text, page.text[:300]
+    reverted = boss.post(
+        "/admin/_api/audit-entry/row-action",
+        params={"name": "revert", "pk": entries[1][0]},
+        headers={"X-CSRFToken": token},
+    )
+    assert reverted.status_code < 500, reverted.text[:300]
 
 
 def test_only_the_owner_changes_a_view(seeded, people):
