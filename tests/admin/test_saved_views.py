@@ -276,3 +276,19 @@ def test_odd_values_never_fail(seeded, people):
         opened = boss.get("/admin/customer/list", params={"view": value})
         assert opened.status_code == 200, (value, opened.text[:200])
         assert boss.get(f"{API}/{value.strip() or 'x'}".replace("\x00", "")).status_code < 500
+
+
+def test_the_palette_offers_the_views_each_user_may_open(seeded, people):
+    boss = people["superuser"]
+    made = save(
+        boss, "order", name="Open orders", query="sort=id__desc", role=role_id(seeded, "Support")
+    )
+    assert made.status_code == 200, made.text
+    for who, client in people.items():
+        commands = client.get("/admin/_api/palette").json()["commands"]
+        offered = [c for c in commands if c["group"] == "Saved views"]
+        if who in ("superuser", "Support"):
+            assert [c["label"] for c in offered] == ["Open orders (orders)"], (who, offered)
+            assert client.get(offered[0]["url"]).status_code == 200
+        else:
+            assert offered == [], f"{who} is offered {offered}"
