@@ -230,6 +230,12 @@ def parse_list_params(
     return view._parse_list_params(request, query_params)
 
 
+def parse_filter_string(view: BaseModelView, raw: str) -> Any:
+    """A `filter` parameter as starlette-admin reads it: a tree of `{"logic", "rules"}`
+    groups and `{"field", "filter", "value"}` rules; `ValueError` when unreadable."""
+    return view._parse_filter_string(raw)
+
+
 def active_filter_chips(
     view: BaseModelView, request: Request, params: ListParams
 ) -> tuple[str, list[FilterChip]]:
@@ -456,6 +462,7 @@ CALLED: tuple[Pin, ...] = (
     Pin(BaseModelView, "_emit_after_create_committed", "(self, request, obj)"),
     Pin(BaseModelView, "_parse_list_params", "(self, request, query_params=…)"),
     Pin(BaseModelView, "_active_filter_chips", "(self, request, list_params)"),
+    Pin(BaseModelView, "_parse_filter_string", "(raw)"),
     Pin(BaseModelView, "_filter_builder_fields", "(self, request)"),
     Pin(BaseModelView, "_default_sort", "(self)"),
     Pin(EnumField, "_get_choices", "(self, request)"),

@@ -7,14 +7,15 @@ pages they lead to:
 - `GET /admin/_api/search?q=`: records in every model the user may view
   (`global_search.search_views`).
 
-Adding a kind of destination (saved views, say) is one function added to
-`PALETTE_SOURCES`: it gets the admin's model views and the request, and returns the
-`Command`s this user may open.
+Adding a kind of destination is one function added to `PALETTE_SOURCES`: it gets the
+admin's model views and the request, and returns (or awaits) the `Command`s this user
+may open; saved views are one such source.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -27,6 +28,9 @@ from admin_app.admin.base import AppModelView
 from admin_app.admin.compat import AdminPages
 from admin_app.admin.global_search import MIN_TERM_LENGTH, search_views, searchable_term
 from admin_app.admin.import_pages import offers_import, things
+from admin_app.admin.saved_views.store import visible_views
+from admin_app.auth.identity import current_identity
+from admin_app.state import get_session
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class PaletteContext:
         return self.request.url_for(f"{self.route_name}:{name}", **params).path
 
 
-PaletteSource = Callable[[PaletteContext], list[Command]]
+PaletteSource = Callable[[PaletteContext], list[Command] | Awaitable[list[Command]]]
 """Gives the commands of one kind this user may open (`PALETTE_SOURCES`)."""
 
 
@@ -89,14 +93,41 @@ def account_page(ctx: PaletteContext) -> list[Command]:
     return [Command("My account", ctx.url("account"), "Account")]
 
 
-PALETTE_SOURCES: list[PaletteSource] = [model_lists, create_pages, import_pages, account_page]
-"""Every kind of destination the palette offers, in the order it lists them. Saved views
-plug in here as one more source."""
+async def saved_views(ctx: PaletteContext) -> list[Command]:
+    """The saved views the user may open, of the lists they may still view
+    (`admin_app.admin.saved_views`)."""
+    user = current_identity(ctx.request)
+    lists = {str(v.key): v for v in ctx.views if v.is_accessible(ctx.request)}
+    if user is None or not lists:
+        return []
+    found = await visible_views(get_session(ctx.request), user.id, sorted(lists))
+    return [
+        Command(
+            f"{saved.name} ({things(lists[saved.model]).lower()})",
+            ctx.url("list", key=saved.model) + f"?view={saved.id}",
+            "Saved views",
+        )
+        for saved in found
+    ]
 
 
-def palette_commands(ctx: PaletteContext) -> list[Command]:
+PALETTE_SOURCES: list[PaletteSource] = [
+    model_lists,
+    saved_views,
+    create_pages,
+    import_pages,
+    account_page,
+]
+"""Every kind of destination the palette offers, in the order it lists them."""
+
+
+async def palette_commands(ctx: PaletteContext) -> list[Command]:
     """Every command of every source, for this user."""
-    return [command for source in PALETTE_SOURCES for command in source(ctx)]
+    commands: list[Command] = []
+    for source in PALETTE_SOURCES:
+        found = source(ctx)
+        commands += await found if inspect.isawaitable(found) else found
+    return commands
 
 
 class PaletteRoutes(AdminPages):
@@ -110,7 +141,7 @@ class PaletteRoutes(AdminPages):
     @route("/_api/palette", methods=["GET"], name="palette")
     async def palette(self, request: Request) -> Response:
         """The commands this user may open."""
-        commands = palette_commands(self._palette_context(request))
+        commands = await palette_commands(self._palette_context(request))
         body = [{"label": c.label, "url": c.url, "group": c.group} for c in commands]
         return JSONResponse({"commands": body}, headers={"Cache-Control": "private, no-store"})
 

@@ -42,6 +42,7 @@ from admin_app.admin.palette import PaletteRoutes
 from admin_app.admin.password_reset import PasswordResetPages
 from admin_app.admin.record_pages import RecordPages
 from admin_app.admin.registry import REGISTRY
+from admin_app.admin.saved_views.routes import SavedViewRoutes
 from admin_app.admin.theme import AppTheme
 from admin_app.admin.versioning import EditConflict
 from admin_app.admin.views.audit_entry import AuditEntryView
@@ -67,7 +68,7 @@ from admin_app.webhooks.dispatcher import wake_after_commit
 from admin_app.webhooks.topics import choices
 
 
-class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages, PaletteRoutes):
+class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages, PaletteRoutes, SavedViewRoutes):
     """starlette-admin's `Admin`, with these changes, each for a reason:
 
     - its per-request `DBSessionMiddleware` is dropped: the app's own (outermost)
@@ -82,7 +83,8 @@ class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages, PaletteRoutes)
     - a record's detail page and forms keep their chrome (`RecordPages`);
     - files are imported as jobs, through pages that map, check and apply them with a
       progress bar (`ImportPages`, over the JSON calls of `ImportJobRoutes`);
-    - every page has a command palette and global search (`PaletteRoutes`).
+    - every page has a command palette and global search (`PaletteRoutes`);
+    - lists have saved, shareable views (`SavedViewRoutes`, `admin_app.admin.saved_views`).
     """
 
     READ_ONLY_ROUTES = re.compile(

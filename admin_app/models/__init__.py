@@ -21,6 +21,7 @@ from admin_app.models.order_line import OrderLine
 from admin_app.models.product import Product
 from admin_app.models.recovery_code import RecoveryCode
 from admin_app.models.role import Role, RolePermission, admin_user_role
+from admin_app.models.saved_view import ListPreference, RoleDefaultView, SavedView, saved_view_role
 from admin_app.models.tag import Tag, product_tag
 from admin_app.models.throttle_event import ThrottleEvent
 from admin_app.models.webhook import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -38,6 +39,7 @@ __all__ = [
     "ImportMapping",
     "ImportMode",
     "ImportStatus",
+    "ListPreference",
     "LoginFailure",
     "OidcIdentity",
     "Order",
@@ -48,11 +50,14 @@ __all__ = [
     "Product",
     "RecoveryCode",
     "Role",
+    "RoleDefaultView",
     "RolePermission",
+    "SavedView",
     "Tag",
     "ThrottleEvent",
     "WebhookDelivery",
     "WebhookEndpoint",
     "admin_user_role",
     "product_tag",
+    "saved_view_role",
 ]

@@ -4,7 +4,7 @@ grants and can change nobody's power.
 For every permission the registry defines (`<model>:<action>`, walked from the views,
 so a model added later is swept too), and for the demo's scoped "Sales France" role, a
 user holding only that signs in and tries every page, API, export, relation picker,
-live feed and media file of every model, and every way to change an account's roles,
+saved view, live feed and media file of every model, and every way to change an account's roles,
 superuser flag, email, password or two-factor state. A request it is not granted must
 be refused (4xx, never a 5xx, never a 200); one it is granted must work; and the
 security tables must read the same afterwards. A password-reset link asked for during
@@ -100,9 +100,21 @@ class Sweep:
             data={"scope": "all", "format": "csv", "csrftoken": csrf_token(self.client)},
         )
         self.expect(exported, may_view and self.holds(key, "export"), f"{key} export")
+        self.saved_views(key, may_view)
         if not may_view:
             events = self.client.get(f"/admin/events?model={key}")
             self.expect(events, False, f"{key} live feed")
+
+    def saved_views(self, key: str, may_view: bool) -> None:
+        """The Views menu, saving a view and remembering columns: only on a list one may view."""
+        menu = self.client.get(f"/admin/_api/saved-views/{key}")
+        self.expect(menu, may_view, f"{key} saved views")
+        token = csrf_token(self.client)
+        for path, data in (("", {"name": "Sweep", "query": "q=x"}), ("/remember", {"cols": "id"})):
+            posted = self.client.post(
+                f"/admin/_api/saved-views/{key}{path}", data={**data, "csrftoken": token}
+            )
+            self.expect(posted, may_view, f"{key} saved views{path}")
 
     def account_powers(self, root: int, me: int, role: int) -> None:
         """Every way to change roles, superuser, email, password or 2FA: all refused."""

@@ -2,8 +2,8 @@
 
 For each registered view, as a superuser and as a limited role, hypothesis fills in the
 create and edit forms with what each control offers or accepts (`tests.values`), saves,
-and then opens every page that shows the record: the list (plain, searched, sorted),
-the detail page, the edit form, the conflict page, the CSV and Excel exports, and the
+and then opens every page that shows the record: the list (plain, searched, sorted,
+saved as a view named by a drawn value and opened), the detail page, the edit form, the conflict page, the CSV and Excel exports, and the
 audit entry with its revert. The properties:
 
 - nothing answers 5xx, and a form post is never a bare 400;
@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -338,8 +339,30 @@ class Walker:
                 params = {"sort": f"{sort}__{direction}"}
                 listing = self.client.get(f"/admin/{self.key}/list", params=params)
                 self.check_page(listing, f"list sorted by {sort}", tally)
+        self.saved_view(term, sort, tally)
         self.exports(tally)
         self.audit(pk, tally)
+
+    def saved_view(self, term: str, sort: str | None, tally: Tally) -> None:
+        """The searched and sorted list saved as a view named by the drawn value, opened,
+        and the drawn value remembered as the list's columns and page size."""
+        state = {"q": term[:30], **({"sort": f"{sort}__desc"} if sort else {})}
+        made = self.client.post(
+            f"/admin/_api/saved-views/{self.key}",
+            data={
+                "name": term[:120],
+                "query": urlencode(state),
+                "csrftoken": csrf_token(self.client),
+            },
+        )
+        if self.check_page(made, "saved view", tally) == 200:
+            self.check_page(self.client.get(made.json()["url"]), "saved view opened", tally)
+        remembered = self.client.post(
+            f"/admin/_api/saved-views/{self.key}/remember",
+            data={"cols": term, "page_size": term, "csrftoken": csrf_token(self.client)},
+        )
+        self.check_page(remembered, "columns remembered", tally)
+        self.check_page(self.client.get(f"/admin/{self.key}/list"), "list, remembered", tally)
 
     def read_only_pages(self, tally: Tally) -> None:
         """Views nobody edits (sessions, the audit log, the outbox): their pages for the

@@ -37,6 +37,7 @@ from admin_app.admin.compat import AdminPages
 from admin_app.admin.lists import slots
 from admin_app.admin.lists.query import POSITION_PARAMS, ListingMixin, Position
 from admin_app.admin.lists.rows import RowRenderer
+from admin_app.admin.saved_views.opening import before_list
 
 LOOKUP_PAGE_MAX = 100
 """Most results one relation-picker request returns."""
@@ -113,6 +114,9 @@ class ListRoutes(AdminPages):
         request.state.action = RequestAction.LIST
         if not view.is_accessible(request):
             raise HTTPException(403)
+        redirect = await before_list(request, view)
+        if redirect is not None:
+            return redirect
         Position.from_query(request.query_params)  # a malformed position: 400 before any work
         params = compat.parse_list_params(view, request)
         fields = compat.list_display_fields(request, view, params)
