@@ -1,0 +1,224 @@
+"""An order's lines edited inside the order form: saved with the order as one, or not at all."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.testclient import TestClient
+
+from tests.forms import Form, read_form
+from tests.helpers import fetch
+
+PREFIX = "inlines.order-line"
+
+
+def an_order(settings: Any, lines: int = 2) -> int:
+    """An order of the seeded store with at least `lines` lines."""
+    rows = fetch(
+        settings,
+        "SELECT order_id FROM order_line GROUP BY order_id HAVING count(*) >= :n "
+        "ORDER BY order_id LIMIT 1",
+        n=lines,
+    )
+    assert rows, f"the seeded store has an order of {lines} lines"
+    return int(rows[0][0])
+
+
+def saved_lines(settings: Any, order: int) -> list[tuple[int, int, int, Decimal, int]]:
+    """(id, product, quantity, unit price, position) of an order's lines, in their place."""
+    rows = fetch(
+        settings,
+        "SELECT id, product_id, quantity, unit_price, position FROM order_line "
+        "WHERE order_id = :o ORDER BY position, id",
+        o=order,
+    )
+    return [(r[0], r[1], r[2], Decimal(str(r[3])).quantize(Decimal("0.01")), r[4]) for r in rows]
+
+
+def order_total(settings: Any, order: int) -> Decimal:
+    total = fetch(settings, "SELECT total FROM orders WHERE id = :o", o=order)[0][0]
+    return Decimal(str(total)).quantize(Decimal("0.01"))
+
+
+def edit_form(client: TestClient, order: int) -> Form:
+    page = client.get(f"/admin/order/edit?pk={order}")
+    assert page.status_code == 200, page.text[:500]
+    return read_form(page.text)
+
+
+def post_pairs(client: TestClient, url: str, pairs: list[tuple[str, str]], **kw: Any) -> Any:
+    """Post form fields as a browser does (names may repeat), without following redirects."""
+    headers = {"content-type": "application/x-www-form-urlencoded", **kw.pop("headers", {})}
+    return client.post(url, content=urlencode(pairs), headers=headers, follow_redirects=False, **kw)
+
+
+def submit(client: TestClient, order: int, pairs: list[tuple[str, str]], **kw: Any) -> Any:
+    return post_pairs(client, f"/admin/order/edit?pk={order}", pairs, **kw)
+
+
+def row_names(form: Form) -> dict[int, dict[str, str]]:
+    """The form's line rows: index to {field: value}."""
+    rows: dict[int, dict[str, str]] = {}
+    for name, value in form.submission():
+        match = re.fullmatch(rf"{re.escape(PREFIX)}\.(\d+)\.(\w+)", name)
+        if match:
+            rows.setdefault(int(match.group(1)), {})[match.group(2)] = value
+    return rows
+
+
+def with_changes(
+    form: Form, changes: dict[str, str], drop: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    pairs = [(n, v) for n, v in form.submission() if n not in drop]
+    seen = {n for n, _ in pairs}
+    pairs = [(n, changes.get(n, v)) for n, v in pairs]
+    pairs += [(n, v) for n, v in changes.items() if n not in seen]
+    return pairs
+
+
+def test_the_order_form_shows_its_lines_in_place_with_their_totals(seeded, admin_client):
+    order = an_order(seeded)
+    page = admin_client.get(f"/admin/order/edit?pk={order}").text
+    lines = saved_lines(seeded, order)
+    form = read_form(page)
+    rows = row_names(form)
+    assert [int(r["pk"]) for r in rows.values() if "pk" in r] == [line[0] for line in lines]
+    total = sum((line[2] * line[3] for line in lines), Decimal(0))
+    assert f'data-child-rows-total aria-live="polite">{total:.2f}<' in page
+
+
+def products(settings: Any, count: int = 2) -> list[tuple[int, Decimal]]:
+    rows = fetch(settings, "SELECT id, price FROM product ORDER BY id LIMIT :n", n=count)
+    return [(int(r[0]), Decimal(str(r[1]))) for r in rows]
+
+
+def test_without_script_a_form_edits_removes_reorders_and_adds_a_line(seeded, admin_client):
+    order = an_order(seeded)
+    before = saved_lines(seeded, order)
+    form = edit_form(admin_client, order)
+    rows = row_names(form)
+    kept, gone = [i for i, r in rows.items() if "pk" in r][:2]
+    blank = next(i for i, r in rows.items() if "pk" not in r)
+    assert not any(rows[blank].get(f) for f in ("product", "quantity", "unit_price")), (
+        "the form offers one blank line to fill in"
+    )
+    blank_select = form.control(f"{PREFIX}.{blank}.product")
+    product, _price = products(seeded)[1]
+    assert str(product) in [v for v, _ in blank_select.options], "the blank line lists products"
+    changes = {
+        f"{PREFIX}.{kept}.quantity": "7",
+        f"{PREFIX}.{kept}.position": "3",
+        f"{PREFIX}.{gone}.DELETE": "1",
+        f"{PREFIX}.{blank}.product": str(product),
+        f"{PREFIX}.{blank}.quantity": "2",
+        f"{PREFIX}.{blank}.unit_price": "4.50",
+        f"{PREFIX}.{blank}.position": "1",
+    }
+    response = submit(admin_client, order, with_changes(form, changes))
+    assert response.status_code == 303, response.text[:2000]
+    after = saved_lines(seeded, order)
+    others = [
+        line for line in before if line[0] not in (int(rows[kept]["pk"]), int(rows[gone]["pk"]))
+    ]
+    assert after[0][1:4] == (product, 2, Decimal("4.50")), "the new line is first, as placed"
+    assert after[-1][0] == int(rows[kept]["pk"]) and after[-1][2] == 7, "the moved line is last"
+    assert int(rows[gone]["pk"]) not in [line[0] for line in after], "the removed line is gone"
+    assert len(after) == len(others) + 2
+    assert [line[4] for line in after] == list(range(1, len(after) + 1)), "places are 1, 2, …"
+    expected = sum((line[2] * line[3] for line in after), Decimal(0))
+    assert order_total(seeded, order) == expected, "the order total is the sum of its lines"
+
+
+def test_a_bad_line_is_reported_at_its_field_and_nothing_is_written(seeded, admin_client):
+    order = an_order(seeded)
+    before = saved_lines(seeded, order)
+    total = order_total(seeded, order)
+    form = edit_form(admin_client, order)
+    rows = row_names(form)
+    first, second = [i for i, r in rows.items() if "pk" in r][:2]
+    changes = {
+        "notes": "changed with the lines",
+        f"{PREFIX}.{first}.quantity": "9",
+        f"{PREFIX}.{second}.quantity": "0",
+    }
+    response = submit(admin_client, order, with_changes(form, changes))
+    assert response.status_code == 422
+    again = read_form(response.text)
+    assert again.control(f"{PREFIX}.{first}.quantity").value == "9", "what was typed is kept"
+    assert again.control(f"{PREFIX}.{second}.quantity").value == "0"
+    error = re.search(
+        rf'id="{re.escape(PREFIX)}\.{second}\.quantity-error">([^<]+)<', response.text
+    )
+    assert error, "the message is next to the bad line's quantity"
+    assert again.control("_version").value == form.control("_version").value
+    assert saved_lines(seeded, order) == before, "no line was written"
+    assert order_total(seeded, order) == total
+    notes = fetch(seeded, "SELECT notes FROM orders WHERE id = :o", o=order)[0][0]
+    assert notes != "changed with the lines", "the order was not written either"
+
+
+def test_a_line_naming_a_product_that_does_not_exist_is_refused_at_its_field(seeded, admin_client):
+    order = an_order(seeded)
+    before = saved_lines(seeded, order)
+    form = edit_form(admin_client, order)
+    first = next(i for i, r in row_names(form).items() if "pk" in r)
+    response = submit(
+        admin_client, order, with_changes(form, {f"{PREFIX}.{first}.product": "99999999"})
+    )
+    assert response.status_code == 422, response.text[:1000]
+    assert f'id="{PREFIX}.{first}.product-error"' in response.text
+    assert saved_lines(seeded, order) == before
+
+
+def test_a_new_order_is_created_with_its_lines(seeded, admin_client):
+    page = admin_client.get("/admin/order/create")
+    form = read_form(page.text, having="customer")
+    blank = next(iter(row_names(form)))
+    (product, _price), (other, _) = products(seeded)
+    customer = fetch(seeded, "SELECT id FROM customer ORDER BY id LIMIT 1")[0][0]
+    pairs = with_changes(
+        form,
+        {
+            "customer": str(customer),
+            "status": "new",
+            "placed_at": "2026-01-02T10:00",
+            f"{PREFIX}.{blank}.product": str(product),
+            f"{PREFIX}.{blank}.quantity": "3",
+            f"{PREFIX}.{blank}.unit_price": "2.00",
+            f"{PREFIX}.9.product": str(other),
+            f"{PREFIX}.9.quantity": "1",
+            f"{PREFIX}.9.unit_price": "0.50",
+        },
+    )
+    response = post_pairs(admin_client, "/admin/order/create", pairs)
+    assert response.status_code == 303, response.text[:2000]
+    order = fetch(seeded, "SELECT max(id) FROM orders")[0][0]
+    lines = saved_lines(seeded, order)
+    assert [(line[1], line[2], line[4]) for line in lines] == [(product, 3, 1), (other, 1, 2)]
+    assert order_total(seeded, order) == Decimal("6.50")
+
+
+def test_a_form_cannot_edit_lines_of_another_order(seeded, admin_client):
+    order = an_order(seeded)
+    other = fetch(
+        seeded, "SELECT id, quantity FROM order_line WHERE order_id <> :o LIMIT 1", o=order
+    )[0]
+    form = edit_form(admin_client, order)
+    pairs = with_changes(
+        form,
+        {
+            f"{PREFIX}.50.pk": str(other[0]),
+            f"{PREFIX}.50.product": str(products(seeded)[0][0]),
+            f"{PREFIX}.50.quantity": "99",
+            f"{PREFIX}.50.unit_price": "1.00",
+            f"{PREFIX}.50.version": "1",
+        },
+    )
+    response = submit(admin_client, order, pairs)
+    assert response.status_code == 409, "a line of another order is not this form's to change"
+    assert (
+        fetch(seeded, "SELECT quantity FROM order_line WHERE id = :i", i=other[0])[0][0] == other[1]
+    )
