@@ -222,3 +222,88 @@ def test_a_form_cannot_edit_lines_of_another_order(seeded, admin_client):
     assert (
         fetch(seeded, "SELECT quantity FROM order_line WHERE id = :i", i=other[0])[0][0] == other[1]
     )
+
+
+def conflict_rows(page: str) -> list[tuple[str, str, str]]:
+    """The conflict page's rows: (label, saved now, yours)."""
+    found = re.findall(
+        r'<th scope="row">([^<]*)</th>\s*<td data-current>([^<]*)</td>\s*'
+        r"<td data-submitted>([^<]*)</td>",
+        page,
+    )
+    return [(a.strip(), b.strip(), c.strip()) for a, b, c in found]
+
+
+def someone_else(settings: Any, statement: str, **params: Any) -> None:
+    fetch(settings, statement, **params)
+
+
+def test_a_line_changed_removed_or_added_since_the_form_opened_gives_the_conflict_page(
+    seeded, admin_client
+):
+    order = an_order(seeded, lines=3)
+    first, second, third = (line[0] for line in saved_lines(seeded, order)[:3])
+    form = edit_form(admin_client, order)
+    rows = row_names(form)
+    index = {int(r["pk"]): i for i, r in rows.items() if "pk" in r}
+    someone_else(
+        seeded, "UPDATE order_line SET quantity = 42, version = version + 1 WHERE id = :i", i=first
+    )
+    someone_else(seeded, "DELETE FROM order_line WHERE id = :i", i=second)
+    product = products(seeded)[0][0]
+    someone_else(
+        seeded,
+        "INSERT INTO order_line (order_id, product_id, quantity, unit_price, position, version) "
+        "VALUES (:o, :p, 5, 1.25, 9, 1)",
+        o=order,
+        p=product,
+    )
+    added = fetch(seeded, "SELECT max(id) FROM order_line")[0][0]
+    before = saved_lines(seeded, order)
+    response = submit(
+        admin_client,
+        order,
+        with_changes(form, {f"{PREFIX}.{index[third]}.quantity": "8", "notes": "mine"}),
+    )
+    assert response.status_code == 409, response.text[:1000]
+    assert "Your changes were not saved" in response.text
+    listed = {label: (now, mine) for label, now, mine in conflict_rows(response.text)}
+    assert any(
+        f"#{first})" in label and "Quantity: 42" in now for label, (now, _) in listed.items()
+    ), listed
+    assert any(
+        f"#{second})" in label and now == "(removed by someone else)"
+        for label, (now, _) in listed.items()
+    ), listed
+    assert any(
+        f"#{added}" in label and mine == "(not in your form)" for label, (_, mine) in listed.items()
+    ), listed
+    assert not any(f"#{third})" in label for label in listed), "an unchanged line is not listed"
+    assert saved_lines(seeded, order) == before, "nothing was written"
+    assert fetch(seeded, "SELECT notes FROM orders WHERE id = :o", o=order)[0][0] != "mine"
+
+
+def test_of_two_forms_saving_the_same_orders_lines_the_second_gets_the_conflict_page(
+    seeded, admin_client
+):
+    order = an_order(seeded)
+    mine = edit_form(admin_client, order)
+    theirs = edit_form(admin_client, order)
+    first = next(i for i, r in row_names(mine).items() if "pk" in r)
+    name = f"{PREFIX}.{first}.quantity"
+    assert submit(admin_client, order, with_changes(theirs, {name: "3"})).status_code == 303
+    response = submit(admin_client, order, with_changes(mine, {name: "4"}))
+    assert response.status_code == 409, "the first save moved the order's version on"
+    pk = int(row_names(mine)[first]["pk"])
+    assert fetch(seeded, "SELECT quantity FROM order_line WHERE id = :i", i=pk)[0][0] == 3
+
+
+def test_an_untouched_form_writes_nothing_and_logs_nothing(seeded, admin_client):
+    order = an_order(seeded)
+    version = fetch(seeded, "SELECT version FROM orders WHERE id = :o", o=order)[0][0]
+    entries = fetch(seeded, "SELECT count(*) FROM audit_entry")[0][0]
+    assert (
+        submit(admin_client, order, edit_form(admin_client, order).submission()).status_code == 303
+    )
+    assert fetch(seeded, "SELECT version FROM orders WHERE id = :o", o=order)[0][0] == version
+    assert fetch(seeded, "SELECT count(*) FROM audit_entry")[0][0] == entries
