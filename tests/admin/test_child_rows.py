@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from starlette.testclient import TestClient
 
 from tests.forms import Form, read_form
-from tests.helpers import fetch
+from tests.helpers import csrf_token, fetch
 
 PREFIX = "inlines.order-line"
 
@@ -307,3 +307,75 @@ def test_an_untouched_form_writes_nothing_and_logs_nothing(seeded, admin_client)
     )
     assert fetch(seeded, "SELECT version FROM orders WHERE id = :o", o=order)[0][0] == version
     assert fetch(seeded, "SELECT count(*) FROM audit_entry")[0][0] == entries
+
+
+def revert(client: TestClient, entry: int) -> Any:
+    return client.post(
+        f"/admin/_api/audit-entry/row-action?name=revert&pk={entry}",
+        headers={"X-CSRFToken": csrf_token(client)},
+    )
+
+
+def save_with_line_changes(settings: Any, client: TestClient, order: int) -> dict[str, Any]:
+    """Change a line, remove a line, add a line and the notes in one save."""
+    form = edit_form(client, order)
+    rows = row_names(form)
+    changed, removed = [i for i, r in rows.items() if "pk" in r][:2]
+    blank = next(i for i, r in rows.items() if "pk" not in r)
+    product = products(settings)[0][0]
+    changes = {
+        "notes": "one save",
+        f"{PREFIX}.{changed}.quantity": "11",
+        f"{PREFIX}.{removed}.DELETE": "1",
+        f"{PREFIX}.{blank}.product": str(product),
+        f"{PREFIX}.{blank}.quantity": "1",
+        f"{PREFIX}.{blank}.unit_price": "3.00",
+    }
+    assert submit(client, order, with_changes(form, changes)).status_code == 303
+    return {"changed": int(rows[changed]["pk"]), "removed": int(rows[removed]["pk"])}
+
+
+def test_the_save_is_one_change_set_with_an_entry_per_row_and_reverts_as_one(seeded, admin_client):
+    order = an_order(seeded)
+    before = saved_lines(seeded, order)
+    total, notes = (
+        order_total(seeded, order),
+        fetch(seeded, "SELECT notes FROM orders WHERE id = :o", o=order)[0][0],
+    )
+    last = fetch(seeded, "SELECT coalesce(max(id), 0) FROM audit_entry")[0][0]
+    touched = save_with_line_changes(seeded, admin_client, order)
+    logged = fetch(
+        seeded,
+        "SELECT id, action, model, object_pk, change_set FROM audit_entry WHERE id > :n ORDER BY id",
+        n=last,
+    )
+    assert {row[4] for row in logged} != {""} and len({row[4] for row in logged}) == 1, (
+        "every entry of the save carries the same change set"
+    )
+    kinds = {(row[1], row[2]) for row in logged}
+    assert ("update", "orders") in kinds and ("delete", "order_line") in kinds
+    assert ("create", "order_line") in kinds and ("update", "order_line") in kinds
+    assert any(r[3] == str(touched["changed"]) and r[1] == "update" for r in logged)
+    response = revert(admin_client, logged[0][0])
+    assert response.status_code == 200, response.text
+    assert saved_lines(seeded, order) == before, "the lines are as before the save"
+    assert order_total(seeded, order) == total
+    assert fetch(seeded, "SELECT notes FROM orders WHERE id = :o", o=order)[0][0] == notes
+    reverts = fetch(
+        seeded, "SELECT change_set FROM audit_entry WHERE action = 'revert' AND id > :n", n=last
+    )
+    assert reverts and len({r[0] for r in reverts}) == 1, "the revert is one change set too"
+
+
+def test_a_change_set_is_not_reverted_when_a_row_changed_since(seeded, admin_client):
+    order = an_order(seeded)
+    last = fetch(seeded, "SELECT coalesce(max(id), 0) FROM audit_entry")[0][0]
+    touched = save_with_line_changes(seeded, admin_client, order)
+    after = saved_lines(seeded, order)
+    someone_else(seeded, "UPDATE order_line SET quantity = 5 WHERE id = :i", i=touched["changed"])
+    entry = fetch(seeded, "SELECT min(id) FROM audit_entry WHERE id > :n", n=last)[0][0]
+    response = revert(admin_client, entry)
+    assert response.status_code == 400, response.text
+    assert "changed again" in response.text
+    now = saved_lines(seeded, order)
+    assert [line[0] for line in now] == [line[0] for line in after], "nothing was undone"
