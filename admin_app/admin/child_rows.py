@@ -169,12 +169,14 @@ async def _differ(
         if row["pk"] is None:
             continue
         obj = current.pop(str(row["pk"]), None)
-        mine = "(remove)" if row["delete"] else await describe_data(request, inline, row["data"])
-        name = f"{label} {place} (#{str(row['pk'])[:20]})"
         if obj is None:
-            differ.append(ConflictRow(name, "(removed by someone else)", mine))
+            now = "(removed by someone else)"
         elif opened and str(form.get(version_name(inline, row["index"]))) != str(obj.version):
-            differ.append(ConflictRow(name, describe_obj(inline, obj), mine))
+            now = describe_obj(inline, obj)
+        else:
+            continue
+        mine = "(remove)" if row["delete"] else await describe_data(request, inline, row["data"])
+        differ.append(ConflictRow(f"{label} {place} (#{str(row['pk'])[:20]})", now, mine))
     if opened:
         for pk, obj in current.items():
             text = describe_obj(inline, obj)

@@ -37,6 +37,7 @@ from admin_app.admin.views.audit_entry import AuditEntryView
 from admin_app.audit.context import change_set
 from admin_app.audit.history import object_history
 from admin_app.db import table_of
+from admin_app.middleware.limits import FORM_FIELDS
 from admin_app.state import get_session
 
 SAFE_KEY = re.compile(r"[A-Za-z0-9_.~-]{1,64}")
@@ -89,6 +90,7 @@ class RecordPages(AdminPages):
         if refusal:
             raise HTTPException(403, refusal)
         if request.method != "GET":
+            await request.form(max_fields=FORM_FIELDS)  # kept for starlette-admin's own read
             with _one_change_set(view):
                 return await super().edit_page(request)
         form = await view.serialize(obj, request)
@@ -101,6 +103,8 @@ class RecordPages(AdminPages):
         request.state.action = RequestAction.CREATE
         view = compat.find_view_by_key(self, request.path_params.get("key"))
         if request.method != "GET" or not isinstance(view, AppModelView):
+            if request.method == "POST":
+                await request.form(max_fields=FORM_FIELDS)  # kept for starlette-admin's read
             with _one_change_set(view):
                 return await super().create_page(request)
         if not view.is_accessible(request) or not view.can_create(request):
