@@ -327,6 +327,26 @@ class AppInlineView(InlineModelView):
         child_rows.remember_versions(request, self, rows)
         return sorted(rows, key=lambda row: (getattr(row, "position", 0), _identity(row)))
 
+    async def serialize(
+        self,
+        obj: Any,
+        request: Request,
+        include_relationships: bool = True,
+        include_select2: bool = False,
+    ) -> dict[str, Any]:
+        """A row as its form inputs take it: stored values, a related record as its key (the
+        stock serializing, with a detail link per related record, was most of a 200-line
+        form's time). Elsewhere (the detail page) as starlette-admin serializes it."""
+        if request.state.action not in (RequestAction.EDIT, RequestAction.CREATE):
+            return await super().serialize(obj, request, include_relationships, include_select2)
+        values: dict[str, Any] = {}
+        for field in self.get_fields_list(request):
+            value = getattr(obj, field.name, None)
+            if isinstance(field, RelationField) and value is not None:
+                value = str(inspect(value).identity[0])
+            values[field.name] = value
+        return values
+
     async def form_options(self, request: Request) -> dict[str, list[tuple[str, str, str]]]:
         """Choices rendered once per form for a relation field of the rows, by field name:
         `[(pk, label, hint), …]`; a hint is what choosing it suggests (a product's price).

@@ -20,7 +20,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import inspect, update
+from markupsafe import Markup
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.datastructures import FormData
@@ -28,6 +29,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette_admin import RelationField
 from starlette_admin.contrib.sqla import ModelView
+from starlette_admin.exceptions import FormValidationError
 from starlette_admin.views import BaseModelView, InlineModelView
 
 from admin_app.admin import compat
@@ -112,6 +114,87 @@ def _same(inline: InlineModelView, row: dict[str, Any], saved: dict[str, Any]) -
         if value != mine:
             return False
     return True
+
+
+def split_edits(changed: dict[str, Rows]) -> tuple[dict[str, Rows], dict[str, Rows]]:
+    """The changed rows in two: edits of saved rows (written here at once, `apply_edits`)
+    and the rest, new or removed (written by starlette-admin one by one)."""
+    edits = {
+        key: [r for r in rows if r["pk"] is not None and not r["delete"]]
+        for key, rows in changed.items()
+    }
+    rest = {
+        key: [r for r in rows if r["pk"] is None or r["delete"]] for key, rows in changed.items()
+    }
+    return edits, rest
+
+
+async def apply_edits(
+    request: Request, view: BaseModelView, parent: Any, edits: dict[str, Rows]
+) -> None:
+    """Write the edited saved rows in one flush: their related records read in one query
+    per relation, their values set on the rows already read for the check (starlette-
+    admin's way is a savepoint, two look-ups and a flush per row: a reorder of 200 lines
+    touches all 200). A related record that does not exist is an error at its field."""
+    errors: dict[Any, Any] = {}
+    for inline in compat.inline_views(view):
+        key = str(inline.key)
+        rows = edits.get(key, [])
+        if not rows:
+            continue
+        saved = await _saved(request, inline, parent)
+        related = await _related(request, inline, rows)
+        for row in rows:
+            problems = _assign(inline, saved[str(row["pk"])], row["data"], related)
+            if problems:
+                row["errors"].update(problems)
+                errors.setdefault(key, {})[row["index"]] = row["errors"]
+    if errors:
+        raise FormValidationError({"inlines": errors})
+    await get_session(request).flush()
+
+
+async def _related(
+    request: Request, inline: InlineModelView, rows: Rows
+) -> dict[str, dict[str, Any]]:
+    """For each relation field, the records the rows name, by key, in one query each."""
+    mapper = inspect(inline.model)  # type: ignore[attr-defined]
+    found: dict[str, dict[str, Any]] = {}
+    for field in inline.fields:
+        if not isinstance(field, RelationField) or field.read_only:
+            continue
+        target = mapper.relationships[field.name].mapper
+        column = target.primary_key[0]
+        keys = {str(r["data"].get(field.name)) for r in rows if r["data"].get(field.name)}
+        wanted = [v for k in keys if (v := _key(column, k)) is not None]
+        stmt = select(target.class_).where(column.in_(wanted))
+        records = (await get_session(request).scalars(stmt)).all()
+        found[field.name] = {str(inspect(r).identity[0]): r for r in records}
+    return found
+
+
+def _key(column: Any, text: str) -> Any:
+    try:
+        return column.type.python_type(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _assign(
+    inline: InlineModelView, obj: Any, data: dict[str, Any], related: dict[str, dict[str, Any]]
+) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    for field in inline.fields:
+        if field.read_only or field.name not in data:
+            continue
+        value = data[field.name]
+        if field.name in related:
+            value = related[field.name].get(str(value))
+            if value is None:
+                problems[field.name] = "Choose one of the offered values."
+                continue
+        setattr(obj, field.name, value)
+    return problems
 
 
 async def bump_version(request: Request, parent: Any) -> None:
@@ -232,7 +315,9 @@ async def table_context(request: Request, inline: Any, form: FormData | None) ->
         for name, choices in options.items()
     }
     choice_fields = {f.name for f in inline.fields if isinstance(f, RelationField)}
+    params = {f.name: Markup(f.input_params()) for f in inline.fields}  # noqa: S704 (escaped)
     return {
+        "input_params": params,
         "prefix": compat.inline_prefix(inline),
         "options": options,
         "labels": labels,

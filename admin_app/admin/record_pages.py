@@ -140,8 +140,10 @@ class RecordPages(AdminPages):
         await child_rows.check_rows(request, view, parent, inline_data)
         child_rows.number_rows(view, inline_data)
         changed = await child_rows.changed_rows(request, view, parent, inline_data)
+        edits, rest = child_rows.split_edits(changed)
         try:
-            await super().save_inlines(request, view, parent, changed)
+            await child_rows.apply_edits(request, view, parent, edits)
+            await super().save_inlines(request, view, parent, rest)
             await view.after_children_saved(request, parent)
             if any(changed.values()):
                 await child_rows.bump_version(request, parent)
