@@ -174,10 +174,12 @@ async def _related(
 
 
 def _key(column: Any, text: str) -> Any:
+    """`text` as a key of `column`, or None when no row can have it (out of 32 bits too)."""
     try:
-        return column.type.python_type(text)
+        key = column.type.python_type(text)
     except (TypeError, ValueError):
         return None
+    return None if isinstance(key, int) and not -(2**31) <= key < 2**31 else key
 
 
 def _assign(
