@@ -34,7 +34,7 @@ from admin_app.admin.export import ExportMixin
 from admin_app.admin.filters import FILTERS
 from admin_app.admin.permissions import PermissionsMixin
 from admin_app.admin.relations import RelationManager
-from admin_app.admin.versioning import VersionedEditMixin
+from admin_app.admin.versioning import ConflictRow, VersionedEditMixin
 from admin_app.db import Base
 from admin_app.state import get_session
 
@@ -85,6 +85,12 @@ class AppModelView(
         # super() for them (the bus runs right after that hook, before the flush).
         self.events.on(AdminEvent.BEFORE_CREATE, _tidy)
         self.events.on(AdminEvent.BEFORE_EDIT, _tidy)
+
+    async def child_conflict_rows(self, request: Request, parent: Any) -> list[ConflictRow]:
+        """The form's child rows that differ from the saved ones (`child_rows`)."""
+        if parent is None or not compat.inline_views(self):
+            return []
+        return await child_rows.stale_in_form(request, self, parent)
 
     async def after_children_saved(self, request: Request, parent: Any) -> None:
         """Called once a form's child rows (its inlines) are written, in the same
@@ -304,6 +310,9 @@ class AppInlineView(InlineModelView):
     """One blank row to fill in, so a row can be added without JavaScript too."""
 
     collapsible = False
+
+    rows_title: ClassVar[str] = "Rows"
+    """The heading of the rows in the form, such as "Lines"."""
 
     row_noun: ClassVar[str] = "Row"
     """What one row is called in the form and on the conflict page, such as "Line"."""

@@ -17,6 +17,7 @@ and rolls back otherwise), so a bad row, or a conflict, leaves nothing written.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -236,6 +237,40 @@ async def lost_race(
         rows = inline_data.get(str(inline.key), [])
         differ += await _differ(request, inline, parent, rows, form, True)
     raise EditConflict(view, pk, differ, gone=False)
+
+
+async def stale_in_form(request: Request, view: BaseModelView, parent: Any) -> list[ConflictRow]:
+    """The conflict page's rows for the child rows of a form refused as a whole (its
+    parent changed): each submitted row that differs from the saved one, read straight
+    from the form."""
+    form = await request.form()
+    request.state.child_rows_saved = {}  # read afresh: the transaction was rolled back
+    differ: list[ConflictRow] = []
+    for inline in compat.inline_views(view):
+        rows = _form_rows(form, inline)
+        differ += await _differ(request, inline, parent, rows, form, True)
+    return differ
+
+
+def _form_rows(form: FormData, inline: InlineModelView) -> Rows:
+    """A formset's rows as submitted, unparsed (text values), in the form's order."""
+    prefix = compat.inline_prefix(inline)
+    indices = sorted(
+        {
+            int(m.group(1))
+            for name in form
+            if (m := re.fullmatch(rf"{re.escape(prefix)}\.(\d+)\.\w+", name))
+        }
+    )
+    rows: Rows = []
+    for index in indices:
+        start = f"{prefix}.{index}."
+        pk = form.get(start + "pk") or None
+        data = {f.name: form.get(start + f.name) or None for f in inline.fields}
+        rows.append(
+            {"index": index, "pk": pk, "data": data, "delete": bool(form.get(start + "DELETE"))}
+        )
+    return rows
 
 
 async def _differ(

@@ -295,6 +295,9 @@ def test_of_two_forms_saving_the_same_orders_lines_the_second_gets_the_conflict_
     response = submit(admin_client, order, with_changes(mine, {name: "4"}))
     assert response.status_code == 409, "the first save moved the order's version on"
     pk = int(row_names(mine)[first]["pk"])
+    listed = [row for row in conflict_rows(response.text) if f"(#{pk})" in row[0]]
+    assert listed, "the conflict page lists the line that differs"
+    assert "Quantity: 3" in listed[0][1] and "Quantity: 4" in listed[0][2], listed
     assert fetch(seeded, "SELECT quantity FROM order_line WHERE id = :i", i=pk)[0][0] == 3
 
 

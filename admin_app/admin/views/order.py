@@ -28,6 +28,7 @@ class OrderLineInline(AppInlineView):
     quantity; the line totals and the order total follow as you type."""
 
     model = OrderLine  # type: ignore[misc]  # starlette-admin declares it a ClassVar here
+    rows_title = "Lines"
     row_noun = "Line"
     row_total_of = ("quantity", "unit_price")
     total_label = "Order total"
