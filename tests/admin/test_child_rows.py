@@ -382,3 +382,18 @@ def test_a_change_set_is_not_reverted_when_a_row_changed_since(seeded, admin_cli
     assert "changed again" in response.text
     now = saved_lines(seeded, order)
     assert [line[0] for line in now] == [line[0] for line in after], "nothing was undone"
+
+
+def test_a_line_added_on_its_own_goes_last_in_its_order(seeded, admin_client):
+    order = an_order(seeded)
+    last = saved_lines(seeded, order)[-1][4]
+    product = products(seeded)[0][0]
+    page = admin_client.get("/admin/order-line/create")
+    form = read_form(page.text, having="quantity")
+    pairs = with_changes(
+        form,
+        {"order": str(order), "product": str(product), "quantity": "2", "unit_price": "1.00"},
+    )
+    response = post_pairs(admin_client, "/admin/order-line/create", pairs)
+    assert response.status_code == 303, response.text[:1000]
+    assert saved_lines(seeded, order)[-1][1:] == (product, 2, Decimal("1.00"), last + 1)
