@@ -99,9 +99,14 @@ class _FormParser(HTMLParser):
         self.option: tuple[str, bool] | None = None
         self.option_text = ""
         self.textarea: Control | None = None
+        self.in_template = 0  # a <template>'s content is inert: no part of any form
 
     def handle_starttag(self, tag: str, attr_list: list[tuple[str, str | None]]) -> None:
         attrs = {k: (v if v is not None else "") for k, v in attr_list}
+        if tag == "template":
+            self.in_template += 1
+        if self.in_template:
+            return
         if tag == "form":
             self.current = Form(
                 action=attrs.get("action", ""),
@@ -126,12 +131,19 @@ class _FormParser(HTMLParser):
             self.current.controls.append(self.textarea)
 
     def handle_data(self, data: str) -> None:
+        if self.in_template:
+            return
         if self.option is not None:
             self.option_text += data
         elif self.textarea is not None:
             self.textarea.value += data
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "template":
+            self.in_template = max(0, self.in_template - 1)
+            return
+        if self.in_template:
+            return
         if tag == "option" and self.select is not None and self.option is not None:
             self._close_option()
         elif tag == "select":

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from markupsafe import escape
 from sqlalchemy import String, func, inspect, select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,16 +25,16 @@ from starlette_admin.actions import ActionSelection
 from starlette_admin.contrib.sqla import InlineModelView, ModelView
 from starlette_admin.events import AdminEvent
 from starlette_admin.exceptions import ActionFailed, FormValidationError
-from starlette_admin.fields import BaseField, EnumField
+from starlette_admin.fields import BaseField, EnumField, RelationField
 from starlette_admin.filters import FilterRegistry
 
-from admin_app.admin import compat, input_rules
+from admin_app.admin import child_rows, compat, input_rules
 from admin_app.admin.delete_page import DeleteActionsMixin
 from admin_app.admin.export import ExportMixin
 from admin_app.admin.filters import FILTERS
 from admin_app.admin.permissions import PermissionsMixin
 from admin_app.admin.relations import RelationManager
-from admin_app.admin.versioning import VersionedEditMixin
+from admin_app.admin.versioning import ConflictRow, VersionedEditMixin
 from admin_app.db import Base
 from admin_app.state import get_session
 
@@ -84,6 +85,17 @@ class AppModelView(
         # super() for them (the bus runs right after that hook, before the flush).
         self.events.on(AdminEvent.BEFORE_CREATE, _tidy)
         self.events.on(AdminEvent.BEFORE_EDIT, _tidy)
+
+    async def child_conflict_rows(self, request: Request, parent: Any) -> list[ConflictRow]:
+        """The form's child rows that differ from the saved ones (`child_rows`)."""
+        if parent is None or not compat.inline_views(self):
+            return []
+        return await child_rows.stale_in_form(request, self, parent)
+
+    async def after_children_saved(self, request: Request, parent: Any) -> None:
+        """Called once a form's child rows (its inlines) are written, in the same
+        transaction: derive the parent from them here (an order's total). Does nothing
+        by default."""
 
     def get_filter_registry(self) -> FilterRegistry:
         """The filters offered by field type: one registry for every view (`filters`)."""
@@ -288,13 +300,93 @@ def _offered(field: EnumField, request: Request) -> set[str]:
 
 
 class AppInlineView(InlineModelView):
-    """Base for rows edited inside their parent's form (an order's lines)."""
+    """Base for rows edited inside their parent's form (an order's lines); see
+    `admin_app.admin.child_rows` for how a form's rows are checked and saved."""
+
+    inline_template = "inline_table.html"
+    """One table row per child row, edited in place (`static/child_rows.js`)."""
+
+    extra = 1
+    """One blank row to fill in, so a row can be added without JavaScript too."""
+
+    collapsible = False
+
+    rows_title: ClassVar[str] = "Rows"
+    """The heading of the rows in the form, such as "Lines"."""
+
+    row_noun: ClassVar[str] = "Row"
+    """What one row is called in the form and on the conflict page, such as "Line"."""
+
+    row_total_of: ClassVar[tuple[str, ...]] = ()
+    """Fields whose product is a row's total, summed under the rows as you type (and
+    shown again when the form is); `("quantity", "unit_price")` for order lines."""
+
+    total_label: ClassVar[str] = "Total"
+    """The label of the sum of the rows' totals, such as "Order total"."""
+
+    hint_field: ClassVar[str | None] = None
+    """The field a relation choice's hint fills in (`form_options`): `"unit_price"` takes
+    the chosen product's price, unless the user typed another."""
 
     async def find_by_parent(self, request: Request, parent: Any) -> Sequence[Any]:
-        """The parent's rows in the order they were added, on every database (starlette-
-        admin asks for them unordered, and PostgreSQL moves an updated row to the end)."""
+        """The parent's rows in their place (`position`, when the model has one), else in
+        the order they were added, on every database (starlette-admin asks for them
+        unordered, and PostgreSQL moves an updated row to the end)."""
         rows = await super().find_by_parent(request, parent)
-        return sorted(rows, key=lambda row: inspect(row).identity or ())
+        child_rows.remember_versions(request, self, rows)
+        return sorted(rows, key=lambda row: (getattr(row, "position", 0), _identity(row)))
+
+    async def serialize(
+        self,
+        obj: Any,
+        request: Request,
+        include_relationships: bool = True,
+        include_select2: bool = False,
+    ) -> dict[str, Any]:
+        """A row as its form inputs take it: stored values, a related record as its key (the
+        stock serializing, with a detail link per related record, was most of a 200-line
+        form's time). Elsewhere (the detail page) as starlette-admin serializes it."""
+        if request.state.action not in (RequestAction.EDIT, RequestAction.CREATE):
+            return await super().serialize(obj, request, include_relationships, include_select2)
+        values: dict[str, Any] = {}
+        for field in self.get_fields_list(request):
+            value = getattr(obj, field.name, None)
+            if isinstance(field, RelationField) and value is not None:
+                value = str(inspect(value).identity[0])
+            values[field.name] = value
+        return values
+
+    async def form_options(self, request: Request) -> dict[str, list[tuple[str, str, str]]]:
+        """Choices rendered once per form for a relation field of the rows, by field name:
+        `[(pk, label, hint), …]`; a hint is what choosing it suggests (a product's price).
+        A field not listed offers its rows' current values only."""
+        return {}
+
+    async def validate(self, request: Request, data: dict[str, Any]) -> None:
+        """A relation named by a key that no record has is an error at the field (the
+        stock form would try to save it empty, and the database would refuse)."""
+        errors: dict[str | int, Any] = {
+            field.name: "Choose one of the offered values."
+            for field in self.get_fields_list(request)
+            if isinstance(field, RelationField) and field.required and data.get(field.name) is None
+        }
+        if errors:
+            raise FormValidationError(errors)
+
+    async def handle_exception(self, request: Request, exc: Exception) -> None:
+        """A row someone else changed meanwhile is a conflict of the whole form; a value
+        the database refuses is a message at the row."""
+        if isinstance(exc, StaleDataError):
+            raise exc
+        if isinstance(exc, IntegrityError):
+            raise FormValidationError(_integrity_errors(exc)) from exc
+        if isinstance(exc, DataError):
+            raise FormValidationError({NON_FIELD: "A value is not valid for its field."}) from exc
+        await super().handle_exception(request, exc)
+
+
+def _identity(row: Any) -> tuple[Any, ...]:
+    return tuple(inspect(row).identity or ())
 
 
 def _show_column_defaults(model: type[Base], fields: Sequence[BaseField]) -> None:

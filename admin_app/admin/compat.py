@@ -201,6 +201,11 @@ def inline_views(view: BaseModelView) -> list[InlineModelView]:
     return list(view._inline_instances)
 
 
+def inline_prefix(inline: InlineModelView) -> str:
+    """The start of an inline's form names: `inlines.<key>` (rows are `<prefix>.<n>.<field>`)."""
+    return inline._prefix()
+
+
 def find_foreign_view(view: BaseModelView, key: str) -> BaseModelView:
     """The view of the related model a relation field of `view` names by `key`."""
     return view._find_foreign_view(key)
@@ -353,6 +358,37 @@ class AdminPages(Admin):
         response: Response = await super()._render_create(request)
         return response
 
+    async def _inlines_context(
+        self,
+        request: Request,
+        view: BaseModelView,
+        parent: Any = None,
+        inline_data: Any = None,
+    ) -> list[dict[str, Any]]:
+        return await self.inlines_context(request, view, parent, inline_data)
+
+    async def inlines_context(
+        self, request: Request, view: BaseModelView, parent: Any, inline_data: Any
+    ) -> list[dict[str, Any]]:
+        """What a create or edit form's inline sections render: `[{"inline", "rows"}, …]`,
+        from the parent's rows (`parent`) or a submitted form shown again (`inline_data`)."""
+        result: list[dict[str, Any]] = await super()._inlines_context(
+            request, view, parent=parent, inline_data=inline_data
+        )
+        return result
+
+    async def _save_inlines(
+        self, request: Request, view: BaseModelView, parent: Any, inline_data: Any
+    ) -> None:
+        await self.save_inlines(request, view, parent, inline_data)
+
+    async def save_inlines(
+        self, request: Request, view: BaseModelView, parent: Any, inline_data: Any
+    ) -> None:
+        """Write a saved form's inline rows (`{inline key: [row, …]}`, each row
+        `{"index", "pk", "data", "delete", "errors"}`) after its parent was written."""
+        await super()._save_inlines(request, view, parent, inline_data)
+
     @_routed_as(BaseAdmin._render_import)
     async def _render_import(self, request: Request) -> Response:
         return await self.import_endpoint(request)
@@ -453,6 +489,7 @@ CALLED: tuple[Pin, ...] = (
     Pin(BaseAdmin, "_render_form_body", "(self, request, view, obj, errors, config)"),
     Pin(BaseAdmin, "_create_default_obj", "(self, request, view)"),
     Pin(BaseAdmin, "_inlines_context", "(self, request, view, parent=…, inline_data=…)"),
+    Pin(InlineModelView, "_prefix", "(self)"),
     Pin(BaseAdmin, "_resolve_icon", "(self, name)"),
     Pin(BaseAdmin, "_resolve_class", "(self, name)"),
     Pin(BaseAdmin, "_list_display_fields", "(request, view, list_params)"),
@@ -494,6 +531,8 @@ OVERRIDDEN: dict[tuple[type[Any], str], str] = {
     (EnumField, "_get_label"): "(self, value, request)",
     (BaseAdmin, "_render_import"): "(self, request)",
     (BaseAdmin, "_render_relation_lookup"): "(self, request)",
+    (BaseAdmin, "_inlines_context"): "(self, request, view, parent=…, inline_data=…)",
+    (BaseAdmin, "_save_inlines"): "(self, request, view, parent, inline_data)",
 }
 """Private methods overridden, each only by a class of this module (the pages' bridges in
 `AdminPages`, `CountryField`), with the parameters starlette-admin calls it with."""

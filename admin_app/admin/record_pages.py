@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 from urllib.parse import urlencode
 
 from markupsafe import Markup
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -24,15 +26,18 @@ from starlette_admin import RequestAction
 from starlette_admin.fields import EnumField
 from starlette_admin.flash import get_flashed_messages
 from starlette_admin.routing import route
+from starlette_admin.views import BaseModelView
 
-from admin_app.admin import compat, relations
-from admin_app.admin.base import AppModelView
+from admin_app.admin import child_rows, compat, relations
+from admin_app.admin.base import AppInlineView, AppModelView
 from admin_app.admin.changes import ChangeReader
 from admin_app.admin.chrome import RecordChromes, Slots
 from admin_app.admin.compat import AdminPages
 from admin_app.admin.views.audit_entry import AuditEntryView
+from admin_app.audit.context import change_set
 from admin_app.audit.history import object_history
 from admin_app.db import table_of
+from admin_app.middleware.limits import FORM_FIELDS
 from admin_app.state import get_session
 
 SAFE_KEY = re.compile(r"[A-Za-z0-9_.~-]{1,64}")
@@ -48,6 +53,7 @@ class RecordPages(AdminPages):
 
     def setup_templates(self) -> None:
         super().setup_templates()
+        self.templates.env.globals["inline_total"] = child_rows.rows_total
         self._pages = RecordChromes(self.templates.env, Slots())
         self._kept_actions: OrderedDict[Hashable, tuple[str, ...]] = OrderedDict()
 
@@ -84,7 +90,9 @@ class RecordPages(AdminPages):
         if refusal:
             raise HTTPException(403, refusal)
         if request.method != "GET":
-            return await super().edit_page(request)
+            await request.form(max_fields=FORM_FIELDS)  # kept for starlette-admin's own read
+            with _one_change_set(view):
+                return await super().edit_page(request)
         form = await view.serialize(obj, request)
         inlines = await compat.form_inlines(self, request, view, parent=obj)
         record = {"raw_obj": obj, "obj": form, "inlines": inlines}
@@ -95,7 +103,10 @@ class RecordPages(AdminPages):
         request.state.action = RequestAction.CREATE
         view = compat.find_view_by_key(self, request.path_params.get("key"))
         if request.method != "GET" or not isinstance(view, AppModelView):
-            return await super().create_page(request)
+            if request.method == "POST":
+                await request.form(max_fields=FORM_FIELDS)  # kept for starlette-admin's read
+            with _one_change_set(view):
+                return await super().create_page(request)
         if not view.is_accessible(request) or not view.can_create(request):
             raise HTTPException(403)
         form = await compat.create_defaults(self, request, view)
@@ -103,6 +114,43 @@ class RecordPages(AdminPages):
         inlines = await compat.form_inlines(self, request, view)
         record = {"obj": form, "inlines": inlines}
         return await self._form_page(request, view, view.create_template, form, record)
+
+    async def inlines_context(
+        self, request: Request, view: BaseModelView, parent: Any, inline_data: Any
+    ) -> list[dict[str, Any]]:
+        """starlette-admin's inline sections, each with the choices its rows offer
+        (`AppInlineView.form_options`), rendered once per form."""
+        sections = await super().inlines_context(request, view, parent, inline_data)
+        form = None if inline_data is None else await request.form()
+        for section in sections:
+            inline = section["inline"]
+            if isinstance(inline, AppInlineView):
+                section.update(await child_rows.table_context(request, inline, form))
+                child_rows.add_versions(request, inline, section["rows"], form)
+        return sections
+
+    async def save_inlines(
+        self, request: Request, view: BaseModelView, parent: Any, inline_data: Any
+    ) -> None:
+        """Write a form's child rows as one with their parent (`admin_app.admin.child_rows`):
+        refused whole (409) when a row changed since the form was opened; numbered in
+        the order given; the rows the user left as they were are not written again."""
+        if not isinstance(view, AppModelView):
+            return await super().save_inlines(request, view, parent, inline_data)
+        await child_rows.check_rows(request, view, parent, inline_data)
+        child_rows.number_rows(view, inline_data)
+        changed = await child_rows.changed_rows(request, view, parent, inline_data)
+        edits, rest = child_rows.split_edits(changed)
+        try:
+            await child_rows.apply_edits(request, view, parent, edits)
+            await super().save_inlines(request, view, parent, rest)
+            await view.after_children_saved(request, parent)
+            if any(changed.values()):
+                await child_rows.bump_version(request, parent)
+        except StaleDataError:
+            # Saved by someone else between the check and the write: the UPDATE's own
+            # version check caught it (`admin_app.db.Versioned`).
+            await child_rows.lost_race(request, view, parent, inline_data)
 
     async def _form_page(
         self,
@@ -194,3 +242,11 @@ def _audit_visible(admin: AdminPages, request: Request) -> bool:
     views = compat.model_views(admin)
     view = next((v for v in views if isinstance(v, AuditEntryView)), None)
     return view is not None and view.is_accessible(request)
+
+
+@contextmanager
+def _one_change_set(view: Any) -> Iterator[None]:
+    """A form that saves child rows with their parent is logged as one change set."""
+    grouped = isinstance(view, AppModelView) and compat.inline_views(view)
+    with change_set() if grouped else nullcontext():
+        yield

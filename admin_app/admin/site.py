@@ -313,9 +313,16 @@ def _link_audit_targets(views: list[AppModelView], reader: ChangeReader) -> None
     """Tell the audit log which view manages each table (for revert permissions and links),
     and how to read entries in the words of those views."""
     targets = {table_of(v.model).name: v for v in views}
+    parents = {
+        table_of(model).name: v
+        for v in views
+        for inline in compat.inline_views(v)
+        if (model := getattr(inline, "model", None)) is not None
+    }
     for view in views:
         if isinstance(view, AuditEntryView):
             view.targets = targets
+            view.parents = parents
             view.reader = reader
 
 

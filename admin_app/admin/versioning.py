@@ -79,7 +79,15 @@ class VersionedEditMixin(ModelView):
             now = _display(current.get(field.name))
             mine = await self._display_submitted(request, field, data[field.name], now)
             rows.append(ConflictRow(field.label or field.name, now, mine))
+        if current:
+            with _action(request, RequestAction.EDIT):
+                rows += await self.child_conflict_rows(request, await self.find_by_pk(request, pk))
         return EditConflict(self, pk, rows, gone=not current)
+
+    async def child_conflict_rows(self, request: Request, parent: Any) -> list[ConflictRow]:
+        """The rows edited inside the form (an order's lines) that changed, went or came
+        since it was opened, for the conflict page. None by default."""
+        return []
 
     async def _display_submitted(
         self, request: Request, field: BaseField, value: Any, now: str

@@ -9,6 +9,7 @@ is a CLI command, and every request inherits the context it was started in.
 from __future__ import annotations
 
 import getpass
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,6 +30,7 @@ ANONYMOUS = "anonymous"
 
 _actor: ContextVar[Actor] = ContextVar("audit_actor", default=SYSTEM)
 _note: ContextVar[tuple[str, str] | None] = ContextVar("audit_note", default=None)
+_change_set: ContextVar[str] = ContextVar("audit_change_set", default="")
 
 
 def set_actor(actor: Actor) -> None:
@@ -66,3 +68,23 @@ def audit_as(action: str, note: str) -> Iterator[None]:
 
 def current_note() -> tuple[str, str] | None:
     return _note.get()
+
+
+@contextmanager
+def change_set() -> Iterator[str]:
+    """Group the entries flushed inside the block as one change set (a form that saves a
+    record with its child rows); yields the set's id. Inside another set, joins it."""
+    current = _change_set.get()
+    if current:
+        yield current
+        return
+    token = _change_set.set(uuid.uuid4().hex)
+    try:
+        yield _change_set.get()
+    finally:
+        _change_set.reset(token)
+
+
+def current_change_set() -> str:
+    """The id of the change set being recorded, or "" outside one."""
+    return _change_set.get()

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, event, insert, inspect
 from sqlalchemy.orm import NO_VALUE, Session, UOWTransaction
 
-from admin_app.audit.context import current_actor, current_note
+from admin_app.audit.context import current_actor, current_change_set, current_note
 from admin_app.audit.values import IGNORED_FIELDS, REDACTED, SECRET_FIELDS, to_json
 from admin_app.db import table_of, utcnow
 from admin_app.models import AuditEntry
@@ -134,6 +134,7 @@ def entry(action: str, obj: Any, changes: dict[str, Any]) -> dict[str, Any]:
         "object_repr": str(obj)[:200],
         "changes": changes,
         "note": note[1] if note else "",
+        "change_set": current_change_set(),
     }
 
 

@@ -43,32 +43,44 @@ async def revert(db: AsyncSession, entry: AuditEntry) -> Any:
     mapper = mapper_for(entry.model)
     with audit_as("revert", f"revert of #{entry.id}"):
         if entry.action == "delete":
-            return await _recreate(db, mapper, entry)
-        return await _restore(db, mapper, entry)
+            return await recreate(db, mapper, entry)
+        return await restore(db, mapper, entry)
 
 
-async def _load(db: AsyncSession, mapper: Mapper[Any], pk: str) -> Any:
+async def load(db: AsyncSession, mapper: Mapper[Any], pk: str) -> Any:
+    """The logged record as it is now (with its logged collections), or None."""
     model = mapper.class_
     options = [selectinload(getattr(model, n)) for n in getattr(model, "__audit_collections__", ())]
     column = mapper.primary_key[0]
     return await db.get(model, column.type.python_type(pk), options=options)
 
 
-async def _restore(db: AsyncSession, mapper: Mapper[Any], entry: AuditEntry) -> Any:
-    obj = await _load(db, mapper, entry.object_pk)
-    if obj is None:
-        raise RevertError("The record no longer exists.")
-    changes = {k: v for k, v in entry.changes.items() if REDACTED not in (v[0], v[1])}
-    if not changes:
-        raise RevertError("Nothing in this change can be reverted (secrets are not kept).")
-    moved = [
+def revertible_changes(entry: AuditEntry) -> dict[str, Any]:
+    return {k: v for k, v in entry.changes.items() if REDACTED not in (v[0], v[1])}
+
+
+def moved_fields(obj: Any, changes: dict[str, Any]) -> list[str]:
+    """The logged fields (`{name: [before, after]}`) whose value is no longer the one the
+    change left."""
+    return sorted(
         name
         for name, (_b, after) in changes.items()
         if _current(obj, name) != _logged(obj, name, after)
-    ]
+    )
+
+
+async def restore(db: AsyncSession, mapper: Mapper[Any], entry: AuditEntry) -> Any:
+    """Give the logged record its values before the change, unless it changed again."""
+    obj = await load(db, mapper, entry.object_pk)
+    if obj is None:
+        raise RevertError("The record no longer exists.")
+    changes = revertible_changes(entry)
+    if not changes:
+        raise RevertError("Nothing in this change can be reverted (secrets are not kept).")
+    moved = moved_fields(obj, changes)
     if moved:
         raise RevertError(
-            "The record has changed again since (" + ", ".join(sorted(moved)) + "); "
+            "The record has changed again since (" + ", ".join(moved) + "); "
             "revert the later changes first, or edit it by hand."
         )
     for name, (before, _after) in changes.items():
@@ -77,8 +89,9 @@ async def _restore(db: AsyncSession, mapper: Mapper[Any], entry: AuditEntry) -> 
     return obj
 
 
-async def _recreate(db: AsyncSession, mapper: Mapper[Any], entry: AuditEntry) -> Any:
-    if await _load(db, mapper, entry.object_pk) is not None:
+async def recreate(db: AsyncSession, mapper: Mapper[Any], entry: AuditEntry) -> Any:
+    """Re-create a logged deleted record with its logged values."""
+    if await load(db, mapper, entry.object_pk) is not None:
         raise RevertError("A record with this id exists again; nothing to re-create.")
     key = mapper.primary_key[0]
     obj = mapper.class_()

@@ -258,7 +258,7 @@ def _order_chunks(
         lines: list[dict[str, Any]] = []
         for order_id in range(start, min(start + CHUNK, count + 1)):
             total = Decimal(0)
-            for _ in range(rng.randint(1, 3)):
+            for position in range(1, rng.randint(1, 3) + 1):
                 product = rng.randrange(len(prices))
                 quantity = rng.randint(1, 4)
                 lines.append(
@@ -268,6 +268,7 @@ def _order_chunks(
                         "product_id": product + 1,
                         "quantity": quantity,
                         "unit_price": prices[product],
+                        "position": position,
                     }
                 )
                 total += prices[product] * quantity

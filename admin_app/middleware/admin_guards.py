@@ -41,7 +41,7 @@ from starlette_admin.i18n import TimezoneConfig, set_database_timezone, set_time
 from starlette_admin.security.csrf import CSRFMiddleware as StockCSRFMiddleware
 
 from admin_app.admin.compat import is_login_exempt
-from admin_app.middleware.limits import read_body, replay
+from admin_app.middleware.limits import FORM_FIELDS, read_body, replay
 
 if TYPE_CHECKING:
     from starlette_admin.auth import BaseAuthProvider
@@ -209,7 +209,9 @@ class CSRFMiddleware:
         body = await read_body(request.receive)
         if body is None:
             raise ClientDisconnect
-        form = await Request(request.scope, replay(body, request.receive)).form()
+        form = await Request(request.scope, replay(body, request.receive)).form(
+            max_fields=FORM_FIELDS
+        )
         try:
             return replay(body, request.receive), str(form.get(CSRF_FIELD) or "")
         finally:

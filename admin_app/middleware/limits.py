@@ -15,6 +15,10 @@ from starlette.datastructures import Headers
 from starlette.middleware.body_limit import RequestBodyLimitResponder
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+FORM_FIELDS = 4000
+"""Fields a form may post (Starlette's default is 1000): an order of 500 lines edited in
+its form sends some 3,000. The body's size (`max_form`) still bounds the parsing work."""
+
 
 class BodyLimitMiddleware:
     """`max_upload` for multipart bodies, `max_form` for everything else; read before the app."""

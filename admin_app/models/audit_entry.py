@@ -34,6 +34,9 @@ class AuditEntry(Base):
     object_repr: Mapped[str] = mapped_column(String(200), default="")
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     note: Mapped[str] = mapped_column(String(300), default="")
+    change_set: Mapped[str] = mapped_column(String(36), default="", server_default="", index=True)
+    """Groups the entries of one save (an order with its lines), reverted as a whole; ""
+    for an entry on its own."""
 
     def __str__(self) -> str:
         return f"#{self.id} {self.action} {self.model} {self.object_pk}".strip()

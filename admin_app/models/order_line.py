@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey
+from sqlalchemy import CheckConstraint, ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.db import Base, Versioned, sort_indexes
@@ -20,6 +20,8 @@ class OrderLine(Versioned, Base):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
         *sort_indexes("order_line", "quantity", "unit_price"),
+        # An order's lines in their place (the order form and its detail page read them so).
+        Index("ix_order_line_order_position", "order_id", "position"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -29,6 +31,8 @@ class OrderLine(Versioned, Base):
     )
     quantity: Mapped[int] = mapped_column(default=1)
     unit_price: Mapped[Decimal]
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
+    """The line's place in its order, 1 first; set by the order form."""
 
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()

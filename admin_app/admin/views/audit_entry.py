@@ -19,6 +19,7 @@ from starlette_admin.helpers import on_commit
 from admin_app.admin.base import AppModelView
 from admin_app.admin.changes import ChangeReader, ChangesField
 from admin_app.admin.fields import AwareDateTimeField
+from admin_app.audit.change_sets import entries_of, revert_change_set
 from admin_app.audit.events import SECURITY_ACTIONS
 from admin_app.audit.revert import REVERTIBLE, RevertError, revert
 from admin_app.auth.identity import current_identity
@@ -50,6 +51,12 @@ class AuditEntryView(AppModelView):
         StringField("object_repr", label="Record"),
         ChangesField("changes"),
         StringField("note", exclude_from_list=True),
+        StringField(
+            "change_set",
+            label="Change set",
+            exclude_from_list=True,
+            help_text="Entries of one save (an order with its lines) share it; reverted as one.",
+        ),
     ]
     searchable_fields = ["actor", "model", "action", "object_repr", "object_pk", "at", "ip"]
     sortable_fields = ["id", "at", "actor", "action", "model"]
@@ -59,6 +66,8 @@ class AuditEntryView(AppModelView):
     read_only = True
     targets: dict[str, AppModelView] = {}
     """Table name to the view that manages it; filled in when the admin is built."""
+    parents: dict[str, AppModelView] = {}
+    """Table name of rows edited inside another view's form (order lines) to that view."""
     reader = ChangeReader(())
     """Reads entries with the labels and names of every view; set when the admin is built."""
 
@@ -72,6 +81,8 @@ class AuditEntryView(AppModelView):
         return (await self.reader.read(request, [value]))[0]
 
     async def is_row_action_allowed_for_obj(self, request: Request, name: str, obj: Any) -> bool:
+        if name == "revert" and obj.change_set:
+            return await self._may_revert_set(request, obj)
         if name == "revert":
             return _revertible(obj) and self._may_revert(request, obj)
         allowed: bool = await super().is_row_action_allowed_for_obj(request, name, obj)
@@ -93,12 +104,28 @@ class AuditEntryView(AppModelView):
             needed = ["create" if entry.action == "delete" else "edit"]
         return all(target.allows(request, action) for action in needed)
 
+    async def _may_revert_set(self, request: Request, entry: AuditEntry) -> bool:
+        """Whether the user may make every change that undoing `entry`'s whole change set
+        makes. A row edited inside its parent's form (an order's line) needs only what
+        editing the parent needs, as in the form."""
+        entries = await entries_of(get_session(request), entry)
+        for item in entries:
+            needed = _UNDO_NEEDS.get(item.action)
+            target, parent = self.targets.get(item.model), self.parents.get(item.model)
+            if needed is None or (target is None and parent is None):
+                return False
+            own = target is not None and target.allows(request, needed)
+            if not own and not (parent is not None and parent.allows(request, "edit")):
+                return False
+        return True
+
     @row_action(
         name="revert",
         text="Revert",
         confirmation=(
-            "Undo this change? An import is undone as a whole: the records it created "
-            "are deleted and the records it updated get their earlier values back."
+            "Undo this change? An import, or a save of a record with its lines, is undone "
+            "as a whole: the records it created are deleted and the records it updated "
+            "get their earlier values back."
         ),
         icon_class="fa fa-rotate-left",
         submit_btn_text="Revert",
@@ -109,6 +136,9 @@ class AuditEntryView(AppModelView):
         entry = await self.find_by_pk(request, pk)
         if entry is None:
             raise ActionFailed("This log entry no longer exists.")
+        if entry.change_set:
+            await self._revert_set(request, entry)
+            return
         if not self._may_revert(request, entry):
             raise ActionFailed("Forbidden")
         try:
@@ -123,6 +153,16 @@ class AuditEntryView(AppModelView):
         except RevertError as error:
             raise ActionFailed(str(error)) from None
         flash(request, f"Reverted: {obj}", "success")
+
+    async def _revert_set(self, request: Request, entry: AuditEntry) -> None:
+        """Undo a whole save (an order with its lines), or nothing."""
+        if not await self._may_revert_set(request, entry):
+            raise ActionFailed("Forbidden")
+        try:
+            count = await revert_change_set(get_session(request), entry)
+        except RevertError as error:
+            raise ActionFailed(str(error)) from None
+        flash(request, f"Reverted the whole save: {count} change(s) undone.", "success")
 
     def _reachable(self, request: Request, entry: AuditEntry) -> Select[Any] | None:
         """The keys of the rows of the entry's table the user may change; None for all."""
@@ -147,6 +187,10 @@ class AuditEntryView(AppModelView):
             total,
         )
         on_commit(request, lambda: live.publish(change))
+
+
+_UNDO_NEEDS = {"create": "delete", "update": "edit", "delete": "create"}
+"""The permission undoing each kind of logged change needs on the record's view."""
 
 
 def _revertible(entry: AuditEntry) -> bool:

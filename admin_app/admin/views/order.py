@@ -1,8 +1,9 @@
 """Orders, with their lines edited inline. Marking an order shipped emails its customer."""
 
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, inspect, select
+from sqlalchemy import Select, func, inspect, select
 from starlette.requests import Request
 from starlette_admin import EnumField, HasOne, IntegerField, TextAreaField
 
@@ -11,20 +12,43 @@ from admin_app.admin.fields import AwareDateTimeField, MoneyField
 from admin_app.auth.permissions import Grants, scope_values
 from admin_app.email.delivery import deliver_after_commit
 from admin_app.email.notices import order_shipped
-from admin_app.models import Customer, Order, OrderLine, OrderStatus
+from admin_app.models import Customer, Order, OrderLine, OrderStatus, Product
 from admin_app.state import get_session, get_settings
 
+CENT = Decimal("0.01")
 STATUS_CHOICES = [(status.value, status.value.capitalize()) for status in OrderStatus]
 
 
+PRODUCTS_OFFERED = 2000
+"""Products the lines editor lists (by name); a line keeps its own product either way."""
+
+
 class OrderLineInline(AppInlineView):
+    """An order's lines, edited in the order form: add, remove, move, change product and
+    quantity; the line totals and the order total follow as you type."""
+
     model = OrderLine  # type: ignore[misc]  # starlette-admin declares it a ClassVar here
+    rows_title = "Lines"
+    row_noun = "Line"
+    row_total_of = ("quantity", "unit_price")
+    total_label = "Order total"
+    hint_field = "unit_price"
     fields = [
-        IntegerField("id", label="ID"),
+        IntegerField("id", label="ID", read_only=True),
         HasOne("product", key="product", required=True),
         IntegerField("quantity", required=True, min=1),
         MoneyField("unit_price", required=True, min=0, step="0.01"),
+        IntegerField("position", label="Place", exclude_from_detail=True),
     ]
+
+    async def form_options(self, request: Request) -> dict[str, list[tuple[str, str, str]]]:
+        """The products a line can name, each with its price (a new line starts with it)."""
+        stmt = select(Product.id, Product.name, Product.sku, Product.price)
+        stmt = stmt.order_by(Product.name, Product.id).limit(PRODUCTS_OFFERED)
+        rows = await get_session(request).execute(stmt)
+        return {
+            "product": [(str(pk), f"{name} ({sku})", str(price)) for pk, name, sku, price in rows]
+        }
 
 
 class OrderView(AppModelView):
@@ -36,7 +60,15 @@ class OrderView(AppModelView):
         IntegerField("id", label="ID"),
         HasOne("customer", key="customer", required=True),
         EnumField("status", choices=STATUS_CHOICES, required=True),
-        MoneyField("total", required=True, min=0, step="0.01"),
+        MoneyField(
+            "total",
+            required=True,
+            min=0,
+            step="0.01",
+            exclude_from_create=True,
+            exclude_from_edit=True,
+            help_text="The sum of the lines, worked out when the order is saved.",
+        ),
         AwareDateTimeField("placed_at", required=True),
         TextAreaField("notes", exclude_from_list=True),
     ]
@@ -57,6 +89,19 @@ class OrderView(AppModelView):
     searchable_fields = ["notes", "status", "total", "placed_at", "customer"]
     sortable_fields = ["id", "status", "total", "placed_at"]
     fields_default_sort = [("placed_at", True)]
+
+    async def after_children_saved(self, request: Request, parent: Any) -> None:
+        """The total is the sum of the lines."""
+        session = get_session(request)
+        await session.flush()
+        subtotal = OrderLine.quantity * OrderLine.unit_price
+        summed = await session.scalar(
+            select(func.coalesce(func.sum(subtotal), 0)).where(OrderLine.order_id == parent.id)
+        )
+        total = Decimal(str(summed)).quantize(CENT)
+        if parent.total != total:
+            parent.total = total
+            await session.flush()
 
     async def after_create(self, request: Request, obj: Any) -> None:
         """An order created as shipped is announced like one that becomes shipped."""

@@ -1,10 +1,15 @@
 """Order lines on their own, for looking across orders (they are edited inside an order)."""
 
+from typing import Any
+
+from sqlalchemy import func, select
+from starlette.requests import Request
 from starlette_admin import HasOne, IntegerField
 
 from admin_app.admin.base import AppModelView
 from admin_app.admin.fields import MoneyField
 from admin_app.models import OrderLine
+from admin_app.state import get_session
 
 
 class OrderLineView(AppModelView):
@@ -22,3 +27,13 @@ class OrderLineView(AppModelView):
     sortable_fields = ["id", "quantity", "unit_price"]
     searchable_fields: list[str] = []
     fields_default_sort = [("id", True)]
+
+    async def before_create(self, request: Request, data: dict[str, Any], obj: Any) -> None:
+        """A line added on its own (here, or from its order's page) goes last in its order."""
+        order = obj.order.id if obj.order is not None else obj.order_id
+        session = get_session(request)
+        with session.no_autoflush:  # the new line is not in the session yet
+            last = await session.scalar(
+                select(func.max(OrderLine.position)).where(OrderLine.order_id == order)
+            )
+        obj.position = (last or 0) + 1
