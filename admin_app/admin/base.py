@@ -27,7 +27,7 @@ from starlette_admin.exceptions import ActionFailed, FormValidationError
 from starlette_admin.fields import BaseField, EnumField
 from starlette_admin.filters import FilterRegistry
 
-from admin_app.admin import compat, input_rules
+from admin_app.admin import approvals, compat, input_rules
 from admin_app.admin.delete_page import DeleteActionsMixin
 from admin_app.admin.export import ExportMixin
 from admin_app.admin.filters import FILTERS
@@ -84,6 +84,7 @@ class AppModelView(
         # super() for them (the bus runs right after that hook, before the flush).
         self.events.on(AdminEvent.BEFORE_CREATE, _tidy)
         self.events.on(AdminEvent.BEFORE_EDIT, _tidy)
+        approvals.install(self)  # after `_tidy`: it compares the values a save keeps
 
     def get_filter_registry(self) -> FilterRegistry:
         """The filters offered by field type: one registry for every view (`filters`)."""
