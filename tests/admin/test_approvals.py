@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 
 import httpx2
 import pytest
