@@ -69,18 +69,21 @@ def install(view: PermissionsMixin) -> None:
         proposed = view.proposal_fields(context.request)
         changes = _held_back(context.obj, proposed) if proposed else {}
         if changes:
-            context.request.scope.setdefault(PROPOSALS, {})[id(context.obj)] = changes
+            others = get_session(context.request).is_modified(context.obj)
+            context.request.scope.setdefault(PROPOSALS, {})[id(context.obj)] = (changes, others)
 
     async def file(context: Any) -> None:
-        changes = context.request.scope.get(PROPOSALS, {}).pop(id(context.obj), None)
-        if changes:
+        held = context.request.scope.get(PROPOSALS, {}).pop(id(context.obj), None)
+        if held:
+            changes, others = held
             filed = await propose(context.request, view, context.obj, changes)
             await tell(context.request, filed)
             labels = ", ".join(_label(view, name) for name in changes)
+            also = " Your other changes were saved." if others else " Nothing else changed."
             flash(
                 context.request,
                 f"Your change to {labels} awaits approval ({filed}); it applies once "
-                "someone approves it. Other changes were saved.",
+                f"someone approves it.{also}",
                 "warning",
             )
 

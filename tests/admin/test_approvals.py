@@ -136,7 +136,9 @@ def test_another_lead_approves_and_the_price_applies(people, client):
 
 def test_the_proposer_cannot_approve_their_own_request(people, client):
     make_role(
-        people, "Clerk and lead", ["product:view", "product:propose_price", "product:approve"]
+        people,
+        "Clerk and lead",
+        ["product:view", "product:propose_price", "product:approve", "change-request:view"],
     )
     create_admin(people, "both@example.com", superuser=False)
     give_role(people, "both@example.com", "Clerk and lead")

@@ -1,9 +1,10 @@
 """Change requests: proposed changes waiting for a second pair of eyes, and their decisions.
 
-Who sees a request follows from the permissions of the record's model: a role that may
-propose changes to it or approve them, within the role's row scope. Deciding is a row
-action on the request's page (approve or reject, with a comment), offered to a holder
-of `<model>:approve` who is not the proposer (`admin_app.admin.approvals`).
+The list needs `change-request:view`, like any list; its rows are the requests about
+models the user may propose changes to or approve, within the role's row scope there.
+Deciding is a row action on the request's page (approve or reject, with a comment),
+offered to a holder of `<model>:approve` who is not the proposer
+(`admin_app.admin.approvals`).
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ def _comment_form(required: bool) -> str:
     need = " required" if required else ""
     hint = "Say why (required)." if required else "Optional: a note for the proposer."
     return (
-        '<div class="mb-2"><label class="form-label" for="decision-comment">Comment</label>'
+        '<form><div class="mb-2"><label class="form-label" for="decision-comment">Comment</label>'
         f'<textarea class="form-control" id="decision-comment" name="comment" rows="3" '
         f'maxlength="{COMMENT_LIMIT}" aria-describedby="decision-comment-hint"{need}></textarea>'
-        f'<div class="form-hint" id="decision-comment-hint">{escape(hint)}</div></div>'
+        f'<div class="form-hint" id="decision-comment-hint">{escape(hint)}</div></div></form>'
     )
 
 
@@ -76,10 +77,6 @@ class ChangeRequestView(AppModelView):
     reader = ChangeReader(())
     """Reads the proposed changes in the words of the record's view; set at build time."""
 
-    def permission_actions(self) -> list[str]:
-        """None of its own: who sees a request follows from the record's model."""
-        return []
-
     def _concerns(self, held: Grants, key: str) -> bool:
         """Whether `held` may propose or approve changes to the records of view `key`."""
         view = self.targets.get(key)
@@ -87,16 +84,6 @@ class ChangeRequestView(AppModelView):
             return False
         wanted = ("approve", *(f"propose_{name}" for name in view.proposables()))
         return any(held.allows(key, action) for action in wanted)
-
-    def is_accessible(self, request: Request) -> bool:
-        held = grants(request)
-        return held.superuser or any(self._concerns(held, key) for key in self.targets)
-
-    def can_view_detail(self, request: Request) -> bool:
-        return self.is_accessible(request)
-
-    def can_export(self, request: Request) -> bool:
-        return self.is_accessible(request)
 
     def scope_query(
         self, request: Request | None, stmt: Select[Any], grants_: Grants
