@@ -91,6 +91,21 @@ def install(view: PermissionsMixin) -> None:
     view.events.on(AdminEvent.AFTER_EDIT, file)
 
 
+async def propose_action(
+    request: Request, view: PermissionsMixin, obj: Any, action: str, changes: dict[str, Any]
+) -> ChangeRequest | None:
+    """Run by a row action that may be proposed: None if the user may run it (the caller
+    then makes `changes` itself), else the change request filed for it, everyone told."""
+    if view.allows(request, action):
+        return None
+    before = {
+        name: [to_json(getattr(obj, name)), to_json(value)] for name, value in changes.items()
+    }
+    filed = await propose(request, view, obj, before, action)
+    await tell(request, filed)
+    return filed
+
+
 def _held_back(obj: Any, names: set[str]) -> dict[str, list[Any]]:
     """The changes to `names`, as `[before, after]`; the record keeps its stored values."""
     state = inspect(obj)
@@ -111,15 +126,21 @@ def _label(view: PermissionsMixin, name: str) -> str:
 
 
 async def propose(
-    request: Request, view: PermissionsMixin, obj: Any, changes: dict[str, list[Any]]
+    request: Request,
+    view: PermissionsMixin,
+    obj: Any,
+    changes: dict[str, list[Any]],
+    action: str = "edit",
 ) -> ChangeRequest:
-    """File a change request for `obj`, at its current version, by the request's user."""
+    """File a change request for `obj`, at its current version, by the request's user:
+    `changes` as `{field: [now, proposed]}`, made by `action` (`edit`, or a row action's
+    name such as `refund`)."""
     user = current_identity(request)
     filed = ChangeRequest(
         model=str(view.key),
         record_pk=str(await view.get_pk_value(request, obj)),
         record_repr=str(obj)[:200],
-        action="edit",
+        action=action,
         changes=changes,
         record_version=getattr(obj, "version", None),
         status=RequestStatus.PENDING,

@@ -119,7 +119,10 @@ class PermissionsMixin(ModelView):
         if name in BUILTIN_ACTIONS:
             allowed: bool = await super().is_row_action_allowed(request, name)
             return allowed
-        return self.allows(request, name)
+        proposable = name in self.proposable_actions
+        return self.allows(request, name) or (
+            proposable and self.allows(request, f"propose_{name}")
+        )
 
     async def change_refusal(self, request: Request, obj: Any) -> str | None:
         """Why the user may not change or delete this record, or None. Asked before its

@@ -1,4 +1,4 @@
-"""Change requests: four-eyes approval of sensitive changes.
+"""Change requests: four-eyes approval of sensitive changes; an order's refunded amount.
 
 Revision ID: 0016
 Revises: 0014
@@ -65,7 +65,18 @@ def upgrade() -> None:
     op.create_index("ix_change_request_model_record_pk", "change_request", ["model", "record_pk"])
     op.create_index(op.f("ix_change_request_proposer_id"), "change_request", ["proposer_id"])
     op.create_index(op.f("ix_change_request_decider_id"), "change_request", ["decider_id"])
+    op.add_column(
+        "orders",
+        sa.Column(
+            "refunded_amount",
+            sa.Numeric(precision=12, scale=2),
+            server_default="0",
+            nullable=False,
+        ),
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("orders") as batch:
+        batch.drop_column("refunded_amount")
     op.drop_table("change_request")

@@ -247,3 +247,63 @@ async def _race(base: str, request_id: int) -> list[int]:
     finally:
         for c in leads:
             await c.aclose()
+
+
+def orders_by_country(settings) -> dict[str, int]:
+    """One order of a French customer and one of a customer elsewhere."""
+    rows = fetch(
+        settings,
+        "SELECT o.id, c.country FROM orders o JOIN customer c ON c.id = o.customer_id "
+        "ORDER BY o.id",
+    )
+    french = next(pk for pk, country in rows if country == "FR")
+    other = next(pk for pk, country in rows if country not in ("FR", None))
+    return {"FR": french, "other": other}
+
+
+def refund(client: TestClient, pk: int):
+    return client.post(
+        f"/admin/_api/order/row-action?name=refund&pk={pk}",
+        headers={"X-CSRFToken": csrf_token(client)},
+    )
+
+
+def refunded(settings, pk: int) -> Decimal:
+    return Decimal(
+        str(fetch(settings, "SELECT refunded_amount FROM orders WHERE id = :p", p=pk)[0][0])
+    )
+
+
+def test_a_refund_proposed_waits_and_scoped_approvers_see_only_their_orders(people, client):
+    make_role(people, "Refund clerk", ["order:view", "order:propose_refund", "change-request:view"])
+    make_role(
+        people,
+        "French refunds lead",
+        ["order:view", "order:approve", "change-request:view"],
+        {"countries": ["FR"]},
+    )
+    for email, role in (
+        ("rc@example.com", "Refund clerk"),
+        ("fr@example.com", "French refunds lead"),
+    ):
+        create_admin(people, email, superuser=False)
+        give_role(people, email, role)
+    clerk, french_lead = as_user(client, "rc@example.com"), as_user(client, "fr@example.com")
+    orders = orders_by_country(people)
+    for pk in orders.values():
+        assert refund(clerk, pk).status_code == 200
+        assert refunded(people, pk) == 0, "a proposed refund is not made"
+    ids = {row[0] for row in requests_of(people)}
+    assert len(ids) == 2
+    listed = french_lead.get("/admin/change-request/list").text
+    by_order = dict(fetch(people, "SELECT record_pk, id FROM change_request WHERE model = 'order'"))
+    french_request, other_request = by_order[str(orders["FR"])], by_order[str(orders["other"])]
+    page = french_lead.get(f"/admin/change-request/detail?pk={other_request}")
+    assert page.status_code == 404, "a request about an order outside the scope is not shown"
+    assert decide(french_lead, other_request, "approve").status_code >= 400
+    assert refunded(people, orders["other"]) == 0
+    assert decide(french_lead, french_request, "approve").status_code == 200
+    total = fetch(people, "SELECT total FROM orders WHERE id = :p", p=orders["FR"])[0][0]
+    assert refunded(people, orders["FR"]) == Decimal(str(total)), "the approved refund is made"
+    assert f'data-sa-pk="{french_request}"' in listed, "the French order's request is listed"
+    assert f'data-sa-pk="{other_request}"' not in listed, "the other one is not"
