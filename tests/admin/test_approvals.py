@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from tests.helpers import (
@@ -307,3 +309,35 @@ def test_a_refund_proposed_waits_and_scoped_approvers_see_only_their_orders(peop
     assert refunded(people, orders["FR"]) == Decimal(str(total)), "the approved refund is made"
     assert f'data-sa-pk="{french_request}"' in listed, "the French order's request is listed"
     assert f'data-sa-pk="{other_request}"' not in listed, "the other one is not"
+
+
+def pending_request(settings_, pk: int, proposer: str) -> int:
+    fetch(
+        settings_,
+        "INSERT INTO change_request (model, record_pk, record_repr, action, changes, "
+        "record_version, status, proposer_id, proposer, decider, comment, proposed_at) "
+        "SELECT 'product', :key, 'P', 'edit', '{\"price\": [\"1.00\", \"2.00\"]}', "
+        "p.version, 'pending', u.id, u.email, '', '', CURRENT_TIMESTAMP "
+        "FROM product p, admin_user u WHERE p.id = :pk AND u.email = :e",
+        pk=pk,
+        key=str(pk),
+        e=proposer,
+    )
+    return int(fetch(settings_, "SELECT max(id) FROM change_request")[0][0])
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(comment=st.text(max_size=2100), approve=st.booleans())
+def test_any_comment_is_decided_or_refused_with_a_message(people, client, comment, approve):
+    """Whatever is typed in the decision dialog: a decision, or a 400 that says why."""
+    assert login(client, LEAD).status_code == 303  # the one app of the test, signed in again
+    pk, _price, _version = a_product(people)
+    request_id = pending_request(people, pk, CLERK)
+    response = decide(client, request_id, "approve" if approve else "reject", comment)
+    status = fetch(people, "SELECT status FROM change_request WHERE id = :i", i=request_id)[0][0]
+    if response.status_code == 200:
+        assert status in ("approved", "rejected", "stale")
+    else:
+        assert response.status_code == 400, response.text[:200]
+        assert response.json()["msg"], "a refusal says why"
+        assert status == "pending", "a refused decision changes nothing"

@@ -184,6 +184,8 @@ class ChangeRequestView(AppModelView):
         if target is None or not self.may_decide(request, filed):
             raise ActionFailed("You may not decide this change request.")
         comment = str((await request.form()).get("comment") or "").strip()
+        if "\x00" in comment:
+            raise ActionFailed("The comment holds a character that cannot be stored (NUL).")
         if len(comment) > COMMENT_LIMIT:
             raise ActionFailed(f"The comment is too long: at most {COMMENT_LIMIT} characters.")
         if not approve and not comment:
