@@ -80,11 +80,10 @@ def install(view: PermissionsMixin) -> None:
             await tell(context.request, filed)
             labels = ", ".join(_label(view, name) for name in changes)
             also = " Your other changes were saved." if others else " Nothing else changed."
-            flash(
+            _tell_user(
                 context.request,
                 f"Your change to {labels} awaits approval ({filed}); it applies once "
                 f"someone approves it.{also}",
-                "warning",
             )
 
     view.events.on(AdminEvent.BEFORE_EDIT, hold_back)
@@ -104,6 +103,15 @@ async def propose_action(
     filed = await propose(request, view, obj, before, action)
     await tell(request, filed)
     return filed
+
+
+def _tell_user(request: Request, message: str) -> None:
+    """A notice on the next admin page (the JSON API shows none: its clients find the
+    request among the change requests)."""
+    try:
+        flash(request, message, "warning")
+    except RuntimeError:  # no flash messages on this path (the JSON API)
+        return
 
 
 def _held_back(obj: Any, names: set[str]) -> dict[str, list[Any]]:

@@ -341,3 +341,18 @@ def test_any_comment_is_decided_or_refused_with_a_message(people, client, commen
         assert response.status_code == 400, response.text[:200]
         assert response.json()["msg"], "a refusal says why"
         assert status == "pending", "a refused decision changes nothing"
+
+
+def test_the_api_files_a_proposed_price_as_a_request_too(people, client):
+    from tests.api.helpers import bearer, make_token
+
+    clerk_id = fetch(people, "SELECT id FROM admin_user WHERE email = :e", e=CLERK)[0][0]
+    token = bearer(make_token(people, clerk_id))
+    pk, price, version = a_product(people)
+    answer = client.patch(f"/api/v1/product/{pk}", json={"price": "3.30"}, headers=token)
+    assert answer.status_code == 200, answer.text
+    assert a_product(people) == (pk, price, version), "the API changed nothing directly"
+    [(_id, status, changes, *_rest)] = requests_of(people)
+    assert status == "pending" and "3.30" in str(changes)
+    refused = client.patch(f"/api/v1/product/{pk}", json={"name": "X"}, headers=token)
+    assert refused.status_code == 422, "other fields stay closed to a clerk"
