@@ -6,6 +6,7 @@ import asyncio
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -356,3 +357,32 @@ def test_the_api_files_a_proposed_price_as_a_request_too(people, client):
     assert status == "pending" and "3.30" in str(changes)
     refused = client.patch(f"/api/v1/product/{pk}", json={"name": "X"}, headers=token)
     assert refused.status_code == 422, "other fields stay closed to a clerk"
+
+
+def test_proposals_and_decisions_reach_open_pages_live(people, client):
+    from admin_app.live.hub import Page
+    from admin_app.live.messages import Actor
+
+    live = client.app_state["live"]
+    models = frozenset({"change-request", "product"})
+
+    async def open_list() -> Any:
+        page = live.connect(Actor(99, "Approver"), "approver-session", models)
+        live.watch(page, Page("change-request"))
+        return page
+
+    async def next_message(page: Any) -> str:
+        return str(await asyncio.wait_for(page.next(), 10))
+
+    watcher = client.portal.call(open_list)
+    pk, _price, _version = a_product(people)
+    assert login(client, CLERK).status_code == 303  # this app's own live feed
+    propose_price(client, pk, "11.00")
+    message = client.portal.call(next_message, watcher)
+    assert '"change-request"' in message and "created" in message, message
+    [(request_id, *_rest)] = requests_of(people)
+    post_form(client, "/admin/logout", {})
+    assert login(client, LEAD).status_code == 303
+    assert decide(client, request_id, "approve").status_code == 200
+    message = client.portal.call(next_message, watcher)
+    assert '"change-request"' in message and "updated" in message, message
