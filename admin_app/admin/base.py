@@ -28,7 +28,7 @@ from starlette_admin.exceptions import ActionFailed, FormValidationError
 from starlette_admin.fields import BaseField, EnumField, RelationField
 from starlette_admin.filters import FilterRegistry
 
-from admin_app.admin import child_rows, compat, input_rules
+from admin_app.admin import approvals, child_rows, compat, input_rules
 from admin_app.admin.delete_page import DeleteActionsMixin
 from admin_app.admin.export import ExportMixin
 from admin_app.admin.filters import FILTERS
@@ -85,6 +85,7 @@ class AppModelView(
         # super() for them (the bus runs right after that hook, before the flush).
         self.events.on(AdminEvent.BEFORE_CREATE, _tidy)
         self.events.on(AdminEvent.BEFORE_EDIT, _tidy)
+        approvals.install(self)  # after `_tidy`: it compares the values a save keeps
 
     async def child_conflict_rows(self, request: Request, parent: Any) -> list[ConflictRow]:
         """The form's child rows that differ from the saved ones (`child_rows`)."""

@@ -40,7 +40,14 @@ class PermissionsMixin(ModelView):
 
     protected_fields: ClassVar[Sequence[str]] = ()
     """Fields that a role may only change with the extra permission `<key>:edit_<field>`;
-    without it they are read-only in forms. Example: `protected_fields = ("price",)`."""
+    without it they are read-only in forms. Example: `protected_fields = ("price",)`.
+    Each also gets `<key>:propose_<field>`: a role holding that instead of `edit_<field>`
+    may change the field, but the change waits for approval (`admin_app.admin.approvals`)."""
+
+    proposable_actions: ClassVar[Sequence[str]] = ()
+    """Row actions a role may run with `<key>:<action>`, or only ask for with
+    `<key>:propose_<action>` (the action then waits for approval). Example:
+    `proposable_actions = ("refund",)`."""
 
     def permission_actions(self) -> list[str]:
         """Every permission this view defines: the six base ones, custom actions, fields."""
@@ -52,8 +59,25 @@ class PermissionsMixin(ModelView):
             if name not in BUILTIN_ACTIONS
         ]
         fields = [f"edit_{name}" for name in self.protected_fields]
+        proposals = [f"propose_{name}" for name in self.proposables()]
+        approve = ["approve"] if proposals else []
         base = ("view", "export") if self.read_only else BASE_ACTIONS
-        return [*base, *dict.fromkeys(custom), *fields]
+        return [*base, *dict.fromkeys(custom), *fields, *proposals, *approve]
+
+    def proposables(self) -> list[str]:
+        """The fields and actions whose changes a role may propose for approval."""
+        if self.superuser_only or self.read_only:
+            return []
+        return [*self.protected_fields, *self.proposable_actions]
+
+    def proposal_fields(self, request: Request) -> set[str]:
+        """Protected fields the user may change only through a change request: they hold
+        `propose_<field>` but not `edit_<field>`."""
+        return {
+            name
+            for name in self.protected_fields
+            if not self.allows(request, f"edit_{name}") and self.allows(request, f"propose_{name}")
+        }
 
     def allows(self, request: Request, action: str) -> bool:
         """Whether the request's user holds `<key>:<action>` (is a superuser, for
@@ -71,7 +95,10 @@ class PermissionsMixin(ModelView):
         return not self.read_only and self.allows(request, "create")
 
     def can_edit(self, request: Request) -> bool:
-        return not self.read_only and self.allows(request, "edit")
+        """Whether the edit form opens: with `edit`, or with a field to propose changes to."""
+        if self.read_only:
+            return False
+        return self.allows(request, "edit") or bool(self.proposal_fields(request))
 
     def can_delete(self, request: Request) -> bool:
         return not self.read_only and self.allows(request, "delete")
@@ -92,7 +119,10 @@ class PermissionsMixin(ModelView):
         if name in BUILTIN_ACTIONS:
             allowed: bool = await super().is_row_action_allowed(request, name)
             return allowed
-        return self.allows(request, name)
+        proposable = name in self.proposable_actions
+        return self.allows(request, name) or (
+            proposable and self.allows(request, f"propose_{name}")
+        )
 
     async def change_refusal(self, request: Request, obj: Any) -> str | None:
         """Why the user may not change or delete this record, or None. Asked before its
@@ -101,7 +131,7 @@ class PermissionsMixin(ModelView):
         return None
 
     def readonly_fields(self, request: Request) -> set[str]:
-        """Protected fields the user may see but not change."""
+        """Protected fields the user may see but not change (directly)."""
         return {name for name in self.protected_fields if not self.allows(request, f"edit_{name}")}
 
     def get_fields_list(
@@ -131,8 +161,19 @@ class PermissionsMixin(ModelView):
         fields = super().get_fields_list(request, include_nested=include_nested, action=action)
         if action not in FORM_ACTIONS:
             return list(fields)
-        locked = self.readonly_fields(request)
-        return [_read_only(f) if f.name in locked else f for f in fields]
+        if action == RequestAction.CREATE:
+            proposed: set[str] = set()  # a record that does not exist yet has nothing to propose
+            locked = self.readonly_fields(request)
+        elif self.allows(request, "edit"):
+            proposed = self.proposal_fields(request)
+            locked = self.readonly_fields(request) - proposed
+        else:  # the form opened for proposals only: everything else stays as it is
+            proposed = self.proposal_fields(request)
+            locked = {field.name for field in fields} - proposed
+        return [
+            _read_only(f) if f.name in locked else _proposed(f) if f.name in proposed else f
+            for f in fields
+        ]
 
     def scope_query(
         self, request: Request | None, stmt: Select[Any], grants_: Grants
@@ -146,6 +187,14 @@ class PermissionsMixin(ModelView):
 
     def get_count_query(self, request: Request) -> Select[Any]:
         return self.scope_query(request, super().get_count_query(request), grants(request))
+
+
+def _proposed(field: BaseField) -> BaseField:
+    """The field editable, saying that a change to it waits for approval."""
+    marked = copy.copy(field)
+    note = "A change here is sent for approval; it applies once someone approves it."
+    marked.help_text = f"{field.help_text} {note}" if field.help_text else note
+    return marked
 
 
 def _read_only(field: BaseField) -> BaseField:

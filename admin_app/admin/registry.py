@@ -11,6 +11,7 @@ from admin_app.admin.views.admin_session import AdminSessionView
 from admin_app.admin.views.admin_user import AdminUserView
 from admin_app.admin.views.audit_entry import AuditEntryView
 from admin_app.admin.views.category import CategoryView
+from admin_app.admin.views.change_request import ChangeRequestView
 from admin_app.admin.views.customer import CustomerView
 from admin_app.admin.views.email_outbox import OutboxView
 from admin_app.admin.views.order import OrderView
@@ -32,6 +33,7 @@ REGISTRY: tuple[type[AppModelView], ...] = (
     RoleView,
     AdminSessionView,
     AuditEntryView,
+    ChangeRequestView,
     OutboxView,
     WebhookEndpointView,
     WebhookDeliveryView,

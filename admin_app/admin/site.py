@@ -46,6 +46,7 @@ from admin_app.admin.saved_views.routes import SavedViewRoutes
 from admin_app.admin.theme import AppTheme
 from admin_app.admin.versioning import EditConflict
 from admin_app.admin.views.audit_entry import AuditEntryView
+from admin_app.admin.views.change_request import ChangeRequestView
 from admin_app.admin.views.webhook_endpoint import WebhookEndpointView
 from admin_app.admin.webhook_topics import webhook_topics
 from admin_app.auth import second_factor
@@ -280,6 +281,7 @@ def build_admin(settings: Settings, registry: Iterable[type[AppModelView]] = REG
     _offer_webhook_topics(views)
     admin = AppAdmin(settings, views)
     _link_audit_targets(views, admin.changes)
+    _link_approval_targets(views, admin.changes)
     for entry in _menu(views):
         admin.add_view(entry)
     admin.add_view(AccountView())
@@ -323,6 +325,15 @@ def _link_audit_targets(views: list[AppModelView], reader: ChangeReader) -> None
         if isinstance(view, AuditEntryView):
             view.targets = targets
             view.parents = parents
+            view.reader = reader
+
+
+def _link_approval_targets(views: list[AppModelView], reader: ChangeReader) -> None:
+    """Tell the change requests' view which views take proposals, and how to read them."""
+    targets = {str(v.key): v for v in views if v.proposables()}
+    for view in views:
+        if isinstance(view, ChangeRequestView):
+            view.targets = targets
             view.reader = reader
 
 

@@ -120,6 +120,29 @@ DEMO_ROLES = {
             for action in ("view", "create", "edit", "delete", "export", "import")
         ],
     ),
+    "Pricing clerk": (
+        "Proposes product prices: a change to a price waits for a pricing lead's approval.",
+        {},
+        [
+            "product:view",
+            "product:propose_price",
+            "change-request:view",
+            "category:view",
+            "tag:view",
+        ],
+    ),
+    "Pricing lead": (
+        "Approves or rejects the prices pricing clerks propose (never their own).",
+        {},
+        [
+            "product:view",
+            "product:approve",
+            "change-request:view",
+            "change-request:export",
+            "category:view",
+            "tag:view",
+        ],
+    ),
 }
 """Example roles for the demo, created once if the database has none."""
 

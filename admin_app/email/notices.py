@@ -18,11 +18,15 @@ from admin_app.email.outbox import enqueue
 from admin_app.models import (
     AdminSession,
     AdminUser,
+    ChangeRequest,
     Customer,
     Order,
     OrderLine,
     OutboxMessage,
     Product,
+    Role,
+    RolePermission,
+    admin_user_role,
 )
 from admin_app.settings import Settings
 from admin_app.state import get_session, get_settings
@@ -108,3 +112,75 @@ async def order_shipped(db: AsyncSession, settings: Settings, order: Order) -> O
             "total": f"{order.total:.2f}",
         },
     )
+
+
+async def approvers(db: AsyncSession, model: str, *, but: int | None) -> list[AdminUser]:
+    """Active accounts whose roles may approve changes to `model`, other than `but`; the
+    superusers when no role may."""
+    holders = (
+        select(admin_user_role.c.user_id)
+        .join(RolePermission, RolePermission.role_id == admin_user_role.c.role_id)
+        .join(Role, Role.id == RolePermission.role_id)
+        .where(RolePermission.code == f"{model}:approve")
+    )
+    active = select(AdminUser).where(AdminUser.is_active)
+    if but is not None:
+        active = active.where(AdminUser.id != but)
+    found = list(await db.scalars(active.where(AdminUser.id.in_(holders)).order_by(AdminUser.id)))
+    if not found:
+        found = list(await db.scalars(active.where(AdminUser.is_superuser).order_by(AdminUser.id)))
+    return found
+
+
+def _request_context(
+    settings: Settings, request: Request | None, filed: ChangeRequest
+) -> dict[str, object]:
+    return {
+        "request_id": filed.id,
+        "record": filed.record_repr,
+        "proposer": filed.proposer or "someone",
+        "changes": [
+            {"field": name, "before": pair[0], "after": pair[1]}
+            for name, pair in (filed.changes or {}).items()
+        ],
+        "link": _detail_link(settings, request, filed),
+    }
+
+
+def _detail_link(settings: Settings, request: Request | None, filed: ChangeRequest) -> str | None:
+    page = link(settings, request, "detail", key="change-request")
+    return f"{page}?pk={filed.id}" if page else None
+
+
+async def change_proposed(
+    db: AsyncSession, settings: Settings, request: Request | None, filed: ChangeRequest
+) -> list[OutboxMessage]:
+    """Ask everyone who may approve `filed` (but its proposer) to decide it."""
+    context = _request_context(settings, request, filed)
+    return [
+        await enqueue(
+            db,
+            settings,
+            to=user.email,
+            kind="change_proposed",
+            context={**context, "name": user.display_name},
+        )
+        for user in await approvers(db, filed.model, but=filed.proposer_id)
+    ]
+
+
+async def change_decided(
+    db: AsyncSession, settings: Settings, request: Request | None, filed: ChangeRequest
+) -> list[OutboxMessage]:
+    """Tell the proposer of `filed` how it was decided."""
+    proposer = await db.get(AdminUser, filed.proposer_id) if filed.proposer_id else None
+    if proposer is None or not proposer.is_active:
+        return []
+    context = {
+        **_request_context(settings, request, filed),
+        "name": proposer.display_name,
+        "status": filed.status.value,
+        "decider": filed.decider or "someone",
+        "comment": filed.comment,
+    }
+    return [await enqueue(db, settings, to=proposer.email, kind="change_decided", context=context)]

@@ -45,7 +45,8 @@ def require_permission(view: AppModelView, request: Request, mode: ImportMode) -
         raise ImportRefused(
             f"You may not create records in {name}; import with mode update.", "mode"
         )
-    if mode != ImportMode.CREATE and not view.can_edit(request):
+    # `edit` itself: `can_edit` also opens the form to a role that may only propose changes.
+    if mode != ImportMode.CREATE and not (view.can_edit(request) and view.allows(request, "edit")):
         raise ImportRefused(
             f"You may not change records in {name}; import with mode create.", "mode"
         )

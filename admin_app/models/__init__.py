@@ -5,6 +5,7 @@ from admin_app.models.admin_user import AdminUser
 from admin_app.models.api_token import ApiToken
 from admin_app.models.audit_entry import AuditEntry
 from admin_app.models.category import Category
+from admin_app.models.change_request import ChangeRequest, RequestStatus
 from admin_app.models.customer import Customer
 from admin_app.models.email_outbox import OutboxMessage, OutboxStatus
 from admin_app.models.import_job import (
@@ -32,6 +33,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Category",
+    "ChangeRequest",
     "Customer",
     "DeliveryStatus",
     "ImportChange",
@@ -49,6 +51,7 @@ __all__ = [
     "OutboxStatus",
     "Product",
     "RecoveryCode",
+    "RequestStatus",
     "Role",
     "RoleDefaultView",
     "RolePermission",

@@ -54,6 +54,8 @@ class Order(Versioned, Base):
         default=OrderStatus.NEW,
     )
     total: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+    refunded_amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"), server_default="0")
+    """What was paid back to the customer (the Refund action refunds the whole total)."""
     placed_at: Mapped[datetime] = mapped_column(default=utcnow)
     notes: Mapped[str] = mapped_column(Text, default="")
 

@@ -11,9 +11,9 @@ from admin_app.admin.registry import REGISTRY
 from tests.admin.listing_helpers import with_row_cells
 from tests.helpers import csrf_token, fetch, login, post_form, table_counts
 
-# The outbox and the webhooks start empty; tests/admin/test_email_outbox.py and
-# tests/webhooks/ cover them.
-EMPTY_AT_START = {"email-outbox", "webhook-endpoint", "webhook-delivery"}
+# The outbox, the webhooks and the change requests start empty;
+# tests/admin/test_email_outbox.py, tests/webhooks/ and tests/admin/test_approvals.py cover them.
+EMPTY_AT_START = {"email-outbox", "webhook-endpoint", "webhook-delivery", "change-request"}
 KEYS = [view.key for view in REGISTRY if view.key not in EMPTY_AT_START]
 READ_ONLY_VIEWS = {"audit-entry", "admin-session"}
 

@@ -36,6 +36,9 @@ ROOT_EMAIL = "root@example.com"
 EDITOR_EMAIL = "editor@example.com"
 SUPPORT_EMAIL = "support@example.com"
 SUPPORT_ROLE = "Support"
+CLERK_EMAIL = "clerk@example.com"
+LEAD_EMAIL = "lead@example.com"
+"""Accounts with the demo's "Pricing clerk" and "Pricing lead" roles (four-eyes approval)."""
 """A limited role of the demo data: views some models and edits orders (admin_app/demo/seed.py)."""
 SCREENSHOTS = PROJECT_ROOT / "test-results" / "screenshots"
 TIMEOUT_MS = 10_000
@@ -60,6 +63,11 @@ def live_server(
     create_admin(settings, EDITOR_EMAIL, superuser=False, full_name="Eddie Editor")
     create_admin(settings, SUPPORT_EMAIL, superuser=False, full_name="Sam Support")
     give_role(settings, SUPPORT_EMAIL, SUPPORT_ROLE)
+    create_admin(settings, CLERK_EMAIL, superuser=False, full_name="Cleo Clerk")
+    give_role(settings, CLERK_EMAIL, "Pricing clerk")
+    create_admin(settings, LEAD_EMAIL, superuser=False, full_name="Lee Lead")
+    give_role(settings, LEAD_EMAIL, "Pricing lead")
+    _propose_price(settings)
     _queue_email(settings)
     _add_webhook(settings)
     env = {
@@ -89,6 +97,32 @@ def _seed_small_store(settings: Settings) -> None:
             await engine.dispose()
 
     asyncio.run(go())
+
+
+def _propose_price(settings: Settings) -> None:
+    """A pending change request by the clerk, so the change requests' pages have one."""
+    from sqlalchemy import select
+
+    from admin_app.models import AdminUser, ChangeRequest, Product
+
+    async def work(session: Any) -> None:
+        product = (await session.scalars(select(Product).order_by(Product.id).limit(1))).one()
+        clerk = (
+            await session.scalars(select(AdminUser).where(AdminUser.email == CLERK_EMAIL))
+        ).one()
+        session.add(
+            ChangeRequest(
+                model="product",
+                record_pk=str(product.id),
+                record_repr=str(product),
+                changes={"price": [str(product.price), "1.99"]},
+                record_version=product.version,
+                proposer_id=clerk.id,
+                proposer=clerk.display_name,
+            )
+        )
+
+    run(settings, work)
 
 
 def _queue_email(settings: Settings) -> None:

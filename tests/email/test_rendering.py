@@ -35,6 +35,6 @@ def test_a_missing_value_is_an_error_not_a_blank():
 def test_unknown_email_names_the_known_ones():
     with pytest.raises(
         UnknownEmailError,
-        match="known: email_change_confirm, email_change_notice, invitation, new_login",
+        match="known: change_decided, change_proposed, email_change_confirm, email_change_notice, invitation",
     ):
         render("nope", {})

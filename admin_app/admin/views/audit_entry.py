@@ -16,6 +16,7 @@ from starlette_admin.fields import BaseField
 from starlette_admin.flash import flash
 from starlette_admin.helpers import on_commit
 
+from admin_app.admin.approvals import AUDIT_ACTIONS
 from admin_app.admin.base import AppModelView
 from admin_app.admin.changes import ChangeReader, ChangesField
 from admin_app.admin.fields import AwareDateTimeField
@@ -31,7 +32,7 @@ from admin_app.live.service import find_live
 from admin_app.models import AuditEntry
 from admin_app.state import get_session
 
-ACTIONS = ("create", "update", "delete", "revert", "import", *SECURITY_ACTIONS)
+ACTIONS = ("create", "update", "delete", "revert", "import", *AUDIT_ACTIONS, *SECURITY_ACTIONS)
 
 
 class AuditEntryView(AppModelView):

@@ -6,7 +6,11 @@ from typing import Any
 from sqlalchemy import Select, func, inspect, select
 from starlette.requests import Request
 from starlette_admin import EnumField, HasOne, IntegerField, TextAreaField
+from starlette_admin.actions import row_action
+from starlette_admin.exceptions import ActionFailed
+from starlette_admin.flash import flash
 
+from admin_app.admin import approvals
 from admin_app.admin.base import AppInlineView, AppModelView
 from admin_app.admin.fields import AwareDateTimeField, MoneyField
 from admin_app.auth.permissions import Grants, scope_values
@@ -69,10 +73,19 @@ class OrderView(AppModelView):
             exclude_from_edit=True,
             help_text="The sum of the lines, worked out when the order is saved.",
         ),
+        MoneyField(
+            "refunded_amount",
+            label="Refunded",
+            read_only=True,
+            exclude_from_create=True,
+            exclude_from_list=True,
+        ),
         AwareDateTimeField("placed_at", required=True),
         TextAreaField("notes", exclude_from_list=True),
     ]
     inlines = [OrderLineInline]
+    row_actions = ["view", "edit", "delete", "refund"]
+    proposable_actions = ("refund",)
 
     def scope_query(
         self, request: Request | None, stmt: Select[Any], grants_: Grants
@@ -118,3 +131,32 @@ class OrderView(AppModelView):
         row = await order_shipped(get_session(request), get_settings(request), order)
         if row is not None:
             deliver_after_commit(request, row)
+
+    @row_action(
+        name="refund",
+        text="Refund",
+        confirmation="Refund the whole total of this order to the customer?",
+        header="Refund the order",
+        submit_btn_text="Refund",
+        submit_btn_class="btn btn-danger",
+        icon_class="fa fa-rotate-left",
+        exclude_from_list=True,
+    )
+    async def refund_action(self, request: Request, pk: Any) -> str:
+        """Refund the whole total; for a role holding `order:propose_refund` instead of
+        `order:refund`, ask for it through a change request (docs/approvals.md)."""
+        order = await self.find_by_pk(request, pk)
+        if order is None:
+            raise ActionFailed("This order does not exist, or is not yours to see.")
+        if order.refunded_amount >= order.total:
+            raise ActionFailed(f"{order} is already refunded.")
+        changes = {"refunded_amount": order.total}
+        filed = await approvals.propose_action(request, self, order, "refund", changes)
+        if filed is not None:
+            message = f"The refund of {order} awaits approval ({filed})."
+            flash(request, message, "warning")
+            return message
+        order.refunded_amount = order.total
+        await get_session(request).flush()
+        flash(request, f"{order} refunded: {order.total}.", "success")
+        return f"{order} refunded."
