@@ -25,9 +25,10 @@ from starlette_admin.routing import route
 
 from admin_app.admin import compat
 from admin_app.admin.base import AppModelView
-from admin_app.admin.import_jobs import ImportJobRoutes, file_columns, first_errors, job_json
+from admin_app.admin.import_jobs import ImportJobRoutes, file_columns, first_errors
 from admin_app.imports import mapping
 from admin_app.imports.files import FileError
+from admin_app.imports.jobs import job_json
 from admin_app.models import ImportJob, ImportMapping, ImportMode, ImportStatus
 from admin_app.state import get_session, get_settings
 
