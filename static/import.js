@@ -5,7 +5,7 @@
 // status picks the step shown; the buttons call the JSON routes of
 // admin_app/admin/import_jobs.py, and a running job is followed through the live
 // channel (/admin/ws sends its user `{"type": "import", "job"}` as it goes), with a poll
-// of its status every 5 s besides (every second while the socket is not open, and at
+// of its status every 3 s besides (every second while the socket is not open, and at
 // once when the live channel says the status changed). Refusals are shown at
 // the field or step they are about. Everything is bound here: the CSP forbids inline
 // handlers.
@@ -188,7 +188,7 @@
     polling = window.setTimeout(function () {
       polling = null;
       poll();
-    }, live ? 5000 : 1000);
+    }, live ? 3000 : 1000);
   }
   function heard(message) {
     if (message.type !== "import" || !message.job || !job || message.job.id !== job.id) return;
