@@ -84,7 +84,8 @@ def write_customers(path: Path, rows: int, city: str = "Paris") -> Path:
 def run_import(name: str, url: str, file: Path, *extra: str) -> tuple[float, float]:
     """`admin-app import customer FILE`: (seconds, as the command reports them from its
     start to the commit, Python's start-up left out; peak RSS of the process in MB)."""
-    env = {**os.environ, **app_environment(), "DATABASE_URL": url}
+    # Its spool and error report go beside the file, in the run's scratch directory.
+    env = {**os.environ, **app_environment(), "DATABASE_URL": url, "DATA_DIR": str(file.parent)}
     command = [str(BIN / "admin-app"), "import", "customer", str(file), *extra]
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -116,8 +117,10 @@ def step(name: str, rows: int, measured: tuple[float, float], goal: str, met: bo
     return Step(name, rows, round(seconds, 1), round(rows / seconds), round(peak), goal, met)
 
 
-def upgrade(url: str) -> None:
+def upgrade(url: str, data_dir: Path | None = None) -> None:
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET}
+    if data_dir is not None:
+        env["DATA_DIR"] = str(data_dir)
     subprocess.run([str(BIN / "admin-app"), "db", "upgrade"], env=env, check=True, cwd=ROOT)
 
 
@@ -159,7 +162,7 @@ def postgres_steps(url: str, rows: int, upsert: int, work: Path) -> list[Step]:
 
 def sqlite_step(rows: int, work: Path) -> Step:
     url = f"sqlite+aiosqlite:///{work / 'bench-import.db'}"
-    upgrade(url)
+    upgrade(url, work)
     measured = run_import("sqlite", url, write_customers(work / "bench-sqlite.csv", rows))
     limit = 120 * rows / 100_000
     return step(
