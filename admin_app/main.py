@@ -142,7 +142,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app_metrics.watch_pool(engine)
         lag_monitor = asyncio.create_task(app_metrics.watch_event_loop(), name="loop-lag")
         await live.start()
-        imports = ImportTasks(settings, sessions, _import_views(admin.model_views), live.publish)
+        imports = ImportTasks(
+            settings, sessions, _import_views(admin.model_views), live.publish, live.tell
+        )
         imports.resume_soon()  # jobs a stopped process left behind
         replicas = ReplicaSet.for_settings(settings, app_metrics)
         await replicas.check()  # the first requests already know which replicas are fit

@@ -17,7 +17,8 @@ driven as people use it.
    with the admin reading from it (bench/replica.py; `BENCH_REPLICA=0` skips it).
 5. Prints the table, and writes it to `bench/results/<time>.json` and (for a valid run)
    `latest.json` and `latest.md`. Runs `bench/ws_capacity.py` when that file exists.
-   Prints the goals last, one PASS or FAIL line each.
+   Prints the goals last, one PASS or FAIL line each. Then measures imports
+   (`bench/imports.py`: 1,000,000 new customers, an upsert of 100,000, SQLite).
 
 Exits 1, with a line saying why, if any answer was not a 200 (wrk alone counts a
 redirect to the login page as a success) or a request failed. Goals not met are
@@ -33,7 +34,7 @@ import subprocess
 import sys
 from dataclasses import replace
 
-from bench import replica, report
+from bench import imports, replica, report
 from bench.api import api_tokens, url_file
 from bench.database import (
     BIN,
@@ -84,6 +85,7 @@ def main() -> None:
     report.write(run)
     print("\n" + report.markdown(run), flush=True)
     run_ws_capacity()
+    run_imports()
     print("\n".join(["", "Goals:", *(goal.line for goal in run.goals)]))
     if run.failures:
         print("\n".join(["", "Answers that were not a 200:", *run.failures]), file=sys.stderr)
@@ -232,6 +234,12 @@ def run_ws_capacity() -> None:
         subprocess.run([str(BIN / "python"), str(capacity)], cwd=ROOT, check=False, timeout=600)
     except subprocess.TimeoutExpired:
         print("bench/ws_capacity.py: gave up after 10 minutes", file=sys.stderr)
+
+
+def run_imports() -> None:
+    """The import scenario (`bench/imports.py`), on the bench database."""
+    print("\nbench/imports.py:", flush=True)
+    imports.main([])
 
 
 if __name__ == "__main__":

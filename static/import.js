@@ -3,8 +3,10 @@
 // Step 1 sends the chosen file as the body of a PUT (never a multipart form: the server
 // writes it to disk as it arrives), then opens the job's own page. There the job's
 // status picks the step shown; the buttons call the JSON routes of
-// admin_app/admin/import_jobs.py, and a running job is followed by polling its status
-// once a second (the live channel does not carry job progress). Refusals are shown at
+// admin_app/admin/import_jobs.py, and a running job is followed through the live
+// channel (/admin/ws sends its user `{"type": "import", "job"}` as it goes), with a poll
+// of its status every 3 s besides (every second while the socket is not open, and at
+// once when the live channel says the status changed). Refusals are shown at
 // the field or step they are about. Everything is bound here: the CSP forbids inline
 // handlers.
 (function () {
@@ -175,15 +177,40 @@
   }
 
   // ---- following a running job --------------------------------------------------------
+  var live = null; // the open WebSocket, if any
+  function poll() {
+    call("GET", jobUrl()).then(function (answer) {
+      if (answer.status === 200) render(answer.body); else schedulePoll();
+    }, schedulePoll);
+  }
   function schedulePoll() {
     if (polling) return;
     polling = window.setTimeout(function () {
       polling = null;
-      call("GET", jobUrl()).then(function (answer) {
-        if (answer.status === 200) render(answer.body); else schedulePoll();
-      }, schedulePoll);
-    }, 1000);
+      poll();
+    }, live ? 3000 : 1000);
   }
+  function heard(message) {
+    if (message.type !== "import" || !message.job || !job || message.job.id !== job.id) return;
+    if (RUNNING[job.status] && message.job.status === job.status) {
+      render(Object.assign({}, job, message.job));
+    } else if (message.job.status !== job.status) {
+      stopPolling();
+      poll(); // the whole answer: a checked job's first errors come with it
+    }
+  }
+  function listen() {
+    var script = document.querySelector("script[data-live-ws]");
+    if (!script || !("WebSocket" in window)) return;
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + window.location.host + script.getAttribute("data-live-ws"));
+    socket.addEventListener("open", function () { live = socket; });
+    socket.addEventListener("close", function () { live = null; });
+    socket.addEventListener("message", function (event) {
+      try { heard(JSON.parse(event.data)); } catch (ignored) { /* not for this page */ }
+    });
+  }
+  if (job) listen();
   function stopPolling() {
     if (polling) window.clearTimeout(polling);
     polling = null;

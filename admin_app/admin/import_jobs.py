@@ -26,7 +26,6 @@ import csv
 import pathlib
 import secrets
 from itertools import islice
-from typing import Any
 
 import anyio
 from anyio import Path
@@ -43,7 +42,7 @@ from admin_app.auth.identity import current_identity
 from admin_app.auth.permissions import grants
 from admin_app.imports import mapping
 from admin_app.imports.files import FileError, file_format, read_rows
-from admin_app.imports.jobs import cancel, create_job
+from admin_app.imports.jobs import cancel, create_job, job_json
 from admin_app.imports.tasks import get_imports
 from admin_app.imports.validation import SHOWN_ERRORS
 from admin_app.models import ImportJob, ImportMode, ImportStatus
@@ -53,26 +52,6 @@ UPLOAD_PATH = "/admin/_api/imports/upload/"
 """Where files are uploaded: bodies there are streamed to disk, not buffered."""
 
 CHUNK = 1024 * 1024
-
-
-def job_json(job: ImportJob) -> dict[str, Any]:
-    """What a page shows of a job."""
-    return {
-        "id": job.id,
-        "model": job.model,
-        "file": job.original_name,
-        "mode": str(job.mode),
-        "key": job.key_field,
-        "mapping": dict(job.mapping),
-        "status": str(job.status),
-        "rows_done": job.rows_done,
-        "new": job.rows_new,
-        "updated": job.rows_updated,
-        "unchanged": job.rows_unchanged,
-        "errors": job.rows_error,
-        "has_error_report": bool(job.error_report_path),
-        "error": job.error,
-    }
 
 
 class ImportJobRoutes(Admin):
@@ -112,6 +91,7 @@ class ImportJobRoutes(Admin):
     async def import_job_cancel(self, request: Request) -> Response:
         """Stop the job; 409 when it has already finished."""
         job = await self._own_job(request)
+        await get_imports(request).stop_job(job.id)
         if not await cancel(get_session(request), job.id):
             return JSONResponse({"error": f"Import #{job.id} has already ended."}, 409)
         await get_session(request).refresh(job)

@@ -25,11 +25,12 @@ from starlette_admin.routing import route
 
 from admin_app.admin import compat
 from admin_app.admin.base import AppModelView
-from admin_app.admin.import_jobs import ImportJobRoutes, file_columns, first_errors, job_json
+from admin_app.admin.import_jobs import ImportJobRoutes, file_columns, first_errors
 from admin_app.imports import mapping
 from admin_app.imports.files import FileError
+from admin_app.imports.jobs import job_json
 from admin_app.models import ImportJob, ImportMapping, ImportMode, ImportStatus
-from admin_app.state import get_session, get_settings
+from admin_app.state import get_session
 
 MODES = {
     ImportMode.CREATE: "Create new records only",
@@ -115,7 +116,6 @@ class ImportPages(ImportJobRoutes):
             "upload_url": str(request.url_for(f"{name}:import-upload", key=view.key)),
             "page_url": str(request.url_for(f"{name}:import-page", key=view.key)),
             "api_url": str(request.url_for(f"{name}:index")) + "_api/imports/",
-            "sqlite": get_settings(request).is_sqlite,
             "job": None,
         }
         if job is not None:

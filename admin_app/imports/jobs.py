@@ -34,6 +34,34 @@ from admin_app.settings import Settings
 FINISHED = (ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELLED)
 
 
+def job_progress(job: ImportJob) -> dict[str, Any]:
+    """How a job is going: what its progress bar and counts show."""
+    return {
+        "id": job.id,
+        "status": str(job.status),
+        "rows_done": job.rows_done,
+        "new": job.rows_new,
+        "updated": job.rows_updated,
+        "unchanged": job.rows_unchanged,
+        "errors": job.rows_error,
+        "has_error_report": bool(job.error_report_path),
+        "error": (job.error or "")[:500],
+    }
+
+
+def job_json(job: ImportJob) -> dict[str, Any]:
+    """What a page shows of a job: its progress, file, mode and mapping."""
+    return {
+        **job_progress(job),
+        "model": job.model,
+        "file": job.original_name,
+        "mode": str(job.mode),
+        "key": job.key_field,
+        "mapping": dict(job.mapping),
+        "error": job.error,
+    }
+
+
 class Cancelled(Exception):
     """The job was cancelled while it ran; nothing was written."""
 
@@ -129,7 +157,7 @@ class Importer:
         if job.rows_error and not skip_errors:
             raise JobError(f"{job.rows_error} row(s) have errors; nothing was imported.")
         await self._set(job_id, status=ImportStatus.APPLYING, rows_done=0)
-        done = 0
+        job.status, done = ImportStatus.APPLYING, 0
 
         async def step(rows: int) -> None:
             nonlocal done

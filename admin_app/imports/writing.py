@@ -34,7 +34,6 @@ from sqlalchemy import (
     select,
     table,
     text,
-    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -47,6 +46,12 @@ from admin_app.imports.spool import Record, WritePlan, read_spool
 
 NEW_STAGE = "import_new_rows"
 CHANGED_STAGE = "import_changed_rows"
+SEQ = "import_seq"
+"""Each staged row's number, so the set-wise statements go through them in slices."""
+
+SLICE = 50_000
+"""Staged rows per set-wise statement: each stays well within the connection's statement
+timeout (60 s) whatever the file's size, and the progress bar moves meanwhile."""
 
 
 class ApplyConflict(Exception):
@@ -97,19 +102,24 @@ async def apply_spool(
             written.inserted += await _sqlite_insert(session, changes, new_rows)
             written.updated += await _sqlite_update(session, changes, changed_rows)
         staged += len(changed_rows)
-        if progress is not None:
-            await progress(len(new_rows) + len(changed_rows))
+        # On PostgreSQL rows count as done once written from the staging tables, below.
+        await _moved(progress, 0 if stage else len(new_rows) + len(changed_rows))
     if stage is not None:
-        written.updated = await stage.update()
+        written.updated = await stage.update(progress)
     if written.updated != staged:
         raise ApplyConflict(
             f"{staged - written.updated} record(s) were changed by someone else since the "
             "file was checked; nothing was imported. Check the file again."
         )
     if stage is not None:
-        written.inserted, upserted = await stage.insert(target.conflict)
+        written.inserted, upserted = await stage.insert(target.conflict, progress)
         written.updated += upserted
     return written
+
+
+def slices(total: int) -> list[tuple[int, int]]:
+    """`(first, last)` staged row numbers (from 1) of each set-wise statement."""
+    return [(first, min(first + SLICE - 1, total)) for first in range(1, total + 1, SLICE)]
 
 
 class _PostgresStage:
@@ -117,6 +127,7 @@ class _PostgresStage:
         self.session, self.plan, self.changes = session, plan, changes
         self.target: Table = plan.table
         self.changed_columns = ("import_pk", "import_version", *plan.update_columns)
+        self.staged = {NEW_STAGE: 0, CHANGED_STAGE: 0}
 
     async def _driver(self) -> Any:
         connection = await self.session.connection()
@@ -139,58 +150,78 @@ class _PostgresStage:
             # Names from the model and constants above, never from the file.
             create = f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS {shape} WITH NO DATA"
             await self.session.execute(text(create))
+            await self.session.execute(text(f"ALTER TABLE {stage} ADD COLUMN {SEQ} bigserial"))
 
     async def load(self, new_rows: list[Record], changed_rows: list[Record]) -> None:
         driver = await self._driver()
-        if new_rows:
-            await driver.copy_records_to_table(
-                NEW_STAGE, records=new_rows, columns=list(self.plan.insert_columns)
-            )
-        if changed_rows:
-            await driver.copy_records_to_table(
-                CHANGED_STAGE, records=changed_rows, columns=list(self.changed_columns)
-            )
+        for stage, rows, columns in (
+            (NEW_STAGE, new_rows, self.plan.insert_columns),
+            (CHANGED_STAGE, changed_rows, self.changed_columns),
+        ):
+            if rows:
+                await driver.copy_records_to_table(stage, records=rows, columns=list(columns))
+                self.staged[stage] += len(rows)
 
-    async def insert(self, conflict: ColumnElement[Any] | None) -> tuple[int, int]:
-        """Insert the new rows; returns how many were created, and how many updated
-        instead because their key appeared since the validation ("create or update")."""
-        stage = table(NEW_STAGE, *(column(c) for c in self.plan.insert_columns))
-        rows = select(*stage.c).where(true())  # WHERE: ON CONFLICT after a SELECT is ambiguous
-        statement = pg_insert(self.target).from_select(list(self.plan.insert_columns), rows)
-        upserted = 0
-        if conflict is not None:
-            keys = select(_on(conflict, stage))
-            taken = await self.session.execute(self.changes.overwritten(conflict.in_(keys)))
-            upserted = int(taken.rowcount)  # type: ignore[attr-defined]
-            statement = statement.on_conflict_do_update(
-                index_elements=[conflict], set_=self._set(statement.excluded)
-            )
-        version = self.target.c.version if self.plan.versioned else cast(null(), Integer)
-        returned = statement.returning(
-            self.target.c[self.plan.pk].label("record_id"), version.label("version")
-        ).cte("imported")
-        # Rows updated on a conflict were recorded above; the rest were created.
-        record = self.changes.created_from(returned.c.record_id, returned.c.version)
-        result = await self.session.execute(record.add_cte(returned))
-        return int(result.rowcount), upserted  # type: ignore[attr-defined]
+    async def insert(
+        self, conflict: ColumnElement[Any] | None, progress: Progress | None = None
+    ) -> tuple[int, int]:
+        """Insert the new rows, a slice at a time; returns how many were created, and how
+        many updated instead because their key appeared since the validation ("create
+        or update")."""
+        stage = table(NEW_STAGE, *(column(c) for c in (*self.plan.insert_columns, SEQ)))
+        created = upserted = 0
+        for first, last in slices(self.staged[NEW_STAGE]):
+            in_slice = stage.c[SEQ].between(first, last)
+            rows = select(*(stage.c[c] for c in self.plan.insert_columns)).where(in_slice)
+            statement = pg_insert(self.target).from_select(list(self.plan.insert_columns), rows)
+            if conflict is not None:
+                keys = select(_on(conflict, stage)).where(in_slice)
+                taken = await self.session.execute(self.changes.overwritten(conflict.in_(keys)))
+                upserted += int(taken.rowcount)  # type: ignore[attr-defined]
+                statement = statement.on_conflict_do_update(
+                    index_elements=[conflict], set_=self._set(statement.excluded)
+                )
+            version = self.target.c.version if self.plan.versioned else cast(null(), Integer)
+            returned = statement.returning(
+                self.target.c[self.plan.pk].label("record_id"), version.label("version")
+            ).cte("imported")
+            # Rows updated on a conflict were recorded above; the rest were created.
+            record = self.changes.created_from(returned.c.record_id, returned.c.version)
+            result = await self.session.execute(record.add_cte(returned))
+            created += int(result.rowcount)  # type: ignore[attr-defined]
+            await _moved(progress, last - first + 1)
+        return created, upserted
 
-    async def update(self) -> int:
+    async def update(self, progress: Progress | None = None) -> int:
+        """Update the changed rows, a slice at a time; returns how many were updated
+        (fewer than staged: some changed since the validation)."""
         if not self.plan.update_columns:
             return 0
-        stage = table(CHANGED_STAGE, *(column(c) for c in self.changed_columns))
+        stage = table(CHANGED_STAGE, *(column(c) for c in (*self.changed_columns, SEQ)))
         condition = self.target.c[self.plan.pk] == stage.c.import_pk
         if self.plan.versioned:
             condition = condition & (self.target.c.version == stage.c.import_version)
-        await self.session.execute(self.changes.overwritten(condition))
-        statement = update(self.target).where(condition).values(self._set(stage.c))
-        result = await self.session.execute(statement)
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        updated = 0
+        for first, last in slices(self.staged[CHANGED_STAGE]):
+            where = condition & stage.c[SEQ].between(first, last)
+            await self.session.execute(self.changes.overwritten(where))
+            statement = update(self.target).where(where).values(self._set(stage.c))
+            result = await self.session.execute(statement)
+            updated += int(result.rowcount)  # type: ignore[attr-defined]
+            await _moved(progress, last - first + 1)
+        return updated
 
     def _set(self, source: Any) -> dict[str, Any]:
         values: dict[str, Any] = {c: source[c] for c in self.plan.update_columns}
         if self.plan.versioned:
             values["version"] = self.target.c.version + 1
         return values
+
+
+async def _moved(progress: Progress | None, rows: int) -> None:
+    """`rows` more are written (or a step ended): a chance to cancel, and to show it."""
+    if progress is not None:
+        await progress(rows)
 
 
 async def _sqlite_insert(session: AsyncSession, changes: ChangeSet, rows: list[Record]) -> int:

@@ -223,6 +223,13 @@ class Hub:
             for subscriber in watchers:
                 subscriber.offer(text)
 
+    def tell(self, user_id: int, text: str) -> int:
+        """Queue `text` for every connection of one user; return how many."""
+        chosen = [s for s in self.subscribers if s.user.id == user_id]
+        for subscriber in chosen:
+            subscriber.offer(text)
+        return len(chosen)
+
     def broadcast(self, text: str) -> None:
         """Queue `text` for every connection."""
         for subscriber in self.subscribers:

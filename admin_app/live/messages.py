@@ -10,6 +10,8 @@ To a browser (one JSON object per WebSocket message or SSE event):
   (a batch delete is one message);
 - `{"type": "presence", "model", "pk", "viewers": [{"id", "name", "mode"}]}`,
   everyone on that record's page, `mode` being `viewing` or `editing`;
+- `{"type": "import", "job": {"id", "status", "rows_done", "new", "updated", ...}}`,
+  only to the user who started that import job: how it is going (`imports.tasks`);
 - `{"type": "resync"}`: changes may have been missed (a slow client, a lost
   database connection); pages offer to refresh;
 - `{"type": "error", "detail"}` before the server closes a connection it refuses.
@@ -17,7 +19,8 @@ To a browser (one JSON object per WebSocket message or SSE event):
 Between processes, over PostgreSQL NOTIFY, an envelope `{"node", "m": [...]}` holds
 changes as above, presence (`viewers` as `[id, name, mode]` triples), `sync` (a
 process asks the others to repeat their presence) and `recheck` (sessions were
-revoked). A NOTIFY payload must stay under 8000 bytes, so `pack` splits.
+revoked), and `user` (`{"user": id, "message": {...}}`: a message for one user's
+connections, wherever they are). A NOTIFY payload must stay under 8000 bytes, so `pack` splits.
 """
 
 from __future__ import annotations

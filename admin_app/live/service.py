@@ -22,7 +22,7 @@ from admin_app.auth.permissions import Grants
 from admin_app.auth.sessions import Timeouts
 from admin_app.live.broker import Broker, LocalBroker, PostgresBroker, listen_options
 from admin_app.live.hub import CLOSE_GOING_AWAY, RESYNC, Hub, Page, Subscriber
-from admin_app.live.messages import Actor, Change, Record, coalesce, parse_viewers
+from admin_app.live.messages import Actor, Change, Record, coalesce, dumps, parse_viewers
 from admin_app.live.presence import Presence
 from admin_app.live.scopes import Scopes
 from admin_app.live.watcher import SessionWatcher
@@ -141,6 +141,12 @@ class LiveService:
             asyncio.get_running_loop().call_soon(self._flush)
         self._pending.append(change)
 
+    def tell(self, user_id: int, message: dict[str, Any]) -> None:
+        """Send `message` to every live connection of one user, in every process: how
+        that user's import job is going, whichever process runs it."""
+        self.hub.tell(user_id, dumps(message))
+        self.broker.send([{"type": "user", "user": user_id, "message": message}])
+
     def stats(self) -> dict[str, int]:
         """Numbers for monitoring."""
         return {
@@ -233,6 +239,11 @@ class LiveService:
             self._send_presence(self.presence.local_records())
         elif kind == "recheck":
             self.watcher.check_soon()
+        elif kind == "user":
+            user, told = message.get("user"), message.get("message")
+            if not (isinstance(user, int) and isinstance(told, dict)):
+                raise ValueError(f"not a message to a user: {message!r:.200}")
+            self.hub.tell(user, dumps(told))
         else:
             raise ValueError(f"unknown message type {kind!r:.40}")
 

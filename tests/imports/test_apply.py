@@ -153,3 +153,30 @@ async def cancel_job(settings, job_id):
             assert await cancel(session, job_id)
     finally:
         await engine.dispose()
+
+
+def test_a_large_file_is_written_in_slices_every_row_once(seeded, tmp_path, sql, monkeypatch):
+    """PostgreSQL writes the staged rows a slice at a time (each statement stays within
+    the statement timeout); slices of 3 here, so both kinds of rows span several."""
+    monkeypatch.setattr("admin_app.imports.writing.SLICE", 3)
+    existing = [r[0] for r in sql("SELECT email FROM customer ORDER BY id LIMIT 4")]
+    lines = [f"Renamed,X,{e}" for e in existing] + [
+        f"New{n},Y,new{n}@example.com" for n in range(7)
+    ]
+    text = "first_name,last_name,email\n" + "\n".join(lines) + "\n"
+    done: list[int] = []
+
+    async def seen(job) -> None:
+        done.append(job.rows_done)
+
+    job_id, _, report = job(
+        seeded, write(tmp_path, text), mode=ImportMode.UPSERT, key="email", on_progress=seen
+    )
+    assert (report.new, report.updated) == (7, 4)
+    assert status(sql, job_id) == ("done", "")
+    renamed = sql("SELECT count(*) FROM customer WHERE first_name = 'Renamed'")[0][0]
+    created = sql("SELECT count(*) FROM customer WHERE email LIKE 'new%@example.com'")[0][0]
+    assert (renamed, created) == (4, 7), "a slice was skipped or written twice"
+    changes = sql("SELECT created, count(*) FROM import_change GROUP BY created ORDER BY created")
+    assert [tuple(c) for c in changes] == [(False, 4), (True, 7)]
+    assert done[-1] == 11, f"the progress did not reach every row: {done}"

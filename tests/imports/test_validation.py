@@ -173,3 +173,17 @@ def test_a_file_that_is_not_csv_or_xlsx_is_refused(settings, tmp_path):
 
     with pytest.raises(FileError, match=r"\.csv or \.xlsx"):
         run(validate(settings, write(tmp_path, "{}", "people.json")))
+
+
+def test_a_value_repeated_within_the_file_is_refused_at_its_second_row(settings, tmp_path):
+    """Within the file, as the unique index would see it: e-mail without letter case
+    (text is remembered by its digest, `rows.seen_key`)."""
+    people = HEADER + "".join(
+        f"P{n},Q,{email},FR,yes\n"
+        for n, email in enumerate(["a@example.com", "b@example.com", "A@Example.com"])
+    )
+    report = run(validate(settings, write(tmp_path, people)))
+    assert [(e.row, e.field, e.message) for e in report.first_errors] == [
+        (3, "email", "Row 1 of this file has the same email.")
+    ]
+    assert (report.new, report.errors) == (2, 1)

@@ -65,3 +65,28 @@ async def test_behind_a_pooler_without_a_direct_url_it_warns_instead_of_listenin
     finally:
         await asyncio.wait_for(live.stop(), 10)
         await engine.dispose()
+
+
+async def test_a_message_for_one_user_reaches_that_user_in_another_process_and_nobody_else(url):
+    """An import's progress, told by the process running it, reaches its user's page
+    whichever process holds that page's connection."""
+    settings = make_settings(database_url=url)
+    engine = create_engine(settings)
+    here, there = (LiveService(settings, create_sessionmaker(engine)) for _ in range(2))
+    for service in (here, there):
+        await service.start()
+    try:
+        for service in (here, there):
+            await asyncio.wait_for(service.broker.connected.wait(), 10)  # type: ignore[attr-defined]
+        ann = there.connect(Actor(1, "Ann"), "s1", frozenset({"customer"}))
+        bob = there.connect(Actor(2, "Bob"), "s2", frozenset({"customer"}))
+        mine = here.connect(Actor(1, "Ann"), "s3", frozenset({"customer"}))
+        here.tell(1, {"type": "import", "job": {"id": 7, "rows_done": 500}})
+        expected = '{"type":"import","job":{"id":7,"rows_done":500}}'
+        assert await asyncio.wait_for(ann.next(), 10) == expected
+        assert mine.pending() == [expected], "the user's connection in the same process"
+        assert bob.pending() == [], "another user was told of Ann's import"
+    finally:
+        for service in (here, there):
+            await asyncio.wait_for(service.stop(), 10)
+        await engine.dispose()

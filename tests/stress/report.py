@@ -31,11 +31,12 @@ class Scale:
     crash_rounds: int
     slow_clients: int  # connections holding half a request open at once
     value_examples: int  # hypothesis examples per view and role (tests/stress/test_every_value.py)
+    import_rows: int  # customers in the CSV imported beside list traffic (test_import_traffic.py)
 
 
 SCALES = {
-    "full": Scale("full", 20_000, 200, 1_000, 50, 1_000, 3, 3_000, 25),
-    "smoke": Scale("smoke", 600, 20, 100, 10, 50, 1, 150, 4),
+    "full": Scale("full", 20_000, 200, 1_000, 50, 1_000, 3, 3_000, 25, 1_000_000),
+    "smoke": Scale("smoke", 600, 20, 100, 10, 50, 1, 150, 4, 2_000),
 }
 
 
@@ -71,6 +72,7 @@ SECTIONS: dict[str, str] = {
     "Crashes": "The web process and the email worker killed with SIGKILL mid-work.",
     "Slow clients": "Connections that send half a request and wait (slowloris).",
     "Concurrent edits": "Pairs of administrators saving the same record at once.",
+    "Imports": "A large CSV imported as a background job while others keep using list pages.",
     "Database restart": "PostgreSQL stopped and started while requests are in flight.",
 }
 

@@ -17,6 +17,7 @@ from starlette_admin.helpers import on_commit
 
 from admin_app.admin import compat
 from admin_app.admin.base import AppModelView
+from admin_app.admin.email_rule import email_address
 from admin_app.admin.fields import AwareDateTimeField
 from admin_app.audit.events import record_event
 from admin_app.auth import totp
@@ -78,7 +79,7 @@ class AdminUserView(AppModelView):
     menu_group = "Administration"
     fields = [
         IntegerField("id", label="ID"),
-        EmailField("email", required=True, maxlength=254),
+        EmailField("email", required=True, maxlength=254, validators=[email_address()]),
         StringField(
             "pending_email",
             label="New email, awaiting confirmation",

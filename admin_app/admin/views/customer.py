@@ -10,6 +10,7 @@ from starlette_admin import (
 
 from admin_app.admin.base import AppModelView
 from admin_app.admin.compat import CountryField
+from admin_app.admin.email_rule import email_address
 from admin_app.admin.fields import AwareDateTimeField
 from admin_app.models import Customer
 
@@ -23,7 +24,7 @@ class CustomerView(AppModelView):
         IntegerField("id", label="ID"),
         StringField("first_name", required=True, maxlength=100),
         StringField("last_name", required=True, maxlength=100),
-        EmailField("email", required=True, maxlength=254),
+        EmailField("email", required=True, maxlength=254, validators=[email_address()]),
         PhoneField("phone", maxlength=32),
         StringField("city", maxlength=100),
         CountryField("country"),
