@@ -6,7 +6,7 @@ when lines are added or moved; existing lines are numbered in the order they wer
 lines), so a revert undoes the save as a whole; "" for entries that stand alone.
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0017
 Create Date: 2026-12-07
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0014"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
