@@ -30,6 +30,15 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def proposes_a_field(key: str, held: set[str] | frozenset[str]) -> bool:
+    """Whether `held` lets its owner change a field of `key` through a change request (four
+    eyes): the edit form and a PATCH open to them, and what they change waits for approval."""
+    from admin_app.admin.registry import REGISTRY
+
+    fields = [f for v in REGISTRY if v.key == key for f in getattr(v, "protected_fields", ())]
+    return any(f"{key}:propose_{name}" in held for name in fields)
+
+
 MISSING = 2_000_000_000
 """A key no seeded record has: a permitted delete answers 404 and removes nothing."""
 
@@ -54,6 +63,8 @@ def api_sweep(
 
     for key, pk in pks.items():
         can = {a for a in ("view", "create", "edit", "delete") if f"{key}:{a}" in held}
+        if proposes_a_field(key, held):
+            can.add("edit")  # a PATCH of such a field files a change request
         if not (every_method or can or any(code.endswith(":view") for code in held)):
             continue  # reading is refused alike on every model; one model shows it
         listed = client.get(f"/api/v1/{key}?limit=5", headers=headers)
