@@ -37,6 +37,7 @@ from starlette_admin.types import RequestAction
 
 from admin_app.admin import compat
 from admin_app.admin.delete_preview import Preview, Previewable, preview
+from admin_app.admin.deletion import DeleteBlocked
 from admin_app.db import Base
 
 NOTHING_TO_DELETE = "None of these records exists, or you may not see them."
@@ -155,7 +156,7 @@ class DeletePages(Admin):
             done = await view.delete_confirmed(request, list(found.pks))
         except ActionFailed as failed:
             return self._render_delete_page(request, view, found, failed.msg, 400)
-        except SQLAlchemyError:
+        except (SQLAlchemyError, DeleteBlocked):
             message = "The database refused the delete; nothing was deleted. See why below."
             return await self.delete_page_response(request, view, pks, message, 409)
         return _back(request, str(view.key), done, "success", after_delete=True)
