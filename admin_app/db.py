@@ -152,7 +152,13 @@ def hide_trashed(state: ORMExecuteState) -> None:
         return
     if state.execution_options.get(INCLUDE_TRASHED, False):
         return
-    state.statement = state.statement.options(
+    state.statement = without_trashed(state.statement)
+
+
+def without_trashed(stmt: Any) -> Any:
+    """`stmt` (an ORM statement) without trashed rows, wherever it runs: what a session
+    does for every SELECT, for the few that run on a bare connection (exports)."""
+    return stmt.options(
         with_loader_criteria(Trashable, lambda cls: cls.deleted_at.is_(None), include_aliases=True)
     )
 
