@@ -126,7 +126,8 @@ class Trashable:
     Every ORM SELECT run by an app session leaves trashed rows out (`hide_trashed`),
     wherever the entity appears: lists, search, pickers, exports, the API, counts,
     relationship loads. A query that wants them says so with
-    `execution_options(include_trashed=True)` (the trash pages, restore and purge).
+    `execution_options(include_trashed=True)` (the trash pages, restore and purge), a
+    session with `info["include_trashed"] = True` (the confirmation page of a purge).
     """
 
     deleted_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
@@ -150,7 +151,9 @@ def hide_trashed(state: ORMExecuteState) -> None:
     """
     if not state.is_select or state.is_column_load:
         return
-    if state.execution_options.get(INCLUDE_TRASHED, False):
+    if state.execution_options.get(INCLUDE_TRASHED, False) or state.session.info.get(
+        INCLUDE_TRASHED
+    ):
         return
     state.statement = without_trashed(state.statement)
 

@@ -184,8 +184,11 @@ class DeletePages(Admin):
         found: Preview,
         error: str | None,
         status_code: int,
+        purge: bool = False,
     ) -> Response:
-        action_url = request.url_for(f"{self.route_name}:delete", key=view.key)
+        """The page; `purge` for deleting rows from the trash for good (`TrashPages`)."""
+        route = "trash-purge" if purge else "delete"
+        action_url = request.url_for(f"{self.route_name}:{route}", key=view.key)
         origin = compat.requested_origin(request)
         context = {
             "title": f"Delete {view.display_name}",
@@ -194,6 +197,7 @@ class DeletePages(Admin):
             "error": error,
             "action_url": compat.with_origin(action_url, origin),
             "cancel_url": _safe_origin(request, str(view.key), origin),
+            "mode": "purge" if purge else ("trash" if getattr(view, "trashable", False) else ""),
         }
         return compat.template_response(self, request, "delete.html", context, status_code)
 

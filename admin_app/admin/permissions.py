@@ -19,6 +19,7 @@ from starlette_admin import BaseField, RequestAction
 from starlette_admin.contrib.sqla import ModelView
 
 from admin_app.auth.permissions import BASE_ACTIONS, Grants, grants
+from admin_app.db import Trashable
 
 BUILTIN_ACTIONS = {"delete", "export", "view", "edit"}
 _FIELDS_MEMO = "admin_app.fields"
@@ -53,7 +54,9 @@ class PermissionsMixin(ModelView):
         ]
         fields = [f"edit_{name}" for name in self.protected_fields]
         base = ("view", "export") if self.read_only else BASE_ACTIONS
-        return [*base, *dict.fromkeys(custom), *fields]
+        # Deleting from the trash for good: apart from `delete`, which moves to the trash.
+        purge = ["purge"] if issubclass(self.model, Trashable) else []
+        return [*base, *dict.fromkeys(custom), *fields, *purge]
 
     def allows(self, request: Request, action: str) -> bool:
         """Whether the request's user holds `<key>:<action>` (is a superuser, for

@@ -57,17 +57,18 @@ async def trash(
     return batch
 
 
-async def restore(db: AsyncSession, batch: str) -> int:
-    """Bring back every row of `batch`; how many of them were the deleted records
-    (their children are not counted)."""
-    restored = 0
-    for model in trashable_models():
-        rows = await trashed(db, model, model.trash_batch == batch)  # type: ignore[attr-defined]
-        for row in rows:
-            _mark(row, None, None)
-        restored = len(rows) or restored  # parents come last: theirs is the count
+async def restore(db: AsyncSession, model: type[Base], objs: Sequence[Any]) -> None:
+    """Bring trashed `objs` (rows of `model`) back, with the children that went to the
+    trash with them (in their batch)."""
+    for obj in objs:
+        batch = obj.trash_batch
+        where = _pk(model) == inspect(obj).identity[0]
+        for child, condition in _children(model, where):
+            in_batch = child.trash_batch == batch  # type: ignore[attr-defined]
+            for row in await trashed(db, child, condition, in_batch):
+                _mark(row, None, None)
+        _mark(obj, None, None)
     await db.flush()
-    return restored
 
 
 async def trashed(
