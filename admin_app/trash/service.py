@@ -100,8 +100,8 @@ async def unique_clashes(
             condition = func.lower(column) == value.strip().lower()
         else:
             condition = column == value
-        # Hidden-trash criteria apply: only records outside the trash clash.
-        if (await db.execute(select(_pk(model)).where(condition).limit(1))).first():
+        # The entity, not a bare column: the session's criterion then leaves the trash out.
+        if (await db.scalars(select(model).where(condition).limit(1))).first() is not None:
             clashing.append(name)
     return clashing
 

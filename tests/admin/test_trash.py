@@ -185,3 +185,18 @@ def test_the_soft_delete_page_says_where_the_records_go(seeded: Settings, admin_
     assert 'data-delete-mode="trash"' in page.text and "Orders \u203a Trash" in unescape(page.text)
     tags = admin_client.get("/admin/tag/delete?pks=1")
     assert "data-delete-mode" not in tags.text, "a hard delete says nothing of a trash"
+
+
+def test_a_record_with_unique_values_is_restored_when_nothing_clashes(
+    seeded: Settings, admin_client: TestClient
+):
+    """Its own value, in the trash, is no clash (a check that read the trash said it was)."""
+    form = {"first_name": "Una", "last_name": "Undo", "email": "una@example.com", "country": "DE"}
+    made = post_form(admin_client, "/admin/customer/create", form, follow_redirects=False)
+    assert made.status_code == 303
+    (pk,) = fetch(seeded, "SELECT id FROM customer WHERE email = 'una@example.com'")[0]
+    done = post_form(admin_client, "/admin/customer/delete", {"pks": pk})
+    undo = _undo_form(done.text)
+    back = post_form(admin_client, undo["action"], {"batch": undo["batch"]})
+    assert back.status_code == 200, unescape(back.text)[:2000]
+    assert _trashed(seeded, "customer", [pk]) == [False]
