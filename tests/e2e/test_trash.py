@@ -83,7 +83,7 @@ def test_delete_undo_restore_and_delete_for_good(
         page.get_by_role("button", name="Yes, delete").click()
     open_link(page, "Open the trash")
     expect(page.get_by_role("heading", name="Customers \u203a Trash")).to_be_visible()
-    entry = page.locator("[data-trash] tbody tr", has_text=EMAIL)
+    entry = page.locator("[data-trash-pk]", has_text=EMAIL)
     expect(entry).to_have_count(1)
     screens.check("trash")
     with next_page(page):
@@ -94,7 +94,7 @@ def test_delete_undo_restore_and_delete_for_good(
     with next_page(page):
         page.get_by_role("button", name="Yes, delete").click()
     open_link(page, "Open the trash")
-    entry = page.locator("[data-trash] tbody tr", has_text=EMAIL)
+    entry = page.locator("[data-trash-pk]", has_text=EMAIL)
     with next_page(page):
         entry.get_by_role("link", name="Delete for good: Tara Trash").click()
     expect(page.locator('[data-delete-mode="purge"]')).to_contain_text("cannot be undone")
@@ -102,7 +102,7 @@ def test_delete_undo_restore_and_delete_for_good(
     with next_page(page):
         page.get_by_role("button", name="Yes, delete for good").click()
     expect(page.get_by_role("alert")).to_contain_text("deleted for good")
-    expect(page.locator("[data-trash] tbody tr", has_text=EMAIL)).to_have_count(0)
+    expect(page.locator("[data-trash-pk]", has_text=EMAIL)).to_have_count(0)
     assert not screens.problems, "\n".join(screens.problems)
 
 
@@ -119,7 +119,7 @@ def test_a_role_without_purge_restores_but_cannot_delete_for_good(
         page.get_by_role("button", name="Yes, delete").click()
     expect(page.get_by_role("alert")).to_contain_text("was moved to the trash")
     open_link(page, "Open the trash")
-    entry = page.locator("[data-trash] tbody tr", has_text=TRASH_PRODUCT)
+    entry = page.locator("[data-trash-pk]", has_text=TRASH_PRODUCT)
     expect(entry).to_have_count(1)
     expect(page.get_by_role("link", name="Delete for good")).to_have_count(0)
     screens.check("trash without purge")
