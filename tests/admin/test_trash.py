@@ -3,11 +3,15 @@ delete for good behind its own permission, each in the audit log."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from html import unescape
+from typing import Any
 
 from starlette.testclient import TestClient
 
+from admin_app.live.hub import Page
+from admin_app.live.messages import Actor
 from admin_app.settings import Settings
 from tests.admin.delete_helpers import groups, preview_state
 from tests.helpers import create_admin, fetch, login, make_role, post_form
@@ -200,3 +204,24 @@ def test_a_record_with_unique_values_is_restored_when_nothing_clashes(
     back = post_form(admin_client, undo["action"], {"batch": undo["batch"]})
     assert back.status_code == 200, unescape(back.text)[:2000]
     assert _trashed(seeded, "customer", [pk]) == [False]
+
+
+def test_open_pages_are_told_live_that_a_trashed_record_is_gone(
+    seeded: Settings, admin_client: TestClient
+):
+    """The live feed says "deleted", so open lists and detail pages drop the record."""
+    order, _ = _order_with_most_lines(seeded)
+    live = admin_client.app_state["live"]
+
+    async def open_list() -> Any:
+        page = live.connect(Actor(99, "Viewer"), "viewer-session", frozenset({"order"}))
+        live.watch(page, Page("order"))
+        return page
+
+    async def next_message(page: Any) -> str:
+        return str(await asyncio.wait_for(page.next(), 10))
+
+    watcher = admin_client.portal.call(open_list)
+    assert post_form(admin_client, "/admin/order/delete", {"pks": order}).status_code == 200
+    message = admin_client.portal.call(next_message, watcher)
+    assert "deleted" in message and f'"{order}"' in message, message
