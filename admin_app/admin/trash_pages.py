@@ -81,14 +81,12 @@ class TrashPages(DeletePages):
         pks = [str(inspect(row).identity[0]) for row in rows]  # only what is in the trash
         found = await self._preview(request, view, pks) if pks else None
         if found is None:
-            raise HTTPException(
-                404, "None of these records is in the trash, or you may not see it."
-            )
+            raise HTTPException(404, NOT_IN_TRASH)
         if request.method == "GET" or not found.allowed:
             status = 200 if found.allowed else 409
             return self._render_delete_page(request, view, found, None, status, purge=True)
         try:
-            await _purge(request, rows, len(rows))
+            await _purge(request, rows)
         except IntegrityError:
             message = "The database refused the delete; nothing was deleted."
             return self._render_delete_page(request, view, found, message, 409, purge=True)
@@ -130,9 +128,7 @@ class TrashPages(DeletePages):
             query = _by_pks(request, view, pks)
         rows = await self._trashed(request, view, query, view.action_select_all_limit)
         if not rows:
-            raise HTTPException(
-                404, "None of these records is in the trash, or you may not see it."
-            )
+            raise HTTPException(404, NOT_IN_TRASH)
         return rows
 
     async def _clashes(
@@ -210,11 +206,11 @@ def _take_new_values(row: Any, fields: Sequence[str], form: FormData, pk: str) -
     return errors
 
 
-async def _purge(request: Request, rows: Sequence[Any], count: int) -> None:
+async def _purge(request: Request, rows: Sequence[Any]) -> None:
     """Delete `rows` for good, in a savepoint, logged as `purge`."""
     db = get_session(request)
     async with db.begin_nested():
-        with audit_as("purge", f"{count} from the trash, for good"):
+        with audit_as("purge", f"{len(rows)} from the trash, for good"):
             for row in rows:
                 await db.delete(row)
             await db.flush()
