@@ -30,7 +30,17 @@ from admin_app.live.service import find_live
 from admin_app.models import AuditEntry
 from admin_app.state import get_session
 
-ACTIONS = ("create", "update", "delete", "revert", "import", *SECURITY_ACTIONS)
+ACTIONS = (
+    "create",
+    "update",
+    "delete",
+    "revert",
+    "import",
+    "trash",
+    "restore",
+    "purge",
+    *SECURITY_ACTIONS,
+)
 
 
 class AuditEntryView(AppModelView):
