@@ -13,12 +13,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import JSON, DateTime, Index, MetaData, Numeric, Table, event
+from sqlalchemy import JSON, DateTime, Index, MetaData, Numeric, String, Table, event
 from sqlalchemy.engine import URL, Connection, Dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -105,6 +112,61 @@ class Versioned:
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:
         return {"version_id_col": cls.version}
+
+
+class Trashable:
+    """A record that Delete moves to the trash rather than removing (`admin_app.trash`).
+
+    Inheriting this is the one declaration that makes a model trashable: the trash
+    columns below, trash and restore in its admin view, and hiding from every query.
+    A trashed row keeps its place and its keys; `deleted_at` says when it went, and
+    `trash_batch` names the delete that took it, shared by the children that went with
+    it, so that a restore brings back exactly that set.
+
+    Every ORM SELECT run by an app session leaves trashed rows out (`hide_trashed`),
+    wherever the entity appears: lists, search, pickers, exports, the API, counts,
+    relationship loads. A query that wants them says so with
+    `execution_options(include_trashed=True)` (the trash pages, restore and purge), a
+    session with `info["include_trashed"] = True` (the confirmation page of a purge).
+    """
+
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    trash_batch: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+
+    @property
+    def trashed(self) -> bool:
+        return self.deleted_at is not None
+
+
+INCLUDE_TRASHED = "include_trashed"
+"""The execution option that lets a statement see trashed rows (see `Trashable`)."""
+
+
+def hide_trashed(state: ORMExecuteState) -> None:
+    """Leave trashed rows out of an ORM SELECT, unless it asks for them (`Trashable`).
+
+    SQLAlchemy's documented recipe for soft deletes: `with_loader_criteria` adds the
+    condition wherever a trashable entity appears, in subqueries and joins too. Loading
+    the columns of an object already in hand (a refresh) is left alone.
+    """
+    if not state.is_select or state.is_column_load:
+        return
+    if state.execution_options.get(INCLUDE_TRASHED, False) or state.session.info.get(
+        INCLUDE_TRASHED
+    ):
+        return
+    state.statement = without_trashed(state.statement)
+
+
+def without_trashed(stmt: Any) -> Any:
+    """`stmt` (an ORM statement) without trashed rows, wherever it runs: what a session
+    does for every SELECT, for the few that run on a bare connection (exports)."""
+    return stmt.options(
+        with_loader_criteria(Trashable, lambda cls: cls.deleted_at.is_(None), include_aliases=True)
+    )
+
+
+event.listen(RoutingSession, "do_orm_execute", hide_trashed)
 
 
 def table_of(model: type[Base]) -> Table:

@@ -89,6 +89,7 @@ from admin_app.replicas.routing import ReadRouter
 from admin_app.replicas.sticky import StickyReads
 from admin_app.settings import ConfigError, Settings, load_settings
 from admin_app.templating import STATIC_DIR, app_templates
+from admin_app.trash.purge import running_purges
 from admin_app.web import health, metrics
 from admin_app.web.errors import exception_handlers
 from admin_app.web.live import live_routes
@@ -153,6 +154,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             async with (
                 running_worker(mailer, enabled=settings.email_worker),
                 running_dispatcher(dispatcher, enabled=settings.email_worker),
+                running_purges(
+                    sessions, settings.trash_retention_days, enabled=settings.email_worker
+                ),
             ):
                 yield {
                     "settings": settings,

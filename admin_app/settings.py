@@ -239,6 +239,10 @@ class Settings(BaseSettings):
     webhook_breaker_cooldown: float = Field(default=60.0, gt=0, le=86400)
     """Seconds an endpoint's open breaker waits before one trial delivery."""
 
+    trash_retention_days: int = Field(default=30, ge=1, le=36500)
+    """Days a deleted customer, product or order stays in the trash before the worker
+    deletes it for good (`admin_app.trash.purge`)."""
+
     password_reset_max_age: int = Field(default=30 * 60, ge=60, le=7 * 86400)
     """Seconds a password-reset link stays valid."""
 

@@ -29,11 +29,11 @@ from starlette_admin.fields import BaseField, EnumField, RelationField
 from starlette_admin.filters import FilterRegistry
 
 from admin_app.admin import approvals, child_rows, compat, input_rules
-from admin_app.admin.delete_page import DeleteActionsMixin
 from admin_app.admin.export import ExportMixin
 from admin_app.admin.filters import FILTERS
 from admin_app.admin.permissions import PermissionsMixin
 from admin_app.admin.relations import RelationManager
+from admin_app.admin.trash_delete import TrashDeleteMixin
 from admin_app.admin.versioning import ConflictRow, VersionedEditMixin
 from admin_app.db import Base
 from admin_app.state import get_session
@@ -46,9 +46,7 @@ NON_FIELD = "__all__"
 """Form-error key for problems that belong to no single field (shown above the form)."""
 
 
-class AppModelView(
-    PermissionsMixin, VersionedEditMixin, ExportMixin, DeleteActionsMixin, ModelView
-):
+class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, TrashDeleteMixin, ModelView):
     """Base for every registered view. Subclasses set `model` and `fields` at least."""
 
     model: type[Base]

@@ -223,6 +223,23 @@ def emit_after_create_committed(view: BaseModelView, request: Request, obj: Any)
     return view._emit_after_create_committed(request, obj)
 
 
+def emit_before_delete(view: BaseModelView, request: Request, pk: Any, obj: Any) -> Awaitable[None]:
+    """Run `before_delete` and emit its event, as starlette-admin's `delete` does."""
+    return view._emit_before_delete(request, pk, obj)
+
+
+def emit_after_delete(view: BaseModelView, request: Request, pk: Any, obj: Any) -> Awaitable[None]:
+    """Run `after_delete` and emit its event, as starlette-admin's `delete` does."""
+    return view._emit_after_delete(request, pk, obj)
+
+
+def emit_after_delete_committed(
+    view: BaseModelView, request: Request, pk: Any, obj: Any
+) -> Awaitable[None]:
+    """Run `after_delete_committed` and emit its event, as starlette-admin's `delete` does."""
+    return view._emit_after_delete_committed(request, pk, obj)
+
+
 def enum_choices(field: EnumField, request: Request) -> Any:
     """The `(value, label)` pairs a choice field offers this request."""
     return field._get_choices(request)
@@ -497,6 +514,9 @@ CALLED: tuple[Pin, ...] = (
     Pin(ModelView, "_arrange_data", "(self, request, data, is_edit=…)"),
     Pin(ModelView, "_apply_search_and_filters", "(self, request, stmt, q, filters)"),
     Pin(BaseModelView, "_emit_after_create_committed", "(self, request, obj)"),
+    Pin(BaseModelView, "_emit_before_delete", "(self, request, pk, obj)"),
+    Pin(BaseModelView, "_emit_after_delete", "(self, request, pk, obj)"),
+    Pin(BaseModelView, "_emit_after_delete_committed", "(self, request, pk, obj)"),
     Pin(BaseModelView, "_parse_list_params", "(self, request, query_params=…)"),
     Pin(BaseModelView, "_active_filter_chips", "(self, request, list_params)"),
     Pin(BaseModelView, "_parse_filter_string", "(raw)"),

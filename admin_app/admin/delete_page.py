@@ -37,6 +37,7 @@ from starlette_admin.types import RequestAction
 
 from admin_app.admin import compat
 from admin_app.admin.delete_preview import Preview, Previewable, preview
+from admin_app.admin.deletion import DeleteBlocked
 from admin_app.db import Base
 
 NOTHING_TO_DELETE = "None of these records exists, or you may not see them."
@@ -155,7 +156,7 @@ class DeletePages(Admin):
             done = await view.delete_confirmed(request, list(found.pks))
         except ActionFailed as failed:
             return self._render_delete_page(request, view, found, failed.msg, 400)
-        except SQLAlchemyError:
+        except (SQLAlchemyError, DeleteBlocked):
             message = "The database refused the delete; nothing was deleted. See why below."
             return await self.delete_page_response(request, view, pks, message, 409)
         return _back(request, str(view.key), done, "success", after_delete=True)
@@ -183,8 +184,11 @@ class DeletePages(Admin):
         found: Preview,
         error: str | None,
         status_code: int,
+        purge: bool = False,
     ) -> Response:
-        action_url = request.url_for(f"{self.route_name}:delete", key=view.key)
+        """The page; `purge` for deleting rows from the trash for good (`TrashPages`)."""
+        route = "trash-purge" if purge else "delete"
+        action_url = request.url_for(f"{self.route_name}:{route}", key=view.key)
         origin = compat.requested_origin(request)
         context = {
             "title": f"Delete {view.display_name}",
@@ -193,6 +197,7 @@ class DeletePages(Admin):
             "error": error,
             "action_url": compat.with_origin(action_url, origin),
             "cancel_url": _safe_origin(request, str(view.key), origin),
+            "mode": "purge" if purge else ("trash" if getattr(view, "trashable", False) else ""),
         }
         return compat.template_response(self, request, "delete.html", context, status_code)
 

@@ -50,6 +50,11 @@ class Outcome(enum.StrEnum):
     """Prevents the delete while it exists."""
 
 
+class DeleteBlocked(Exception):
+    """Rows that would block a hard delete exist: a delete that does not reach the
+    database's constraints (a move to the trash) refuses as the database would."""
+
+
 @dataclass(frozen=True)
 class Consequence:
     """The rows of `table` (of `model`, if mapped) that a delete affects as `outcome`."""

@@ -46,6 +46,7 @@ from admin_app.admin.lists import keyset
 from admin_app.admin.lists.keyset import CursorError
 from admin_app.admin.lists.query import ListingMixin, Position
 from admin_app.admin.xlsx import XlsxStream
+from admin_app.db import without_trashed
 from admin_app.replicas.routing import read_connection
 from admin_app.state import get_session
 
@@ -178,6 +179,9 @@ class ExportMixin(ListingMixin):
         elif scope not in ("all", "selected"):
             raise ActionFailed("Choose which rows to export: selected, this page, or all.")
         expected = await self.list_total(request, query)
+        # The rows are read on a bare connection (`read_connection`), not by the session
+        # that leaves trashed rows out by itself.
+        query = without_trashed(query)
         return query.order_by(*(key.order_by() for key in keys)), expected
 
     def _pk_of(self, obj: Any) -> Any:

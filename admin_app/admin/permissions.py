@@ -19,6 +19,7 @@ from starlette_admin import BaseField, RequestAction
 from starlette_admin.contrib.sqla import ModelView
 
 from admin_app.auth.permissions import BASE_ACTIONS, Grants, grants
+from admin_app.db import Trashable
 
 BUILTIN_ACTIONS = {"delete", "export", "view", "edit"}
 _FIELDS_MEMO = "admin_app.fields"
@@ -62,7 +63,9 @@ class PermissionsMixin(ModelView):
         proposals = [f"propose_{name}" for name in self.proposables()]
         approve = ["approve"] if proposals else []
         base = ("view", "export") if self.read_only else BASE_ACTIONS
-        return [*base, *dict.fromkeys(custom), *fields, *proposals, *approve]
+        # Deleting from the trash for good: apart from `delete`, which moves to the trash.
+        purge = ["purge"] if issubclass(self.model, Trashable) else []
+        return [*base, *dict.fromkeys(custom), *fields, *purge, *proposals, *approve]
 
     def proposables(self) -> list[str]:
         """The fields and actions whose changes a role may propose for approval."""

@@ -30,7 +30,6 @@ from admin_app.admin.base import AppModelView
 from admin_app.admin.changes import ChangeReader
 from admin_app.admin.dashboard import DashboardView
 from admin_app.admin.datetimes import local_date, local_datetime
-from admin_app.admin.delete_page import DeletePages
 from admin_app.admin.devices import device_name
 from admin_app.admin.fields import PermissionMatrixField
 from admin_app.admin.import_pages import ImportPages
@@ -44,6 +43,8 @@ from admin_app.admin.record_pages import RecordPages
 from admin_app.admin.registry import REGISTRY
 from admin_app.admin.saved_views.routes import SavedViewRoutes
 from admin_app.admin.theme import AppTheme
+from admin_app.admin.trash_delete import pop_undo
+from admin_app.admin.trash_pages import TrashPages
 from admin_app.admin.versioning import EditConflict
 from admin_app.admin.views.audit_entry import AuditEntryView
 from admin_app.admin.views.change_request import ChangeRequestView
@@ -69,7 +70,7 @@ from admin_app.webhooks.dispatcher import wake_after_commit
 from admin_app.webhooks.topics import choices
 
 
-class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages, PaletteRoutes, SavedViewRoutes):
+class AppAdmin(RecordPages, ListRoutes, TrashPages, ImportPages, PaletteRoutes, SavedViewRoutes):
     """starlette-admin's `Admin`, with these changes, each for a reason:
 
     - its per-request `DBSessionMiddleware` is dropped: the app's own (outermost)
@@ -80,7 +81,8 @@ class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages, PaletteRoutes,
     - uploaded media are served from inside the admin, behind its login;
     - list pages and relation pickers stay fast on big tables (`ListRoutes`,
       see docs/big-tables.md);
-    - deleting shows what the delete does first (`DeletePages`);
+    - deleting shows what the delete does first (`DeletePages`); customers, products
+      and orders go to a trash, with Undo, Restore and Delete for good (`TrashPages`);
     - a record's detail page and forms keep their chrome (`RecordPages`);
     - files are imported as jobs, through pages that map, check and apply them with a
       progress bar (`ImportPages`, over the JSON calls of `ImportJobRoutes`);
@@ -125,6 +127,7 @@ class AppAdmin(RecordPages, ListRoutes, DeletePages, ImportPages, PaletteRoutes,
         self.templates.env.filters["local_date"] = local_date
         self.templates.env.filters["device_name"] = device_name
         self.templates.env.globals["in_frame"] = relations.in_frame
+        self.templates.env.globals["trash_undo"] = pop_undo
         compat.add_template_names(self.templates.env)
         # Templates change only with a deploy (a restart): no file check on every render.
         self.templates.env.auto_reload = settings.debug

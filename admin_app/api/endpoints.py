@@ -21,6 +21,7 @@ from starlette_admin import RequestAction
 from starlette_admin.exceptions import ActionFailed, FormValidationError
 
 from admin_app.admin.base import AppModelView
+from admin_app.admin.deletion import DeleteBlocked
 from admin_app.admin.versioning import EditConflict
 from admin_app.api import listing, records
 from admin_app.api.auth import authorize
@@ -111,7 +112,7 @@ class ModelEndpoints:
             await view.delete(request, [request.path_params["pk"]])
         except ActionFailed as refused:
             raise ApiError(409, refused.msg) from None
-        except IntegrityError:
+        except (IntegrityError, DeleteBlocked):
             raise ApiError(409, "Other records depend on this one; nothing was deleted.") from None
         return Response(status_code=204)
 

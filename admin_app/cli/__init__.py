@@ -14,7 +14,7 @@ from admin_app.admin.registry import REGISTRY
 from admin_app.admin.webhook_topics import webhook_topics
 from admin_app.audit.context import cli_actor, set_actor
 from admin_app.audit.recorder import start_recording
-from admin_app.cli import api_tokens, check, db, email, imports, rotate, seed, serve, users
+from admin_app.cli import api_tokens, check, db, email, imports, rotate, seed, serve, trash, users
 from admin_app.cli.common import CommandError
 from admin_app.settings import ConfigError
 from admin_app.webhooks.capture import start_capture
@@ -49,3 +49,4 @@ main.add_command(email.email)
 main.add_command(rotate.rotate_secrets)
 main.add_command(imports.import_)
 main.add_command(api_tokens.api_token)
+main.add_command(trash.purge_trash)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import timedelta
 
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,6 +19,7 @@ from admin_app.email.samples import SAMPLES
 from admin_app.email.worker import Worker
 from admin_app.models import OutboxMessage, OutboxStatus
 from admin_app.settings import load_settings
+from admin_app.trash.purge import purge_older_than, run_purges
 from admin_app.webhooks.dispatcher import Dispatcher
 
 
@@ -30,7 +32,8 @@ def _log_to_stderr() -> None:
 @click.command()
 @click.option("--once", is_flag=True, help="Send what is due now, then exit (for cron).")
 def worker(once: bool) -> None:
-    """Deliver queued email and webhooks: retries with backoff, dead after the last attempt.
+    """Deliver queued email and webhooks (retries with backoff, dead after the last
+    attempt), and purge the trash of records older than TRASH_RETENTION_DAYS.
 
     Runs until SIGTERM or Ctrl-C; the message or webhook being sent is finished, the
     rest of the batch is handed back. Set EMAIL_WORKER=false on the web processes when
@@ -46,6 +49,7 @@ def worker(once: bool) -> None:
         webhooks = Dispatcher(settings, sessions)
         if once:
             try:
+                await purge_older_than(sessions, timedelta(days=settings.trash_retention_days))
                 return await Worker(mailer).run_until_idle(), await webhooks.run_until_idle()
             finally:
                 await webhooks.aclose()
@@ -59,7 +63,11 @@ def worker(once: bool) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, request_stop)
         click.echo(f"admin-app worker: sending through {mailer.transport.description}", err=True)
-        await asyncio.gather(Worker(mailer).run(stop), webhooks.run(stop))
+        await asyncio.gather(
+            Worker(mailer).run(stop),
+            webhooks.run(stop),
+            run_purges(sessions, settings.trash_retention_days, stop),
+        )
         return 0, 0
 
     handled, posted = run_with_engine(settings, work)

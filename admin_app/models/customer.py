@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Index, String, func
+from sqlalchemy import Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from admin_app.db import Base, Versioned, sort_indexes, trigram_index, utcnow
+from admin_app.db import Base, Trashable, Versioned, sort_indexes, trigram_index, utcnow
 
 if TYPE_CHECKING:
     from admin_app.models.order import Order
 
 
-class Customer(Versioned, Base):
-    """A buyer. Email addresses are unique regardless of letter case."""
+class Customer(Trashable, Versioned, Base):
+    """A buyer. Email addresses are unique regardless of letter case, among the customers
+    not in the trash."""
 
     __tablename__ = "customer"
     __table_args__ = (
@@ -46,4 +47,10 @@ class Customer(Versioned, Base):
         return f"{self.full_name} <{self.email}>"
 
 
-Index("uq_customer_email_lower", func.lower(Customer.email), unique=True)
+Index(
+    "uq_customer_email_lower",
+    func.lower(Customer.email),
+    unique=True,
+    postgresql_where=text("deleted_at IS NULL"),
+    sqlite_where=text("deleted_at IS NULL"),
+)

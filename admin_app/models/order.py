@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from admin_app.db import Base, Versioned, sort_indexes, trigram_index, utcnow
+from admin_app.db import Base, Trashable, Versioned, sort_indexes, trigram_index, utcnow
 from admin_app.models.customer import Customer
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ class OrderStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class Order(Versioned, Base):
+class Order(Trashable, Versioned, Base):
     """One purchase by one customer, made of order lines."""
 
     __tablename__ = "orders"

@@ -7,12 +7,12 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from admin_app.db import Base, Versioned, sort_indexes
+from admin_app.db import Base, Trashable, Versioned, sort_indexes
 from admin_app.models.order import Order
 from admin_app.models.product import Product
 
 
-class OrderLine(Versioned, Base):
+class OrderLine(Trashable, Versioned, Base):
     """A quantity of one product in one order, at the unit price charged."""
 
     __tablename__ = "order_line"

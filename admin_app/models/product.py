@@ -6,16 +6,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from admin_app.db import Base, Versioned, sort_indexes, trigram_index, utcnow
+from admin_app.db import Base, Trashable, Versioned, sort_indexes, trigram_index, utcnow
 from admin_app.models.category import Category
 from admin_app.models.tag import Tag, product_tag
 
 
-class Product(Versioned, Base):
-    """A sellable item with a unique SKU, a price and a stock level."""
+class Product(Trashable, Versioned, Base):
+    """A sellable item with a SKU (unique among the products not in the trash), a price
+    and a stock level."""
 
     __tablename__ = "product"
     __audit_collections__ = ("tags",)
@@ -25,11 +26,18 @@ class Product(Versioned, Base):
         *sort_indexes("product", "name", "price", "stock", "is_active", "created_at"),
         trigram_index("product", "name"),
         trigram_index("product", "sku"),
+        Index(
+            "uq_product_sku",
+            "sku",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    sku: Mapped[str] = mapped_column(String(64))
     price: Mapped[Decimal]
     stock: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)

@@ -68,7 +68,7 @@ def test_a_customer_with_orders_is_shown_its_orders_as_blocking_and_not_deleted(
     assert table_counts(seeded) == before, "something was deleted although orders block it"
 
 
-def test_a_customer_without_orders_is_deleted_after_confirming(seeded, admin_client):
+def test_a_customer_without_orders_goes_to_the_trash_after_confirming(seeded, admin_client):
     customer = new_customer(seeded, "nobuys@example.com")
     page = admin_client.get(f"/admin/customer/delete?pks={customer}&_origin=/admin/customer/list")
     assert preview_state(page.text) == "allowed" and confirm_button(page.text)
@@ -84,18 +84,19 @@ def test_a_customer_without_orders_is_deleted_after_confirming(seeded, admin_cli
     )
     assert done.status_code == 303 and done.headers["location"].endswith("/admin/customer/list")
     listing = unescape(admin_client.get(done.headers["location"]).text)
-    assert 'The item "Nora Nobuys <nobuys@example.com>" was successfully deleted.' in listing
-    assert fetch(seeded, "SELECT count(*) FROM customer WHERE id = :c", c=customer)[0][0] == 0
+    assert 'The item "Nora Nobuys <nobuys@example.com>" was moved to the trash.' in listing
+    trashed = "SELECT count(*) FROM customer WHERE id = :c AND deleted_at IS NOT NULL"
+    assert fetch(seeded, trashed, c=customer)[0][0] == 1, "the customer is not in the trash"
     logged = fetch(
         seeded,
-        "SELECT count(*) FROM audit_entry WHERE model = 'customer' AND action = 'delete' "
+        "SELECT count(*) FROM audit_entry WHERE model = 'customer' AND action = 'trash' "
         "AND object_pk = :p",
         p=str(customer),
     )
     assert logged[0][0] == 1, "the delete is not in the audit log"
 
 
-def test_deleting_an_order_shows_and_takes_its_lines(seeded, admin_client):
+def test_deleting_an_order_shows_and_takes_its_lines_to_the_trash(seeded, admin_client):
     order = fetch(
         seeded, "SELECT order_id FROM order_line GROUP BY order_id ORDER BY count(*) DESC LIMIT 1"
     )[0][0]
@@ -112,9 +113,16 @@ def test_deleting_an_order_shows_and_takes_its_lines(seeded, admin_client):
     ]
     done = post_form(admin_client, "/admin/order/delete", {"pks": order}, follow_redirects=False)
     assert done.status_code == 303, done.text[:300]
-    assert fetch(seeded, "SELECT count(*) FROM orders WHERE id = :o", o=order)[0][0] == 0
-    left = fetch(seeded, "SELECT count(*) FROM order_line WHERE order_id = :o", o=order)[0][0]
-    assert left == 0, "the order's lines outlived it"
+    (batch,) = fetch(seeded, "SELECT trash_batch FROM orders WHERE id = :o", o=order)[0]
+    assert batch, "the order is not in the trash"
+    left = fetch(
+        seeded,
+        "SELECT count(*) FROM order_line WHERE order_id = :o "
+        "AND (trash_batch IS NULL OR trash_batch != :b)",
+        o=order,
+        b=batch,
+    )[0][0]
+    assert left == 0, "the order's lines did not go to the trash with it, in its batch"
 
 
 def test_a_category_keeps_its_products_and_says_so(seeded, admin_client):

@@ -113,7 +113,9 @@ def test_create_edit_and_delete_a_product_with_category_and_tags(seeded, admin_c
         admin_client, "/admin/product/delete", {"pks": row[0]}, follow_redirects=False
     )
     assert deleted.status_code == 303, deleted.text
-    assert fetch(seeded, "SELECT count(*) FROM product WHERE id = :p", p=row[0])[0][0] == 0
+    gone = "SELECT count(*) FROM product WHERE id = :p AND deleted_at IS NULL"
+    assert fetch(seeded, gone, p=row[0])[0][0] == 0, "the product is still outside the trash"
+    assert admin_client.get(f"/admin/product/detail?pk={row[0]}").status_code == 404
 
 
 def test_batch_delete(seeded, admin_client):

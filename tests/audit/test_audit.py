@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
+from admin_app.models import Product
 from tests.cli.test_cli import admin_app
-from tests.helpers import csrf_token, fetch, login, post_form
+from tests.helpers import csrf_token, fetch, login, post_form, run
 
 
 def entries(settings, where: str = "1=1", **params):
@@ -57,15 +59,17 @@ def create_product(client, seeded, **overrides) -> int:
 def test_create_update_delete_are_logged_with_who_where_and_diffs(seeded, admin_client):
     pk = create_product(admin_client, seeded)
     post_form(admin_client, f"/admin/product/edit?pk={pk}", product_form(price="7.50"))
-    post_form(admin_client, "/admin/product/delete", {"pks": pk})
+    post_form(admin_client, "/admin/product/delete", {"pks": pk})  # to the trash
+    post_form(admin_client, "/admin/product/trash/purge", {"pks": pk})  # for good
     log = entries(seeded, "model = 'product' AND object_pk = :p", p=str(pk))
-    assert [e["action"] for e in log] == ["create", "update", "delete"]
+    assert [e["action"] for e in log] == ["create", "update", "trash", "purge"]
     for e in log:
         assert e["actor"] == "root@example.com"
         assert e["ip"] == "testclient"
     assert log[0]["changes"]["sku"] == [None, "AUD-1"]
     assert log[1]["changes"] == {"price": ["5.00", "7.50"]}, "only the changed field"
-    assert log[2]["changes"]["name"] == ["Audited", None], "the deleted row is kept whole"
+    assert set(log[2]["changes"]) == {"deleted_at", "trash_batch"}, "the move to the trash"
+    assert log[3]["changes"]["name"] == ["Audited", None], "the deleted row is kept whole"
 
 
 def test_a_failed_save_logs_nothing(seeded, admin_client):
@@ -185,10 +189,16 @@ def test_revert_is_refused_when_the_record_changed_again(seeded, admin_client):
     assert float(fetch(seeded, "SELECT price FROM product WHERE id = :p", p=pk)[0][0]) == 9.0
 
 
+async def _hard_delete(db: Any, pk: int) -> None:
+    await db.delete(await db.get(Product, pk))
+
+
 def test_revert_recreates_a_deleted_row_with_its_tags(seeded, admin_client):
     tags = [str(r[0]) for r in fetch(seeded, "SELECT id FROM tag ORDER BY id LIMIT 2")]
     pk = create_product(admin_client, seeded, tags=tags)
-    post_form(admin_client, "/admin/product/delete", {"pks": pk})
+    # The admin's Delete moves a product to the trash; a delete made elsewhere (a script,
+    # through the ORM) is what leaves a `delete` entry to revert.
+    run(seeded, lambda db: _hard_delete(db, pk))
     deletion = entries(seeded, "model = 'product' AND action = 'delete'")[-1]
     response = admin_client.post(
         f"/admin/_api/audit-entry/row-action?name=revert&pk={deletion['id']}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from admin_app.db import create_engine
 from admin_app.demo.seed import SeedPlan, seed
 from admin_app.email.outbox import enqueue
 from admin_app.email.samples import SAMPLES
+from admin_app.models import Product
 from admin_app.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_SECRET, DatabaseFactory, make_settings
 from tests.e2e.browser import (
@@ -40,6 +42,10 @@ CLERK_EMAIL = "clerk@example.com"
 LEAD_EMAIL = "lead@example.com"
 """Accounts with the demo's "Pricing clerk" and "Pricing lead" roles (four-eyes approval)."""
 """A limited role of the demo data: views some models and edits orders (admin_app/demo/seed.py)."""
+CATALOGUE_EMAIL = "catalogue@example.com"
+"""Holds the demo's "Catalogue editor" role: deletes products, but may not purge the trash."""
+TRASH_PRODUCT = "E2E trash lamp"
+"""A product on no order, so it can be deleted (tests/e2e/test_trash.py)."""
 SCREENSHOTS = PROJECT_ROOT / "test-results" / "screenshots"
 TIMEOUT_MS = 10_000
 """Longest wait for any one browser step or expectation; a stuck page fails, never hangs.
@@ -68,6 +74,9 @@ def live_server(
     create_admin(settings, LEAD_EMAIL, superuser=False, full_name="Lee Lead")
     give_role(settings, LEAD_EMAIL, "Pricing lead")
     _propose_price(settings)
+    create_admin(settings, CATALOGUE_EMAIL, superuser=False, full_name="Cat Catalogue")
+    give_role(settings, CATALOGUE_EMAIL, "Catalogue editor")
+    _add_lone_product(settings)
     _queue_email(settings)
     _add_webhook(settings)
     env = {
@@ -121,6 +130,13 @@ def _propose_price(settings: Settings) -> None:
                 proposer=clerk.display_name,
             )
         )
+
+    run(settings, work)
+
+
+def _add_lone_product(settings: Settings) -> None:
+    async def work(session: Any) -> None:
+        session.add(Product(name=TRASH_PRODUCT, sku="E2E-TRASH-1", price=Decimal("12.00")))
 
     run(settings, work)
 

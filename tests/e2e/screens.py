@@ -27,6 +27,7 @@ PAGE_ACTIONS = {
     "create": "create",
     "edit": "edit",
     "delete": "delete",  # the confirmation page; opening it deletes nothing
+    "trash": "delete",  # the trash page of a trashable model (admin_app/admin/trash_pages.py)
 }
 """The permission each page of a model needs."""
 
@@ -87,7 +88,8 @@ def model_pages() -> Iterator[ModelPage]:
     views = [view_class() for view_class in REGISTRY]
     for kind in PAGE_ACTIONS:
         for view in views:
-            yield ModelPage(view, kind)
+            if kind != "trash" or getattr(view, "trashable", False):
+                yield ModelPage(view, kind)
 
 
 # --- what a page must show -------------------------------------------------------------

@@ -110,7 +110,7 @@ def _delete_product(page: Page, shots: Screenshots) -> None:
     shots.take(page, "delete confirmation")
     with next_page(page):
         page.get_by_role("button", name="Yes, delete").click()
-    expect(page.get_by_role("alert")).to_contain_text(f'"{NAME} ({SKU})" was successfully deleted')
+    expect(page.get_by_role("alert")).to_contain_text(f'"{NAME} ({SKU})" was moved to the trash')
     shots.take(page, "deleted")
     expect(search(page, SKU)).to_have_count(0)
     expect(page.get_by_role("cell", name="No data")).to_be_visible()

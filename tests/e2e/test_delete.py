@@ -49,7 +49,7 @@ def test_a_customer_with_orders_is_shown_its_orders_and_cannot_be_deleted(
     expect(page).to_have_url(re.compile(r"/admin/customer/detail\?pk="))
 
 
-def test_a_customer_without_orders_is_deleted_from_the_list_after_the_preview(
+def test_a_customer_without_orders_goes_to_the_trash_from_the_list_after_the_preview(
     page: Page, shots: Screenshots
 ) -> None:
     page.set_viewport_size(DESKTOP)
@@ -77,6 +77,6 @@ def test_a_customer_without_orders_is_deleted_from_the_list_after_the_preview(
     shots.take(page, "confirm phone")
     with next_page(page):
         page.get_by_role("button", name="Yes, delete").click()
-    expect(page.get_by_role("alert")).to_contain_text("was successfully deleted")
+    expect(page.get_by_role("alert")).to_contain_text("was moved to the trash")
     shots.take(page, "deleted phone")
     expect(search(page, EMAIL)).to_have_count(0)

@@ -32,7 +32,18 @@ from admin_app.live.service import find_live
 from admin_app.models import AuditEntry
 from admin_app.state import get_session
 
-ACTIONS = ("create", "update", "delete", "revert", "import", *AUDIT_ACTIONS, *SECURITY_ACTIONS)
+ACTIONS = (
+    "create",
+    "update",
+    "delete",
+    "revert",
+    "import",
+    "trash",
+    "restore",
+    "purge",
+    *AUDIT_ACTIONS,
+    *SECURITY_ACTIONS,
+)
 
 
 class AuditEntryView(AppModelView):
