@@ -34,6 +34,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -176,10 +177,16 @@ class _PostgresStage:
             statement = pg_insert(self.target).from_select(list(self.plan.insert_columns), rows)
             if conflict is not None:
                 keys = select(_on(conflict, stage)).where(in_slice)
-                taken = await self.session.execute(self.changes.overwritten(conflict.in_(keys)))
+                live = _live(self.target)
+                taken = await self.session.execute(
+                    self.changes.overwritten(conflict.in_(keys) & live)
+                )
                 upserted += int(taken.rowcount)  # type: ignore[attr-defined]
                 statement = statement.on_conflict_do_update(
-                    index_elements=[conflict], set_=self._set(statement.excluded)
+                    index_elements=[conflict],
+                    # A trashable table's unique index covers the rows not in the trash.
+                    index_where=live if "deleted_at" in self.target.c else None,
+                    set_=self._set(statement.excluded),
                 )
             version = self.target.c.version if self.plan.versioned else cast(null(), Integer)
             returned = statement.returning(
@@ -272,3 +279,8 @@ def conflict_target(model: Any, key: str, case_insensitive: bool) -> ColumnEleme
     """The unique index expression of `key` (`lower(email)` for case-insensitive keys)."""
     column_ = getattr(model, key)
     return func.lower(column_) if case_insensitive else column_
+
+
+def _live(target: Table) -> ColumnElement[bool]:
+    """The rows of `target` that are not in the trash (all of them, if it has none)."""
+    return target.c.deleted_at.is_(None) if "deleted_at" in target.c else true()

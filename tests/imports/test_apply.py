@@ -65,6 +65,20 @@ def test_upsert_by_email_updates_existing_rows_and_creates_new_ones(seeded, tmp_
     assert status(sql, job_id)[0] == "done"
 
 
+def test_upsert_leaves_a_trashed_record_alone_and_creates_a_live_one(seeded, tmp_path, sql):
+    (pk, email) = sql("SELECT id, email FROM customer ORDER BY id LIMIT 1")[0]
+    sql("UPDATE customer SET deleted_at = CURRENT_TIMESTAMP WHERE id = :i", i=pk)
+    text = f"first_name,last_name,email\nAgain,Here,{email}\n"
+    job_id, _, report = job(seeded, write(tmp_path, text), mode=ImportMode.UPSERT, key="email")
+    assert (report.new, report.updated) == (1, 0), "a trashed record is not matched by its key"
+    rows = sql(
+        "SELECT first_name, deleted_at IS NULL FROM customer WHERE email = :e ORDER BY id", e=email
+    )
+    assert [tuple(r)[1] for r in rows] == [False, True], "the trashed one stays, a live one is new"
+    assert tuple(rows[1])[0] == "Again"
+    assert status(sql, job_id)[0] == "done"
+
+
 def test_update_changes_only_the_mapped_columns(seeded, tmp_path, sql):
     (email, last, city) = sql("SELECT email, last_name, city FROM customer ORDER BY id LIMIT 1")[0]
     path = write(tmp_path, f"email,first_name\n{email},Changed\n")
