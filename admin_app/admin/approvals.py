@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, inspect, update
+from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.requests import Request
@@ -30,12 +30,13 @@ from admin_app.audit.context import audit_as
 from admin_app.audit.recorder import AUDIT_TABLE, entry
 from admin_app.audit.values import from_json, to_json
 from admin_app.auth.identity import Identity, current_identity
+from admin_app.auth.permissions import load_grants
 from admin_app.db import utcnow
 from admin_app.email.delivery import deliver_after_commit
-from admin_app.email.notices import change_decided, change_proposed
+from admin_app.email.notices import Reach, change_decided, change_proposed
 from admin_app.live.messages import Action, Actor, Change
 from admin_app.live.service import find_live
-from admin_app.models import ChangeRequest, RequestStatus
+from admin_app.models import AdminUser, ChangeRequest, RequestStatus
 from admin_app.state import get_session, get_settings
 
 if TYPE_CHECKING:  # the views' base installs these hooks
@@ -77,7 +78,7 @@ def install(view: PermissionsMixin) -> None:
         if held:
             changes, others = held
             filed = await propose(context.request, view, context.obj, changes)
-            await tell(context.request, filed)
+            await tell(context.request, view, filed)
             labels = ", ".join(_label(view, name) for name in changes)
             also = " Your other changes were saved." if others else " Nothing else changed."
             _tell_user(
@@ -101,7 +102,7 @@ async def propose_action(
         name: [to_json(getattr(obj, name)), to_json(value)] for name, value in changes.items()
     }
     filed = await propose(request, view, obj, before, action)
-    await tell(request, filed)
+    await tell(request, view, filed)
     return filed
 
 
@@ -194,7 +195,7 @@ async def decide(
             await _restate(request, filed, RequestStatus.STALE)
     await db.refresh(filed)
     await _log(request, filed, _verb(filed.status), comment)
-    await tell(request, filed)
+    await tell(request, view, filed)
     return Decision(filed, applied)
 
 
@@ -272,13 +273,14 @@ REQUESTS_KEY = "change-request"
 """The admin key of the change requests' own view."""
 
 
-async def tell(request: Request, filed: ChangeRequest) -> None:
+async def tell(request: Request, view: PermissionsMixin, filed: ChangeRequest) -> None:
     """Tell the people concerned, once committed: on the live feed (whoever may see the
-    request), and by email: the approvers of a new request, the proposer of a decided one."""
+    request), and by email: the approvers of a new request whose row scope holds its
+    record, the proposer of a decided one."""
     settings = get_settings(request)
     db = get_session(request)
     if filed.status == RequestStatus.PENDING:
-        rows = await change_proposed(db, settings, request, filed)
+        rows = await change_proposed(db, settings, request, filed, _reach(request, view, filed))
     else:
         rows = await change_decided(db, settings, request, filed)
     for row in rows:
@@ -298,3 +300,20 @@ async def tell(request: Request, filed: ChangeRequest) -> None:
             live.publish(change)
 
     on_commit(request, publish)
+
+
+def _reach(request: Request, view: PermissionsMixin, filed: ChangeRequest) -> Reach:
+    """Whether `filed`'s record is within an account's row scope on `view`, as the
+    change requests' own list decides it."""
+    db = get_session(request)
+    column = getattr(view.model, getattr(view, "pk_attr", None) or "id")
+    pk = view.coerce_pk(filed.record_pk) if hasattr(view, "coerce_pk") else filed.record_pk
+
+    async def reaches(user: AdminUser) -> bool:
+        held = await load_grants(db, Identity.of(user))
+        if held.scope(str(view.key)) is None:
+            return True
+        found = view.scope_query(request, select(column).where(column == pk), held)
+        return await db.scalar(found) is not None
+
+    return reaches

@@ -7,6 +7,8 @@ the change that caused it) and returns the row; callers with a request pass it t
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -30,6 +32,9 @@ from admin_app.models import (
 )
 from admin_app.settings import Settings
 from admin_app.state import get_session, get_settings
+
+Reach = Callable[[AdminUser], Awaitable[bool]]
+"""Whether a record is within an account's row scope (asked of each approver)."""
 
 
 def _when() -> str:
@@ -114,9 +119,12 @@ async def order_shipped(db: AsyncSession, settings: Settings, order: Order) -> O
     )
 
 
-async def approvers(db: AsyncSession, model: str, *, but: int | None) -> list[AdminUser]:
-    """Active accounts whose roles may approve changes to `model`, other than `but`; the
-    superusers when no role may."""
+async def approvers(
+    db: AsyncSession, model: str, *, but: int | None, reaches: Reach | None = None
+) -> list[AdminUser]:
+    """Active accounts whose roles may approve changes to `model`, other than `but` and
+    other than those the record is beyond (`reaches`: their row scope); the superusers
+    when no role may."""
     holders = (
         select(admin_user_role.c.user_id)
         .join(RolePermission, RolePermission.role_id == admin_user_role.c.role_id)
@@ -127,6 +135,8 @@ async def approvers(db: AsyncSession, model: str, *, but: int | None) -> list[Ad
     if but is not None:
         active = active.where(AdminUser.id != but)
     found = list(await db.scalars(active.where(AdminUser.id.in_(holders)).order_by(AdminUser.id)))
+    if reaches is not None:
+        found = [user for user in found if await reaches(user)]
     if not found:
         found = list(await db.scalars(active.where(AdminUser.is_superuser).order_by(AdminUser.id)))
     return found
@@ -153,9 +163,14 @@ def _detail_link(settings: Settings, request: Request | None, filed: ChangeReque
 
 
 async def change_proposed(
-    db: AsyncSession, settings: Settings, request: Request | None, filed: ChangeRequest
+    db: AsyncSession,
+    settings: Settings,
+    request: Request | None,
+    filed: ChangeRequest,
+    reaches: Reach | None = None,
 ) -> list[OutboxMessage]:
-    """Ask everyone who may approve `filed` (but its proposer) to decide it."""
+    """Ask everyone who may approve `filed` (but its proposer, and those whose row scope
+    leaves its record out) to decide it."""
     context = _request_context(settings, request, filed)
     return [
         await enqueue(
@@ -165,7 +180,7 @@ async def change_proposed(
             kind="change_proposed",
             context={**context, "name": user.display_name},
         )
-        for user in await approvers(db, filed.model, but=filed.proposer_id)
+        for user in await approvers(db, filed.model, but=filed.proposer_id, reaches=reaches)
     ]
 
 

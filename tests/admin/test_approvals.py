@@ -43,9 +43,22 @@ def people(seeded):
     return seeded
 
 
+_OPENED: list[TestClient] = []
+"""The clients `as_user` opened in this test; each runs the app's lifespan (its pool and
+workers), so they are closed when the test ends rather than left holding connections."""
+
+
+@pytest.fixture(autouse=True)
+def _close_opened_clients():
+    yield
+    while _OPENED:
+        _OPENED.pop().__exit__(None, None, None)
+
+
 def as_user(client: TestClient, email: str) -> TestClient:
     other = TestClient(client.app)
     other.__enter__()
+    _OPENED.append(other)
     assert login(other, email).status_code == 303, f"{email} logs in"
     return other
 
@@ -298,6 +311,15 @@ def test_a_refund_proposed_waits_and_scoped_approvers_see_only_their_orders(peop
         assert refunded(people, pk) == 0, "a proposed refund is not made"
     ids = {row[0] for row in requests_of(people)}
     assert len(ids) == 2
+    asked = [
+        tuple(r)
+        for r in fetch(
+            people,
+            "SELECT recipient, text_body FROM email_outbox WHERE kind = 'change_proposed' "
+            "AND recipient = 'fr@example.com'",
+        )
+    ]
+    assert len(asked) == 1, "the French lead is asked about the French order's refund only"
     listed = french_lead.get("/admin/change-request/list").text
     by_order = dict(fetch(people, "SELECT record_pk, id FROM change_request WHERE model = 'order'"))
     french_request, other_request = by_order[str(orders["FR"])], by_order[str(orders["other"])]

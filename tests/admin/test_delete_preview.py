@@ -10,7 +10,7 @@ import pytest
 
 from admin_app.admin.registry import REGISTRY
 from admin_app.admin.views.customer import CustomerView
-from admin_app.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
+from admin_app.models import ChangeRequest, OutboxMessage, WebhookDelivery, WebhookEndpoint
 from tests.admin.delete_helpers import (
     add_lines,
     add_orders,
@@ -182,6 +182,16 @@ def a_row(settings, view) -> str:
         run(settings, work)
     if view.model in (WebhookEndpoint, WebhookDelivery):
         add_webhook_delivery(settings)
+    if view.model is ChangeRequest:
+
+        async def propose(session) -> None:
+            session.add(
+                ChangeRequest(
+                    model="product", record_pk="1", record_repr="Walk", changes={"price": [1, 2]}
+                )
+            )
+
+        run(settings, propose)
     table = view.model.__table__
     column = next(iter(table.primary_key.columns))
     rows = fetch(settings, f"SELECT {column.name} FROM {table.name} ORDER BY 1 LIMIT 1")

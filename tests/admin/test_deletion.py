@@ -32,17 +32,23 @@ EXPECTED = {
     Category: {(K, "product")},
     Tag: {(K, "product")},
     # CASCADE without any ORM relationship (sessions, recovery codes, API tokens, SSO
-    # identities); SET NULL on the audit log and import jobs; a role link.
+    # identities, saved views and remembered columns); SET NULL on the audit log, import
+    # jobs and change requests (they keep the name); a role link.
     AdminUser: {
         (D, "admin_session"),
         (D, "recovery_code"),
         (D, "api_token"),
         (D, "oidc_identity"),
+        (D, "saved_view"),
+        (D, "list_preference"),
+        (D, "role_default_view"),
         (K, "role"),
         (K, "audit_entry"),
         (K, "import_job"),
+        (K, "change_request"),
     },
-    Role: {(D, "role_permission"), (K, "admin_user")},
+    # A role's default views go with it; views shared with it are no longer shared.
+    Role: {(D, "role_permission"), (D, "role_default_view"), (K, "admin_user"), (K, "saved_view")},
 }
 
 

@@ -75,7 +75,7 @@ def test_upsert_leaves_a_trashed_record_alone_and_creates_a_live_one(seeded, tmp
         "SELECT first_name, deleted_at IS NULL FROM customer WHERE email = :e ORDER BY id", e=email
     )
     assert [tuple(r)[1] for r in rows] == [False, True], "the trashed one stays, a live one is new"
-    assert tuple(rows[1])[0] == "Again"
+    assert rows[1][0] == "Again"
     assert status(sql, job_id)[0] == "done"
 
 
