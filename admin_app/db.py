@@ -239,12 +239,17 @@ def _sqlite_begin_before_savepoint(connection: Connection, _name: str) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+COMMAND_TIMEOUT = 60.0
+"""Seconds a PostgreSQL statement of the app may run before the driver gives up on it."""
+
+
 def create_engine(
     settings: Settings,
     *,
     direct: bool = False,
     url: URL | None = None,
     connect_timeout: float | None = None,
+    command_timeout: float | None = COMMAND_TIMEOUT,
     **kwargs: Any,
 ) -> AsyncEngine:
     """Build the async engine for `settings`; it connects lazily, on first use.
@@ -252,7 +257,8 @@ def create_engine(
     `direct` connects to `DATABASE_DIRECT_URL` (PostgreSQL without the pooler), for
     migrations; `url` to another server (a read replica, `admin_app.replicas`) with the
     same pool settings; everything else uses `DATABASE_URL`. `connect_timeout` shortens
-    `DB_CONNECT_TIMEOUT`.
+    `DB_CONNECT_TIMEOUT`; `command_timeout` (seconds, None for none) bounds each
+    PostgreSQL statement.
 
     Statement parameters are never rendered into errors (`hide_parameters`): an
     error about an `UPDATE admin_user SET password_hash=...` must not log the hash.
@@ -279,7 +285,10 @@ def create_engine(
         # Bound values (password hashes, tokens) stay out of error messages and logs.
         "hide_parameters": True,
         "connect_args": _connect_args(
-            settings, pooled=settings.through_pooler(url), timeout=connect_timeout
+            settings,
+            pooled=settings.through_pooler(url),
+            timeout=connect_timeout,
+            command_timeout=command_timeout,
         ),
     }
     options.update(kwargs)
@@ -290,12 +299,16 @@ def create_engine(
 
 
 def _connect_args(
-    settings: Settings, *, pooled: bool, timeout: float | None = None
+    settings: Settings,
+    *,
+    pooled: bool,
+    timeout: float | None = None,
+    command_timeout: float | None = COMMAND_TIMEOUT,
 ) -> dict[str, Any]:
     """What every PostgreSQL connection is opened with."""
     args: dict[str, Any] = {
         "timeout": min(timeout or settings.db_connect_timeout, settings.db_connect_timeout),
-        "command_timeout": 60,
+        "command_timeout": command_timeout,
         "server_settings": {"application_name": "admin-app", "timezone": "UTC"},
     }
     if pooled:

@@ -137,7 +137,10 @@ def _sqlite_migration_connections(engine: AsyncEngine) -> None:
 
 
 async def _run_async(settings: Settings) -> None:
-    engine = create_engine(settings, direct=True)  # never through DATABASE_POOLER
+    # Never through DATABASE_POOLER; and with no statement timeout: a migration may
+    # rewrite a table of millions of rows in one statement (0018 backfills every order
+    # line's place), which takes minutes, not the app's 60 s.
+    engine = create_engine(settings, direct=True, command_timeout=None)
     if settings.is_sqlite:
         _sqlite_migration_connections(engine)
     try:
