@@ -20,6 +20,10 @@ driven as people use it.
    Prints the goals last, one PASS or FAIL line each. Then measures imports
    (`bench/imports.py`: 1,000,000 new customers, an upsert of 100,000, SQLite).
 
+`BENCH_ONLY=detail,edit` (words of scenario names, comma-separated) drives only the
+scenarios whose names hold one of them, prints their rates and ratios, and stops: a quick
+check while working on one page; it writes no results and checks no goals.
+
 Exits 1, with a line saying why, if any answer was not a 200 (wrk alone counts a
 redirect to the login page as a success) or a request failed. Goals not met are
 reported, not fatal. Rates depend on the machine: read the ratios, and the load
@@ -72,6 +76,9 @@ def main() -> None:
         sys.exit("error: wrk is not installed; install it with: apt-get install wrk")
     load_before = os.getloadavg()[0]
     prepare_database()
+    if ONLY:
+        measure_only()
+        return
     results, weights, memory = measure()
     results.update(measure_replica())
     run = report.Run(
@@ -114,6 +121,31 @@ def measure() -> tuple[Results, Weights, dict[str, float]]:
         memory[END] = rss_mb(admin.pid)
         memory["floor server, at the end of the run"] = rss_mb(floor.pid)
     return results, weights, memory
+
+
+ONLY = [word.strip() for word in os.environ.get("BENCH_ONLY", "").split(",") if word.strip()]
+"""Words of the scenario names to drive alone (`BENCH_ONLY`); empty: the whole bench."""
+
+
+def measure_only() -> None:
+    """The scenarios `BENCH_ONLY` names, on both servers; their rates and ratios printed."""
+    env = {**os.environ, **app_environment()}
+    with serve("admin_app.main:app", env) as admin, serve("bench.floor_app:app", env) as floor:
+        cookies = [login(admin.url, n) for n in range(1, USERS + 1)]
+        table = describe(cookies)
+        plan = [s for s in scenarios(table) if any(word in s.name for word in ONLY)]
+        if not plan:
+            sys.exit(f"bench: no scenario's name holds any of {ONLY}")
+        preflight(admin, floor, plan, cookies)
+        try:
+            results = run_all(admin, floor, plan)
+        finally:
+            os.unlink(table.api_urls)
+        print(f"admin server RSS: {rss_mb(admin.pid):.0f} MB")
+    for name, pair in results.items():
+        ratio = pair["admin"].req_s / pair["floor"].req_s if pair["floor"].req_s else 0.0
+        print(f"{name}: {ratio:.2f}x the floor; not 200: {pair['admin'].not_ok or 'none'}")
+    print(f"load average before/after: {os.getloadavg()[0]:.1f}")
 
 
 def describe(cookies: list[str]) -> Table:
