@@ -17,8 +17,9 @@ driven as people use it.
    with the admin reading from it (bench/replica.py; `BENCH_REPLICA=0` skips it).
 5. Prints the table, and writes it to `bench/results/<time>.json` and (for a valid run)
    `latest.json` and `latest.md`. Runs `bench/ws_capacity.py` when that file exists.
-   Prints the goals last, one PASS or FAIL line each. Then measures imports
-   (`bench/imports.py`: 1,000,000 new customers, an upsert of 100,000, SQLite).
+   Prints the goals last, one PASS or FAIL line each. Then times an order of 200 lines
+   in its form (`bench/order_lines.py`) and measures imports (`bench/imports.py`:
+   1,000,000 new customers, an upsert of 100,000, SQLite).
 
 `BENCH_ONLY=detail,edit` (words of scenario names, comma-separated) drives only the
 scenarios whose names hold one of them, prints their rates and ratios, and stops: a quick
@@ -38,7 +39,7 @@ import subprocess
 import sys
 from dataclasses import replace
 
-from bench import imports, replica, report
+from bench import imports, order_lines, replica, report
 from bench.api import api_tokens, url_file
 from bench.database import (
     BIN,
@@ -92,6 +93,7 @@ def main() -> None:
     report.write(run)
     print("\n" + report.markdown(run), flush=True)
     run_ws_capacity()
+    run_order_lines()
     run_imports()
     print("\n".join(["", "Goals:", *(goal.line for goal in run.goals)]))
     if run.failures:
@@ -266,6 +268,12 @@ def run_ws_capacity() -> None:
         subprocess.run([str(BIN / "python"), str(capacity)], cwd=ROOT, check=False, timeout=600)
     except subprocess.TimeoutExpired:
         print("bench/ws_capacity.py: gave up after 10 minutes", file=sys.stderr)
+
+
+def run_order_lines() -> None:
+    """An order of 200 lines in its form (`bench/order_lines.py`), on the bench database."""
+    print("\nbench/order_lines.py:", flush=True)
+    order_lines.main([])
 
 
 def run_imports() -> None:
