@@ -28,7 +28,7 @@
 
   // -- the palette ---------------------------------------------------------------------
 
-  var dialog = make("dialog", { "class": "app-palette", "aria-label": "Go to or search" });
+  var dialog = make("dialog", { "class": "app-dialog app-palette", "aria-label": "Go to or search" });
   var label = make("label", { "for": "app-palette-input", "class": "visually-hidden" },
     "Go to a page or search records");
   var input = make("input", {
@@ -206,7 +206,7 @@
     ["n", "Create a record (where you may)"],
     ["?", "Show these shortcuts"]
   ];
-  var help = make("dialog", { "class": "app-shortcuts", "aria-labelledby": "app-shortcuts-title" });
+  var help = make("dialog", { "class": "app-dialog app-shortcuts", "aria-labelledby": "app-shortcuts-title" });
   help.append(make("h2", { id: "app-shortcuts-title", "class": "h3" }, "Keyboard shortcuts"));
   var table = make("dl", { "class": "app-shortcuts-list" });
   SHORTCUTS.forEach(function (pair) {
