@@ -8,12 +8,29 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import JSON, DateTime, Index, MetaData, Numeric, String, Table, event
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    FromClause,
+    Index,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    column,
+    event,
+    false,
+    table,
+    true,
+)
 from sqlalchemy.engine import URL, Connection, Dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -127,7 +144,10 @@ class Trashable:
     wherever the entity appears: lists, search, pickers, exports, the API, counts,
     relationship loads. A query that wants them says so with
     `execution_options(include_trashed=True)` (the trash pages, restore and purge), a
-    session with `info["include_trashed"] = True` (the confirmation page of a purge).
+    session inside `seeing_trash` (a trash page's counts, the confirmation pages).
+
+    "Not in the trash" is written once, in `live`: the session's criterion, Core
+    statements (imports), and the partial unique indexes (`unique_while_live`) use it.
     """
 
     deleted_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
@@ -136,6 +156,42 @@ class Trashable:
     @property
     def trashed(self) -> bool:
         return self.deleted_at is not None
+
+    @staticmethod
+    def live(target: Any) -> ColumnElement[bool]:
+        """The rows of `target` not in the trash: `deleted_at IS NULL`. `target` is a
+        mapped class (ORM) or a table or alias (Core); one without a trash is all live."""
+        deleted_at = _deleted_at(target)
+        return true() if deleted_at is None else deleted_at.is_(None)
+
+    @staticmethod
+    def in_trash(target: Any) -> ColumnElement[bool]:
+        """The rows of `target` in the trash (none, for a target without one)."""
+        deleted_at = _deleted_at(target)
+        return false() if deleted_at is None else deleted_at.is_not(None)
+
+    @staticmethod
+    def has_trash(target: Any) -> bool:
+        """Whether `target` (a mapped class, a table or an alias) has a trash column."""
+        return _deleted_at(target) is not None
+
+    @staticmethod
+    def unique_while_live(table_name: str, name: str, *expressions: Any) -> Index:
+        """A unique index over the rows not in the trash (`live`), so that a trashed
+        record's value is free for a new one: partial, on PostgreSQL and SQLite alike.
+        Example: `Trashable.unique_while_live("product", "uq_product_sku", "sku")`."""
+        where = Trashable.live(table(table_name, column(DELETED_AT)))
+        return Index(name, *expressions, unique=True, postgresql_where=where, sqlite_where=where)
+
+
+DELETED_AT = "deleted_at"
+"""The column that says a row is in the trash, and since when."""
+
+
+def _deleted_at(target: Any) -> Any:
+    if isinstance(target, FromClause):
+        return target.c.get(DELETED_AT)
+    return getattr(target, DELETED_AT, None)
 
 
 INCLUDE_TRASHED = "include_trashed"
@@ -162,8 +218,24 @@ def without_trashed(stmt: Any) -> Any:
     """`stmt` (an ORM statement) without trashed rows, wherever it runs: what a session
     does for every SELECT, for the few that run on a bare connection (exports)."""
     return stmt.options(
-        with_loader_criteria(Trashable, lambda cls: cls.deleted_at.is_(None), include_aliases=True)
+        with_loader_criteria(Trashable, lambda cls: Trashable.live(cls), include_aliases=True)
     )
+
+
+@contextmanager
+def seeing_trash(session: AsyncSession) -> Iterator[None]:
+    """Let every statement `session` runs inside the block see trashed rows: a trash
+    page's rows and counts (whose subqueries no execution option reaches), the
+    confirmation pages of a restore or a purge."""
+    before = session.info.get(INCLUDE_TRASHED)
+    session.info[INCLUDE_TRASHED] = True
+    try:
+        yield
+    finally:
+        if before is None:
+            session.info.pop(INCLUDE_TRASHED, None)
+        else:
+            session.info[INCLUDE_TRASHED] = before
 
 
 event.listen(RoutingSession, "do_orm_execute", hide_trashed)

@@ -92,3 +92,21 @@
     box.addEventListener("scroll", function () { markOverflow(box); }, { passive: true });
   });
 })();
+
+// The trash page's "Select all on this page" (templates/admin/trash.html). The selection
+// form works without this (the server takes every key of the page when it is ticked);
+// here the row boxes follow it, and unticking one row unticks it.
+(function () {
+  "use strict";
+  var all = document.querySelector("[data-trash-select-all]");
+  if (!all) return;
+  var picks = document.querySelectorAll("[data-trash-pick]");
+  all.addEventListener("change", function () {
+    picks.forEach(function (box) { box.checked = all.checked; });
+  });
+  picks.forEach(function (box) {
+    box.addEventListener("change", function () {
+      if (!box.checked) all.checked = false;
+    });
+  });
+})();

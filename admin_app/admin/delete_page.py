@@ -196,7 +196,9 @@ class DeletePages(Admin):
             "preview": found,
             "error": error,
             "action_url": compat.with_origin(action_url, origin),
-            "cancel_url": _safe_origin(request, str(view.key), origin),
+            "cancel_url": request.url_for(f"{self.route_name}:trash", key=view.key)
+            if purge
+            else _safe_origin(request, str(view.key), origin),
             "mode": "purge" if purge else ("trash" if getattr(view, "trashable", False) else ""),
         }
         return compat.template_response(self, request, "delete.html", context, status_code)

@@ -1,21 +1,30 @@
 """Each trashable model's trash: what was deleted, Restore, and Delete for good.
 
-- `GET /admin/<key>/trash` lists the model's trashed records in the user's scope, the
-  latest first (`TRASH_PAGE` of them), for anyone who may delete them.
-- `POST /admin/<key>/trash/restore` brings back the posted `pks`, or the records of the
-  posted `batch` (the Undo after a delete), with the children that went with them. A
-  record whose unique value (a SKU, an email) a live record has taken since is not
-  restored: the page asks for a new value at the field, with a 409, and restores
-  nothing until every clash is solved.
+- `GET /admin/<key>/trash` lists every trashed record of the model in the user's scope,
+  newest deletion first, a keyset page at a time, with a search box
+  (`admin_app.admin.trash_listing`), for anyone who may delete them. Each row has a
+  checkbox; "Select all on this page", "Restore selected" and "Delete selected for
+  good" send the selection (a plain GET form) to the confirmation pages below.
+- `GET /admin/<key>/trash/restore` is the confirmation page of a restore: the records,
+  what comes back with them, and those held back because a unique value is taken, each
+  with a field for a new value (`admin_app.admin.trash_restore`). `POST` restores the
+  posted `pks`, or the records of the posted `batch` (the Undo after a delete): those
+  held back stay in the trash and are shown again (409 when nothing could come back).
 - `GET|POST /admin/<key>/trash/purge` is the delete confirmation page (what goes with
   them, what blocks them), then the delete for good, for holders of `<key>:purge`.
+
+Every key of a selection must name a trashed record the user may reach; one that does
+not (a forged key, a record restored meanwhile) refuses the whole request with a 404,
+before anything changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlencode
 
+from markupsafe import Markup
 from sqlalchemy import Select, inspect
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import FormData
@@ -26,18 +35,25 @@ from starlette_admin.flash import flash
 from starlette_admin.routing import route
 from starlette_admin.types import RequestAction
 
-from admin_app.admin import compat
-from admin_app.admin.delete_page import DeletePages
+from admin_app.admin import compat, trash_listing
+from admin_app.admin.delete_page import DeleteActionsMixin, DeletePages
+from admin_app.admin.lists import slots
+from admin_app.admin.lists.query import ListingMixin
 from admin_app.admin.trash_delete import TrashDeleteMixin
+from admin_app.admin.trash_restore import RestorePlan, chosen_pks, coming_back, pk_of, plan_restore
 from admin_app.audit.context import audit_as
-from admin_app.db import INCLUDE_TRASHED
+from admin_app.db import INCLUDE_TRASHED, Trashable, seeing_trash
 from admin_app.state import get_session
-from admin_app.trash.service import restore, unique_clashes
+from admin_app.trash.service import restore
 
-NOT_IN_TRASH = "None of these records is in the trash, or you may not see it."
+NOT_IN_TRASH = "Some of these records are not in the trash, or you may not see them."
+BATCH_LENGTH = 32
+"""The longest name a trash batch can have (`trash_batch`'s column)."""
+NOTHING_CHOSEN = "Choose the records first: tick them, or Select all on this page."
 
-TRASH_PAGE = 200
-"""Records shown on a trash page; older ones are purged by age (`TRASH_RETENTION_DAYS`)."""
+
+class TrashView(ListingMixin, TrashDeleteMixin):
+    """What the trash pages need of a view (every trashable `AppModelView` is one)."""
 
 
 class TrashPages(DeletePages):
@@ -45,42 +61,64 @@ class TrashPages(DeletePages):
 
     @route("/{key}/trash", methods=["GET"], name="trash")
     async def trash_page(self, request: Request) -> Response:
-        """The model's trash, latest first."""
+        """The model's trash, a page at a time, newest deletion first."""
+        request.state.action = RequestAction.LIST  # the list's fields answer the search
         view = self._trash_view(request, "delete")
-        rows = await self._trashed(request, view, view.get_list_query(request), TRASH_PAGE)
-        return await self._render_trash(request, view, rows)
+        page = await trash_listing.trash_page(request, view)
+        allows = getattr(view, "allows", None)
+        context = {
+            "title": f"{view.menu_label}: trash",
+            "view": view,
+            "items": [await _item(request, view, row) for row in page.items],
+            "summary": Markup(slots.summary_html(page)),  # noqa: S704 (escaped by slots)
+            "pages": Markup(slots.pagination_html(page, self._icon)),  # noqa: S704 (escaped)
+            "term": request.query_params.get("q") or "",
+            "searchable": any(field.searchable for field in view.get_fields_list(request)),
+            "can_purge": allows is not None and allows(request, "purge"),
+        }
+        return compat.template_response(self, request, "trash.html", context)
 
-    @route("/{key}/trash/restore", methods=["POST"], name="trash-restore")
+    @route("/{key}/trash/restore", methods=["GET", "POST"], name="trash-restore")
     async def trash_restore(self, request: Request) -> Response:
-        """Restore the posted `pks` (or `batch`), unless a unique value now clashes."""
+        """GET: the confirmation page for the chosen records. POST: restore the posted
+        `pks` (or `batch`) but those whose unique value is taken."""
         view = self._trash_view(request, "delete")
+        if request.method == "GET":
+            pks = chosen_pks(request.query_params)
+            if not pks:
+                return self._back_to_trash(request, view, NOTHING_CHOSEN)
+            rows = await self._selection(request, view, pks)
+            plan = await plan_restore(get_session(request), view, rows, {})
+            return await self._render_restore(request, view, rows, plan)
         form = await request.form()
         rows = await self._posted(request, view, form)
-        clashes = await self._clashes(request, view, rows, form)
-        if clashes:
-            return await self._render_trash(request, view, rows, clashes, status_code=409)
-        with audit_as("restore", f"{len(rows)} {view.key} from the trash"):
-            await restore(get_session(request), view.model, rows)
-        names = ", ".join([await view.repr(row, request) for row in rows][:3])
-        flash(request, f"Restored: {names}{' …' if len(rows) > 3 else ''}.", "success")
+        plan = await plan_restore(get_session(request), view, rows, form)
+        if not plan.ready:
+            return await self._render_restore(request, view, rows, plan, status_code=409)
+        await _restore(request, view, plan)
+        names = ", ".join([await view.repr(row, request) for row in plan.ready][:3])
+        more = " …" if len(plan.ready) > 3 else ""
+        flash(request, f"Restored: {names}{more}.", "success")
+        if plan.held:
+            return self._held_back(request, view, plan)
         return RedirectResponse(str(request.url_for(f"{self.route_name}:list", key=view.key)), 303)
 
     @route("/{key}/trash/purge", methods=["GET", "POST"], name="trash-purge")
     async def trash_purge(self, request: Request) -> Response:
-        """GET: the confirmation page for `?pks=`. POST: delete them for good."""
+        """GET: the confirmation page for the chosen records. POST: delete them for good."""
         request.state.action = RequestAction.ACTION
         view = self._trash_view(request, "purge")
-        get_session(request).info[INCLUDE_TRASHED] = True  # the preview sees the trash
         if request.method == "GET":
-            pks = request.query_params.getlist("pks")
+            pks = chosen_pks(request.query_params)
+            if not pks:
+                return self._back_to_trash(request, view, NOTHING_CHOSEN)
         else:
-            pks = [str(pk) for pk in (await request.form()).getlist("pks")]
-        if not 0 < len(pks) <= view.action_select_all_limit:
-            raise HTTPException(400, "Choose the records to delete for good.")
-        rows = await self._trashed(request, view, _by_pks(request, view, pks), None)
-        pks = [str(inspect(row).identity[0]) for row in rows]  # only what is in the trash
-        found = await self._preview(request, view, pks) if pks else None
-        if found is None:
+            pks = chosen_pks(await request.form())
+        rows = await self._selection(request, view, pks)
+        db = get_session(request)
+        db.info[INCLUDE_TRASHED] = True  # the preview, and the delete's cascades, see the trash
+        found = await self._preview(request, view, [pk_of(row) for row in rows])
+        if found is None or len(found.pks) != len(rows):
             raise HTTPException(404, NOT_IN_TRASH)
         if request.method == "GET" or not found.allowed:
             status = 200 if found.allowed else 409
@@ -93,117 +131,123 @@ class TrashPages(DeletePages):
         flash(request, f"{len(rows)} deleted for good.", "success")
         return RedirectResponse(str(request.url_for(f"{self.route_name}:trash", key=view.key)), 303)
 
-    def _trash_view(self, request: Request, permission: str) -> TrashDeleteMixin:
+    def _trash_view(self, request: Request, permission: str) -> TrashView:
         view = compat.find_view_by_key(self, request.path_params.get("key"))
-        if not isinstance(view, TrashDeleteMixin) or not view.trashable:
+        trashable = isinstance(view, TrashDeleteMixin) and view.trashable
+        if not trashable or not isinstance(view, ListingMixin):
             raise HTTPException(404, "This model has no trash.")
         allows = getattr(view, "allows", None)
         if not view.is_accessible(request) or not view.can_delete(request):
             raise HTTPException(403)
         if permission == "purge" and (allows is None or not allows(request, "purge")):
             raise HTTPException(403, "Deleting for good needs the purge permission.")
-        return view
+        return cast(TrashView, view)
 
-    async def _trashed(
-        self, request: Request, view: TrashDeleteMixin, query: Select[Any], limit: int | None
-    ) -> list[Any]:
-        """The trashed rows of `query` (the view's scoped list query), latest first."""
-        model: Any = view.model
-        stmt = (
-            query.where(model.deleted_at.is_not(None))
-            .order_by(None)
-            .order_by(model.deleted_at.desc(), *inspect(model).primary_key)
-            .limit(limit)
-            .execution_options(**{INCLUDE_TRASHED: True})
-        )
-        return list((await get_session(request).scalars(stmt)).unique().all())
+    async def _selection(self, request: Request, view: TrashView, pks: Sequence[str]) -> list[Any]:
+        """The trashed rows keyed `pks`, every one of them in the user's reach: else a 404,
+        before anything changes."""
+        if not 0 < len(pks) <= view.action_select_all_limit:
+            limit = view.action_select_all_limit
+            raise HTTPException(400, f"Choose between 1 and {limit} records.")
+        keys = [view.coerce_pk(pk) for pk in pks]
+        if any(key is None for key in keys):
+            raise HTTPException(404, NOT_IN_TRASH)
+        column = inspect(view.model).primary_key[0]
+        rows = await _trashed(request, view, view.get_list_query(request).where(column.in_(keys)))
+        if len(rows) != len(set(keys)):
+            raise HTTPException(404, NOT_IN_TRASH)
+        return rows
 
-    async def _posted(self, request: Request, view: TrashDeleteMixin, form: FormData) -> list[Any]:
-        query = view.get_list_query(request)
+    async def _posted(self, request: Request, view: TrashView, form: FormData) -> list[Any]:
+        """The rows a restore names: the posted `batch` (Undo), or the chosen `pks`."""
         batch = str(form.get("batch") or "")
-        if batch:
-            query = query.where(view.model.trash_batch == batch)
-        else:
-            pks = [str(pk) for pk in form.getlist("pks")][: view.action_select_all_limit]
-            query = _by_pks(request, view, pks)
-        rows = await self._trashed(request, view, query, view.action_select_all_limit)
+        if not batch:
+            return await self._selection(request, view, chosen_pks(form))
+        if not (batch.isascii() and batch.isalnum() and len(batch) <= BATCH_LENGTH):
+            raise HTTPException(404, NOT_IN_TRASH)  # no batch is named so (`new_batch`)
+        query = view.get_list_query(request).where(view.model.trash_batch == batch)
+        rows = await _trashed(request, view, query.limit(view.action_select_all_limit))
         if not rows:
             raise HTTPException(404, NOT_IN_TRASH)
         return rows
 
-    async def _clashes(
-        self, request: Request, view: TrashDeleteMixin, rows: Sequence[Any], form: FormData
-    ) -> dict[str, dict[str, str]]:
-        """`{pk: {field: message}}` for each row a unique value keeps out; a new value
-        posted as `<field>-<pk>` is taken first."""
-        lowercase = getattr(view, "case_insensitive_unique", ())
-        unique = [*getattr(view, "unique_fields", ()), *lowercase]
-        found: dict[str, dict[str, str]] = {}
-        for row in rows:
-            pk = str(inspect(row).identity[0])
-            errors = _take_new_values(row, unique, form, pk)
-            db = get_session(request)
-            for name in await unique_clashes(db, view.model, row, unique, lowercase):
-                errors.setdefault(
-                    name,
-                    f"Another record now has this {name.replace('_', ' ')}. "
-                    "Enter a new one to restore this record.",
-                )
-            if errors:
-                found[pk] = errors
-        return found
-
-    async def _render_trash(
+    async def _render_restore(
         self,
         request: Request,
-        view: TrashDeleteMixin,
+        view: TrashView,
         rows: Sequence[Any],
-        clashes: dict[str, dict[str, str]] | None = None,
+        plan: RestorePlan,
         status_code: int = 200,
     ) -> Response:
-        allows = getattr(view, "allows", None)
-        items = [
-            {
-                "pk": str(inspect(row).identity[0]),
-                "name": await view.repr(row, request),
-                "deleted_at": row.deleted_at,
-                "row": row,
+        views = {v.model: v for v in compat.model_views(self) if isinstance(v, DeleteActionsMixin)}
+        with seeing_trash(get_session(request)):
+            children = await coming_back(get_session(request), view, plan.ready, views)
+            context = {
+                "title": f"{view.menu_label}: restore",
+                "view": view,
+                "ready": [await _item(request, view, row) for row in plan.ready],
+                "held": [await _item(request, view, row) for row in plan.held],
+                "problems": plan.problems,
+                "children": children,
+                "pks": [pk_of(row) for row in rows],
+                "trash_url": request.url_for(f"{self.route_name}:trash", key=view.key),
             }
-            for row in rows
-        ]
-        context = {
-            "title": f"{view.menu_label}: trash",
-            "view": view,
-            "items": items,
-            "clashes": clashes or {},
-            "limit": TRASH_PAGE,
-            "can_purge": allows is not None and allows(request, "purge"),
-        }
-        return compat.template_response(self, request, "trash.html", context, status_code)
+        return compat.template_response(self, request, "trash_restore.html", context, status_code)
+
+    def _held_back(self, request: Request, view: TrashView, plan: RestorePlan) -> Response:
+        """After a restore that held records back: their confirmation page, to give each
+        a new value."""
+        count = len(plan.held)
+        flash(
+            request,
+            f"{count} not restored: a value that must be unique is taken. "
+            "Enter a new one for each below.",
+            "warning",
+        )
+        url = request.url_for(f"{self.route_name}:trash-restore", key=view.key)
+        query = urlencode([("pks", pk_of(row)) for row in plan.held])
+        return RedirectResponse(f"{url}?{query}", 303)
+
+    def _icon(self, name: str) -> str:
+        return compat.resolve_icon(self, name)
+
+    def _back_to_trash(self, request: Request, view: TrashView, message: str) -> Response:
+        flash(request, message, "warning")
+        url = request.url_for(f"{self.route_name}:trash", key=view.key)
+        return RedirectResponse(str(url), 303)
 
 
-def _by_pks(request: Request, view: TrashDeleteMixin, pks: Sequence[str]) -> Select[Any]:
-    """The view's scoped query narrowed to the keys `pks` (those that can be keys)."""
-    column = inspect(view.model).primary_key[0]
-    keys = [key for key in (view.coerce_pk(pk) for pk in pks) if key is not None]
-    return view.get_list_query(request).where(column.in_(keys))
+async def _item(request: Request, view: TrashView, row: Any) -> dict[str, Any]:
+    """What the trash pages show of one trashed row."""
+    name = await view.repr(row, request)
+    return {"pk": pk_of(row), "name": name, "deleted_at": row.deleted_at, "row": row}
 
 
-def _take_new_values(row: Any, fields: Sequence[str], form: FormData, pk: str) -> dict[str, str]:
-    """Set the new values posted for `row`'s unique fields; messages for unusable ones."""
-    errors: dict[str, str] = {}
-    columns = inspect(type(row)).columns
-    for name in fields:
-        posted = form.get(f"{name}-{pk}")
-        if posted is None:
-            continue
-        value = str(posted).strip()
-        length = getattr(columns[name].type, "length", None)
-        if not value or (length is not None and len(value) > length):
-            errors[name] = f"Enter a {name.replace('_', ' ')} of 1 to {length or 'any'} characters."
-            continue
-        setattr(row, name, value)
-    return errors
+async def _trashed(request: Request, view: TrashView, query: Select[Any]) -> list[Any]:
+    """The trashed rows of `query` (the view's scoped list query), newest deletion first."""
+    model: Any = view.model
+    stmt = (
+        query.where(Trashable.in_trash(model))
+        .order_by(None)
+        .order_by(model.deleted_at.desc(), *inspect(model).primary_key)
+        .execution_options(**{INCLUDE_TRASHED: True})
+    )
+    return list((await get_session(request).scalars(stmt)).unique().all())
+
+
+async def _restore(request: Request, view: TrashView, plan: RestorePlan) -> None:
+    """Restore the plan's ready rows with their children, in a savepoint, logged as
+    `restore`; a 409 (nothing restored) if the database refuses a value taken meanwhile."""
+    db = get_session(request)
+    try:
+        async with db.begin_nested():
+            with audit_as("restore", f"{len(plan.ready)} {view.key} from the trash"):
+                plan.apply()
+                await restore(db, view.model, plan.ready)
+    except IntegrityError:
+        raise HTTPException(
+            409, "A value was taken while restoring; nothing was restored. Try again."
+        ) from None
 
 
 async def _purge(request: Request, rows: Sequence[Any]) -> None:

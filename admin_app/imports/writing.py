@@ -34,7 +34,6 @@ from sqlalchemy import (
     select,
     table,
     text,
-    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -42,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.visitors import replacement_traverse
 
+from admin_app.db import Trashable
 from admin_app.imports.changeset import CHANGES, ChangeSet
 from admin_app.imports.spool import Record, WritePlan, read_spool
 
@@ -177,7 +177,7 @@ class _PostgresStage:
             statement = pg_insert(self.target).from_select(list(self.plan.insert_columns), rows)
             if conflict is not None:
                 keys = select(_on(conflict, stage)).where(in_slice)
-                live = _live(self.target)
+                live = Trashable.live(self.target)
                 taken = await self.session.execute(
                     self.changes.overwritten(conflict.in_(keys) & live)
                 )
@@ -185,7 +185,7 @@ class _PostgresStage:
                 statement = statement.on_conflict_do_update(
                     index_elements=[conflict],
                     # A trashable table's unique index covers the rows not in the trash.
-                    index_where=live if "deleted_at" in self.target.c else None,
+                    index_where=live if Trashable.has_trash(self.target) else None,
                     set_=self._set(statement.excluded),
                 )
             version = self.target.c.version if self.plan.versioned else cast(null(), Integer)
@@ -279,8 +279,3 @@ def conflict_target(model: Any, key: str, case_insensitive: bool) -> ColumnEleme
     """The unique index expression of `key` (`lower(email)` for case-insensitive keys)."""
     column_ = getattr(model, key)
     return func.lower(column_) if case_insensitive else column_
-
-
-def _live(target: Table) -> ColumnElement[bool]:
-    """The rows of `target` that are not in the trash (all of them, if it has none)."""
-    return target.c.deleted_at.is_(None) if "deleted_at" in target.c else true()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Index, String, func, text
+from sqlalchemy import String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.db import Base, Trashable, Versioned, sort_indexes, trigram_index, utcnow
@@ -47,10 +47,4 @@ class Customer(Trashable, Versioned, Base):
         return f"{self.full_name} <{self.email}>"
 
 
-Index(
-    "uq_customer_email_lower",
-    func.lower(Customer.email),
-    unique=True,
-    postgresql_where=text("deleted_at IS NULL"),
-    sqlite_where=text("deleted_at IS NULL"),
-)
+Trashable.unique_while_live("customer", "uq_customer_email_lower", func.lower(Customer.email))

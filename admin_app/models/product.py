@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.db import Base, Trashable, Versioned, sort_indexes, trigram_index, utcnow
@@ -26,13 +26,7 @@ class Product(Trashable, Versioned, Base):
         *sort_indexes("product", "name", "price", "stock", "is_active", "created_at"),
         trigram_index("product", "name"),
         trigram_index("product", "sku"),
-        Index(
-            "uq_product_sku",
-            "sku",
-            unique=True,
-            postgresql_where=text("deleted_at IS NULL"),
-            sqlite_where=text("deleted_at IS NULL"),
-        ),
+        Trashable.unique_while_live("product", "uq_product_sku", "sku"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

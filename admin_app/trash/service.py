@@ -12,11 +12,11 @@ The rows are loaded and changed through the ORM, so each change is in the audit 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, inspect, select
+from sqlalchemy import ColumnElement, and_, exists, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_app.admin.deletion import DeleteBlocked, Outcome, consequences
@@ -60,15 +60,23 @@ async def trash(
 async def restore(db: AsyncSession, model: type[Base], objs: Sequence[Any]) -> None:
     """Bring trashed `objs` (rows of `model`) back, with the children that went to the
     trash with them (in their batch)."""
+    for child, where in _coming_back(model, objs):
+        for row in await trashed(db, child, where):
+            _mark(row, None, None)
     for obj in objs:
-        batch = obj.trash_batch
-        where = _pk(model) == inspect(obj).identity[0]
-        for child, condition in _children(model, where):
-            in_batch = child.trash_batch == batch  # type: ignore[attr-defined]
-            for row in await trashed(db, child, condition, in_batch):
-                _mark(row, None, None)
         _mark(obj, None, None)
     await db.flush()
+
+
+async def restored_with(
+    db: AsyncSession, model: type[Base], objs: Sequence[Any]
+) -> dict[type[Base], int]:
+    """How many rows of each trashable model a `restore` of `objs` brings back with them."""
+    counts: dict[type[Base], int] = {}
+    for child, where in _coming_back(model, objs):
+        count = select(func.count()).select_from(table_of(child)).where(where)
+        counts[child] = counts.get(child, 0) + int(await db.scalar(count) or 0)
+    return {child: n for child, n in counts.items() if n}
 
 
 async def trashed(
@@ -77,7 +85,7 @@ async def trashed(
     """Rows of `model` in the trash matching `where`, the latest first."""
     stmt = (
         select(model)
-        .where(model.deleted_at.is_not(None), *where)  # type: ignore[attr-defined]
+        .where(Trashable.in_trash(model), *where)
         .order_by(model.deleted_at.desc(), _pk(model).desc())  # type: ignore[attr-defined]
         .limit(limit)
         .execution_options(**{INCLUDE_TRASHED: True})
@@ -86,22 +94,27 @@ async def trashed(
 
 
 async def unique_clashes(
-    db: AsyncSession, model: type[Base], obj: Any, fields: Sequence[str], lowercase: Sequence[str]
+    db: AsyncSession,
+    model: type[Base],
+    values: Mapping[str, Any],
+    fields: Sequence[str],
+    lowercase: Sequence[str],
 ) -> list[str]:
-    """The unique fields of a trashed `obj` whose value a record outside the trash now
-    holds: restoring it as it is would break the unique index."""
+    """The unique fields among `fields` whose value in `values` (a trashed row's, or the
+    new one given for it) a record outside the trash now holds: restoring the row with
+    it would break the unique index."""
     clashing = []
     for name in fields:
         column: Any = getattr(model, name)
-        value = getattr(obj, name)
+        value = values.get(name)
         if value is None:
             continue
         if name in lowercase and isinstance(value, str):
             condition = func.lower(column) == value.strip().lower()
         else:
             condition = column == value
-        # The entity, not a bare column: the session's criterion then leaves the trash out.
-        if (await db.scalars(select(model).where(condition).limit(1))).first() is not None:
+        taken = select(model).where(condition, Trashable.live(model)).limit(1)
+        if (await db.scalars(taken)).first() is not None:
             clashing.append(name)
     return clashing
 
@@ -126,6 +139,21 @@ def _children(model: type[Base], where: ColumnElement[bool]) -> list[tuple[type[
         for c in consequences(table_of(model), where)
         if c.outcome is Outcome.DELETED and c.model is not None and is_trashable(c.model)
     ]
+
+
+def _coming_back(model: type[Base], objs: Sequence[Any]) -> list[tuple[type[Base], Any]]:
+    """The children a restore of `objs` brings back, as (model, rows): those of each
+    batch's rows still in the trash in that batch (a line trashed on its own before its
+    order keeps its own batch, and stays)."""
+    batches: dict[str, list[Any]] = {}
+    for obj in objs:
+        batches.setdefault(obj.trash_batch, []).append(inspect(obj).identity[0])
+    found = []
+    for batch, pks in batches.items():
+        for child, where in _children(model, _pk(model).in_(pks)):
+            table = table_of(child)
+            found.append((child, and_(where, table.c.trash_batch == batch)))
+    return found
 
 
 def _mark(obj: Any, when: datetime | None, batch: str | None) -> None:

@@ -77,6 +77,7 @@ def live_server(
     create_admin(settings, CATALOGUE_EMAIL, superuser=False, full_name="Cat Catalogue")
     give_role(settings, CATALOGUE_EMAIL, "Catalogue editor")
     _add_lone_product(settings)
+    _add_trashed_records(settings)
     _queue_email(settings)
     _add_webhook(settings)
     env = {
@@ -137,6 +138,26 @@ def _propose_price(settings: Settings) -> None:
 def _add_lone_product(settings: Settings) -> None:
     async def work(session: Any) -> None:
         session.add(Product(name=TRASH_PRODUCT, sku="E2E-TRASH-1", price=Decimal("12.00")))
+
+    run(settings, work)
+
+
+def _add_trashed_records(settings: Settings) -> None:
+    """A record of its own in each trash (a customer, a product, an order with its line),
+    so the walk opens every trash page and its confirmation pages with one to show."""
+    from admin_app.db import utcnow
+    from admin_app.models import Customer, Order, OrderLine
+    from admin_app.trash.service import trash
+
+    async def work(session: Any) -> None:
+        customer = Customer(first_name="Tess", last_name="Trashed", email="tess@example.com")
+        product = Product(name="E2E trashed lamp", sku="E2E-TRASHED-1", price=Decimal("3.00"))
+        order = Order(customer_id=1, total=Decimal("3.00"), placed_at=utcnow(), notes="E2E")
+        order.lines = [OrderLine(product_id=1, quantity=1, unit_price=Decimal("3.00"))]
+        session.add_all([customer, product, order])
+        await session.flush()
+        for model, row in ((Customer, customer), (Product, product), (Order, order)):
+            await trash(session, model, [row])
 
     run(settings, work)
 

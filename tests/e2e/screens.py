@@ -28,8 +28,13 @@ PAGE_ACTIONS = {
     "edit": "edit",
     "delete": "delete",  # the confirmation page; opening it deletes nothing
     "trash": "delete",  # the trash page of a trashable model (admin_app/admin/trash_pages.py)
+    "trash/restore": "delete",  # the confirmation page of a restore from the trash
+    "trash/purge": "purge",  # the confirmation page of a delete for good
 }
 """The permission each page of a model needs."""
+
+NAME_RECORDS = ("delete", "trash/restore", "trash/purge")
+"""Pages that name their records as `?pks=`; the trash's name a record in the trash."""
 
 ACCOUNT_PAGES = {
     "dashboard": "/admin/",
@@ -76,9 +81,10 @@ class ModelPage:
         return f"{self.view.key} {self.kind}"
 
     def path(self, pk: str | None) -> str:
-        """The page's address; detail, edit and delete pages name a record."""
+        """The page's address; detail, edit, delete and the trash's confirmation pages name
+        a record."""
         base = f"/admin/{self.view.key}/{self.kind}"
-        if self.kind == "delete":
+        if self.kind in NAME_RECORDS:
             return f"{base}?pks={pk or 1}"
         return f"{base}?pk={pk or 1}" if self.kind in ("detail", "edit") else base
 
@@ -88,7 +94,7 @@ def model_pages() -> Iterator[ModelPage]:
     views = [view_class() for view_class in REGISTRY]
     for kind in PAGE_ACTIONS:
         for view in views:
-            if kind != "trash" or getattr(view, "trashable", False):
+            if not kind.startswith("trash") or getattr(view, "trashable", False):
                 yield ModelPage(view, kind)
 
 

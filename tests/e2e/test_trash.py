@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from tests.e2e.admin_ui import log_in, next_page, open_link, rows, search
 from tests.e2e.browser import Screenshots
@@ -46,6 +46,104 @@ def _delete_selected(page: Page, text: str) -> None:
     page.get_by_role("button", name="With selected").click()
     with next_page(page):
         page.locator('[data-sa-hook="action-item"][data-sa-name="delete"]').click()
+
+
+def _new_customer(page: Page, first: str, last: str, email: str) -> None:
+    open_link(page, "Customers")
+    open_link(page, "New Customer")
+    page.get_by_label("First Name").fill(first)
+    page.get_by_label("Last Name").fill(last)
+    page.get_by_label("Email").fill(email)
+    with next_page(page):
+        page.get_by_role("button", name="Save", exact=True).click()
+
+
+def _delete_both(page: Page, marker: str) -> None:
+    found = search(page, marker)
+    expect(found).to_have_count(2)
+    for row in found.all():
+        row.get_by_role("checkbox").check()
+    page.get_by_role("button", name="With selected").click()
+    with next_page(page):
+        page.locator('[data-sa-hook="action-item"][data-sa-name="delete"]').click()
+    with next_page(page):
+        page.get_by_role("button", name="Yes, delete").click()
+    expect(page.get_by_role("alert")).to_contain_text("moved to the trash")
+
+
+def _search_trash(page: Page, marker: str) -> Locator:
+    page.get_by_role("searchbox", name="Search the deleted customers").fill(marker)
+    with next_page(page):
+        page.locator("[data-trash-search]").get_by_role("button", name="Search").click()
+    return page.locator("[data-trash-pk]")
+
+
+def test_two_records_selected_in_the_trash_are_restored_then_deleted_for_good(
+    new_context: Callable[..., BrowserContext], request: pytest.FixtureRequest
+) -> None:
+    page = new_context(viewport=SIZES["wide"]).new_page()
+    screens = Screens(page, request)
+    page.goto("/admin/")
+    log_in(page, ROOT_EMAIL, PASSWORD)
+    _new_customer(page, "Pia", "Pairtrash", "pia.pairtrash@example.com")
+    _new_customer(page, "Per", "Pairtrash", "per.pairtrash@example.com")
+    _delete_both(page, "Pairtrash")
+    open_link(page, "Open the trash")
+    entries = _search_trash(page, "Pairtrash")
+    expect(entries).to_have_count(2)
+    for entry in entries.all():
+        entry.get_by_role("checkbox").check()
+    screens.check("trash, two selected")
+    with next_page(page):
+        page.get_by_role("button", name="Restore selected").click()
+    expect(page.get_by_role("heading", name="Restore 2 customers?")).to_be_visible()
+    expect(page.locator("[data-restore-ready] li")).to_have_count(2)
+    screens.check("restore two")
+    with next_page(page):
+        page.get_by_role("button", name="Yes, restore").click()
+    expect(page.get_by_role("alert")).to_contain_text("Restored: P")
+    expect(search(page, "Pairtrash")).to_have_count(2)
+
+    _delete_both(page, "Pairtrash")
+    open_link(page, "Open the trash")
+    _search_trash(page, "Pairtrash")
+    page.get_by_label("Select all on this page").check()
+    expect(page.locator("[data-trash-pick]:checked")).to_have_count(2)
+    with next_page(page):
+        page.get_by_role("button", name="Delete selected for good").click()
+    expect(page.get_by_role("heading", name="Delete 2 customers?")).to_be_visible()
+    screens.check("delete two for good")
+    with next_page(page):
+        page.get_by_role("button", name="Yes, delete for good").click()
+    expect(page.get_by_role("alert")).to_contain_text("2 deleted for good")
+    expect(page.locator("[data-trash-pk]", has_text="Pairtrash")).to_have_count(0)
+    assert not screens.problems, "\n".join(screens.problems)
+
+
+def test_a_role_without_purge_restores_a_selection_from_the_trash(
+    new_context: Callable[..., BrowserContext], request: pytest.FixtureRequest
+) -> None:
+    page = new_context(viewport=SIZES["wide"]).new_page()
+    screens = Screens(page, request)
+    page.goto("/admin/")
+    log_in(page, CATALOGUE_EMAIL, PASSWORD)
+    open_link(page, "Products")
+    _delete_selected(page, TRASH_PRODUCT)
+    with next_page(page):
+        page.get_by_role("button", name="Yes, delete").click()
+    open_link(page, "Open the trash")
+    entry = page.locator("[data-trash-pk]", has_text=TRASH_PRODUCT)
+    entry.get_by_role("checkbox").check()
+    expect(page.get_by_role("button", name="Delete selected for good")).to_have_count(0)
+    screens.check("trash, selected, without purge")
+    with next_page(page):
+        page.get_by_role("button", name="Restore selected").click()
+    expect(page.get_by_role("heading", name="Restore this product?")).to_be_visible()
+    screens.check("restore one, without purge")
+    with next_page(page):
+        page.get_by_role("button", name="Yes, restore").click()
+    expect(rows(page).filter(has_text=TRASH_PRODUCT)).to_have_count(1)
+    assert not screens.problems, "\n".join(screens.problems)
 
 
 def test_delete_undo_restore_and_delete_for_good(

@@ -19,6 +19,7 @@ from tests.e2e.conftest import TIMEOUT_MS
 from tests.e2e.screens import (
     ACCOUNT_PAGES,
     ANONYMOUS_PAGES,
+    NAME_RECORDS,
     PAGE_ACTIONS,
     Accessibility,
     ModelPage,
@@ -82,6 +83,8 @@ class Walker:
         self.accessibility = Accessibility()
         self.walk = Walk()
         self.records: dict[str, str] = {}
+        self.trashed: dict[str, str] = {}
+        """A record in each model's trash, from its trash page."""
 
     def _on_response(self, response: Response) -> None:
         if response.status >= 500:
@@ -109,19 +112,24 @@ class Walker:
         if not role.may(page.view, PAGE_ACTIONS[page.kind]):
             self.refused(page.name, page.path(self.records.get(key)))
             return
-        if page.kind in ("detail", "edit", "delete") and key not in self.records:
+        records = self.trashed if page.kind.startswith("trash/") else self.records
+        if page.kind in (*NAME_RECORDS, "detail", "edit") and key not in records:
             self.walk.refusals.append(f"{page.name}: the list showed no record to open")
             return
-        self.visit(page.name, page.path(self.records.get(key)), page.kind)
+        self.visit(page.name, page.path(records.get(key)), page.kind)
         if page.kind == "list":
-            self._remember_a_record(key)
+            self._remember_a_record(key, self.records, "tbody tr[data-sa-pk]", "saPk")
+        if page.kind == "trash":
+            self._remember_a_record(key, self.trashed, "[data-trash-pk]", "trashPk")
 
-    def _remember_a_record(self, key: str) -> None:
+    def _remember_a_record(
+        self, key: str, records: dict[str, str], selector: str, attribute: str
+    ) -> None:
         pk = self.page.evaluate(
-            "() => document.querySelector('tbody tr[data-sa-pk]')?.dataset.saPk ?? null"
+            f"() => document.querySelector('{selector}')?.dataset.{attribute} ?? null"
         )
         if pk is not None:
-            self.records[key] = str(pk)
+            records[key] = str(pk)
 
     def refused(self, name: str, path: str) -> None:
         """A page the role may not open: it must answer 403 or 404, and nothing else."""

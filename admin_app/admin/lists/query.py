@@ -110,7 +110,9 @@ _FIRST = Position()
 
 
 @dataclass
-class _Rows:
+class PageRows:
+    """The rows of one page, whether pages come before and after it, and where it starts."""
+
     items: list[Any]
     has_prev: bool
     has_next: bool
@@ -219,6 +221,13 @@ class ListingMixin(ModelView):
         query = await self.filtered_query(request, params.q, params.filters)
         keys = self.list_sort_keys(request, params.sorts)
         rows = await self._fetch(request, query, keys, position, params.page_size)
+        return await self.paged(request, query, keys, rows)
+
+    async def paged(
+        self, request: Request, query: Select[Any], keys: list[SortKey], rows: PageRows
+    ) -> ListPage:
+        """The page of `query` holding `rows`: its total (counted only when there are
+        other pages), where it starts when that is cheap to know, and its links."""
         if rows.has_prev or rows.has_next:
             total = await self.list_total(request, query)
         else:  # nothing before the page and nothing after: it holds the whole list
@@ -234,7 +243,7 @@ class ListingMixin(ModelView):
         keys: list[SortKey],
         at: Position,
         size: int,
-    ) -> _Rows:
+    ) -> PageRows:
         """The rows at `at`, and whether there are pages before and after them."""
 
         async def select(stmt: Select[Any], limit: int) -> list[Any]:
@@ -242,25 +251,7 @@ class ListingMixin(ModelView):
 
         if at.page > 1:
             return await self._numbered(select, query, keys, at.page, size)
-        if at.last:
-            return await _from_end(select, query, keys, size)
-        if at.before is not None:
-            rows = await _before(select, query, keys, self._decode(at.before, keys), size)
-            return rows if rows.has_prev else await _first(select, query, keys, size)
-        if at.after is not None:
-            rows = await _after(select, query, keys, self._decode(at.after, keys), size)
-            return rows if rows.items else await _from_end(select, query, keys, size)
-        return await _first(select, query, keys, size)
-
-    @staticmethod
-    def _decode(token: str, keys: list[SortKey]) -> list[Any]:
-        try:
-            return keyset.decode(token, keys)
-        except CursorError as error:
-            raise bad_request(
-                f"This link does not name a place in the list ({error}). "
-                "Start again from the first page."
-            ) from None
+        return await keyset_rows(select, query, keys, at, size)
 
     async def _select(self, request: Request, query: Select[Any], limit: int) -> list[Any]:
         fields = self.get_fields_list(request)
@@ -268,7 +259,7 @@ class ListingMixin(ModelView):
 
     async def _numbered(
         self, select: _Select, query: Select[Any], keys: list[SortKey], page: int, size: int
-    ) -> _Rows:
+    ) -> PageRows:
         skip = (page - 1) * size
         if skip > self.max_page_offset:
             raise bad_request(
@@ -276,14 +267,14 @@ class ListingMixin(ModelView):
                 "Use the Next and Last links, or narrow the list with search or filters."
             )
         items = await select(_ordered(query, keys).offset(skip), size + 1)
-        return _Rows(items[:size], has_prev=True, has_next=len(items) > size, start=skip + 1)
+        return PageRows(items[:size], has_prev=True, has_next=len(items) > size, start=skip + 1)
 
     async def _start_of(
         self,
         request: Request,
         query: Select[Any],
         keys: list[SortKey],
-        rows: _Rows,
+        rows: PageRows,
         total: RowCount,
     ) -> int | None:
         """Where the page starts, counted, when the total is small enough to be exact."""
@@ -305,38 +296,68 @@ _Select = Callable[[Select[Any], int], Awaitable[list[Any]]]
 """Runs a page's query with a row limit (`ListingMixin._select`, bound to one request)."""
 
 
-async def _first(select: _Select, query: Select[Any], keys: list[SortKey], size: int) -> _Rows:
+async def keyset_rows(
+    select: _Select, query: Select[Any], keys: list[SortKey], at: Position, size: int
+) -> PageRows:
+    """The rows of `query` in the order of `keys` at the keyset position `at` (the first
+    page, after or before a row, the end), read by `select`; a 400 for a position token
+    that does not fit `keys`."""
+    if at.last:
+        return await _from_end(select, query, keys, size)
+    if at.before is not None:
+        rows = await _before(select, query, keys, decode_position(at.before, keys), size)
+        return rows if rows.has_prev else await _first(select, query, keys, size)
+    if at.after is not None:
+        rows = await _after(select, query, keys, decode_position(at.after, keys), size)
+        return rows if rows.items else await _from_end(select, query, keys, size)
+    return await _first(select, query, keys, size)
+
+
+def decode_position(token: str, keys: list[SortKey]) -> list[Any]:
+    """The sort-key values a link's position token names; a 400 if it names none."""
+    try:
+        return keyset.decode(token, keys)
+    except CursorError as error:
+        raise bad_request(
+            f"This link does not name a place in the list ({error}). "
+            "Start again from the first page."
+        ) from None
+
+
+async def _first(select: _Select, query: Select[Any], keys: list[SortKey], size: int) -> PageRows:
     return _first_rows(await select(_ordered(query, keys), size + 1), size)
 
 
-def _first_rows(items: list[Any], size: int) -> _Rows:
+def _first_rows(items: list[Any], size: int) -> PageRows:
     """The first page, from up to `size + 1` rows in list order."""
-    return _Rows(items[:size], has_prev=False, has_next=len(items) > size, start=1)
+    return PageRows(items[:size], has_prev=False, has_next=len(items) > size, start=1)
 
 
 async def _after(
     select: _Select, query: Select[Any], keys: list[SortKey], values: list[Any], size: int
-) -> _Rows:
+) -> PageRows:
     items = await select(_ordered(query.where(keyset.after(keys, values)), keys), size + 1)
-    return _Rows(items[:size], has_prev=True, has_next=len(items) > size)
+    return PageRows(items[:size], has_prev=True, has_next=len(items) > size)
 
 
 async def _before(
     select: _Select, query: Select[Any], keys: list[SortKey], values: list[Any], size: int
-) -> _Rows:
+) -> PageRows:
     back = [key.reversed() for key in keys]
     items = await select(_ordered(query.where(keyset.after(back, values)), back), size + 1)
-    return _Rows(items[:size][::-1], has_prev=len(items) > size, has_next=True)
+    return PageRows(items[:size][::-1], has_prev=len(items) > size, has_next=True)
 
 
-async def _from_end(select: _Select, query: Select[Any], keys: list[SortKey], size: int) -> _Rows:
+async def _from_end(
+    select: _Select, query: Select[Any], keys: list[SortKey], size: int
+) -> PageRows:
     back = [key.reversed() for key in keys]
     return _last_rows(await select(_ordered(query, back), size + 1), size)
 
 
-def _last_rows(items: list[Any], size: int) -> _Rows:
+def _last_rows(items: list[Any], size: int) -> PageRows:
     """The last page, from up to `size + 1` rows in reverse list order."""
-    return _Rows(items[:size][::-1], has_prev=len(items) > size, has_next=False)
+    return PageRows(items[:size][::-1], has_prev=len(items) > size, has_next=False)
 
 
 def _key(column: Any, descending: bool) -> SortKey:
@@ -348,7 +369,7 @@ def _ordered(query: Select[Any], keys: Sequence[SortKey]) -> Select[Any]:
     return query.order_by(*(key.order_by() for key in keys))
 
 
-def _page(request: Request, keys: list[SortKey], rows: _Rows, total: RowCount) -> ListPage:
+def _page(request: Request, keys: list[SortKey], rows: PageRows, total: RowCount) -> ListPage:
     items = rows.items
     at = _PageUrls(request)
 
