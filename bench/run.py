@@ -173,7 +173,7 @@ def describe(cookies: list[str]) -> Table:
 def preflight(admin: Server, floor: Server, plan: list[Scenario], cookies: list[str]) -> None:
     """Exit before the long part if a user is not logged in or a page does not answer."""
     for cookie in cookies:
-        check(admin.url + plan[0].admin_path, cookie)
+        check(admin.url + plan[0].admin_path + plan[0].sample, cookie)
     for scenario in plan:
         header = scenario.traffic.headers[0] if scenario.traffic.headers else ""
         check(admin.url + scenario.admin_path + scenario.sample, cookies[0], header)
