@@ -9,12 +9,51 @@
 (function () {
   "use strict";
 
-  // The page carries the form once, in a <template> (admin_app/admin/export.py,
-  // EXPORT_FORM_SLOT); the dialog takes it from the Export button, as starlette-admin's
-  // actions.js reads every action's form.
+  // The page does not carry the form (admin_app/admin/export.py, EXPORT_FORM_SLOT): it is
+  // fetched from the URL its <template> names when the Export button is first pointed
+  // at, focused or pressed, and handed to the button, where starlette-admin's actions.js
+  // reads every action's form. A press before it came is held until it has.
   var source = document.querySelector("template[data-app-export-form]");
   var button = document.querySelector('[data-sa-hook="action-item"][data-sa-name="export"]');
-  if (source && button) button.setAttribute("data-sa-form", source.innerHTML);
+  var loading = null, loaded = false;
+
+  function loadForm() {
+    if (!loading) {
+      loading = fetch(source.getAttribute("data-url"), { credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) throw new Error("export form: " + response.status);
+          return response.text();
+        })
+        .then(function (html) {
+          button.setAttribute("data-sa-form", html);
+          loaded = true;
+        })
+        .catch(function (error) {
+          loading = null; // asked again on the next press
+          throw error;
+        });
+    }
+    return loading;
+  }
+
+  if (source && button && window.fetch) {
+    ["pointerenter", "focus", "touchstart"].forEach(function (name) {
+      button.addEventListener(name, function () { loadForm().catch(function () {}); },
+        { passive: true });
+    });
+    // Capture phase on window: before Bootstrap opens the dialog and actions.js fills it.
+    window.addEventListener("click", function (event) {
+      if (loaded || !event.target.closest || event.target.closest("[data-sa-name]") !== button) {
+        return;
+      }
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      loadForm().then(function () { button.click(); }, function () {
+        announce("The export dialog could not be opened; reload the page and try again.",
+          "danger");
+      });
+    }, true);
+  }
 
   var FOLD_BYTES = 16 * 1024 * 1024; // hand chunks to a Blob every 16 MB
 
@@ -84,10 +123,12 @@
     else if (window.bootstrap) window.bootstrap.Modal.getOrCreateInstance(modal).hide();
   }
 
-  // A short confirmation on the list page, through starlette-admin's alerts.
-  function announce(text) {
+  // A short message on the list page, through starlette-admin's alerts.
+  function announce(text, type) {
     var admin = window.StarletteAdmin;
-    if (admin && typeof admin.showAlert === "function") admin.showAlert("success", text, 8000);
+    if (admin && typeof admin.showAlert === "function") {
+      admin.showAlert(type || "success", text, 8000);
+    }
   }
 
   async function readAll(response, progress, isCsv) {

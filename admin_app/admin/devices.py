@@ -1,14 +1,14 @@
 """A login session's device in words, such as "Chrome 131 on Linux", from its User-Agent.
 
 ua-parser (the uap-core rules) reads the browser and the system; the device rules,
-most of its cost, are not asked for. Each distinct string is read once per process.
+most of its cost, are not asked for. Each distinct string is read once per process, and
+ua-parser (with its rules and YAML reader, 2 MB) is loaded by the first one: most server
+processes never show a session's device.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-
-from ua_parser import parse_os, parse_user_agent
 
 UNKNOWN = "Unknown device"
 RAW_SHOWN = 60
@@ -22,6 +22,8 @@ def device_name(user_agent: str | None) -> str:
     raw = (user_agent or "").strip()
     if not raw:
         return UNKNOWN
+    from ua_parser import parse_os, parse_user_agent
+
     browser = parse_user_agent(raw)
     if browser is None or browser.family == "Other":
         return raw if len(raw) <= RAW_SHOWN else raw[: RAW_SHOWN - 1] + "…"

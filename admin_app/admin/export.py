@@ -67,8 +67,9 @@ _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
 EXPORT_FORM_SLOT = "<div data-app-export-form></div>"
 """The export action's form as the list page writes it into its button: escaped into an
-attribute, the whole form (`export_form`) was a tenth of the page. The page carries it
-once, in a `<template data-app-export-form>`, and static/export.js puts it in place."""
+attribute, the whole form (`export_form`) was a tenth of the page. The page carries only
+its URL (`<template data-app-export-form data-url=…>`); static/export.js fetches it when
+the button is first reached and puts it in place."""
 
 
 class ExportMixin(ListingMixin):

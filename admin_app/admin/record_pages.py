@@ -28,7 +28,7 @@ from starlette_admin.flash import get_flashed_messages
 from starlette_admin.routing import route
 from starlette_admin.views import BaseModelView
 
-from admin_app.admin import child_rows, compat, relations
+from admin_app.admin import child_rows, compat, record_fields, relations
 from admin_app.admin.base import AppInlineView, AppModelView
 from admin_app.admin.changes import ChangeReader
 from admin_app.admin.chrome import RecordChromes, Slots
@@ -161,7 +161,10 @@ class RecordPages(AdminPages):
         record: dict[str, Any],
     ) -> Response:
         """An edit or create form: the fields rendered for this request into the kept page."""
-        widgets = await compat.form_body(self, request, view, form)
+        fields = view.get_fields_list(request)
+        widgets = record_fields.form_body(view, fields, form, record_fields.page_kit(request, view))
+        if widgets is None:
+            widgets = await compat.form_body(self, request, view, form)
         chrome = {
             "title": view.title(request),
             "view": view,
@@ -189,10 +192,15 @@ class RecordPages(AdminPages):
         obj = await compat.find_object_or_404(self, request, view, pk, "detail")
         history = await object_history(get_session(request), table_of(view.model).name, str(pk))
         rows = await self.changes.read(request, history)
+        values = await view.serialize(obj, request)
+        fields = view.get_fields_list(request)
         record = {
             "raw_obj": obj,
             "row_actions": await self._actions_html(request, view, obj),
-            "obj": await view.serialize(obj, request),
+            "obj": values,
+            "detail_rows": record_fields.detail_rows(
+                fields, values, record_fields.page_kit(request, view)
+            ),
             "inlines": await compat.detail_inlines(self, request, view, obj),
             "relations": await relations.shown(request, view, obj),
             "history": list(zip(history, rows, strict=True)),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -20,11 +21,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from starlette.requests import Request
 from starlette_admin import RequestAction
 from starlette_admin import fields as sa
+from starlette_admin.widgets import FieldRef
 
 from admin_app.admin import compat, export_columns
+from admin_app.admin.field_markup import CellKit, form_label
 from admin_app.admin.fields import AwareDateTimeField
-from admin_app.admin.lists.columns import COLUMN_TYPES, CellKit, column_type, covers
+from admin_app.admin.lists.columns import COLUMN_TYPES, column_type, covers
+from admin_app.admin.record_fields import draws_detail, draws_form
 from admin_app.admin.site import build_admin
+from tests.admin.markup_tokens import tokens
 from tests.admin.test_list_markup import table_rows
 
 
@@ -134,3 +139,63 @@ def test_a_column_types_search_compiles_and_its_export_is_written(kind):
         clause = entry.search(column, field, "ab%_c", name)
         sql = str(clause.compile(dialect=dialect))
         assert "CAST" not in sql.upper(), f"a cast hides {kind.__name__} from its index: {sql}"
+
+
+def _kit(admin: Any, request: Request) -> CellKit:
+    return CellKit(
+        request=request,
+        icon=lambda name: compat.resolve_icon(admin, name),
+        css=lambda name: compat.resolve_class(admin, name),
+    )
+
+
+@pytest.mark.parametrize("kind", list(COLUMN_TYPES), ids=lambda k: k.__name__)
+def test_a_column_types_detail_value_is_its_templates_markup(settings, kind):
+    """The value a record's detail page shows, drawn in Python, is the markup of the
+    field's detail template (`admin_app.admin.field_markup`)."""
+    field, value, _ = SAMPLES[kind]
+    drawn = COLUMN_TYPES[kind].detail
+    if drawn is None:
+        return  # drawn by the field's own template: nothing to compare
+    if getattr(field, "copy_to_clipboard", False):
+        assert not draws_detail(field), "a copy button is drawn by the field's template"
+        field = replace(field, copy_to_clipboard=False)
+    assert field.detail_template == drawn.template and draws_detail(field), kind.__name__
+    admin = build_admin(settings)
+    request = _request()
+    request.state.action = RequestAction.DETAIL
+    shown = asyncio.run(field.serialize_value(request, value))
+    env = admin.templates.env
+    env.globals["request"] = request
+    for data in (shown, False if kind is sa.BooleanField else "<b>&amp; co</b>"):
+        reference = env.get_template(drawn.template).render(request=request, field=field, data=data)
+        fast = drawn.make(field, _kit(admin, request))(data)
+        assert tokens(fast) == tokens(reference), (fast, reference)
+
+
+@pytest.mark.parametrize("kind", list(COLUMN_TYPES), ids=lambda k: k.__name__)
+def test_a_column_types_input_is_its_templates_markup(settings, kind):
+    """A field in a form, drawn in Python with its label, is what starlette-admin's form
+    widget renders: with and without a value, an error, help text, a required mark."""
+    field, value, _ = SAMPLES[kind]
+    drawn = COLUMN_TYPES[kind].form
+    if drawn is None:
+        return
+    admin = build_admin(settings)
+    request = _request()
+    request.state.action = RequestAction.EDIT
+    env = admin.templates.env
+    env.globals["request"] = request
+    data = asyncio.run(field.serialize_value(request, value))
+    variants = [
+        (field, data, None),
+        (field, None, "Enter a <valid> value."),
+        (replace(field, help_text="Say <this> & that", required=True), data, "Wrong."),
+    ]
+    for sample, shown, error in variants:
+        assert sample.form_template == drawn.template and draws_form(sample), kind.__name__
+        ref = FieldRef(sample.name, _field=sample, _value=shown, _error=error)
+        reference = asyncio.run(ref.render(request, env))
+        widget = drawn.make(sample, _kit(admin, request))(shown, error)
+        fast = f'<div class="mb-3">{form_label(sample)}{widget}</div>'
+        assert tokens(fast) == tokens(reference), (fast, reference)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import html
 import io
+import re
 import time
 import tracemalloc
 from typing import Any
@@ -166,9 +168,23 @@ def test_export_needs_the_export_permission(admin_client, people, monkeypatch):
 
 
 def test_the_list_page_offers_export_with_progress(admin_client, people):
+    """The list names where its export dialog's form is; the form, fetched when wanted,
+    has the progress bar. The page itself does not carry the form."""
     page = admin_client.get("/admin/customer/list").text
     assert "export.js" in page
-    assert "data-app-export" in page and "data-app-export-progress" in page
+    assert "data-app-export-progress" not in page, "the page carries the export form"
+    url = re.search(r'<template data-app-export-form data-url="([^"]+)"', page)
+    assert url, "the list does not say where its export form is"
+    form = admin_client.get(html.unescape(url.group(1)))
+    assert form.status_code == 200 and form.headers["cache-control"] == "private, no-cache"
+    assert "data-app-export" in form.text and "data-app-export-progress" in form.text
+    assert 'value="email"' in form.text, "the form does not offer the view's columns"
+
+
+def test_the_export_form_needs_the_export_permission(admin_client, people, monkeypatch):
+    monkeypatch.setattr(CustomerView, "can_export", lambda self, request: False)
+    assert "data-app-export-form" not in admin_client.get("/admin/customer/list").text
+    assert admin_client.get("/admin/_api/customer/export-form").status_code == 403
 
 
 # Streaming: the file is produced while rows are read, in bounded memory.

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
-from admin_app.admin import chrome
+from admin_app.admin import chrome, record_fields
 from admin_app.admin.chrome import RecordChromes
+from admin_app.admin.site import build_admin
 from tests.admin.listing_helpers import add_customers, capture_sql, customers
+from tests.admin.markup_tokens import tokens
 from tests.helpers import create_admin, fetch, give_role, login, post_form
 
 
@@ -156,3 +158,43 @@ def test_each_origin_gets_its_own_way_back(admin_client, settings):
         page = admin_client.get("/admin/customer/detail", params={"pk": 1, "_origin": origin})
         crumbs = re.findall(r'class="breadcrumb-item">\s*<a href="([^"]+)"', page.text)
         assert any(crumb.endswith(f"list?q={q}") for crumb in crumbs), crumbs
+
+
+PAGES = ("detail", "edit")
+
+
+def test_record_pages_drawn_from_the_registry_are_the_stock_pages(seeded, admin_client):
+    """For every view with a record: its detail page, edit form and create form, with
+    their fields drawn from the field-type registry (admin_app/admin/record_fields.py),
+    are the pages starlette-admin's templates give, token for token."""
+    drawn: list[str] = []
+    detail_rows, form_body = record_fields.detail_rows, record_fields.form_body
+
+    def counted(draw: Any) -> Any:
+        def run(*args: Any) -> Any:
+            result = draw(*args)
+            drawn.extend([] if result is None else [draw.__name__])
+            return result
+
+        return run
+
+    pages: list[tuple[str, str]] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(record_fields, "detail_rows", counted(detail_rows))
+        patch.setattr(record_fields, "form_body", counted(form_body))
+        for view in build_admin(seeded).model_views:
+            table = view.model.__table__
+            keys = fetch(seeded, f"SELECT {view.pk_attr} FROM {table.name} LIMIT 1")
+            urls = [f"/admin/{view.key}/create"]
+            urls += [f"/admin/{view.key}/{page}?pk={pk}" for (pk,) in keys for page in PAGES]
+            for url in urls:
+                response = admin_client.get(url)
+                if response.status_code == 200:
+                    pages.append((url, response.text))
+    assert {"detail_rows", "form_body"} <= set(drawn), "no page was drawn from the registry"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(record_fields, "detail_rows", lambda *args: None)
+        patch.setattr(record_fields, "form_body", lambda *args: None)
+        for url, page in pages:
+            stock = admin_client.get(url).text
+            assert tokens(_tokens_out(page)) == tokens(_tokens_out(stock)), url

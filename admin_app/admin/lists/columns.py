@@ -1,4 +1,5 @@
-"""The column types of a list: one registry entry per field type, all a list does with it.
+"""The column types: one registry entry per field type, all a list (and a record's
+pages) do with it.
 
 Each `ColumnType` gives, for fields of its type:
 - `cell`: the cell's HTML from the displayed value (the same markup as the field's
@@ -11,7 +12,10 @@ Each `ColumnType` gives, for fields of its type:
 - `export`: how an export writes a column of it (a kind of `admin_app.admin.export_columns`),
   or None to go by the column's SQL type (relations are written as ids, by their shape);
 - `sortable`: whether the list may be ordered by it (keyset pages need a comparable,
-  indexable column).
+  indexable column);
+- `detail`, `form`: how a record's detail page draws its value and its forms draw its
+  input (`admin_app.admin.field_markup`), each the markup of the template it names; None
+  where the field's own templates draw it (`admin_app.admin.record_fields`).
 
 Filters come from starlette-admin's own filter registry, which also goes by field type.
 
@@ -32,28 +36,28 @@ from typing import Any
 from markupsafe import escape
 from sqlalchemy import ColumnElement, false, or_
 from sqlalchemy.orm import ColumnProperty
-from starlette.requests import Request
 from starlette_admin import fields as sa
 from starlette_admin.i18n import is_timezone_conversion_enabled
 
 from admin_app.admin import compat
 from admin_app.admin.datetimes import DateTimeText
+from admin_app.admin.field_markup import (
+    Cell,
+    CellKit,
+    Drawn,
+    detail_boolean,
+    detail_email,
+    detail_text,
+    esc,
+    form_boolean,
+    form_enum,
+    form_input,
+)
 from admin_app.admin.fields import AwareDateTimeField
 
 MAX_TERM_LENGTH = 200
 """Longer search terms are refused (a 400): no one types them, and they cost."""
 
-
-@dataclass(frozen=True)
-class CellKit:
-    """What a cell or conversion maker may need from the page: the request (its locale,
-    its choices) and the admin's icon classes."""
-
-    request: Request
-    icon: Callable[[str], str]
-
-
-Cell = Callable[[Any], str]
 Search = Callable[[Any, sa.BaseField, str, str], ColumnElement[bool]]
 
 
@@ -67,6 +71,10 @@ class ColumnType:
     search: Search | None = None
     export: str | None = None
     sortable: bool = True
+    detail: Drawn | None = None
+    """How a record's detail page draws the value (`admin_app.admin.field_markup`)."""
+    form: Drawn | None = None
+    """How a record's forms draw the input."""
 
 
 # -- cells (the markup of starlette-admin's `fields/list/*.html`) ---------------------------
@@ -74,11 +82,6 @@ class ColumnType:
 TITLED = 24
 """Text longer than this gets the whole of it as the cell's tooltip: shorter text always
 fits a cell's two lines (`templates/admin/fields/list/_truncated.html`)."""
-
-
-def esc(text: str) -> str:
-    """HTML-escape text, as a plain string."""
-    return str(escape(text))
 
 
 def truncated(title: str, body: str) -> str:
@@ -249,28 +252,60 @@ def search_clause(
 # -- the registry -----------------------------------------------------------------------
 
 _TEXT = "fields/list/text.html"
+_SHOWN = Drawn("fields/detail/text.html", detail_text)
+_INPUT = Drawn("fields/form/input.html", form_input)
 _NOT_SHOWN = ColumnType(template=None, cell=None, search=None, sortable=False)
 
 COLUMN_TYPES: dict[type[sa.BaseField], ColumnType] = {
     sa.BaseField: ColumnType(template=None, cell=None),
-    sa.StringField: ColumnType(_TEXT, text_cell, as_is(str), contains, "text"),
-    sa.EmailField: ColumnType("fields/list/email.html", email_cell, as_is(str), contains, "text"),
-    sa.PasswordField: _NOT_SHOWN,
-    sa.ColorField: ColumnType(None, None, None, None, "text"),
-    sa.UUIDField: ColumnType(_TEXT, text_cell, None, None, "text"),
-    sa.IPAddressField: ColumnType(_TEXT, text_cell, None, None, "text"),
-    sa.ComputedField: ColumnType(_TEXT, text_cell, None, None, None, sortable=False),
-    sa.NumberField: ColumnType(_TEXT, text_cell, None, None, "number"),
-    sa.IntegerField: ColumnType(_TEXT, text_cell, as_is(int), None, "number"),
-    sa.FloatField: ColumnType(_TEXT, text_cell, None, None, "number"),
-    sa.BooleanField: ColumnType(
-        "fields/list/boolean.html", boolean_cell, as_is(bool), None, "bool"
+    sa.StringField: ColumnType(
+        _TEXT, text_cell, as_is(str), contains, "text", detail=_SHOWN, form=_INPUT
     ),
-    sa.EnumField: ColumnType(_TEXT, text_cell, enum_labels, enum_matches, "text"),
-    sa.DateTimeField: ColumnType(_TEXT, text_cell, date_time, None, "datetime"),
-    AwareDateTimeField: ColumnType(_TEXT, text_cell, date_time, None, "datetime"),
-    sa.DateField: ColumnType(_TEXT, text_cell, None, None, "date"),
-    sa.TimeField: ColumnType(_TEXT, text_cell, None, None, None),
+    sa.EmailField: ColumnType(
+        "fields/list/email.html",
+        email_cell,
+        as_is(str),
+        contains,
+        "text",
+        detail=Drawn("fields/detail/email.html", detail_email),
+        form=_INPUT,
+    ),
+    sa.PasswordField: _NOT_SHOWN,
+    sa.ColorField: ColumnType(None, None, None, None, "text", form=_INPUT),
+    sa.UUIDField: ColumnType(_TEXT, text_cell, None, None, "text", detail=_SHOWN, form=_INPUT),
+    sa.IPAddressField: ColumnType(_TEXT, text_cell, None, None, "text", detail=_SHOWN, form=_INPUT),
+    sa.ComputedField: ColumnType(_TEXT, text_cell, None, None, None, False, detail=_SHOWN),
+    sa.NumberField: ColumnType(_TEXT, text_cell, None, None, "number", detail=_SHOWN, form=_INPUT),
+    sa.IntegerField: ColumnType(
+        _TEXT, text_cell, as_is(int), None, "number", detail=_SHOWN, form=_INPUT
+    ),
+    sa.FloatField: ColumnType(_TEXT, text_cell, None, None, "number", detail=_SHOWN, form=_INPUT),
+    sa.BooleanField: ColumnType(
+        "fields/list/boolean.html",
+        boolean_cell,
+        as_is(bool),
+        None,
+        "bool",
+        detail=Drawn("fields/detail/boolean.html", detail_boolean),
+        form=Drawn("fields/form/boolean.html", form_boolean),
+    ),
+    sa.EnumField: ColumnType(
+        _TEXT,
+        text_cell,
+        enum_labels,
+        enum_matches,
+        "text",
+        detail=_SHOWN,
+        form=Drawn("fields/form/enum.html", form_enum),
+    ),
+    sa.DateTimeField: ColumnType(
+        _TEXT, text_cell, date_time, None, "datetime", detail=_SHOWN, form=_INPUT
+    ),
+    AwareDateTimeField: ColumnType(
+        _TEXT, text_cell, date_time, None, "datetime", detail=_SHOWN, form=_INPUT
+    ),
+    sa.DateField: ColumnType(_TEXT, text_cell, None, None, "date", detail=_SHOWN, form=_INPUT),
+    sa.TimeField: ColumnType(_TEXT, text_cell, None, None, None, detail=_SHOWN, form=_INPUT),
     sa.JSONField: ColumnType(None, None, None, None, "json", sortable=False),
     sa.ImageField: ColumnType(
         "fields/list/image.html", image_cell, None, None, None, sortable=False

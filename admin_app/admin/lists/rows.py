@@ -40,20 +40,11 @@ from starlette_admin.views import BaseModelView
 
 from admin_app.admin import compat
 from admin_app.admin.chrome import origin_param
-from admin_app.admin.lists.columns import CellKit, column_type, covers, esc, truncated
+from admin_app.admin.field_markup import EMPTY, NULL, CellKit, esc
+from admin_app.admin.lists.columns import column_type, covers, truncated
 
 _SPACES = re.compile(r"\s+")
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.~-]+$")
-NULL = (
-    '<span class="text-muted inline-edit-value" title="Not set"><span aria-hidden="true">—</span>'
-    '<span class="visually-hidden">not set</span></span>'
-)
-"""An empty value: the same dash as templates/admin/fields/detail/_null.html."""
-EMPTY = (
-    '<span class="text-muted inline-edit-value" title="None"><span aria-hidden="true">—</span>'
-    '<span class="visually-hidden">none</span></span>'
-)
-"""An empty collection: the same dash as templates/admin/fields/detail/_empty.html."""
 
 
 KEY_PLACEHOLDER = f"pk{secrets.token_hex(8)}"

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette_admin.i18n import gettext
 
-from admin_app.admin.lists.columns import esc
+from admin_app.admin.field_markup import esc
 from admin_app.admin.lists.query import ListPage
 from admin_app.admin.lists.rows import Row
 
