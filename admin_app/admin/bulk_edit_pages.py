@@ -168,7 +168,8 @@ class BulkEditPages(Admin):
             "errors": errors,
             "selection": selection,
             "list_url": self._bulk_list_url(request, view, selection),
-            "field_js": _field_links(request, fields.values()),
+            "field_js": _field_links(request, fields.values(), "additional_js_links"),
+            "field_css": _field_links(request, fields.values(), "additional_css_links"),
         }
         return compat.template_response(self, request, "bulk_edit.html", context, status_code)
 
@@ -247,10 +248,11 @@ async def _shown(view: AppModelView, request: Request, name: str, value: Any) ->
     return str(shown)
 
 
-def _field_links(request: Request, fields: Any) -> list[str]:
+def _field_links(request: Request, fields: Any, kind: str) -> list[str]:
+    """The scripts or style sheets (`kind`) the fields' widgets need, once each."""
     links: list[str] = []
     for field in fields:
-        for link in field.additional_js_links(request) or []:
+        for link in getattr(field, kind)(request) or []:
             if link not in links:
                 links.append(link)
     return links
