@@ -235,13 +235,16 @@ class Applier:
         key = columns[pk_column(self.view).key]
         values: dict[Any, Any] = {columns[name]: v for name, v in plan.values.items()}
         statement = update(table_of(self.view.model))
+        keys = [getattr(obj, key.key) for obj in ready]
         if is_versioned(self.view):
             version = columns["version"]
-            pairs = [(getattr(obj, key.key), obj.version) for obj in ready]
-            statement = statement.where(tuple_(key, version).in_(pairs))
             values[version] = version + 1
-        else:
-            statement = statement.where(key.in_([getattr(obj, key.key) for obj in ready]))
+        if is_versioned(self.view) and session.get_bind().dialect.name != "postgresql":
+            # No row locks here: the UPDATE checks each row's version itself.
+            pairs = [(k, obj.version) for k, obj in zip(keys, ready, strict=True)]
+            statement = statement.where(tuple_(key, version).in_(pairs))
+        else:  # PostgreSQL: the rows are locked at the versions just read
+            statement = statement.where(key.in_(keys))
         result = await session.execute(statement.values(values).returning(key))
         return set(result.scalars())
 
