@@ -18,7 +18,9 @@ driven as people use it.
 5. Prints the table, and writes it to `bench/results/<time>.json` and (for a valid run)
    `latest.json` and `latest.md`. Runs `bench/ws_capacity.py` when that file exists.
    Prints the goals last, one PASS or FAIL line each. Then measures imports
-   (`bench/imports.py`: 1,000,000 new customers, an upsert of 100,000, SQLite).
+   (`bench/imports.py`: 1,000,000 new customers, an upsert of 100,000, SQLite) and
+   a bulk edit of 100,000 customers on a copy of the database (`bench/bulk_edit.py`:
+   seconds, peak RSS, the longest batch transaction).
 
 `BENCH_ONLY=detail,edit` (words of scenario names, comma-separated) drives only the
 scenarios whose names hold one of them, prints their rates and ratios, and stops: a quick
@@ -38,7 +40,7 @@ import subprocess
 import sys
 from dataclasses import replace
 
-from bench import imports, replica, report
+from bench import bulk_edit, imports, replica, report
 from bench.api import api_tokens, url_file
 from bench.database import (
     BIN,
@@ -93,6 +95,7 @@ def main() -> None:
     print("\n" + report.markdown(run), flush=True)
     run_ws_capacity()
     run_imports()
+    run_bulk_edit()
     print("\n".join(["", "Goals:", *(goal.line for goal in run.goals)]))
     if run.failures:
         print("\n".join(["", "Answers that were not a 200:", *run.failures]), file=sys.stderr)
@@ -272,6 +275,12 @@ def run_imports() -> None:
     """The import scenario (`bench/imports.py`), on the bench database."""
     print("\nbench/imports.py:", flush=True)
     imports.main([])
+
+
+def run_bulk_edit() -> None:
+    """The bulk edit scenario (`bench/bulk_edit.py`), on a copy of the bench database."""
+    print("\nbench/bulk_edit.py:", flush=True)
+    bulk_edit.main([])
 
 
 if __name__ == "__main__":
