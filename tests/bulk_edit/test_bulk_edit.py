@@ -196,6 +196,29 @@ def test_a_row_changed_since_the_preview_is_skipped_listed_and_kept(seeded, admi
     assert {v for k, v in stocks.items() if k != moved} == {77}
 
 
+def test_set_wise_too_a_row_changed_since_the_preview_is_skipped_and_kept(seeded, admin_client):
+    """Customers have no edit hooks: their batches are one UPDATE each, not a save per row."""
+    chosen = [r[0] for r in fetch(seeded, "SELECT id FROM customer ORDER BY id LIMIT 4")]
+    page = preview(admin_client, "customer", {"city": "Zurich"}, pks=chosen)
+    moved = chosen[2]
+    fetch(seeded, "UPDATE customer SET city = 'Bern', version = version + 1 WHERE id = :c", c=moved)
+    done = apply(admin_client, "customer", token_of(page))
+    assert 'data-bulk-changed="3"' in done.text and skipped(done) == {str(moved): applying.CHANGED}
+    cities = dict(
+        fetch(
+            seeded,
+            "SELECT id, city FROM customer WHERE id IN (:a, :b, :c, :d)",
+            a=chosen[0],
+            b=chosen[1],
+            c=chosen[2],
+            d=chosen[3],
+        )
+    )
+    assert cities == {**{c: "Zurich" for c in chosen}, moved: "Bern"}
+    logged = next(iter(change_set_entries(seeded, "customer").values()))
+    assert sorted(int(e[2]) for e in logged) == sorted(c for c in chosen if c != moved)
+
+
 def test_the_whole_edit_is_undone_from_the_audit_log(seeded, admin_client):
     chosen = [p for p in products(seeded) if p[1] != 55][:4]
     page = preview(admin_client, "product", {"stock": "55"}, pks=[p[0] for p in chosen])
