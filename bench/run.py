@@ -18,8 +18,10 @@ driven as people use it.
 5. Prints the table, and writes it to `bench/results/<time>.json` and (for a valid run)
    `latest.json` and `latest.md`. Runs `bench/ws_capacity.py` when that file exists.
    Prints the goals last, one PASS or FAIL line each. Then times an order of 200 lines
-   in its form (`bench/order_lines.py`) and measures imports (`bench/imports.py`:
-   1,000,000 new customers, an upsert of 100,000, SQLite).
+   in its form (`bench/order_lines.py`), measures imports (`bench/imports.py`:
+   1,000,000 new customers, an upsert of 100,000, SQLite) and a bulk edit of 100,000
+   customers on a copy of the database (`bench/bulk_edit.py`: seconds, peak RSS, the
+   longest batch transaction).
 
 `BENCH_ONLY=detail,edit` (words of scenario names, comma-separated) drives only the
 scenarios whose names hold one of them, prints their rates and ratios, and stops: a quick
@@ -39,7 +41,7 @@ import subprocess
 import sys
 from dataclasses import replace
 
-from bench import imports, order_lines, replica, report
+from bench import bulk_edit, imports, order_lines, replica, report
 from bench.api import api_tokens, url_file
 from bench.database import (
     BIN,
@@ -95,6 +97,7 @@ def main() -> None:
     run_ws_capacity()
     run_order_lines()
     run_imports()
+    run_bulk_edit()
     print("\n".join(["", "Goals:", *(goal.line for goal in run.goals)]))
     if run.failures:
         print("\n".join(["", "Answers that were not a 200:", *run.failures]), file=sys.stderr)
@@ -280,6 +283,12 @@ def run_imports() -> None:
     """The import scenario (`bench/imports.py`), on the bench database."""
     print("\nbench/imports.py:", flush=True)
     imports.main([])
+
+
+def run_bulk_edit() -> None:
+    """The bulk edit scenario (`bench/bulk_edit.py`), on a copy of the bench database."""
+    print("\nbench/bulk_edit.py:", flush=True)
+    bulk_edit.main([])
 
 
 if __name__ == "__main__":

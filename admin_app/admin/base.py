@@ -29,6 +29,7 @@ from starlette_admin.fields import BaseField, EnumField, RelationField
 from starlette_admin.filters import FilterRegistry
 
 from admin_app.admin import approvals, child_rows, compat, input_rules
+from admin_app.admin.bulk_edit_action import BulkEditActionMixin
 from admin_app.admin.export import ExportMixin
 from admin_app.admin.filters import FILTERS
 from admin_app.admin.permissions import PermissionsMixin
@@ -46,7 +47,14 @@ NON_FIELD = "__all__"
 """Form-error key for problems that belong to no single field (shown above the form)."""
 
 
-class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, TrashDeleteMixin, ModelView):
+class AppModelView(
+    BulkEditActionMixin,
+    PermissionsMixin,
+    VersionedEditMixin,
+    ExportMixin,
+    TrashDeleteMixin,
+    ModelView,
+):
     """Base for every registered view. Subclasses set `model` and `fields` at least."""
 
     model: type[Base]

@@ -21,7 +21,8 @@ from starlette_admin.contrib.sqla import ModelView
 from admin_app.auth.permissions import BASE_ACTIONS, Grants, grants
 from admin_app.db import Trashable
 
-BUILTIN_ACTIONS = {"delete", "export", "view", "edit"}
+BUILTIN_ACTIONS = {"delete", "export", "view", "edit", "bulk_edit"}
+"""Actions that need no permission of their own (bulk edit needs `edit`: `bulk_edit`)."""
 _FIELDS_MEMO = "admin_app.fields"
 """Where a request keeps the fields each view gave it (`get_fields_list`)."""
 FORM_ACTIONS = (RequestAction.CREATE, RequestAction.EDIT, RequestAction.INLINE_EDIT)

@@ -27,6 +27,7 @@ from starlette_admin.views import BaseView
 from admin_app.admin import compat, relations
 from admin_app.admin.account import AccountView
 from admin_app.admin.base import AppModelView
+from admin_app.admin.bulk_edit_pages import BulkEditPages
 from admin_app.admin.changes import ChangeReader
 from admin_app.admin.dashboard import DashboardView
 from admin_app.admin.datetimes import local_date, local_datetime
@@ -70,7 +71,15 @@ from admin_app.webhooks.dispatcher import wake_after_commit
 from admin_app.webhooks.topics import choices
 
 
-class AppAdmin(RecordPages, ListRoutes, TrashPages, ImportPages, PaletteRoutes, SavedViewRoutes):
+class AppAdmin(
+    RecordPages,
+    ListRoutes,
+    TrashPages,
+    ImportPages,
+    BulkEditPages,
+    PaletteRoutes,
+    SavedViewRoutes,
+):
     """starlette-admin's `Admin`, with these changes, each for a reason:
 
     - its per-request `DBSessionMiddleware` is dropped: the app's own (outermost)
@@ -87,7 +96,9 @@ class AppAdmin(RecordPages, ListRoutes, TrashPages, ImportPages, PaletteRoutes, 
     - files are imported as jobs, through pages that map, check and apply them with a
       progress bar (`ImportPages`, over the JSON calls of `ImportJobRoutes`);
     - every page has a command palette and global search (`PaletteRoutes`);
-    - lists have saved, shareable views (`SavedViewRoutes`, `admin_app.admin.saved_views`).
+    - lists have saved, shareable views (`SavedViewRoutes`, `admin_app.admin.saved_views`);
+    - rows are edited many at once, previewed, in batches and undone as one
+      (`BulkEditPages`, `admin_app.bulk_edit`).
     """
 
     READ_ONLY_ROUTES = re.compile(

@@ -48,7 +48,8 @@ def object_pk(obj: Any) -> str:
     return ",".join(str(part) for part in identity)
 
 
-def _value(name: str, value: Any) -> Any:
+def logged_value(name: str, value: Any) -> Any:
+    """A value as an audit entry keeps it: JSON, and secrets redacted."""
     return REDACTED if name in SECRET_FIELDS and value is not None else to_json(value)
 
 
@@ -70,7 +71,7 @@ def created(obj: Any) -> dict[str, Any]:
     """Every set field of a new row, as `[None, value]`."""
     state = inspect(obj)
     changes = {
-        key: [None, _value(key, state.attrs[key].value)]
+        key: [None, logged_value(key, state.attrs[key].value)]
         for key in _column_keys(obj)
         if state.attrs[key].value is not None
     }
@@ -91,7 +92,7 @@ def updated(obj: Any) -> dict[str, Any]:
             before = history.deleted[0] if history.deleted else None
             after = history.added[0] if history.added else None
             if before != after:
-                changes[key] = [_value(key, before), _value(key, after)]
+                changes[key] = [logged_value(key, before), logged_value(key, after)]
     for name in getattr(type(obj), "__audit_collections__", ()):
         history = state.attrs[name].history
         if history.added or history.deleted:
@@ -110,7 +111,7 @@ def deleted(obj: Any) -> dict[str, Any]:
     for key in _column_keys(obj):
         value = state.attrs[key].loaded_value
         if value is not NO_VALUE and value is not None:
-            changes[key] = [_value(key, value), None]
+            changes[key] = [logged_value(key, value), None]
     for name in getattr(type(obj), "__audit_collections__", ()):
         items = state.attrs[name].loaded_value
         if items is not NO_VALUE and items:
@@ -157,7 +158,13 @@ def _record(session: Session, flush_context: UOWTransaction) -> None:
                 logged.append(("update", entry("update", obj, changes)))
     logged += [("delete", entry("delete", o, deleted(o))) for o in session.deleted if is_audited(o)]
     if logged:
-        connection = session.connection()
-        connection.execute(insert(AUDIT_TABLE), [row for _action, row in logged])
-        for subscriber in _subscribers.values():
-            subscriber(connection, logged)
+        write_entries(session.connection(), logged)
+
+
+def write_entries(connection: Connection, logged: Recorded) -> None:
+    """Insert the audit rows of `logged` and hand them to the subscribers (webhooks), on
+    `connection`, in its transaction: what a flush does, for writers that update rows
+    set-wise rather than through the ORM (a bulk edit's batches)."""
+    connection.execute(insert(AUDIT_TABLE), [row for _action, row in logged])
+    for subscriber in _subscribers.values():
+        subscriber(connection, logged)

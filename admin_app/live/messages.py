@@ -12,6 +12,8 @@ To a browser (one JSON object per WebSocket message or SSE event):
   everyone on that record's page, `mode` being `viewing` or `editing`;
 - `{"type": "import", "job": {"id", "status", "rows_done", "new", "updated", ...}}`,
   only to the user who started that import job: how it is going (`imports.tasks`);
+- `{"type": "bulk_edit", "edit": {"token", "status", "done", "total", "changed", ...}}`,
+  only to the user who applies that bulk edit, as its batches commit (`bulk_edit.runs`);
 - `{"type": "resync"}`: changes may have been missed (a slow client, a lost
   database connection); pages offer to refresh;
 - `{"type": "error", "detail"}` before the server closes a connection it refuses.
