@@ -275,8 +275,9 @@ REQUESTS_KEY = "change-request"
 
 async def tell(request: Request, view: PermissionsMixin, filed: ChangeRequest) -> None:
     """Tell the people concerned, once committed: on the live feed (whoever may see the
-    request), and by email: the approvers of a new request whose row scope holds its
-    record, the proposer of a decided one."""
+    request in the change requests' list, so only those whose row scope holds its
+    record: `ChangeRequestView.scope_key`), and by email: the approvers of a new request
+    whose row scope holds its record, the proposer of a decided one."""
     settings = get_settings(request)
     db = get_session(request)
     if filed.status == RequestStatus.PENDING:

@@ -1,7 +1,9 @@
 """Row scopes for the live feed: a connection hears of a record only if its page would open.
 
 A role may reach only some rows of a model (the demo's "Sales France" sees French
-customers' orders; see `PermissionsMixin.scope_query`). The live feed filters each
+customers' orders; see `PermissionsMixin.scope_query`), and a view's rows may follow
+another model's scope (a change request is seen by those whose scope holds its record;
+the view's `scope_key` says what its scope reads). The live feed filters each
 change and each watch with that same query: a change's keys are narrowed to those the
 connection's user may open, one query per distinct scope among this process's
 listeners, and a record outside the scope cannot be watched (so its presence is never
@@ -11,7 +13,6 @@ deletions; the list shows them at the next refresh.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ from starlette_admin import BaseModelView
 from admin_app.auth.permissions import Grants
 
 ScopeKey = str
-"""What identifies one scope of one model (its roles' scopes as JSON)."""
+"""What identifies one scope of one model (what its `scope_query` reads, as JSON)."""
 
 
 class Scopes:
@@ -35,11 +36,10 @@ class Scopes:
         self.sessions = sessions
 
     def key(self, grants: Grants, model: str) -> ScopeKey | None:
-        """The scope limiting `model`'s rows for `grants`; None when every row is open."""
-        scopes = grants.scope(model)
-        if model not in self.views or scopes is None:
-            return None
-        return json.dumps(scopes, sort_keys=True)
+        """The scope limiting `model`'s rows for `grants`, as its view says
+        (`scope_key`); None when every row is open."""
+        view = self.views.get(model)
+        return None if view is None else view.scope_key(grants)
 
     async def visible(self, grants: Grants, model: str, pks: Sequence[str]) -> set[str]:
         """The keys among `pks` of rows `grants` may open (existing rows only)."""

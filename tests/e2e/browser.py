@@ -98,9 +98,10 @@ class Screenshots:
         for old in self.folder.glob("*.png"):
             old.unlink()
 
-    def take(self, page: Page, step: str) -> Path:
-        """Save the page as `<NN>-<step>.png` and return the path."""
+    def take(self, page: Page, step: str, *, full_page: bool = True) -> Path:
+        """Save the page as `<NN>-<step>.png` and return the path; `full_page=False` keeps
+        to the window (what a person sees with a dialog open over a long page)."""
         self.count += 1
         path = self.folder / f"{self.count:02d}-{_SLUG.sub('-', step.lower()).strip('-')}.png"
-        page.screenshot(path=path, full_page=True)
+        page.screenshot(path=path, full_page=full_page)
         return path

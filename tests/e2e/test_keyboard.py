@@ -18,28 +18,51 @@ from tests.e2e.browser import Screenshots
 from tests.e2e.conftest import ROOT_EMAIL
 from tests.helpers import PASSWORD
 
-FOCUSED_JS = """() => {
-    const e = document.activeElement;
-    if (!e || e === document.body) return null;
-    const s = getComputedStyle(e), r = e.getBoundingClientRect();
-    const spreads = [...s.boxShadow.matchAll(/(?:rgba?\\([^)]*\\)\\s+)?(?:-?[\\d.]+px\\s+){3}([\\d.]+)px/g)];
+ACTIVE_JS = """() => {
+    let e = document.activeElement;
+    while (e && e.tagName === "IFRAME" && e.contentDocument) e = e.contentDocument.activeElement;
+    return e;
+}"""
+"""What has the keyboard's focus, inside the page's (same-origin) frames too."""
+
+FOCUSED_JS = f"""() => {{
+    const e = ({ACTIVE_JS})();
+    if (!e || e === e.ownerDocument.body) return null;
+    const s = e.ownerDocument.defaultView.getComputedStyle(e);
+    const spreads = [...s.boxShadow.matchAll(/(?:rgba?\\([^)]*\\)\\s+)?(?:-?[\\d.]+px\\s+){{3}}([\\d.]+)px/g)];
     const outline = s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2
         && !/rgba\\([^)]*,\\s*0\\)|transparent/.test(s.outlineColor);
-    return {
+    const frame = e.ownerDocument.defaultView.frameElement;
+    return {{
         tag: e.tagName.toLowerCase(),
         id: e.id,
         name: (e.getAttribute("aria-label") || e.textContent || e.value || "").trim().slice(0, 60),
         ring: outline || spreads.some(m => parseFloat(m[1]) >= 2),
-        style: `outline: ${s.outlineStyle} ${s.outlineWidth} ${s.outlineColor}; box-shadow: ${s.boxShadow}`,
-    };
-}"""
+        style: `outline: ${{s.outlineStyle}} ${{s.outlineWidth}} ${{s.outlineColor}}; box-shadow: ${{s.boxShadow}}`,
+        frame: frame ? frame.className : null,
+    }};
+}}"""
+"""The focused element: its tag, id, name, whether it shows a ring, and the class of the
+frame it is in (None at the top)."""
 
-IN_VIEW_JS = """() => {
-    const r = document.activeElement.getBoundingClientRect();
-    return r.width > 1 && r.height > 1 && r.bottom > 0 && r.right > 0
-        && r.top < innerHeight && r.left < innerWidth;
-}"""
-"""The focused element is in the window (the page scrolls to it, smoothly: so, in time)."""
+IN_VIEW_JS = f"""() => {{
+    const e = ({ACTIVE_JS})();
+    let r = e.getBoundingClientRect();
+    let box = {{top: r.top, left: r.left, bottom: r.bottom, right: r.right}};
+    for (let win = e.ownerDocument.defaultView; ; ) {{
+        box = {{top: Math.max(box.top, 0), left: Math.max(box.left, 0),
+                bottom: Math.min(box.bottom, win.innerHeight), right: Math.min(box.right, win.innerWidth)}};
+        if (box.bottom - box.top < 1 || box.right - box.left < 1) return false;
+        const frame = win.frameElement;
+        if (!frame) return true;
+        const f = frame.getBoundingClientRect();
+        const dx = f.left + frame.clientLeft, dy = f.top + frame.clientTop;
+        box = {{top: box.top + dy, left: box.left + dx, bottom: box.bottom + dy, right: box.right + dx}};
+        win = frame.ownerDocument.defaultView;
+    }}
+}}"""
+"""The focused element is in the window (the page scrolls to it, smoothly: so, in time),
+and, inside a frame, in the part of the frame the window shows."""
 
 Focus = dict[str, Any]
 

@@ -553,3 +553,83 @@ def test_a_scoped_role_cannot_watch_or_follow_a_record_outside_its_scope(app_cli
         )
     refused = app_client.get(f"/admin/events?model=order&pk={german}", headers=fay.headers)
     assert refused.status_code == 403
+
+
+REFUNDS_LEAD = ["order:view", "order:approve", "change-request:view"]
+"""A lead who decides refunds; given with a row scope on orders, or without."""
+
+
+@pytest.fixture
+def refund_people(scoped_store: dict[str, Any], live_settings: Settings) -> dict[str, str]:
+    """A refund clerk and three refund leads: for French orders, German orders, any order.
+    Returns a second German order too (the seeded store has several)."""
+    from tests.helpers import give_role, make_role
+
+    clerk = ["order:view", "order:propose_refund", "change-request:view"]
+    people = {
+        "clerk@example.com": ("Refund clerk", clerk, None),
+        "fr-lead@example.com": ("French refunds", REFUNDS_LEAD, {"countries": ["FR"]}),
+        "de-lead@example.com": ("German refunds", REFUNDS_LEAD, {"countries": ["DE"]}),
+        "lead@example.com": ("All refunds", REFUNDS_LEAD, None),
+    }
+    for email, (role, codes, scope) in people.items():
+        make_role(live_settings, role, codes, scope)
+        create_admin(live_settings, email, superuser=False, full_name=role)
+        give_role(live_settings, email, role)
+    german = fetch(
+        live_settings,
+        "SELECT o.id FROM orders o JOIN customer c ON c.id = o.customer_id "
+        "WHERE c.country = 'DE' ORDER BY o.id",
+    )
+    assert len(german) >= 2, "the seeded store has two German orders"
+    return {**scoped_store, "german 2": str(german[1][0])}
+
+
+def _refund_requested(clerk: Browser, settings: Settings, order: str) -> str:
+    """The clerk asks for the order's refund; the change request's id."""
+    response = clerk.post(f"/admin/_api/order/row-action?name=refund&pk={order}")
+    assert response.status_code == 200, response.text
+    found = fetch(
+        settings,
+        "SELECT max(id) FROM change_request WHERE model = 'order' AND record_pk = :pk",
+        pk=order,
+    )
+    return str(found[0][0])
+
+
+def _requests_until(ws: WebSocketTestSession, wanted: str) -> list[str]:
+    """The change requests this socket hears of, in order, up to `wanted`."""
+    heard: list[str] = []
+    while wanted not in heard:
+        heard += next_json(ws, kind("change", model="change-request"))["pks"]
+    return heard
+
+
+def test_a_change_request_is_told_only_to_those_whose_scope_holds_its_record(
+    app_client, live_settings, refund_people
+):
+    """The change requests' list shows a request to those whose row scope on orders holds
+    its order; the live feed tells of it (new or decided) to the same people only."""
+    clerk = Browser(app_client, "clerk@example.com")
+    french_lead, german_lead, any_lead = (
+        Browser(app_client, email)
+        for email in ("fr-lead@example.com", "de-lead@example.com", "lead@example.com")
+    )
+    with french_lead.socket() as fr, german_lead.socket() as de, any_lead.socket() as anyone:
+        for ws in (fr, de, anyone):
+            watching(ws, "change-request")
+        german = _refund_requested(clerk, live_settings, refund_people["german"])
+        french = _refund_requested(clerk, live_settings, refund_people["french"])
+        assert _requests_until(de, german) == [german]
+        decided = german_lead.post(
+            f"/admin/_api/change-request/row-action?name=reject&pk={german}",
+            {"comment": "Not this one."},
+        )
+        assert decided.status_code == 200, decided.text
+        later = _refund_requested(clerk, live_settings, refund_people["german 2"])
+
+        assert _requests_until(fr, french) == [french], "a German order's request reached FR"
+        assert _requests_until(de, later) == [german, later], "a French order's request reached DE"
+        assert _requests_until(anyone, later) == [german, french, german, later], (
+            "a lead without a row scope hears of every request, new and decided"
+        )

@@ -9,6 +9,7 @@ offered to a holder of `<model>:approve` who is not the proposer
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from markupsafe import escape
@@ -98,6 +99,19 @@ class ChangeRequestView(AppModelView):
             if self._concerns(grants_, key)
         ]
         return stmt.where(or_(*allowed) if allowed else false())
+
+    def scope_key(self, grants_: Grants) -> str | None:
+        """The models whose requests `grants_` reach, each with its row scope there: the
+        same rule as `scope_query`, so the live feed tells of a request only those whose
+        scope on the request's record holds that record."""
+        if grants_.superuser:
+            return None
+        reach = {
+            key: view.scope_key(grants_)
+            for key, view in self.targets.items()
+            if self._concerns(grants_, key)
+        }
+        return json.dumps(reach, sort_keys=True)
 
     def _within(self, request: Request | None, key: str, grants_: Grants) -> ColumnElement[bool]:
         condition = ChangeRequest.model == key
