@@ -126,6 +126,23 @@ def test_a_scoped_role_sees_only_orders_of_its_countries(seeded, client):
     assert exported == french, "exports are scoped too"
 
 
+def test_a_scoped_role_sees_only_the_lines_of_the_orders_it_sees(seeded, client):
+    create_admin(seeded, "fr-lines@example.com", superuser=False)
+    give_role(seeded, "fr-lines@example.com", "Sales France")
+    login(client, "fr-lines@example.com")
+    lines = "SELECT l.id FROM order_line l JOIN orders o ON o.id = l.order_id "
+    lines += "JOIN customer c ON c.id = o.customer_id WHERE c.country {} 'FR'"
+    french = {str(r[0]) for r in fetch(seeded, lines.format("="))}
+    other = fetch(seeded, lines.format("<>") + " LIMIT 1")[0][0]
+    assert french, "the seeded store has lines of French orders"
+    listing = client.get("/admin/order-line/list?page_size=100").text
+    shown = set(re.findall(r'data-sa-pk="(\d+)"', listing))
+    assert shown and shown <= french, "the list shows only lines of French customers' orders"
+    assert client.get(f"/admin/order-line/detail?pk={other}").status_code == 404, (
+        "a line of an order the role may not see is not found, as that order is not"
+    )
+
+
 def test_protected_fields_are_read_only_without_their_permission(seeded, client):
     create_admin(seeded, "cat@example.com", superuser=False)
     give_role(seeded, "cat@example.com", "Catalogue editor")

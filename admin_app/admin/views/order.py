@@ -95,9 +95,7 @@ class OrderView(AppModelView):
         scopes = grants_.scope(str(self.key))
         if scopes is None:
             return stmt
-        countries = scope_values(scopes, "countries")
-        customers = select(Customer.id).where(Customer.country.in_(countries))
-        return stmt.where(Order.customer_id.in_(customers))
+        return stmt.where(Order.customer_id.in_(customers_within(scopes)))
 
     searchable_fields = ["notes", "status", "total", "placed_at", "customer"]
     sortable_fields = ["id", "status", "total", "placed_at"]
@@ -160,3 +158,13 @@ class OrderView(AppModelView):
         await get_session(request).flush()
         flash(request, f"{order} refunded: {order.total}.", "success")
         return f"{order} refunded."
+
+
+def customers_within(scopes: list[dict[str, Any]]) -> Select[Any]:
+    """The ids of the customers a scope reaches: those in its countries."""
+    return select(Customer.id).where(Customer.country.in_(scope_values(scopes, "countries")))
+
+
+def orders_within(scopes: list[dict[str, Any]]) -> Select[Any]:
+    """The ids of the orders a scope reaches: those of the customers it reaches."""
+    return select(Order.id).where(Order.customer_id.in_(customers_within(scopes)))

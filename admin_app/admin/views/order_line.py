@@ -2,12 +2,14 @@
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from starlette.requests import Request
 from starlette_admin import HasOne, IntegerField
 
 from admin_app.admin.base import AppModelView
 from admin_app.admin.fields import MoneyField
+from admin_app.admin.views.order import orders_within
+from admin_app.auth.permissions import Grants
 from admin_app.models import OrderLine
 from admin_app.state import get_session
 
@@ -27,6 +29,16 @@ class OrderLineView(AppModelView):
     sortable_fields = ["id", "quantity", "unit_price"]
     searchable_fields: list[str] = []
     fields_default_sort = [("id", True)]
+
+    def scope_query(
+        self, request: Request | None, stmt: Select[Any], grants_: Grants
+    ) -> Select[Any]:
+        """A line is within reach when its order is: a role whose scope lists countries
+        sees only the lines of orders of customers in them, as it sees those orders."""
+        scopes = grants_.scope(str(self.key))
+        if scopes is None:
+            return stmt
+        return stmt.where(OrderLine.order_id.in_(orders_within(scopes)))
 
     async def before_create(self, request: Request, data: dict[str, Any], obj: Any) -> None:
         """A line added on its own (here, or from its order's page) goes last in its order."""
