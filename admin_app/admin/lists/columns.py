@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from markupsafe import escape
@@ -256,62 +256,48 @@ _SHOWN = Drawn("fields/detail/text.html", detail_text)
 _INPUT = Drawn("fields/form/input.html", form_input)
 _NOT_SHOWN = ColumnType(template=None, cell=None, search=None, sortable=False)
 
+
+def _plain(export: str | None, convert: Any = None, search: Search | None = None) -> ColumnType:
+    """A column shown as text in a list and on a detail page, typed into a plain input."""
+    return ColumnType(_TEXT, text_cell, convert, search, export, detail=_SHOWN, form=_INPUT)
+
+
 COLUMN_TYPES: dict[type[sa.BaseField], ColumnType] = {
     sa.BaseField: ColumnType(template=None, cell=None),
-    sa.StringField: ColumnType(
-        _TEXT, text_cell, as_is(str), contains, "text", detail=_SHOWN, form=_INPUT
-    ),
-    sa.EmailField: ColumnType(
-        "fields/list/email.html",
-        email_cell,
-        as_is(str),
-        contains,
-        "text",
+    sa.StringField: _plain("text", as_is(str), contains),
+    sa.EmailField: replace(
+        _plain("text", as_is(str), contains),
+        template="fields/list/email.html",
+        cell=email_cell,
         detail=Drawn("fields/detail/email.html", detail_email),
-        form=_INPUT,
     ),
     sa.PasswordField: _NOT_SHOWN,
     sa.ColorField: ColumnType(None, None, None, None, "text", form=_INPUT),
-    sa.UUIDField: ColumnType(_TEXT, text_cell, None, None, "text", detail=_SHOWN, form=_INPUT),
-    sa.IPAddressField: ColumnType(_TEXT, text_cell, None, None, "text", detail=_SHOWN, form=_INPUT),
+    sa.UUIDField: _plain("text"),
+    sa.IPAddressField: _plain("text"),
     sa.ComputedField: ColumnType(_TEXT, text_cell, None, None, None, False, detail=_SHOWN),
-    sa.NumberField: ColumnType(_TEXT, text_cell, None, None, "number", detail=_SHOWN, form=_INPUT),
-    sa.IntegerField: ColumnType(
-        _TEXT, text_cell, as_is(int), None, "number", detail=_SHOWN, form=_INPUT
-    ),
-    sa.FloatField: ColumnType(_TEXT, text_cell, None, None, "number", detail=_SHOWN, form=_INPUT),
+    sa.NumberField: _plain("number"),
+    sa.IntegerField: _plain("number", as_is(int)),
+    sa.FloatField: _plain("number"),
     sa.BooleanField: ColumnType(
         "fields/list/boolean.html",
         boolean_cell,
         as_is(bool),
-        None,
-        "bool",
+        export="bool",
         detail=Drawn("fields/detail/boolean.html", detail_boolean),
         form=Drawn("fields/form/boolean.html", form_boolean),
     ),
-    sa.EnumField: ColumnType(
-        _TEXT,
-        text_cell,
-        enum_labels,
-        enum_matches,
-        "text",
-        detail=_SHOWN,
-        form=Drawn("fields/form/enum.html", form_enum),
+    sa.EnumField: replace(
+        _plain("text", enum_labels, enum_matches), form=Drawn("fields/form/enum.html", form_enum)
     ),
-    sa.DateTimeField: ColumnType(
-        _TEXT, text_cell, date_time, None, "datetime", detail=_SHOWN, form=_INPUT
-    ),
-    AwareDateTimeField: ColumnType(
-        _TEXT, text_cell, date_time, None, "datetime", detail=_SHOWN, form=_INPUT
-    ),
-    sa.DateField: ColumnType(_TEXT, text_cell, None, None, "date", detail=_SHOWN, form=_INPUT),
-    sa.TimeField: ColumnType(_TEXT, text_cell, None, None, None, detail=_SHOWN, form=_INPUT),
+    sa.DateTimeField: _plain("datetime", date_time),
+    AwareDateTimeField: _plain("datetime", date_time),
+    sa.DateField: _plain("date"),
+    sa.TimeField: _plain(None),
     sa.JSONField: ColumnType(None, None, None, None, "json", sortable=False),
-    sa.ImageField: ColumnType(
-        "fields/list/image.html", image_cell, None, None, None, sortable=False
-    ),
-    sa.FileField: ColumnType(None, None, None, None, None, sortable=False),
-    sa.RelationField: ColumnType(None, None, None, None, None, sortable=False),
+    sa.ImageField: ColumnType("fields/list/image.html", image_cell, sortable=False),
+    sa.FileField: ColumnType(None, None, sortable=False),
+    sa.RelationField: ColumnType(None, None, sortable=False),
     sa.TagsField: ColumnType(None, None, None, None, "json", sortable=False),
 }
 """Every field type a list knows, by class; a field's entry is its nearest class's."""
