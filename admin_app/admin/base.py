@@ -32,6 +32,7 @@ from admin_app.admin import approvals, child_rows, compat, input_rules
 from admin_app.admin.export import ExportMixin
 from admin_app.admin.filters import FILTERS
 from admin_app.admin.permissions import PermissionsMixin
+from admin_app.admin.relation_filters import RelationFiltersMixin
 from admin_app.admin.relations import RelationManager
 from admin_app.admin.trash_delete import TrashDeleteMixin
 from admin_app.admin.versioning import ConflictRow, VersionedEditMixin
@@ -46,7 +47,14 @@ NON_FIELD = "__all__"
 """Form-error key for problems that belong to no single field (shown above the form)."""
 
 
-class AppModelView(PermissionsMixin, VersionedEditMixin, ExportMixin, TrashDeleteMixin, ModelView):
+class AppModelView(
+    RelationFiltersMixin,
+    PermissionsMixin,
+    VersionedEditMixin,
+    ExportMixin,
+    TrashDeleteMixin,
+    ModelView,
+):
     """Base for every registered view. Subclasses set `model` and `fields` at least."""
 
     model: type[Base]
