@@ -90,6 +90,13 @@ STOCK_FIXES: dict[str, dict[str, str]] = {
         # one request; the import pages (admin_app/admin/import_pages.py) replace it, and
         # the list's Import button leads there (templates/admin/list.html).
         "{% if view.can_import(request) and view.importers %}": "{% if false %}",
+        # Each filterable column's header gets its filter's button; the forms they open
+        # follow the table (admin_app/admin/header_filters.py, templates/admin/list.html).
+        "{{ column_header(field, list_params) }}</th>": (
+            '<span class="app-th">{{ column_header(field, list_params) }}'
+            '{{ header_filter(request, view, field, list_params, __name__, "button") }}'
+            "</span></th>"
+        ),
     },
 }
 

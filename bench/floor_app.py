@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -126,6 +127,47 @@ def order_by(column: str, descending: bool) -> str:
     """ORDER BY terms as the admin's: the column, then the id, in one direction."""
     direction = "DESC" if descending else "ASC"
     return ", ".join(f"{name} {direction}" for name in dict.fromkeys((column, "id")))
+
+
+ORDERS = Environment(autoescape=True).from_string(
+    """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Orders</title></head>
+<body><h1>Orders</h1>
+<table>
+<thead><tr><th>ID</th><th>Customer</th><th>Status</th><th>Total</th><th>Placed at</th></tr></thead>
+<tbody>
+{% for r in rows %}<tr><td>{{ r.id }}</td>
+<td>{{ r.first_name }} {{ r.last_name }} &lt;{{ r.email }}&gt;</td><td>{{ r.status }}</td>
+<td>{{ r.total }}</td><td>{{ r.placed_at.isoformat() }}</td></tr>
+{% endfor %}</tbody></table>
+</body></html>"""
+)
+ORDER_SORTS = ("placed_at", "total", "status", "id")
+COUNTRY_FILTER = re.compile(r"customer\.country__eq=([A-Z]{2})")
+
+
+async def orders(request: Request) -> Response:
+    """A page of orders of the customers of one country, as the admin's order list
+    filtered through the relation (`filter=customer.country__eq=XX`): the same subquery,
+    `sort=<column>__asc|desc` and `page=N`, each row with its customer."""
+    params = request.query_params
+    country = COUNTRY_FILTER.fullmatch(params.get("filter") or "")
+    column, _, direction = (params.get("sort") or "placed_at__desc").partition("__")
+    if country is None or column not in ORDER_SORTS or direction not in ("asc", "desc"):
+        return HTMLResponse("filter by customer.country__eq and sort by a column", 400)
+    offset = (int(params.get("page") or 1) - 1) * PAGE_SIZE
+    page = (
+        "SELECT id, customer_id, status, total, placed_at FROM orders"  # noqa: S608
+        " WHERE customer_id IN (SELECT id FROM customer WHERE country = $1)"
+        f" ORDER BY {order_by(column, direction == 'desc')} LIMIT {PAGE_SIZE} OFFSET {offset}"
+    )
+    outer = ", ".join(f"o.{term}" for term in order_by(column, direction == "desc").split(", "))
+    sql = (
+        f"SELECT o.*, c.first_name, c.last_name, c.email FROM ({page}) o"  # noqa: S608
+        f" JOIN customer c ON c.id = o.customer_id ORDER BY {outer}"
+    )
+    rows = await request.state.pool.fetch(sql, country.group(1))
+    return HTMLResponse(ORDERS.render(rows=rows))
 
 
 async def api_customers(request: Request) -> Response:
@@ -258,6 +300,7 @@ app = Starlette(
         Route("/customers/lookup", lookup),
         Route("/customers.csv", export),
         Route("/api/customers", api_customers),
+        Route("/orders", orders),
     ],
     middleware=[Middleware(GzipWhenAsked)],
     lifespan=lifespan,

@@ -7,7 +7,10 @@ The repeated pages are kept for reference, and for the goals about deep pages.
 
 from __future__ import annotations
 
+import random
+import tempfile
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from bench.traffic import Traffic
 
@@ -26,9 +29,11 @@ EXPORT = "export (CSV, all rows)"
 REPLICA_LIST = "list page, a new URL each time, read from a replica"
 API_LIST = "API list (JSON), a new cursor or search each time"
 API_LIST_GZIP = "API list (JSON), a new cursor or search each time, gzip"
+RELATION_FILTER = "orders by customer country (a relation filter), a new page and sort each time"
 
 ADMIN_LIST, FLOOR_LIST = "/admin/customer/list", "/customers"
 ADMIN_API_LIST, FLOOR_API_LIST = "/api/v1/customer", "/api/customers"
+ADMIN_ORDERS, FLOOR_ORDERS = "/admin/order/list", "/orders"
 FLOOR_DETAIL = "/customers/detail"
 LOOKUP_TERM = "smit"
 ONE_USER = (AUTOCOMPLETE, GLOBAL_SEARCH)
@@ -95,7 +100,37 @@ def scenarios(table: Table) -> list[Scenario]:
         ),
         Scenario(API_LIST, ADMIN_API_LIST, FLOOR_API_LIST, api, "?search=12345&sort=-email"),
         Scenario(API_LIST_GZIP, ADMIN_API_LIST, FLOOR_API_LIST, replace(api, gzip=True)),
+        Scenario(
+            RELATION_FILTER,
+            ADMIN_ORDERS,
+            FLOOR_ORDERS,
+            Traffic("urls", table.cookies, urls=str(relation_filter_urls())),
+            "?filter=customer.country__eq=FR&sort=total__desc&page=3",
+        ),
     ]
+
+
+ORDER_SORTS = ("placed_at", "total", "status", "id")
+"""The order list's sorts (`OrderView.sortable_fields`), which the floor's `/orders` knows."""
+
+
+def relation_filter_urls(count: int = 20_000) -> Path:
+    """A file of order-list query strings, each filtered by one customer country (the
+    demo's countries) with its own sort and one of the first 20 pages (as people page
+    through a filtered list; a deep `?page=N` skips its rows on both apps alike): the
+    same file every run, overwritten."""
+    from admin_app.demo.data import CITIES
+
+    rng = random.Random(21)  # noqa: S311 (traffic, not secrets)
+    lines = []
+    for _ in range(count):
+        country, sort = rng.choice(list(CITIES)), rng.choice(ORDER_SORTS)
+        direction, page = rng.choice(("asc", "desc")), rng.randint(1, 20)
+        filtered = f"filter=customer.country__eq={country}&sort={sort}__{direction}"
+        lines.append(f"?{filtered}&page={page}")
+    path = Path(tempfile.gettempdir()) / "bench-relation-filter-urls.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def weighed(ids: tuple[int, int]) -> dict[str, tuple[str, str]]:

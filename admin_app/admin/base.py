@@ -33,6 +33,7 @@ from admin_app.admin.bulk_edit_action import BulkEditActionMixin
 from admin_app.admin.export import ExportMixin
 from admin_app.admin.filters import FILTERS
 from admin_app.admin.permissions import PermissionsMixin
+from admin_app.admin.relation_filters import RelationFiltersMixin
 from admin_app.admin.relations import RelationManager
 from admin_app.admin.trash_delete import TrashDeleteMixin
 from admin_app.admin.versioning import ConflictRow, VersionedEditMixin
@@ -49,6 +50,7 @@ NON_FIELD = "__all__"
 
 class AppModelView(
     BulkEditActionMixin,
+    RelationFiltersMixin,
     PermissionsMixin,
     VersionedEditMixin,
     ExportMixin,

@@ -37,6 +37,7 @@ from starlette_admin import helpers
 from starlette_admin.auth import login_not_required
 from starlette_admin.base import BaseAdmin
 from starlette_admin.contrib.sqla import Admin, ModelView
+from starlette_admin.contrib.sqla.filters import build_filter_clause
 from starlette_admin.fields import BaseField, EnumField
 from starlette_admin.fields import CountryField as StockCountryField
 from starlette_admin.filters.base import FilterGroup
@@ -258,6 +259,19 @@ def parse_filter_string(view: BaseModelView, raw: str) -> Any:
     return view._parse_filter_string(raw)
 
 
+def serialize_filter_string(view: BaseModelView, node: Any) -> str:
+    """A tree of the shape `parse_filter_string` returns, written back as a `filter`
+    parameter (values quoted where the format needs it)."""
+    return str(view._serialize_filter_string(node))
+
+
+def add_filter_field(view: BaseModelView, field: BaseField, name: str) -> None:
+    """Offer `field` to `view`'s filters (builder, URL, chips) under the dotted `name`,
+    as starlette-admin offers a nested field, without making it a column or an input."""
+    field.name = field._name = name
+    view._all_fields.append(field)
+
+
 def active_filter_chips(
     view: BaseModelView, request: Request, params: ListParams
 ) -> tuple[str, list[FilterChip]]:
@@ -277,9 +291,17 @@ async def apply_search_and_filters(
     q: str | None,
     filters: FilterGroup | None,
 ) -> Select[Any]:
-    """`stmt` with the search term and the filters applied."""
-    result: Select[Any] = await view._apply_search_and_filters(request, stmt, q, filters)
-    return result
+    """`stmt` with the search term and the filters applied. As starlette-admin's
+    `_apply_search_and_filters`, but a filter's field is looked up among every field
+    the filters offer, nested ones included (it looks among the top-level fields only,
+    and fails with a KeyError on a nested or relation filter its own parser accepted)."""
+    if q is not None:
+        stmt = stmt.where(await view.build_full_text_search_query(request, q, view.model))
+    if filters is None or filters.is_empty():
+        return stmt
+    fields = {f.name: f for f in view.get_fields_list(request, include_nested=True)}
+    clause = build_filter_clause(filters, fields, view.get_filter_registry(), view, request)
+    return stmt if clause is None else stmt.where(clause)
 
 
 def default_sort(view: BaseModelView) -> list[tuple[str, bool]]:
@@ -512,7 +534,6 @@ CALLED: tuple[Pin, ...] = (
     Pin(BaseAdmin, "_list_display_fields", "(request, view, list_params)"),
     Pin(helpers, "_carry_origin", "(request)"),
     Pin(ModelView, "_arrange_data", "(self, request, data, is_edit=…)"),
-    Pin(ModelView, "_apply_search_and_filters", "(self, request, stmt, q, filters)"),
     Pin(BaseModelView, "_emit_after_create_committed", "(self, request, obj)"),
     Pin(BaseModelView, "_emit_before_delete", "(self, request, pk, obj)"),
     Pin(BaseModelView, "_emit_after_delete", "(self, request, pk, obj)"),
@@ -520,6 +541,7 @@ CALLED: tuple[Pin, ...] = (
     Pin(BaseModelView, "_parse_list_params", "(self, request, query_params=…)"),
     Pin(BaseModelView, "_active_filter_chips", "(self, request, list_params)"),
     Pin(BaseModelView, "_parse_filter_string", "(raw)"),
+    Pin(BaseModelView, "_serialize_filter_string", "(node)"),
     Pin(BaseModelView, "_filter_builder_fields", "(self, request)"),
     Pin(BaseModelView, "_default_sort", "(self)"),
     Pin(EnumField, "_get_choices", "(self, request)"),
@@ -533,6 +555,8 @@ READ: tuple[Pin, ...] = (
     Pin(BaseModelView, "_row_actions"),
     Pin(BaseModelView, "_inline_instances"),
     Pin(BaseModelView, "_find_foreign_view", "(key)"),
+    Pin(BaseModelView, "_all_fields"),
+    Pin(BaseField, "_name"),
     Pin(login_not_required, "_login_not_required"),
     Pin(route, "_route_path"),
     Pin(route, "_route_methods"),

@@ -24,7 +24,7 @@ from starlette_admin.routing import route
 from starlette_admin.security.csrf import CSRFMiddleware as StockCSRFMiddleware
 from starlette_admin.views import BaseView
 
-from admin_app.admin import compat, relations
+from admin_app.admin import compat, relation_filters, relations
 from admin_app.admin.account import AccountView
 from admin_app.admin.base import AppModelView
 from admin_app.admin.bulk_edit_pages import BulkEditPages
@@ -33,6 +33,7 @@ from admin_app.admin.dashboard import DashboardView
 from admin_app.admin.datetimes import local_date, local_datetime
 from admin_app.admin.devices import device_name
 from admin_app.admin.fields import PermissionMatrixField
+from admin_app.admin.header_filters import header_filter
 from admin_app.admin.import_pages import ImportPages
 from admin_app.admin.importing import all_or_nothing
 from admin_app.admin.lists.routes import ListRoutes
@@ -138,6 +139,7 @@ class AppAdmin(
         self.templates.env.filters["local_date"] = local_date
         self.templates.env.filters["device_name"] = device_name
         self.templates.env.globals["in_frame"] = relations.in_frame
+        self.templates.env.globals["header_filter"] = header_filter
         self.templates.env.globals["trash_undo"] = pop_undo
         compat.add_template_names(self.templates.env)
         # Templates change only with a deploy (a restart): no file check on every render.
@@ -292,6 +294,7 @@ def build_admin(settings: Settings, registry: Iterable[type[AppModelView]] = REG
     views = [view_class() for view_class in registry]
     _fill_permission_catalogs(views)
     relations.resolve(views)
+    relation_filters.install(views)
     _offer_webhook_topics(views)
     admin = AppAdmin(settings, views)
     _link_audit_targets(views, admin.changes)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from starlette_admin.auth import login_not_required
 from starlette_admin.base import BaseAdmin
 from starlette_admin.contrib.sqla import Admin, ModelView
+from starlette_admin.fields import BaseField, StringField
 from starlette_admin.routing import route
 from starlette_admin.views import BaseModelView, BaseView
 
@@ -65,6 +66,7 @@ def _probes() -> dict[Any, Any]:
         BaseView: view,
         BaseModelView: view,
         ModelView: view,
+        BaseField: StringField("probe"),
         login_not_required: login_not_required(lambda request: None),
         route: route("/probe", methods=["GET"], name="probe")(lambda request: None),
     }

@@ -3,6 +3,7 @@ offers, orders as the admin does, and compresses as the admin does."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,35 @@ def test_the_floors_json_list_answers_the_apis_pages(
                     break
                 query = f"{start}&cursor={cursor}"
             assert depth == 2 or "search" in start, f"{start}: the store has three pages"
+
+
+def test_the_floors_order_list_answers_the_relation_filter_scenario(
+    pg_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relation-filter scenario's URLs give the same orders, in the same order, on
+    both: the admin's order list filtered by customer country, and the floor's `/orders`;
+    every sort the scenario sends (the order list's), both ways, two pages."""
+    from admin_app.admin.views.order import OrderView
+    from bench.scenarios import ORDER_SORTS, relation_filter_urls
+    from tests.admin.listing_helpers import row_pks
+    from tests.helpers import login
+
+    assert set(ORDER_SORTS) == set(OrderView.sortable_fields)
+    assert relation_filter_urls(count=5).read_text().count("customer.country__eq=") == 5
+    seed_small(pg_settings)
+    create_admin(pg_settings, "bench@example.com")
+    monkeypatch.setenv("DATABASE_URL", pg_settings.database_url)
+    country = str(fetch(pg_settings, "SELECT country FROM customer LIMIT 1")[0][0])
+    with TestClient(create_app(pg_settings)) as admin, TestClient(floor_app.app) as floor:
+        assert login(admin, "bench@example.com").status_code == 303
+        for sort in ORDER_SORTS:
+            for direction in ("asc", "desc"):
+                for page in (1, 2):
+                    query = f"?filter=customer.country__eq={country}&sort={sort}__{direction}"
+                    query += f"&page={page}&page_size=25"
+                    ours = floor.get(f"/orders{query}")
+                    theirs = admin.get(f"/admin/order/list{query}")
+                    assert ours.status_code == theirs.status_code == 200, theirs.text[:300]
+                    floor_ids = [int(i) for i in re.findall(r"<tr><td>(\d+)</td>", ours.text)]
+                    assert floor_ids == row_pks(theirs.text), f"{query} differs"
+                    assert floor_ids or page == 2, f"{query}: the country has orders"

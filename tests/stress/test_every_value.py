@@ -6,7 +6,8 @@ and then opens every page that shows the record: the list (plain, searched, sort
 saved as a view named by a drawn value and opened), the detail page, the edit form, the conflict page, the CSV and Excel exports, and the
 audit entry with its revert. The properties:
 
-- nothing answers 5xx, and a form post is never a bare 400;
+- nothing answers 5xx (a column header's filter, filled in with drawn values, included),
+  and a form post is never a bare 400;
 - a refused value is refused at a field, with a message;
 - what was accepted reads back the same in the edit form;
 - saving an edit form nobody touched changes nothing and writes no audit entry.
@@ -36,7 +37,7 @@ from admin_app.auth.permissions import BASE_ACTIONS
 from admin_app.db import table_of
 from admin_app.main import create_app
 from tests.conftest import seed_small
-from tests.forms import Control, Form, fill_lazy_choices, read_form
+from tests.forms import Control, Form, fill_lazy_choices, read_form, read_forms
 from tests.helpers import create_admin, csrf_token, fetch, give_role, login, make_role
 from tests.stress.report import Report, Scale
 from tests.values import bundle, fillable, is_json_editor, password_pair, pick
@@ -144,6 +145,8 @@ class Walker:
             saved = self.create(data, tally)
         else:
             saved = self.edit(data, nth, tally, untouched=kind == "untouched")
+        if kind == "untouched":  # a third of the examples: the list's header filters
+            self.header_filters(data, tally)
         if saved is not None:
             pk, drawn = saved
             self.pages_of(pk, drawn, nth, tally)
@@ -351,6 +354,19 @@ class Walker:
         self.saved_view(term, sort, tally)
         self.exports(tally)
         self.audit(pk, tally)
+
+    def header_filters(self, data: st.DataObject, tally: Tally) -> None:
+        """Each column header's filter (admin_app/admin/header_filters.py) filled in with
+        drawn values and applied, as its form sends them, then the list it leads to."""
+        page = self.client.get(f"/admin/{self.key}/list")
+        for form in [fill_lazy_choices(f, self.client) for f in read_forms(page.text)]:
+            if "hf" not in form.names():
+                continue
+            name = form.control("hf").value
+            drawn = data.draw(bundle(), label=f"header filter {name}")
+            changes = {c.name: pick(c, drawn) for c in form.controls if fillable(c)}
+            listing = self.client.get(form.action, params=form.with_values(changes))
+            self.check_page(listing, f"list filtered by its {name} header", tally)
 
     def saved_view(self, term: str, sort: str | None, tally: Tally) -> None:
         """The searched and sorted list saved as a view named by the drawn value, opened,

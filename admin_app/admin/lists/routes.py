@@ -34,6 +34,7 @@ from starlette_admin.types import ListParams, RequestAction
 from admin_app.admin import compat
 from admin_app.admin.chrome import Chrome, ChromeCache, Slots, cut, join, render_chrome
 from admin_app.admin.compat import AdminPages
+from admin_app.admin.header_filters import apply_header_filter
 from admin_app.admin.lists import slots
 from admin_app.admin.lists.query import POSITION_PARAMS, ListingMixin, Position
 from admin_app.admin.lists.rows import RowRenderer
@@ -128,7 +129,7 @@ class ListRoutes(AdminPages):
         request.state.action = RequestAction.LIST
         if not view.is_accessible(request):
             raise HTTPException(403)
-        redirect = await before_list(request, view)
+        redirect = apply_header_filter(request, view) or await before_list(request, view)
         if redirect is not None:
             return redirect
         Position.from_query(request.query_params)  # a malformed position: 400 before any work

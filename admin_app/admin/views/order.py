@@ -99,6 +99,7 @@ class OrderView(AppModelView):
 
     searchable_fields = ["notes", "status", "total", "placed_at", "customer"]
     sortable_fields = ["id", "status", "total", "placed_at"]
+    relation_filters = ("customer.country", "customer.email")
     fields_default_sort = [("placed_at", True)]
 
     async def after_children_saved(self, request: Request, parent: Any) -> None:

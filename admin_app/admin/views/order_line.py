@@ -27,7 +27,8 @@ class OrderLineView(AppModelView):
         MoneyField("unit_price", required=True, min=0, step="0.01"),
     ]
     sortable_fields = ["id", "quantity", "unit_price"]
-    searchable_fields: list[str] = []
+    searchable_fields = ["product", "quantity", "unit_price"]
+    relation_filters = ("product.sku",)
     fields_default_sort = [("id", True)]
 
     def scope_query(

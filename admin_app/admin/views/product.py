@@ -53,6 +53,7 @@ class ProductView(AppModelView):
     # Text fields answer the search box; the others are offered as filters.
     searchable_fields = ["name", "sku", "price", "stock", "is_active", "category", "created_at"]
     sortable_fields = ["id", "name", "sku", "price", "stock", "is_active", "created_at"]
+    relation_filters = ("category.name",)
     fields_default_sort = [("id", True)]
 
     async def before_create(self, request: Request, data: dict[str, Any], obj: Any) -> None:

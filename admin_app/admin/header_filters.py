@@ -1,0 +1,395 @@
+"""A filter in each column header of a list, fitted to the column's type.
+
+Each filterable column header gets a button that opens a popover (the HTML `popover`
+attribute: no script needed to open it, to close it on Escape or a click elsewhere, or
+to keep one open at a time) with a small form: text contains or equals, a number range,
+a date period (today, last 7 days, this month) or range, yes or no, a choice, or a
+related record picked with the relation picker's look-up, with that relation's
+`relation_filters` beside it (`admin_app.admin.relation_filters`). On a phone the form
+opens as a sheet at the bottom of the screen.
+
+The form is a plain GET of the list with `hf=<field>` and its value; the list answers
+with a redirect to the same list whose `filter=` parameter has that column's condition
+set (replacing the column's previous one), so chips, saved views, "export this view"
+and the back button see only the filter builder's own URL state, and it all works
+without JavaScript. `static/header_filters.js` places the popover under its button,
+moves focus into it, keeps `aria-expanded` true to it, and fills in the look-up's
+suggestions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from markupsafe import Markup
+from starlette.datastructures import QueryParams
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette_admin.fields import BaseField, DateField, EnumField, HasOne
+from starlette_admin.flash import flash
+from starlette_admin.types import ListParams
+
+from admin_app.admin import compat
+from admin_app.admin.chrome import url_path
+from admin_app.admin.filters import FILTERS, PERIODS
+from admin_app.admin.lists.columns import esc
+
+FORM_PARAMS = ("hf", "hf_op", "hf_v", "hf_v2", "hf_period", "hf_clear")
+"""The parameters a header filter's form sends; the redirect leaves them out."""
+POSITION_PARAMS = ("after", "before", "last", "page")
+"""Where in the list a page is: a new filter starts at the first page."""
+TEXT_OPS = {"contains": "contains", "eq": "is exactly"}
+
+
+def control_kind(names: set[str]) -> str | None:
+    """Which control a column gets, from the filters its type offers (None: no control)."""
+    for kind, needs in _KINDS:
+        if needs <= names:
+            return kind
+    return None
+
+
+_KINDS = (
+    ("relation", {"is"}),
+    ("date", {"within", "between"}),
+    ("boolean", {"is_true", "is_false"}),
+    ("number", {"between", "gte", "lte"}),
+    ("choice", {"eq", "in"}),
+    ("text", {"contains"}),
+)
+
+
+def filter_fields(request: Request, view: Any) -> dict[str, BaseField]:
+    """The fields the user may filter `view`'s list by, by name."""
+    fields = view.get_fields_list(request, include_nested=True)
+    return {field.name: field for field in fields if field.searchable}
+
+
+def kind_of(view: Any, field: BaseField) -> str | None:
+    """The control of `field`'s header filter, or None."""
+    return control_kind({f.name for f in view.get_filter_registry().filters_for(field)})
+
+
+# -- applying: a form's values become the list's `filter=` -------------------------------
+
+
+def apply_header_filter(request: Request, view: Any) -> Response | None:
+    """A redirect to the list with the header filter the URL carries (`hf=`) set in its
+    `filter=`; None when there is none. A value the filter refuses is said in a notice,
+    and the list comes back as it was."""
+    params = request.query_params
+    if "hf" not in params:
+        return None
+    kept = [(k, v) for k, v in params.multi_items() if k not in (*FORM_PARAMS, *POSITION_PARAMS)]
+    unchanged = _list_url(request, kept)
+    try:
+        raw = _new_filter(request, view, params)
+    except ValueError as error:
+        flash(request, f"The filter was not applied: {error}", "error")
+        return RedirectResponse(unchanged, status_code=303)
+    query = [(k, v) for k, v in kept if k != "filter"] + ([("filter", raw)] if raw else [])
+    try:
+        compat.parse_list_params(view, request, QueryParams(query))
+    except HTTPException as error:
+        flash(request, f"The filter was not applied: {error.detail}", "error")
+        return RedirectResponse(unchanged, status_code=303)
+    return RedirectResponse(_list_url(request, query), status_code=303)
+
+
+def _list_url(request: Request, query: Sequence[tuple[str, str]]) -> str:
+    return url_path(request) + (f"?{urlencode(query)}" if query else "")
+
+
+def _new_filter(request: Request, view: Any, params: QueryParams) -> str:
+    """The list's `filter=` with the column's condition replaced by the form's."""
+    name = params["hf"]
+    field = filter_fields(request, view).get(name)
+    kind = kind_of(view, field) if field is not None else None
+    if field is None or kind is None:
+        raise ValueError(f"this list cannot be filtered by {name!r}.")
+    leaf = None if params.get("hf_clear") else LEAVES[kind](field, params)
+    rules, logic = _top_rules(view, params.get("filter"))
+    if logic == "or":
+        tree: Any = {"logic": "and", "rules": [{"logic": "or", "rules": rules}]}
+    else:
+        tree = {"logic": "and", "rules": [r for r in rules if r.get("field") != name]}
+    if leaf is not None:
+        tree["rules"].append({"field": name, **leaf})
+    return compat.serialize_filter_string(view, tree) if tree["rules"] else ""
+
+
+def _top_rules(view: Any, raw: str | None) -> tuple[list[dict[str, Any]], str]:
+    """The top-level rules of a `filter` parameter, and how they combine."""
+    if not raw:
+        return [], "and"
+    try:
+        tree = compat.parse_filter_string(view, raw)
+    except ValueError as error:
+        raise ValueError(f"the list's other filters cannot be read ({error}).") from None
+    if "rules" in tree:
+        return list(tree["rules"]), str(tree.get("logic", "and"))
+    return [tree], "and"
+
+
+Leaf = dict[str, Any] | None
+
+
+def _value(params: QueryParams, name: str = "hf_v") -> str:
+    return params.get(name, "").strip()
+
+
+def _text_leaf(field: BaseField, params: QueryParams) -> Leaf:
+    op = params.get("hf_op", "contains")
+    if op not in TEXT_OPS:
+        raise ValueError(f"{field.label} can be matched by {' or '.join(TEXT_OPS)}.")
+    return {"filter": op, "value": _value(params)} if _value(params) else None
+
+
+def _number_leaf(field: BaseField, params: QueryParams) -> Leaf:
+    low, high = _value(params), _value(params, "hf_v2")
+    if low and high:
+        return {"filter": "between", "value": low, "value2": high}
+    if low or high:
+        return {"filter": "gte" if low else "lte", "value": low or high}
+    return None
+
+
+def _date_leaf(field: BaseField, params: QueryParams) -> Leaf:
+    period = _value(params, "hf_period")
+    if period:
+        return {"filter": "within", "value": period}
+    first, last = _value(params), _value(params, "hf_v2")
+    if not (first or last):
+        return None
+    first, last = first or "1900-01-01", last or "9999-12-30"
+    if not isinstance(field, DateField) and "T" not in last:
+        last += "T23:59:59"  # the whole of the last day
+    return {"filter": "between", "value": first, "value2": last}
+
+
+def _boolean_leaf(field: BaseField, params: QueryParams) -> Leaf:
+    op = params.get("hf_op", "")
+    if op not in ("", "is_true", "is_false"):
+        raise ValueError(f"{field.label} is either yes or no.")
+    return {"filter": op} if op else None
+
+
+def _choice_leaf(field: BaseField, params: QueryParams) -> Leaf:
+    return {"filter": "eq", "value": _value(params)} if _value(params) else None
+
+
+def _relation_leaf(field: BaseField, params: QueryParams) -> Leaf:
+    return {"filter": "is", "value": _value(params)} if _value(params) else None
+
+
+LEAVES: dict[str, Callable[[BaseField, QueryParams], Leaf]] = {
+    "text": _text_leaf,
+    "number": _number_leaf,
+    "date": _date_leaf,
+    "boolean": _boolean_leaf,
+    "choice": _choice_leaf,
+    "relation": _relation_leaf,
+}
+"""How each kind of control's values become one filter rule (None: the column's cleared)."""
+
+
+# -- rendering: the button and form in a column header ----------------------------------
+
+
+def header_filter(
+    request: Request, view: Any, field: BaseField, params: ListParams, admin: str, part: str
+) -> Markup:
+    """Column `field`'s header filter (empty where the column has none): its `button`,
+    for the header cell, or its `popover`, which goes after the table (a header cell
+    holding a form would no longer name its column for screen readers)."""
+    fields = filter_fields(request, view)
+    if field.name not in fields or kind_of(view, field) is None:
+        return Markup("")
+    active = _active(view, request.query_params.get("filter"))
+    shown = [field, *_related(fields, field)]
+    on = any(f.name in active for f in shown)
+    label = esc(f"Filter by {field.label}" + (" (filtered)" if on else ""))
+    ident = "hf-pop-" + "".join(c if c.isalnum() else "-" for c in field.name)
+    if part == "button":
+        return Markup(  # noqa: S704 (every value in it escaped)
+            f'<button type="button" class="app-hf-toggle{" is-active" if on else ""}" '
+            f'popovertarget="{ident}" aria-expanded="false" aria-label="{label}" '
+            f'title="{label}" data-app-hf><i class="fa fa-filter" aria-hidden="true"></i></button>'
+        )
+    forms = "".join(_form(request, view, f, active.get(f.name), admin) for f in shown)
+    return Markup(  # noqa: S704 (every value in it escaped)
+        f'<div popover id="{ident}" class="app-hf-popover" role="dialog" aria-label="{label}">'
+        f"{forms}</div>"
+    )
+
+
+def _related(fields: dict[str, BaseField], field: BaseField) -> list[BaseField]:
+    """The relation filters reached through `field` (a to-one relation's column)."""
+    if not isinstance(field, HasOne):
+        return []
+    return [f for name, f in fields.items() if name.startswith(f"{field.name}.")]
+
+
+def _active(view: Any, raw: str | None) -> dict[str, dict[str, Any]]:
+    """The top-level AND rules in force, by field name (what the forms show filled in)."""
+    try:
+        rules, logic = _top_rules(view, raw)
+    except ValueError:
+        return {}
+    return {} if logic == "or" else {str(r.get("field")): r for r in rules if "field" in r}
+
+
+def _form(
+    request: Request, view: Any, field: BaseField, rule: dict[str, Any] | None, admin: str
+) -> str:
+    kind = kind_of(view, field)
+    if kind is None:
+        return ""
+    ident = "hf-" + "".join(c if c.isalnum() else "-" for c in field.name)
+    kept = [
+        (k, v)
+        for k, v in request.query_params.multi_items()
+        if k not in (*FORM_PARAMS, *POSITION_PARAMS)
+    ]
+    hidden = "".join(
+        f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">'
+        for k, v in [*kept, ("hf", field.name)]
+    )
+    control = CONTROLS[kind](request, field, ident, rule or {}, admin)
+    clear = (
+        '<button type="submit" class="btn btn-sm" name="hf_clear" value="1" '
+        "formnovalidate data-app-hf-clear>Clear</button>"
+        if rule
+        else ""
+    )
+    return (
+        f'<form method="get" action="{esc(url_path(request))}" class="app-hf-form" '
+        f'data-app-hf-form="{esc(field.name)}">{hidden}'
+        f'<fieldset><legend class="app-hf-legend">{esc(str(field.label))}</legend>{control}'
+        '<div class="app-hf-actions"><button type="submit" class="btn btn-sm btn-primary">'
+        f"Apply</button>{clear}</div></fieldset></form>"
+    )
+
+
+def _input(ident: str, label: str, attrs: str) -> str:
+    return (
+        f'<label class="form-label" for="{ident}">{esc(label)}</label>'
+        f'<input class="form-control form-control-sm" id="{ident}" {attrs}>'
+    )
+
+
+def _select(
+    ident: str, label: str, name: str, options: list[tuple[str, str]], now: str, attrs: str = ""
+) -> str:
+    items = "".join(
+        f'<option value="{esc(v)}"{" selected" if v == now else ""}>{esc(text)}</option>'
+        for v, text in options
+    )
+    return (
+        f'<label class="form-label" for="{ident}">{esc(label)}</label>'
+        f'<select class="form-select form-select-sm" id="{ident}" name="{name}"{attrs}>'
+        f"{items}</select>"
+    )
+
+
+def _raw(rule: dict[str, Any], key: str = "value") -> str:
+    value = rule.get(key)
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value or "")
+
+
+Control = Callable[[Request, BaseField, str, dict[str, Any], str], str]
+
+
+def _text_control(request: Request, f: BaseField, ident: str, rule: dict[str, Any], _: str) -> str:
+    offered = {kind.name for kind in FILTERS.filters_for(f)}
+    ops = [(op, text) for op, text in TEXT_OPS.items() if op in offered]
+    op = _select(f"{ident}-op", "Match", "hf_op", ops, rule.get("filter", ""))
+    value = esc(_raw(rule))
+    return op + _input(ident, "Text", f'type="search" name="hf_v" value="{value}"')
+
+
+def _number_control(
+    request: Request, f: BaseField, ident: str, rule: dict[str, Any], _: str
+) -> str:
+    op = rule.get("filter")
+    low = _raw(rule) if op in ("between", "gte") else ""
+    high = _raw(rule, "value2") if op == "between" else _raw(rule) if op == "lte" else ""
+    return _input(
+        ident, "From", f'type="number" step="any" name="hf_v" value="{esc(low)}"'
+    ) + _input(f"{ident}-to", "To", f'type="number" step="any" name="hf_v2" value="{esc(high)}"')
+
+
+def _date_control(request: Request, f: BaseField, ident: str, rule: dict[str, Any], _: str) -> str:
+    period = _raw(rule) if rule.get("filter") == "within" else ""
+    presets = [("", "Any time"), *PERIODS.items()]
+    between = rule.get("filter") == "between"
+    first = _raw(rule)[:10] if between else ""
+    last = _raw(rule, "value2")[:10] if between else ""
+    return (
+        _select(f"{ident}-period", "Period", "hf_period", presets, period)
+        + '<p class="app-hf-or">or between</p>'
+        + _input(ident, "From", f'type="date" name="hf_v" value="{esc(first)}"')
+        + _input(f"{ident}-to", "To", f'type="date" name="hf_v2" value="{esc(last)}"')
+    )
+
+
+def _boolean_control(
+    request: Request, f: BaseField, ident: str, rule: dict[str, Any], _: str
+) -> str:
+    now = str(rule.get("filter", ""))
+    options = [("", "Any"), ("is_true", "Yes"), ("is_false", "No")]
+    return _select(ident, str(f.label), "hf_op", options, now)
+
+
+def _choice_control(
+    request: Request, f: BaseField, ident: str, rule: dict[str, Any], admin: str
+) -> str:
+    assert isinstance(f, EnumField)
+    choices = [(str(v), str(text)) for v, text in compat.enum_choices(f, request)]
+    now, attrs = _raw(rule), ""
+    if f.choices_loader is not None:  # a long list (countries): fetched when used
+        choices = [(v, text) for v, text in choices if v == now]
+        url = request.url_for(f"{admin}:choices", key=_key_of(request, f)).path
+        attrs = f' data-app-choices="{esc(url)}?{esc(urlencode({"field": _name_of(f)}))}"'
+    return _select(ident, str(f.label), "hf_v", [("", "Any"), *choices], now, attrs)
+
+
+def _key_of(request: Request, field: BaseField) -> str:
+    """The view whose form holds `field`: the related view's for a relation filter."""
+    link = getattr(field, "through", None)
+    return str(link.view.key) if link is not None else str(request.path_params["key"])
+
+
+def _name_of(field: BaseField) -> str:
+    link = getattr(field, "through", None)
+    return str(link.field) if link is not None else field.name
+
+
+def _relation_control(
+    request: Request, f: BaseField, ident: str, rule: dict[str, Any], admin: str
+) -> str:
+    assert isinstance(f, HasOne)
+    url = request.url_for(f"{admin}:relation-lookup", key=f.key).path
+    attrs = (
+        f'type="text" name="hf_v" value="{esc(_raw(rule))}" list="{ident}-options" '
+        f'autocomplete="off" data-app-lookup="{esc(url)}" aria-describedby="{ident}-hint"'
+    )
+    return (
+        _input(ident, f"{f.label} is", attrs)
+        + f'<datalist id="{ident}-options"></datalist>'
+        + f'<small class="form-hint" id="{ident}-hint">Type to search, or give the ID.</small>'
+    )
+
+
+CONTROLS: dict[str, Control] = {
+    "text": _text_control,
+    "number": _number_control,
+    "date": _date_control,
+    "boolean": _boolean_control,
+    "choice": _choice_control,
+    "relation": _relation_control,
+}
+"""The form controls of each kind of header filter (see `control_kind`)."""
