@@ -34,8 +34,8 @@ from starlette_admin.types import ListParams
 
 from admin_app.admin import compat
 from admin_app.admin.chrome import url_path
+from admin_app.admin.field_markup import esc
 from admin_app.admin.filters import FILTERS, PERIODS
-from admin_app.admin.lists.columns import esc
 
 FORM_PARAMS = ("hf", "hf_op", "hf_v", "hf_v2", "hf_period", "hf_clear")
 """The parameters a header filter's form sends; the redirect leaves them out."""
