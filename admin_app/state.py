@@ -8,7 +8,7 @@ the service (`get_mailer`, `get_live`, `get_metrics`).
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
 from admin_app.settings import Settings
@@ -30,3 +30,10 @@ def get_sessionmaker(conn: HTTPConnection) -> async_sessionmaker[AsyncSession]:
     """A factory for sessions that live outside the request (streams, websockets)."""
     maker: async_sessionmaker[AsyncSession] = conn.state.sessionmaker
     return maker
+
+
+def get_engine(conn: HTTPConnection) -> AsyncEngine:
+    """The app's engine (the primary), for single statements outside the request's
+    session, such as the rate limits' counts."""
+    engine: AsyncEngine = conn.state.engine
+    return engine

@@ -17,7 +17,7 @@ from admin_app.audit.context import Actor, set_actor, visitor
 from admin_app.auth import rate_limit
 from admin_app.auth.api_tokens import TokenAccess, authenticate_token, hash_token
 from admin_app.auth.identity import client_ip, remember
-from admin_app.state import get_session, get_sessionmaker, get_settings
+from admin_app.state import get_engine, get_session, get_settings
 
 BUCKET = "api-token"
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="api"'}
@@ -37,7 +37,7 @@ async def authorize(request: Request) -> TokenAccess:
     token = presented_token(request)
     if token is None:
         raise ApiError(401, "Send an API token: Authorization: Bearer <token>.", headers=CHALLENGE)
-    # Counted first, in its own transaction: before the request's session writes (SQLite
+    # Counted first, committed on its own: before the request's session writes (SQLite
     # has one writer at a time) and before any work is done for a token over its limit.
     await _within_rate(request, hash_token(token)[:32])
     access = await authenticate_token(get_session(request), token)
@@ -57,14 +57,15 @@ async def _within_rate(request: Request, key: str) -> None:
     """`API_RATE_LIMIT` calls per token per `API_RATE_WINDOW`, counted in the database so
     that every process sees the same count; a 429 with Retry-After beyond it."""
     settings = get_settings(request)
-    sessions = get_sessionmaker(request)
     window = timedelta(seconds=settings.api_rate_window)
-    if await rate_limit.hit(sessions, BUCKET, key, limit=settings.api_rate_limit, window=window):
+    count = await rate_limit.hit(
+        get_engine(request), BUCKET, key, limit=settings.api_rate_limit, window=window
+    )
+    if count.allowed:
         return
-    wait = await rate_limit.retry_after(sessions, BUCKET, key, window)
     raise ApiError(
         429,
         f"This token made more than {settings.api_rate_limit} calls in "
-        f"{settings.api_rate_window} s; try again in {wait} s.",
-        headers={"Retry-After": str(wait)},
+        f"{settings.api_rate_window} s; try again in {count.retry_after} s.",
+        headers={"Retry-After": str(count.retry_after)},
     )

@@ -63,7 +63,7 @@ class ModelEndpoints:
         )
         shown = _selected(readable, request.query_params.get("fields"))
         rows, after = await listing.page(view, request, asked, shown)
-        data = [await records.to_record(view, request, row, shown) for row in rows]
+        data = await records.to_records(view, request, rows, shown)
         return JSONResponse({"data": data, "next_cursor": after})
 
     async def retrieve(self, request: Request) -> Response:

@@ -2,7 +2,8 @@
 
 The rows come from the view's own scoped, searched query (`filtered_query`) and its
 keyset order (`list_sort_keys`, ending with the primary key), so a page costs the same
-however deep it is, and the caller never sees a row the admin's list would hide.
+however deep it is, and the caller never sees a row the admin's list would hide. They
+are read as column values, as the admin's list pages read them (`rows.read_rows`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from starlette_admin import BaseField, RelationField
 from admin_app.admin.base import AppModelView
 from admin_app.admin.lists import keyset
 from admin_app.admin.lists.keyset import CursorError, SortKey
+from admin_app.admin.lists.rows import ListRow, read_rows
 from admin_app.api.errors import ApiError
 from admin_app.state import get_session
 
@@ -147,16 +149,16 @@ def cursor_values(token: str, keys: list[SortKey]) -> list[Any]:
 
 async def page(
     view: AppModelView, request: Request, asked: ListQuery, fields: Sequence[BaseField]
-) -> tuple[list[Any], str | None]:
-    """One page of rows, and the cursor of the next page (None at the end)."""
+) -> tuple[list[ListRow], str | None]:
+    """One page of rows (column values, with the relations among `fields`: `read_rows`),
+    and the cursor of the next page (None at the end)."""
     query = await view.filtered_query(request, asked.search, None)
     query = apply_filters(view, query, asked.filters)
     keys = view.list_sort_keys(request, asked.sort or view.default_sorts())
     if asked.cursor:
         query = query.where(keyset.after(keys, cursor_values(asked.cursor, keys)))
-    query = query.order_by(*(key.order_by() for key in keys))
-    query = query.options(*view.eager_loads(fields)).limit(asked.limit + 1)
-    rows = list((await get_session(request).execute(query)).scalars().unique().all())
+    query = query.order_by(*(key.order_by() for key in keys)).limit(asked.limit + 1)
+    rows = await read_rows(get_session(request), view.model, query, fields)
     more = len(rows) > asked.limit
     rows = rows[: asked.limit]
     after = keyset.encode(keyset.row_values(keys, rows[-1])) if more and rows else None

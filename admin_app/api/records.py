@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from dataclasses import field as default
 from typing import Any
 
 from sqlalchemy import inspect
+from sqlalchemy.orm import Mapper
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette_admin import BaseField, BooleanField, FileField, RelationField, RequestAction
@@ -23,8 +26,10 @@ from starlette_admin.fields import HasMany, JSONField, PasswordField, TagsField
 from admin_app.admin import compat
 from admin_app.admin.base import AppModelView
 from admin_app.admin.fields import PermissionMatrixField
+from admin_app.admin.lists.rows import ListRow, row_objects
 from admin_app.api.errors import ApiError
 from admin_app.audit.values import to_json
+from admin_app.state import get_session
 
 NO_RECORD = "There is no such record, or it is outside what you may see."
 CANNOT_SET = "This field cannot be set: it is unknown, read-only, or not yours to change."
@@ -57,14 +62,76 @@ async def to_record(
     for field in fields:
         value = await field.parse_obj(request, obj)
         if isinstance(field, RelationField):
-            record[field.name] = (
-                [key_of(item) for item in value or []]
-                if isinstance(field, HasMany)
-                else (None if value is None else key_of(value))
-            )
+            record[field.name] = relation_keys(view, field, value)
         else:
             record[field.name] = to_json(_plain(field, obj, value))
     return record
+
+
+async def to_records(
+    view: AppModelView, request: Request, rows: Sequence[ListRow], fields: Sequence[BaseField]
+) -> list[dict[str, Any]]:
+    """A list page's rows (column values, relations set: `read_rows`) as JSON, each as
+    `to_record` writes the loaded record. A field that reads more than its column (its
+    own `parse_obj`, a getter, a Python property) reads the page's records, loaded in
+    one query when there is such a field."""
+    mapper = inspect(view.model)
+    columns = {field.name for field in fields if _reads_its_column(mapper, field)}
+    keys = [mapper.get_property_by_column(column).key for column in mapper.primary_key]
+    page = _Page(view, request, fields, columns, keys)
+    if rows and any(f.name not in columns and not isinstance(f, RelationField) for f in fields):
+        page.objects.update(await row_objects(get_session(request), view.model, rows))
+    return [await page.record(row) for row in rows]
+
+
+@dataclass
+class _Page:
+    """What writing one list page's rows needs, worked out once for the page."""
+
+    view: AppModelView
+    request: Request
+    fields: Sequence[BaseField]
+    columns: set[str]
+    """The fields whose value is their column's."""
+    keys: list[str]
+    """The attributes of the primary key."""
+    objects: dict[Any, Any] = default(default_factory=dict)
+    """The page's loaded records by key, when a field needs them."""
+
+    async def record(self, row: ListRow) -> dict[str, Any]:
+        key = [to_json(getattr(row, name)) for name in self.keys]
+        record: dict[str, Any] = {self.view.pk_attr or "id": key[0] if len(key) == 1 else key}
+        for shown in self.fields:
+            name = shown.name
+            if isinstance(shown, RelationField):
+                record[name] = relation_keys(self.view, shown, getattr(row, name, None))
+            elif name in self.columns:
+                record[name] = to_json(getattr(row, name))
+            else:
+                obj = self.objects[getattr(row, self.keys[0])]
+                value = await shown.parse_obj(self.request, obj)
+                record[name] = to_json(_plain(shown, obj, value))
+        return record
+
+
+def _reads_its_column(mapper: Mapper[Any], field: BaseField) -> bool:
+    """Whether the field's value is its column's, as stored (starlette-admin's own
+    `parse_obj`, no getter)."""
+    return (
+        field.name in mapper.column_attrs
+        and type(field).parse_obj is BaseField.parse_obj
+        and field.getter is None
+    )
+
+
+def relation_keys(view: AppModelView, field: RelationField, value: Any) -> Any:
+    """A relation's value as JSON: the related records' keys; a to-many's in its
+    relationship's order, or by key when it has none (as a list page reads them)."""
+    if not isinstance(field, HasMany):
+        return None if value is None else key_of(value)
+    keys = [key_of(item) for item in value or []]
+    prop = inspect(view.model).relationships.get(field.name)
+    return keys if prop is not None and prop.order_by else sorted(keys)
 
 
 def _plain(field: BaseField, obj: Any, value: Any) -> Any:
@@ -105,7 +172,7 @@ async def form_data(
         if field.name in body:
             value = body[field.name]
         elif current is not None:
-            value = await _current_value(request, field, current)
+            value = await _current_value(view, request, field, current)
         else:  # as the create form starts: with the field's default
             value = to_json(await field.get_create_default(request))
         try:
@@ -145,12 +212,10 @@ async def _all_found(foreign: Any, request: Request, keys: list[Any]) -> bool:
     return len(await foreign.find_by_pks(request, keys)) == len(set(map(str, keys)))
 
 
-async def _current_value(request: Request, field: BaseField, obj: Any) -> Any:
+async def _current_value(view: AppModelView, request: Request, field: BaseField, obj: Any) -> Any:
     value = await field.parse_obj(request, obj)
     if isinstance(field, RelationField):
-        if isinstance(field, HasMany):
-            return [key_of(item) for item in value or []]
-        return None if value is None else key_of(value)
+        return relation_keys(view, field, value)
     return to_json(value)
 
 

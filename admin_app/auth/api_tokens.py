@@ -14,15 +14,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_app.auth.identity import Identity
-from admin_app.auth.permissions import Grants, load_grants
+from admin_app.auth.permissions import Grants, grants_of, load_grants, with_role_permissions
 from admin_app.db import utcnow
 from admin_app.models import AdminUser, ApiToken
+from admin_app.models.admin_user import display_name
 
 TOKEN_PREFIX = "aat_"  # noqa: S105 (a marker, not a secret)
 MAX_DAYS = 366
@@ -130,31 +131,51 @@ def narrowed(owner: Grants, permissions: list[str] | None) -> Grants:
     return Grants(codes=codes, scopes={c: owner.scopes.get(c, ()) for c in codes})
 
 
+# Every API call runs this: built once. It reads plain values, no ORM objects: the live
+# token, its active owner and the owner's role permissions, one row per permission.
+_TOKEN_ACCESS = with_role_permissions(
+    select(
+        ApiToken.id,
+        ApiToken.name,
+        ApiToken.permissions,
+        ApiToken.last_used_at,
+        AdminUser.id,
+        AdminUser.email,
+        AdminUser.full_name,
+        AdminUser.is_superuser,
+        AdminUser.totp_enabled_at,
+        AdminUser.theme,
+    )
+    .join(AdminUser, AdminUser.id == ApiToken.user_id)
+    .where(
+        ApiToken.secret_hash == bindparam("secret_hash"),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > bindparam("now"),
+        AdminUser.is_active.is_(True),
+    ),
+    AdminUser.id,
+    AdminUser.is_superuser,
+)
+
+
 async def authenticate_token(db: AsyncSession, presented: str) -> TokenAccess | None:
     """The access a presented token gives, or None: unknown, revoked, expired, or its
-    owner disabled. Notes the use (at most once a minute)."""
+    owner disabled. One query, every call: a change to any of these, or to the owner's
+    roles, holds from the next call. Notes the use (at most once a minute)."""
     if not presented.startswith(TOKEN_PREFIX) or len(presented) > 200:
         return None
-    row = (
-        await db.execute(
-            select(ApiToken, AdminUser)
-            .join(AdminUser, AdminUser.id == ApiToken.user_id)
-            .where(ApiToken.secret_hash == hash_token(presented))
-        )
-    ).first()
-    if row is None:
-        return None
-    token, user = row
     now = utcnow()
-    if token.revoked_at is not None or token.expires_at <= now or not user.is_active:
+    found = await db.execute(_TOKEN_ACCESS, {"secret_hash": hash_token(presented), "now": now})
+    rows = found.all()
+    if not rows:
         return None
-    await _note_use(db, token, now)
-    identity = Identity.of(user)
-    grants = narrowed(await load_grants(db, identity), token.permissions)
-    return TokenAccess(token.id, token.name, identity, grants)
-
-
-async def _note_use(db: AsyncSession, token: ApiToken, now: datetime) -> None:
-    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_EVERY:
-        return
-    await db.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+    token_id, name, permissions, last_used, user_id, email, full_name, superuser, totp, theme = (
+        rows[0][:10]
+    )
+    if last_used is None or now - last_used >= LAST_USED_EVERY:
+        await db.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    identity = Identity(
+        user_id, email, display_name(full_name, email), superuser, totp is not None, theme
+    )
+    owner = grants_of(superuser, (row[10:] for row in rows))
+    return TokenAccess(token_id, name, identity, narrowed(owner, permissions))

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, select
+from sqlalchemy import Select, Text, and_, bindparam, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
@@ -88,9 +88,33 @@ async def load_grants(db: AsyncSession, user: Identity) -> Grants:
     """The user's permissions, from their roles, in one query."""
     if user.is_superuser:
         return Grants(superuser=True)
+    return grants_of(False, await db.execute(_ROLE_PERMISSIONS, {"user_id": user.id}))
+
+
+def with_role_permissions(
+    query: Select[*tuple[Any, ...]], user_id: Any, superuser: Any
+) -> Select[*tuple[Any, ...]]:
+    """`query` (which selects a user's columns) with that user's role permissions added
+    as two more columns, code and scope, one row each; a superuser (who holds them all)
+    and a user without any get one row with both None. For `grants_of`."""
+    return (
+        query.add_columns(RolePermission.code, cast(Role.scope, Text))
+        .outerjoin(
+            admin_user_role, and_(admin_user_role.c.user_id == user_id, superuser.is_(False))
+        )
+        .outerjoin(Role, Role.id == admin_user_role.c.role_id)
+        .outerjoin(RolePermission, RolePermission.role_id == Role.id)
+    )
+
+
+def grants_of(superuser: bool, permissions: Iterable[Any]) -> Grants:
+    """The grants of a user from their (code, scope as JSON text) rows; None codes skipped."""
+    if superuser:
+        return Grants(superuser=True)
     scopes: dict[str, list[dict[str, Any]]] = {}
-    for permission, scope in await db.execute(_ROLE_PERMISSIONS, {"user_id": user.id}):
-        scopes.setdefault(permission, []).append(dict(json.loads(scope) if scope else {}))
+    for permission, scope in permissions:
+        if permission is not None:
+            scopes.setdefault(permission, []).append(dict(json.loads(scope) if scope else {}))
     return Grants(codes=frozenset(scopes), scopes={k: tuple(v) for k, v in scopes.items()})
 
 

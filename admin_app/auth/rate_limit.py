@@ -1,74 +1,90 @@
 """Rate limits counted in the database, so they hold across processes and restarts.
 
-Like the login throttle (`throttle.py`), each request is written down in its own
-committed transaction before it is counted: however many requests race, the k-th
-sees at least k rows. Unlike it, a bucket names what is limited, so one table
-serves several limits (`reset-email`, `reset-ip`).
+Each limit is a fixed window per key: the first request of a key starts its window,
+and every request in it bumps one counter row, in one upsert that also returns the
+count (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING`). The database applies racing
+upserts of a row one after the other, so however many requests race, the k-th sees
+k. Once the window has ended, the next request starts a new one at 1. A key can thus
+get up to twice its limit through in a short time across a window's end (the limit at
+its close, the limit again at the next one's start); in exchange a request costs one
+statement, committed as it runs, and a key one row.
+
+A bucket names what is limited, so one table serves several limits (`api-token`,
+`reset-email`, `reset-ip`). The login throttle (`throttle.py`) is separate: it counts
+failures, and a successful login clears them.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import bindparam, case, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.dml import Insert
 
-from admin_app.db import utcnow
-from admin_app.models import ThrottleEvent
+from admin_app.db import UTCDateTime, autocommit, utcnow
+from admin_app.models import RateLimitCounter
+
+PRUNE_CHANCE = 0.01
+"""How often a request also deletes its bucket's counters whose window has ended."""
+
+_COUNTER = RateLimitCounter.__table__
+
+
+@dataclass(frozen=True)
+class Count:
+    """One request counted: whether it is within the limit, and when its window ends."""
+
+    allowed: bool
+    retry_after: int
+    """Whole seconds until the window ends and the count starts again (at least 1)."""
+
+
+def _upsert(insert: Any) -> Insert:
+    """The counting statement, made with a dialect's `insert`: a new key, or a key whose
+    window started at or before `:expired`, starts a window at `:now` with 1; any other
+    key counts one more. It returns the count and the window's start."""
+    new = insert(_COUNTER).values(
+        bucket=bindparam("bucket"),
+        key=bindparam("key"),
+        window_start=bindparam("now", type_=UTCDateTime()),
+        hits=1,
+    )
+    ended = _COUNTER.c.window_start <= bindparam("expired", type_=UTCDateTime())
+    stmt: Insert = new.on_conflict_do_update(
+        index_elements=[_COUNTER.c.bucket, _COUNTER.c.key],
+        set_={
+            "hits": case((ended, 1), else_=_COUNTER.c.hits + 1),
+            "window_start": case((ended, new.excluded.window_start), else_=_COUNTER.c.window_start),
+        },
+    )
+    return stmt.returning(_COUNTER.c.hits, _COUNTER.c.window_start)
+
+
+_UPSERTS = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+_PRUNE = delete(RateLimitCounter).where(
+    RateLimitCounter.bucket == bindparam("bucket"),
+    RateLimitCounter.window_start <= bindparam("expired", type_=UTCDateTime()),
+)
 
 
 async def hit(
-    sessions: async_sessionmaker[AsyncSession],
-    bucket: str,
-    key: str,
-    *,
-    limit: int,
-    window: timedelta,
-) -> bool:
-    """Count one request for `key` in `bucket`; False once more than `limit` fall in `window`."""
+    engine: AsyncEngine, bucket: str, key: str, *, limit: int, window: timedelta
+) -> Count:
+    """Count one request of `key` in `bucket`: allowed while at most `limit` fall in its
+    current `window`."""
     now = utcnow()
-    key = key[:254]
-    async with sessions.begin() as db:
-        # A Core insert: no unit of work and no RETURNING for a row nobody reads back.
-        await db.execute(insert(ThrottleEvent).values(bucket=bucket, key=key, created_at=now))
-    async with sessions() as db:
-        count = await db.scalar(
-            select(func.count()).where(
-                ThrottleEvent.bucket == bucket,
-                ThrottleEvent.key == key,
-                ThrottleEvent.created_at > now - window,
-            )
-        )
-    if random.random() < 0.02:  # noqa: S311 (housekeeping, not security)
-        await prune(sessions, bucket, window)
-    return int(count or 0) <= limit
-
-
-async def prune(sessions: async_sessionmaker[AsyncSession], bucket: str, window: timedelta) -> None:
-    """Delete a bucket's rows that are too old to count."""
-    async with sessions.begin() as db:
-        await db.execute(
-            delete(ThrottleEvent).where(
-                ThrottleEvent.bucket == bucket, ThrottleEvent.created_at < utcnow() - window
-            )
-        )
-
-
-async def retry_after(
-    sessions: async_sessionmaker[AsyncSession], bucket: str, key: str, window: timedelta
-) -> int:
-    """Whole seconds until the oldest request of `key` counted in `bucket` leaves the window."""
-    now = utcnow()
-    async with sessions() as db:
-        oldest = await db.scalar(
-            select(func.min(ThrottleEvent.created_at)).where(
-                ThrottleEvent.bucket == bucket,
-                ThrottleEvent.key == key[:254],
-                ThrottleEvent.created_at > now - window,
-            )
-        )
-    if oldest is None:
-        return 1
-    return max(1, math.ceil((oldest + window - now).total_seconds()))
+    params = {"bucket": bucket, "key": key[:254], "now": now, "expired": now - window}
+    async with autocommit(engine).connect() as db:
+        result = await db.execute(_UPSERTS[engine.dialect.name], params)
+        hits, started = result.one()
+        if random.random() < PRUNE_CHANCE:  # noqa: S311 (housekeeping, not security)
+            await db.execute(_PRUNE, {"bucket": bucket, "expired": now - window})
+    # A racing request may have started the window a moment after this one's `now`.
+    left = min(started + window - now, window).total_seconds()
+    return Count(hits <= limit, max(1, math.ceil(left)))

@@ -25,7 +25,7 @@ from admin_app.email.secret_links import SecretLink, secret_link
 from admin_app.models import AdminUser, OutboxMessage, Role
 from admin_app.models.admin_user import UNUSABLE_PASSWORD_PREFIX
 from admin_app.settings import Settings
-from admin_app.state import get_sessionmaker, get_settings
+from admin_app.state import get_engine, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +33,20 @@ log = logging.getLogger(__name__)
 async def reset_allowed(request: Request, email: str) -> bool:
     """Count a reset request for the address and the client; False when either is over."""
     settings = get_settings(request)
-    sessions = get_sessionmaker(request)
+    engine = get_engine(request)
     window = timedelta(seconds=settings.password_reset_window)
     ip = request.client.host if request.client else ""
     by_ip = await hit(
-        sessions, "reset-ip", ip, limit=settings.password_reset_max_per_ip, window=window
+        engine, "reset-ip", ip, limit=settings.password_reset_max_per_ip, window=window
     )
     by_email = await hit(
-        sessions,
+        engine,
         "reset-email",
         normalize_email(email).lower(),
         limit=settings.password_reset_max_per_email,
         window=window,
     )
-    return by_ip and by_email
+    return by_ip.allowed and by_email.allowed
 
 
 def _link(

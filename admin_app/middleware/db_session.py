@@ -33,6 +33,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette_admin.helpers import run_on_commit_callbacks
 
+from admin_app.db import autocommit
 from admin_app.replicas.routing import route_reads
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,6 @@ class DBSessionMiddleware:
         self.error_page = error_page
         self.reads_only = reads_only
         self.replica_reads = replica_reads
-        self._autocommit: tuple[AsyncEngine, AsyncEngine] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,9 +116,7 @@ class DBSessionMiddleware:
         engine: AsyncEngine = scope["state"]["engine"]
         if engine.dialect.name != "postgresql":
             return None
-        if self._autocommit is None or self._autocommit[0] is not engine:
-            self._autocommit = engine, engine.execution_options(isolation_level="AUTOCOMMIT")
-        return self._autocommit[1]
+        return autocommit(engine)
 
 
 def _untouched(session: AsyncSession) -> bool:

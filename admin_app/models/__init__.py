@@ -20,11 +20,11 @@ from admin_app.models.oidc_identity import OidcIdentity
 from admin_app.models.order import Order, OrderStatus
 from admin_app.models.order_line import OrderLine
 from admin_app.models.product import Product
+from admin_app.models.rate_limit_counter import RateLimitCounter
 from admin_app.models.recovery_code import RecoveryCode
 from admin_app.models.role import Role, RolePermission, admin_user_role
 from admin_app.models.saved_view import ListPreference, RoleDefaultView, SavedView, saved_view_role
 from admin_app.models.tag import Tag, product_tag
-from admin_app.models.throttle_event import ThrottleEvent
 from admin_app.models.webhook import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Product",
+    "RateLimitCounter",
     "RecoveryCode",
     "RequestStatus",
     "Role",
@@ -57,7 +58,6 @@ __all__ = [
     "RolePermission",
     "SavedView",
     "Tag",
-    "ThrottleEvent",
     "WebhookDelivery",
     "WebhookEndpoint",
     "admin_user_role",

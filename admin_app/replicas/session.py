@@ -47,7 +47,7 @@ PRIMARY_TABLES = frozenset(
         "role_permission",
         "recovery_code",
         "login_failure",
-        "throttle_event",
+        "rate_limit_counter",
     }
 )
 """Tables read from the primary even by read-only requests: who is signed in and what

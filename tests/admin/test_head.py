@@ -45,7 +45,7 @@ def test_head_of_the_pages_before_login_answers_as_get(client, superuser, settin
     assert fetch(settings, "SELECT count(*) FROM login_failure")[0][0] == 0, (
         "a HEAD is no failed login"
     )
-    assert fetch(settings, "SELECT count(*) FROM throttle_event")[0][0] == 0, (
+    assert fetch(settings, "SELECT count(*) FROM rate_limit_counter")[0][0] == 0, (
         "a HEAD is no reset request"
     )
 

@@ -53,6 +53,7 @@ def test_a_tokens_limit_holds_across_processes(settings: Settings) -> None:
         assert [a.status_code for a in answers] == [200, 200, 200, 429], (
             "two processes share one count per token"
         )
-        assert 1 <= int(answers[-1].headers["retry-after"]) <= 60
+        wait = int(answers[-1].headers["retry-after"])
+        assert 50 <= wait <= 60, f"the window began with the first call, {wait} s is not its end"
         assert "try again" in answers[-1].json()["error"]
         assert two.get("/api/v1/tag", headers=other).status_code == 200, "limits are per token"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from starlette.testclient import TestClient
 
+from admin_app.admin.base import AppModelView
+from admin_app.admin.registry import REGISTRY
 from admin_app.settings import Settings
 from tests.api.helpers import bearer, make_token
 from tests.helpers import create_admin
@@ -36,3 +39,17 @@ def test_a_superuser_token_walks_a_product_through_its_life(
     gone = client.delete(f"/api/v1/product/{pk}", headers=token)
     assert gone.status_code == 204, gone.text
     assert client.get(f"/api/v1/product/{pk}", headers=token).status_code == 404
+
+
+@pytest.mark.parametrize("view", REGISTRY, ids=lambda view: str(view.key))
+def test_a_list_writes_each_record_as_the_records_own_call_does(
+    seeded: Settings, client: TestClient, view: type[AppModelView]
+) -> None:
+    token = bearer(make_token(seeded, create_admin(seeded, "lister@example.com")))
+    listed = client.get(f"/api/v1/{view.key}?limit=20", headers=token)
+    assert listed.status_code == 200, listed.text
+    for record in listed.json()["data"]:
+        key = next(iter(record.values()))  # the key comes first
+        alone = client.get(f"/api/v1/{view.key}/{key}", headers=token)
+        assert alone.status_code == 200, alone.text
+        assert record == alone.json(), f"{view.key} {key}: the list and the record differ"

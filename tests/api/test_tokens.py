@@ -101,6 +101,28 @@ def test_expired_tokens_and_disabled_owners_are_refused(
     assert client.get("/api/v1/tag", headers=bearer(secret)).status_code == 401
 
 
+def test_a_change_to_the_owners_roles_holds_from_the_next_call(
+    client: TestClient, settings: Settings
+) -> None:
+    make_role(settings, "clerk", ["product:view", "category:view"])
+    owner = create_admin(settings, "clerk@example.com", superuser=False)
+    give_role(settings, "clerk@example.com", "clerk")
+    clerk = bearer(make_token(settings, owner))
+    assert client.get("/api/v1/product", headers=clerk).status_code == 200
+    fetch(settings, "DELETE FROM admin_user_role")
+    assert client.get("/api/v1/product", headers=clerk).status_code == 403, (
+        "a role taken from the owner is taken from their tokens at the next call"
+    )
+    give_role(settings, "clerk@example.com", "clerk")
+    assert client.get("/api/v1/category", headers=clerk).status_code == 200
+    root = bearer(make_token(settings, create_admin(settings)))
+    assert client.get("/api/v1/admin-user", headers=root).status_code == 200
+    fetch(settings, "UPDATE admin_user SET is_superuser = FALSE WHERE email = 'root@example.com'")
+    assert client.get("/api/v1/admin-user", headers=root).status_code == 403, (
+        "a superuser no more: their token holds only what their roles grant, at the next call"
+    )
+
+
 def test_last_use_is_noted_at_most_once_a_minute(client: TestClient, settings: Settings) -> None:
     secret = make_token(settings, create_admin(settings))
     client.get("/api/v1/tag", headers=bearer(secret))
