@@ -30,6 +30,7 @@ from starlette_admin.routing import route
 
 from admin_app.admin import compat
 from admin_app.admin.base import AppModelView
+from admin_app.admin.import_pages import things
 from admin_app.auth.identity import current_identity
 from admin_app.auth.permissions import grants
 from admin_app.bulk_edit.apply import Applier
@@ -113,7 +114,7 @@ class BulkEditPages(Admin):
         if not isinstance(view, AppModelView):
             raise HTTPException(404, "There is no such model.")
         if not may_bulk_edit(view, request):
-            raise HTTPException(403, f"You may not edit {_things(view).lower()}.")
+            raise HTTPException(403, f"You may not edit {things(view).lower()}.")
         return view
 
     def _bulk_plan(self, request: Request, view: AppModelView) -> Plan:
@@ -159,7 +160,7 @@ class BulkEditPages(Admin):
         values = {name: form.get(field.id) for name, field in fields.items()} if form else {}
         chosen = set(form.getlist("fields")) if form else set()
         context = {
-            "title": f"Bulk edit {_things(view).lower()}",
+            "title": f"Bulk edit {things(view).lower()}",
             "view": view,
             "step": "form",
             "fields": list(fields.values()),
@@ -179,7 +180,7 @@ class BulkEditPages(Admin):
         fields = offered_fields(view, request)
         labels = {n: str(fields[n].label or n) if n in fields else n for n in plan.values}
         context = {
-            "title": f"Bulk edit {_things(view).lower()}",
+            "title": f"Bulk edit {things(view).lower()}",
             "view": view,
             "step": "result" if state else "preview",
             "plan": plan,
@@ -264,7 +265,3 @@ def _undo_url(request: Request, route_name: str, state: dict[str, Any] | None) -
         return None
     url = request.url_for(f"{route_name}:detail", key="audit-entry")
     return f"{url}?pk={state['entry_id']}"
-
-
-def _things(view: AppModelView) -> str:
-    return str(view.menu_label or view.display_name)

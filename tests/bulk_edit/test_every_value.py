@@ -22,16 +22,14 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from admin_app.admin.registry import REGISTRY
-from admin_app.auth.permissions import BASE_ACTIONS
 from admin_app.db import table_of
 from admin_app.main import create_app
 from tests.bulk_edit.helpers import open_form, post_pairs, the_form
 from tests.conftest import seed_small
 from tests.forms import Control, Form, fill_lazy_choices
 from tests.helpers import create_admin, csrf_token, fetch, give_role, login, make_role
+from tests.stress.test_every_value import LIMITED, limited_codes
 from tests.values import bundle, pick
-
-LIMITED = "Limited editor"
 
 
 @pytest.fixture(params=["superuser", "limited"])
@@ -40,8 +38,7 @@ def signed_in(request: pytest.FixtureRequest, settings: Any) -> Iterator[TestCli
     create_admin(settings, "root@example.com", superuser=True)
     email = "root@example.com"
     if request.param == "limited":
-        codes = [f"{v.key}:{a}" for v in REGISTRY for a in BASE_ACTIONS if a != "delete"]
-        make_role(settings, LIMITED, codes)
+        make_role(settings, LIMITED, limited_codes())
         create_admin(settings, "limited@example.com", superuser=False)
         give_role(settings, "limited@example.com", LIMITED)
         email = "limited@example.com"
