@@ -9,7 +9,7 @@ and export come from `ExportMixin`/`ListingMixin` (docs/big-tables.md).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette_admin import RequestAction
 from starlette_admin.actions import ActionSelection
+from starlette_admin.base import BaseAdmin
 from starlette_admin.contrib.sqla import InlineModelView, ModelView
 from starlette_admin.events import AdminEvent
 from starlette_admin.exceptions import ActionFailed, FormValidationError
@@ -256,6 +257,28 @@ class AppModelView(
             raise ActionFailed(_friendly(failed)) from failed
         except HTTPException as refused:
             raise ActionFailed(str(refused.detail)) from refused
+
+    def records_label(self) -> str:
+        """What the view's records are called, as in its menu: "Customers"."""
+        return str(self.menu_label or self.display_name)
+
+
+def acting_view(
+    admin: BaseAdmin,
+    request: Request,
+    action: RequestAction,
+    may: Callable[[AppModelView, Request], bool],
+    refusal: str,
+) -> AppModelView:
+    """The model view the URL's `key` names, for `action` (the import and bulk-edit pages):
+    a 404 when there is none, a 403 saying `refusal` of its records when `may` refuses."""
+    request.state.action = action
+    view = compat.find_view_by_key(admin, request.path_params["key"])
+    if not isinstance(view, AppModelView):
+        raise HTTPException(404, "There is no such model.")
+    if not may(view, request):
+        raise HTTPException(403, refusal.format(things=view.records_label().lower()))
+    return view
 
 
 def _missing(view: ModelView, request: Request, data: dict[str, Any]) -> dict[str | int, Any]:

@@ -29,8 +29,7 @@ from starlette_admin.exceptions import FormValidationError
 from starlette_admin.routing import route
 
 from admin_app.admin import compat
-from admin_app.admin.base import AppModelView
-from admin_app.admin.import_pages import things
+from admin_app.admin.base import AppModelView, acting_view
 from admin_app.auth.identity import current_identity
 from admin_app.auth.permissions import grants
 from admin_app.bulk_edit.apply import Applier
@@ -50,6 +49,8 @@ from admin_app.bulk_edit.runs import INLINE_LIMIT, BulkEditRuns, claim, read_sta
 from admin_app.live.messages import Actor
 from admin_app.live.service import find_live
 from admin_app.state import get_session, get_sessionmaker, get_settings
+
+_REFUSAL = "You may not edit {things}."
 
 
 class BulkEditPages(Admin):
@@ -109,13 +110,7 @@ class BulkEditPages(Admin):
         return JSONResponse(state or {"token": plan.token, "status": "previewed"})
 
     def _bulk_editing(self, request: Request) -> AppModelView:
-        request.state.action = RequestAction.EDIT
-        view = compat.find_view_by_key(self, request.path_params["key"])
-        if not isinstance(view, AppModelView):
-            raise HTTPException(404, "There is no such model.")
-        if not may_bulk_edit(view, request):
-            raise HTTPException(403, f"You may not edit {things(view).lower()}.")
-        return view
+        return acting_view(self, request, RequestAction.EDIT, may_bulk_edit, _REFUSAL)
 
     def _bulk_plan(self, request: Request, view: AppModelView) -> Plan:
         user = current_identity(request)
@@ -160,7 +155,7 @@ class BulkEditPages(Admin):
         values = {name: form.get(field.id) for name, field in fields.items()} if form else {}
         chosen = set(form.getlist("fields")) if form else set()
         context = {
-            "title": f"Bulk edit {things(view).lower()}",
+            "title": f"Bulk edit {view.records_label().lower()}",
             "view": view,
             "step": "form",
             "fields": list(fields.values()),
@@ -180,7 +175,7 @@ class BulkEditPages(Admin):
         fields = offered_fields(view, request)
         labels = {n: str(fields[n].label or n) if n in fields else n for n in plan.values}
         context = {
-            "title": f"Bulk edit {things(view).lower()}",
+            "title": f"Bulk edit {view.records_label().lower()}",
             "view": view,
             "step": "result" if state else "preview",
             "plan": plan,

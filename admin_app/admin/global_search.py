@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import False_
 from starlette.requests import Request
 from starlette_admin import RequestAction
 
+from admin_app.admin.base import AppModelView
 from admin_app.admin.lists.columns import MAX_TERM_LENGTH, search_clause
 from admin_app.admin.lists.keyset import SortKey
 from admin_app.admin.lists.query import ListingMixin
@@ -127,7 +128,7 @@ def _ordered(query: Select[Any], keys: list[SortKey], on: Any = None) -> Select[
 
 
 async def search_views(
-    views: Iterable[ListingMixin], request: Request, term: str, route_name: str
+    views: Iterable[AppModelView], request: Request, term: str, route_name: str
 ) -> list[Group]:
     """The groups of records matching `term` in each of `views` the user may view."""
     request.state.action = RequestAction.LIST
@@ -142,10 +143,10 @@ async def search_views(
 
 
 async def _group(
-    view: ListingMixin, request: Request, term: str, rows: Iterable[Any], route_name: str
+    view: AppModelView, request: Request, term: str, rows: Iterable[Any], route_name: str
 ) -> Group:
     list_url = request.url_for(f"{route_name}:list", key=view.key).include_query_params(q=term)
-    name = str(view.menu_label or view.display_name)
+    name = view.records_label()
     group = Group(str(view.key), name, f"{list_url.path}?{list_url.query}")
     detail = view.can_view_detail(request)
     for row in rows:

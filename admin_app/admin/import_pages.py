@@ -24,7 +24,7 @@ from starlette_admin import RequestAction
 from starlette_admin.routing import route
 
 from admin_app.admin import compat
-from admin_app.admin.base import AppModelView
+from admin_app.admin.base import AppModelView, acting_view
 from admin_app.admin.import_jobs import ImportJobRoutes, file_columns, first_errors
 from admin_app.imports import mapping
 from admin_app.imports.files import FileError
@@ -48,11 +48,6 @@ def offers_import(view: Any, request: Request) -> bool:
         and view.is_accessible(request)
         and view.can_import(request)
     )
-
-
-def things(view: AppModelView) -> str:
-    """What the view's records are called, as in its menu: "Customers"."""
-    return str(view.menu_label or view.display_name)
 
 
 def allowed_modes(view: AppModelView, request: Request) -> dict[str, str]:
@@ -85,19 +80,14 @@ class ImportPages(ImportJobRoutes):
         return await self._import_response(request, view, job)
 
     def _importing(self, request: Request) -> AppModelView:
-        request.state.action = RequestAction.IMPORT
-        view = compat.find_view_by_key(self, request.path_params["key"])
-        if not isinstance(view, AppModelView):
-            raise HTTPException(404, "There is no such model.")
-        if not offers_import(view, request):
-            raise HTTPException(403, f"You may not import into {things(view)}.")
-        return view
+        refusal = "You may not import into {things}."
+        return acting_view(self, request, RequestAction.IMPORT, offers_import, refusal)
 
     async def _import_response(
         self, request: Request, view: AppModelView, job: ImportJob | None
     ) -> Response:
         context: dict[str, Any] = {
-            "title": f"Import {things(view)}",
+            "title": f"Import {view.records_label()}",
             "view": view,
             "job": job,
             "modes": allowed_modes(view, request),

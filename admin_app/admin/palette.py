@@ -27,7 +27,7 @@ from admin_app.admin import compat
 from admin_app.admin.base import AppModelView
 from admin_app.admin.compat import AdminPages
 from admin_app.admin.global_search import MIN_TERM_LENGTH, search_views, searchable_term
-from admin_app.admin.import_pages import offers_import, things
+from admin_app.admin.import_pages import offers_import
 from admin_app.admin.saved_views.store import visible_views
 from admin_app.auth.identity import current_identity
 from admin_app.state import get_session
@@ -62,7 +62,7 @@ PaletteSource = Callable[[PaletteContext], list[Command] | Awaitable[list[Comman
 def model_lists(ctx: PaletteContext) -> list[Command]:
     """Every list the user may view (the audit log and sessions among them)."""
     return [
-        Command(things(v), ctx.url("list", key=str(v.key)), "Go to")
+        Command(v.records_label(), ctx.url("list", key=str(v.key)), "Go to")
         for v in ctx.views
         if v.is_accessible(ctx.request)
     ]
@@ -82,7 +82,11 @@ def create_pages(ctx: PaletteContext) -> list[Command]:
 def import_pages(ctx: PaletteContext) -> list[Command]:
     """The import page of each model the user may import into."""
     return [
-        Command(f"Import {things(v).lower()}", ctx.url("import-page", key=str(v.key)), "Import")
+        Command(
+            f"Import {v.records_label().lower()}",
+            ctx.url("import-page", key=str(v.key)),
+            "Import",
+        )
         for v in ctx.views
         if offers_import(v, ctx.request)
     ]
@@ -103,7 +107,7 @@ async def saved_views(ctx: PaletteContext) -> list[Command]:
     found = await visible_views(get_session(ctx.request), user.id, sorted(lists))
     return [
         Command(
-            f"{saved.name} ({things(lists[saved.model]).lower()})",
+            f"{saved.name} ({lists[saved.model].records_label().lower()})",
             ctx.url("list", key=saved.model) + f"?view={saved.id}",
             "Saved views",
         )
