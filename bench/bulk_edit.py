@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass
 import asyncpg
 
 from bench.database import BIN, DATABASE_URL, ROOT, SECRET, dsn
+from bench.steps import Run, verdict
 
 FILTER = "?filter=country__eq%3DFR"
 NEW_CITY = "Bench City"
@@ -56,9 +57,9 @@ class Figures:
 
     @property
     def line(self) -> str:
-        verdict = "PASS" if self.met else "FAIL"
         return (
-            f"{verdict} bulk edit of {self.changed:,} customers ({self.matched:,} matched): "
+            f"{verdict(self.met)} bulk edit of {self.changed:,} customers "
+            f"({self.matched:,} matched): "
             f"preview {self.preview_seconds:.1f} s, apply {self.apply_seconds:.1f} s "
             f"({self.changed / max(self.apply_seconds, 0.001):,.0f} rows/s), longest batch "
             f"{self.longest_batch_seconds:.2f} s, peak RSS {self.peak_rss_mb:.0f} MB "
@@ -164,18 +165,14 @@ def main(argv: list[str] | None = None) -> Figures | None:
     if args.child:
         print(json.dumps(asyncio.run(edit(args.rows))), flush=True)
         return None
-    load = os.getloadavg()[0]
+    run = Run("bulk edit")
     url = copy_database(args.copy)
     try:
         figures = measure(url, args.rows)
     finally:
         if not args.keep:
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{args.copy}"'))
-    print(f"bench bulk edit (load average {load:.2f} before, {os.getloadavg()[0]:.2f} after):")
-    print(figures.line, flush=True)
-    result = {"load": [load, os.getloadavg()[0]], **asdict(figures)}
-    out = ROOT / "bench" / "results" / "bulk_edit.json"
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    run.report([figures.line], asdict(figures), "bulk_edit.json")
     return figures
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import json
 import os
 import re
 import subprocess
@@ -40,6 +39,7 @@ import asyncpg
 
 from bench.database import BIN, DATABASE_URL, ROOT, SECRET, app_environment
 from bench.servers import RssSampler
+from bench.steps import Run, verdict
 
 PREFIX = "import-bench-"
 """The imported customers' addresses start with this, to find and delete them after."""
@@ -62,9 +62,9 @@ class Step:
 
     @property
     def line(self) -> str:
-        verdict = "PASS" if self.met else "FAIL"
         figures = f"{self.rows:,} rows in {self.seconds:.1f} s ({self.rows_per_s:,.0f} rows/s)"
-        return f"{verdict} {self.name}: {figures}, peak RSS {self.peak_rss_mb:.0f} MB ({self.goal})"
+        memory = f"peak RSS {self.peak_rss_mb:.0f} MB"
+        return f"{verdict(self.met)} {self.name}: {figures}, {memory} ({self.goal})"
 
 
 def write_customers(path: Path, rows: int, city: str = "Paris") -> Path:
@@ -194,13 +194,9 @@ def main(argv: list[str] | None = None) -> list[Step]:
     if args.upsert > args.rows:
         parser.error("--upsert updates rows the first step created: use at most --rows")
     upgrade(args.database_url)
-    load = os.getloadavg()[0]
+    run = Run("imports")
     steps = measure(args.database_url, args.rows, args.upsert, args.sqlite_rows)
-    print(f"bench imports (load average {load:.2f} before, {os.getloadavg()[0]:.2f} after):")
-    print("\n".join(s.line for s in steps), flush=True)
-    result = {"load": [load, os.getloadavg()[0]], "steps": [asdict(s) for s in steps]}
-    out = ROOT / "bench" / "results" / "imports.json"
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    run.report((s.line for s in steps), {"steps": [asdict(s) for s in steps]}, "imports.json")
     return steps
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import re
 import statistics
@@ -34,8 +33,9 @@ from urllib.parse import urlencode
 import asyncpg
 import httpx2
 
-from bench.database import ROOT, app_environment, dsn, prepare_database
+from bench.database import app_environment, dsn, prepare_database
 from bench.servers import login, serve
+from bench.steps import Run, verdict
 from tests.forms import read_form
 
 GOAL_MS = 300.0
@@ -55,9 +55,8 @@ class Timing:
 
     @property
     def line(self) -> str:
-        verdict = "PASS" if self.met else "FAIL"
         return (
-            f"{verdict} {self.name}: median {self.median_ms:.0f} ms, slowest "
+            f"{verdict(self.met)} {self.name}: median {self.median_ms:.0f} ms, slowest "
             f"{self.max_ms:.0f} ms, server CPU {self.median_cpu_ms:.0f} ms "
             f"(goal: median <= {GOAL_MS:.0f} ms on the server)"
         )
@@ -228,13 +227,9 @@ def main(argv: list[str] | None = None) -> list[Timing]:
     parser.add_argument("--times", type=int, default=20)
     args = parser.parse_args(argv)
     prepare_database()
-    load = os.getloadavg()[0]
+    run = Run("order lines")
     steps = measure(args.lines, args.times)
-    print(f"bench order lines (load average {load:.2f} before, {os.getloadavg()[0]:.2f} after):")
-    print("\n".join(step.line for step in steps), flush=True)
-    result = {"load": [load, os.getloadavg()[0]], "steps": [asdict(s) for s in steps]}
-    out = ROOT / "bench" / "results" / "order_lines.json"
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    run.report((s.line for s in steps), {"steps": [asdict(s) for s in steps]}, "order_lines.json")
     return steps
 
 
