@@ -109,3 +109,35 @@ def detail(page: Page, label: str) -> Locator:
     rows = page.locator("#tableContent > tr")
     row = rows.filter(has=page.get_by_role("cell", name=label, exact=True))
     return row.locator(":scope > td").last
+
+
+def new_customer(page: Page, first: str, last: str, email: str) -> None:
+    """From anywhere in the admin, create a customer through its form and save it."""
+    open_link(page, "Customers")
+    open_link(page, "New Customer")
+    page.get_by_label("First Name").fill(first)
+    page.get_by_label("Last Name").fill(last)
+    page.get_by_label("Email").fill(email)
+    with next_page(page):
+        page.get_by_role("button", name="Save", exact=True).click()
+
+
+def with_selected(page: Page, found: Locator, action: str) -> None:
+    """Tick each of the rows `found`, then choose the action named `action` (its
+    `data-sa-name`) from "With selected" and wait for the page it opens."""
+    for row in found.all():
+        row.get_by_role("checkbox").check()
+    page.get_by_role("button", name="With selected").click()
+    with next_page(page):
+        page.locator(f'[data-sa-hook="action-item"][data-sa-name="{action}"]').click()
+
+
+def move_to_trash(page: Page, text: str, count: int = 1) -> None:
+    """On a list page, search for `text`, expect `count` rows, delete them with
+    "With selected" and confirm: they go to the trash."""
+    found = search(page, text)
+    expect(found).to_have_count(count)
+    with_selected(page, found, "delete")
+    with next_page(page):
+        page.get_by_role("button", name="Yes, delete").click()
+    expect(page.get_by_role("alert")).to_contain_text("moved to the trash")

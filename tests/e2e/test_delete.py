@@ -10,7 +10,15 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.admin_ui import log_in, next_page, open_link, rows, search
+from tests.e2e.admin_ui import (
+    log_in,
+    new_customer,
+    next_page,
+    open_link,
+    rows,
+    search,
+    with_selected,
+)
 from tests.e2e.browser import Screenshots
 from tests.e2e.conftest import ROOT_EMAIL
 from tests.helpers import PASSWORD
@@ -55,20 +63,10 @@ def test_a_customer_without_orders_goes_to_the_trash_from_the_list_after_the_pre
     page.set_viewport_size(DESKTOP)
     page.goto("/admin/")
     log_in(page, ROOT_EMAIL, PASSWORD)
-    open_link(page, "Customers")
-    open_link(page, "New Customer")
-    page.get_by_label("First Name").fill("Nora")
-    page.get_by_label("Last Name").fill("Nobuys")
-    page.get_by_label("Email").fill(EMAIL)
-    with next_page(page):
-        page.get_by_role("button", name="Save", exact=True).click()
-
+    new_customer(page, "Nora", "Nobuys", EMAIL)
     found = search(page, EMAIL)
     expect(found).to_have_count(1)
-    found.first.get_by_role("checkbox").check()
-    page.get_by_role("button", name="With selected").click()
-    with next_page(page):
-        page.locator('[data-sa-hook="action-item"][data-sa-name="delete"]').click()
+    with_selected(page, found, "delete")
 
     expect(page.get_by_role("heading", name="Delete this customer?")).to_be_visible()
     expect(page.get_by_text("No other record is affected.")).to_be_visible()

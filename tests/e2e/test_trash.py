@@ -10,7 +10,16 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from tests.e2e.admin_ui import log_in, next_page, open_link, rows, search
+from tests.e2e.admin_ui import (
+    log_in,
+    move_to_trash,
+    new_customer,
+    next_page,
+    open_link,
+    rows,
+    search,
+    with_selected,
+)
 from tests.e2e.browser import Screenshots
 from tests.e2e.conftest import CATALOGUE_EMAIL, ROOT_EMAIL, SCREENSHOTS, TRASH_PRODUCT
 from tests.e2e.screens import Accessibility
@@ -39,38 +48,6 @@ class Screens:
         self.page.set_viewport_size(SIZES["wide"])
 
 
-def _delete_selected(page: Page, text: str) -> None:
-    found = search(page, text)
-    expect(found).to_have_count(1)
-    found.first.get_by_role("checkbox").check()
-    page.get_by_role("button", name="With selected").click()
-    with next_page(page):
-        page.locator('[data-sa-hook="action-item"][data-sa-name="delete"]').click()
-
-
-def _new_customer(page: Page, first: str, last: str, email: str) -> None:
-    open_link(page, "Customers")
-    open_link(page, "New Customer")
-    page.get_by_label("First Name").fill(first)
-    page.get_by_label("Last Name").fill(last)
-    page.get_by_label("Email").fill(email)
-    with next_page(page):
-        page.get_by_role("button", name="Save", exact=True).click()
-
-
-def _delete_both(page: Page, marker: str) -> None:
-    found = search(page, marker)
-    expect(found).to_have_count(2)
-    for row in found.all():
-        row.get_by_role("checkbox").check()
-    page.get_by_role("button", name="With selected").click()
-    with next_page(page):
-        page.locator('[data-sa-hook="action-item"][data-sa-name="delete"]').click()
-    with next_page(page):
-        page.get_by_role("button", name="Yes, delete").click()
-    expect(page.get_by_role("alert")).to_contain_text("moved to the trash")
-
-
 def _search_trash(page: Page, marker: str) -> Locator:
     page.get_by_role("searchbox", name="Search the deleted customers").fill(marker)
     with next_page(page):
@@ -85,9 +62,9 @@ def test_two_records_selected_in_the_trash_are_restored_then_deleted_for_good(
     screens = Screens(page, request)
     page.goto("/admin/")
     log_in(page, ROOT_EMAIL, PASSWORD)
-    _new_customer(page, "Pia", "Pairtrash", "pia.pairtrash@example.com")
-    _new_customer(page, "Per", "Pairtrash", "per.pairtrash@example.com")
-    _delete_both(page, "Pairtrash")
+    new_customer(page, "Pia", "Pairtrash", "pia.pairtrash@example.com")
+    new_customer(page, "Per", "Pairtrash", "per.pairtrash@example.com")
+    move_to_trash(page, "Pairtrash", count=2)
     open_link(page, "Open the trash")
     entries = _search_trash(page, "Pairtrash")
     expect(entries).to_have_count(2)
@@ -104,7 +81,7 @@ def test_two_records_selected_in_the_trash_are_restored_then_deleted_for_good(
     expect(page.get_by_role("alert")).to_contain_text("Restored: P")
     expect(search(page, "Pairtrash")).to_have_count(2)
 
-    _delete_both(page, "Pairtrash")
+    move_to_trash(page, "Pairtrash", count=2)
     open_link(page, "Open the trash")
     _search_trash(page, "Pairtrash")
     page.get_by_label("Select all on this page").check()
@@ -128,9 +105,7 @@ def test_a_role_without_purge_restores_a_selection_from_the_trash(
     page.goto("/admin/")
     log_in(page, CATALOGUE_EMAIL, PASSWORD)
     open_link(page, "Products")
-    _delete_selected(page, TRASH_PRODUCT)
-    with next_page(page):
-        page.get_by_role("button", name="Yes, delete").click()
+    move_to_trash(page, TRASH_PRODUCT)
     open_link(page, "Open the trash")
     entry = page.locator("[data-trash-pk]", has_text=TRASH_PRODUCT)
     entry.get_by_role("checkbox").check()
@@ -153,15 +128,10 @@ def test_delete_undo_restore_and_delete_for_good(
     screens = Screens(page, request)
     page.goto("/admin/")
     log_in(page, ROOT_EMAIL, PASSWORD)
-    open_link(page, "Customers")
-    open_link(page, "New Customer")
-    page.get_by_label("First Name").fill("Tara")
-    page.get_by_label("Last Name").fill("Trash")
-    page.get_by_label("Email").fill(EMAIL)
-    with next_page(page):
-        page.get_by_role("button", name="Save", exact=True).click()
-
-    _delete_selected(page, EMAIL)
+    new_customer(page, "Tara", "Trash", EMAIL)
+    found = search(page, EMAIL)
+    expect(found).to_have_count(1)
+    with_selected(page, found, "delete")
     expect(page.get_by_role("heading", name="Delete this customer?")).to_be_visible()
     expect(page.locator('[data-delete-mode="trash"]')).to_contain_text("Customers \u203a Trash")
     screens.check("confirm")
@@ -176,9 +146,7 @@ def test_delete_undo_restore_and_delete_for_good(
     expect(page.get_by_role("alert")).to_contain_text("Restored: Tara Trash")
     expect(search(page, EMAIL)).to_have_count(1)
 
-    _delete_selected(page, EMAIL)
-    with next_page(page):
-        page.get_by_role("button", name="Yes, delete").click()
+    move_to_trash(page, EMAIL)
     open_link(page, "Open the trash")
     expect(page.get_by_role("heading", name="Customers \u203a Trash")).to_be_visible()
     entry = page.locator("[data-trash-pk]", has_text=EMAIL)
@@ -188,9 +156,7 @@ def test_delete_undo_restore_and_delete_for_good(
         entry.get_by_role("button", name="Restore Tara Trash").click()
     expect(search(page, EMAIL)).to_have_count(1)
 
-    _delete_selected(page, EMAIL)
-    with next_page(page):
-        page.get_by_role("button", name="Yes, delete").click()
+    move_to_trash(page, EMAIL)
     open_link(page, "Open the trash")
     entry = page.locator("[data-trash-pk]", has_text=EMAIL)
     with next_page(page):
@@ -212,10 +178,7 @@ def test_a_role_without_purge_restores_but_cannot_delete_for_good(
     page.goto("/admin/")
     log_in(page, CATALOGUE_EMAIL, PASSWORD)
     open_link(page, "Products")
-    _delete_selected(page, TRASH_PRODUCT)
-    with next_page(page):
-        page.get_by_role("button", name="Yes, delete").click()
-    expect(page.get_by_role("alert")).to_contain_text("was moved to the trash")
+    move_to_trash(page, TRASH_PRODUCT)
     open_link(page, "Open the trash")
     entry = page.locator("[data-trash-pk]", has_text=TRASH_PRODUCT)
     expect(entry).to_have_count(1)
