@@ -67,8 +67,8 @@ class Grants:
 
 
 def _within(scopes: list[dict[str, Any]], limits: list[dict[str, Any]]) -> bool:
-    allowed = {json.dumps(limit, sort_keys=True) for limit in limits}
-    return all(json.dumps(scope, sort_keys=True) in allowed for scope in scopes)
+    allowed = {_scope_order(limit) for limit in limits}
+    return all(_scope_order(scope) in allowed for scope in scopes)
 
 
 NO_GRANTS = Grants()
@@ -115,7 +115,16 @@ def grants_of(superuser: bool, permissions: Iterable[Any]) -> Grants:
     for permission, scope in permissions:
         if permission is not None:
             scopes.setdefault(permission, []).append(dict(json.loads(scope) if scope else {}))
-    return Grants(codes=frozenset(scopes), scopes={k: tuple(v) for k, v in scopes.items()})
+    # Each code's scopes in one order, whatever order the roles came in: grants loaded
+    # twice compare equal (admin_app.live.watcher compares them).
+    return Grants(
+        codes=frozenset(scopes),
+        scopes={k: tuple(sorted(v, key=_scope_order)) for k, v in scopes.items()},
+    )
+
+
+def _scope_order(scope: dict[str, Any]) -> str:
+    return json.dumps(scope, sort_keys=True)
 
 
 def grants(conn: HTTPConnection) -> Grants:

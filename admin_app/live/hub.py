@@ -22,6 +22,10 @@ from admin_app.live.presence import Presence
 CLOSE_SESSION_ENDED = 4401
 """WebSocket close code: the login session ended (logout, password change, expiry)."""
 
+CLOSE_PERMISSIONS_CHANGED = 4409
+"""WebSocket close code: the user's roles changed; the browser reconnects at once and is
+told only what the user may see now."""
+
 CLOSE_GOING_AWAY = 1001
 """WebSocket close code: the server is shutting down; the browser reconnects elsewhere."""
 

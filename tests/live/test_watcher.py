@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from admin_app.auth.permissions import grants_of
 from admin_app.auth.sessions import Device, Timeouts, is_valid, session_id, start_session
 from admin_app.db import create_engine, create_sessionmaker, utcnow
-from admin_app.live.watcher import live_session_ids
+from admin_app.live.watcher import live_sessions
 from admin_app.models import AdminSession, AdminUser
 from tests.helpers import create_admin
 
@@ -48,7 +49,7 @@ def test_the_bulk_check_agrees_with_the_per_request_rule(settings):
                 for r, u in rows
                 if is_valid(r.revoked_at, r.expires_at, r.last_seen_at, u.is_active, TIMEOUTS, now)
             }
-            found = await live_session_ids(maker, [r.id for r, _ in rows], TIMEOUTS)
+            found = set(await live_sessions(maker, [r.id for r, _ in rows], TIMEOUTS))
             return expected, found
         finally:
             await engine.dispose()
@@ -56,3 +57,21 @@ def test_the_bulk_check_agrees_with_the_per_request_rule(settings):
     expected, found = asyncio.run(go())
     assert len(expected) == 2, "fresh and nearly idle, of the active user only"
     assert found == expected, "the bulk check must close exactly what a request would refuse"
+
+
+def test_grants_compare_equal_whatever_order_the_roles_come_in():
+    # The watcher closes a socket whose grants differ from those it opened with: the same
+    # roles read in another order must not count as a change (the socket would reconnect
+    # on every check).
+    rows = [
+        ("order:view", '{"country": ["FR"]}'),
+        ("order:view", '{"country": ["DE"]}'),
+        ("order:edit", '{"country": ["DE"], "status": ["new"]}'),
+        ("order:edit", "{}"),
+        ("product:view", None),
+    ]
+    first = grants_of(False, rows)
+    for shift in range(1, len(rows)):
+        again = grants_of(False, rows[shift:] + rows[:shift][::-1])
+        assert again == first
+    assert grants_of(False, rows[1:]) != first, "a scope taken away is a change"

@@ -259,6 +259,42 @@ def test_a_message_from_a_revoked_session_is_refused_at_once(
     assert close["code"] == 4401, "every message re-checks the session"
 
 
+def test_a_role_taken_away_closes_the_socket_and_the_reconnect_sees_less(live_settings):
+    # Sam's open tab must not keep hearing of products once his role is gone: the timer's
+    # check reads his grants as they are now and closes the socket so the page reconnects.
+    quick = live_settings.model_copy(update={"live_check_interval": 0.2})
+    with TestClient(create_app(quick)) as other:
+        create_admin(quick, "sam@example.com", superuser=False)
+        fetch(
+            quick,
+            "INSERT INTO role (name, description, scope, created_at, version) "
+            "VALUES ('Staff', '', '{}', CURRENT_TIMESTAMP, 1)",
+        )
+        fetch(
+            quick,
+            "INSERT INTO role_permission (role_id, code) "
+            "SELECT id, 'product:view' FROM role WHERE name = 'Staff'",
+        )
+        fetch(
+            quick,
+            "INSERT INTO admin_user_role (user_id, role_id) "
+            "SELECT u.id, r.id FROM admin_user u, role r",
+        )
+        sam = Browser(other, "sam@example.com")
+        with sam.socket() as ws:
+            next_json(ws, kind("hello"))
+            time.sleep(1.0)  # several checks: unchanged grants leave the socket open
+            assert watching(ws, "product")["page"] == {"model": "product", "pk": None}
+            fetch(quick, "DELETE FROM admin_user_role")
+            close, _ = closed(ws)
+        assert close["code"] == 4409, f"expected 'permissions changed' (4409), got {close}"
+        with sam.socket() as ws:
+            next_json(ws, kind("hello"))
+            ws.send_json({"type": "watch", "model": "product"})
+            refused = next_json(ws, kind("error"))
+        assert "product" in refused["detail"], refused
+
+
 # What it is told
 
 
