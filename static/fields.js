@@ -27,6 +27,34 @@
     });
   }
 
+  // flatpickr reads a typed date only in the format it shows ("March 14, 2026  09:30:00"),
+  // and clears the field when that fails: a date typed the usual way ("2026-03-14 09:30")
+  // was lost on leaving the field. It now reads ISO dates (time optional, seconds too) and
+  // plain times first, then what it shows, in the page's language.
+  var ISO_DATE = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
+  var PLAIN_TIME = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/;
+
+  function readTypedDates(input) {
+    var picker = input._flatpickr;
+    if (!picker || picker.config.parseDate) return;
+    picker.config.parseDate = function (text, format) {
+      var typed = String(text).trim();
+      var date = ISO_DATE.exec(typed);
+      if (date) {
+        return new Date(+date[1], +date[2] - 1, +date[3], +(date[4] || 0), +(date[5] || 0), +(date[6] || 0));
+      }
+      var time = PLAIN_TIME.exec(typed);
+      if (time) {
+        var day = new Date();
+        day.setHours(+time[1], +time[2], +(time[3] || 0), 0);
+        return day;
+      }
+      var own = picker.config.parseDate;  // flatpickr's own reading, without this one
+      picker.config.parseDate = undefined;
+      try { return picker.parseDate(typed, format); } finally { picker.config.parseDate = own; }
+    };
+  }
+
   // select2 hides the select and shows a combobox of its own, named by its current value
   // only (single) or by nothing (multiple): the label goes first in its name.
   function nameSelect2(select) {
@@ -71,7 +99,7 @@
   // `root` is the document, or (for an added row) a jQuery object: jQuery takes both.
   window.StarletteAdmin.registerFieldInitializer(function (root) {
     $("input.field-datetime, input.field-date, input.field-time", root).toArray()
-      .forEach(nameDatePicker);
+      .forEach(function (input) { nameDatePicker(input); readTypedDates(input); });
     $("select", root).toArray().forEach(nameSelect2);
     $("div.field-json", root).toArray().forEach(watchJsonEditor);
   });

@@ -67,11 +67,8 @@ def test_add_order_in_a_dialog_with_the_customer_chosen(page: Page, shots: Scree
     expect(dialog).to_be_visible()
     form = page.frame_locator("iframe.relation-dialog-frame")
     expect(form.locator("select#customer + .select2 [role=textbox]")).not_to_be_empty()
-    # The date picker (flatpickr) shows its own input; set the date the way it does.
-    form.locator("body").evaluate(
-        "() => document.getElementById('placed_at-value')._flatpickr.setDate("
-        "'2026-12-01 10:30:00', true)"
-    )
+    form.get_by_label("Placed At").fill("2026-12-01 10:30")
+    form.get_by_label("Placed At").press("Tab")
     shots.take(page, "a new order in a dialog, its customer chosen")
     form.get_by_role("button", name="Save", exact=True).click()
     expect(dialog).to_be_hidden()
