@@ -59,6 +59,7 @@ from admin_app.admin.webhook_topics import webhook_topics
 from admin_app.api.routes import api_mount
 from admin_app.api.routes import reads_only as api_reads
 from admin_app.audit.recorder import start_recording
+from admin_app.bulk_edit.runs import BulkEditRuns
 from admin_app.db import (
     create_engine,
     create_sessionmaker,
@@ -116,6 +117,7 @@ class AppState(TypedDict):
     metrics: Metrics
     live: LiveService
     imports: ImportTasks
+    bulk_edits: BulkEditRuns
     reads: ReadRouter
     webhooks: Dispatcher
 
@@ -147,6 +149,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             settings, sessions, _import_views(admin.model_views), live.publish, live.tell
         )
         imports.resume_soon()  # jobs a stopped process left behind
+        bulk_edits = BulkEditRuns()
         replicas = ReplicaSet.for_settings(settings, app_metrics)
         await replicas.check()  # the first requests already know which replicas are fit
         replica_monitor = asyncio.create_task(replicas.watch(), name="replica-lag")
@@ -167,12 +170,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     "metrics": app_metrics,
                     "live": live,
                     "imports": imports,
+                    "bulk_edits": bulk_edits,
                     "reads": ReadRouter(replicas, sticky, app_metrics),
                     "webhooks": dispatcher,
                 }
         finally:
             replica_monitor.cancel()
             await imports.stop()
+            await bulk_edits.stop()
             lag_monitor.cancel()
             await live.stop()
             await engine.dispose()

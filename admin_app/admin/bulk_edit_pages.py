@@ -45,7 +45,7 @@ from admin_app.bulk_edit.plan import (
     save,
 )
 from admin_app.bulk_edit.plan import load as load_plan
-from admin_app.bulk_edit.runs import INLINE_LIMIT, BulkEditRuns, claim, read_state
+from admin_app.bulk_edit.runs import INLINE_LIMIT, claim, get_bulk_edits, read_state
 from admin_app.live.messages import Actor
 from admin_app.live.service import find_live
 from admin_app.state import get_session, get_sessionmaker, get_settings
@@ -55,8 +55,6 @@ _REFUSAL = "You may not edit {things}."
 
 class BulkEditPages(Admin):
     """The bulk edit routes, mixed into the admin."""
-
-    bulk_edits = BulkEditRuns()
 
     @route("/{key}/bulk-edit", methods=["GET", "POST"], name="bulk-edit")
     async def bulk_edit_page(self, request: Request) -> Response:
@@ -96,9 +94,9 @@ class BulkEditPages(Admin):
         applier = Applier(get_sessionmaker(request), view, dict(request.scope["state"]))
         options = self._bulk_announcing(request)
         if len(plan.pks) <= INLINE_LIMIT:
-            await self.bulk_edits.run(applier, plan, **options)
+            await get_bulk_edits(request).run(applier, plan, **options)
         else:
-            self.bulk_edits.start(applier, plan, **options)
+            get_bulk_edits(request).start(applier, plan, **options)
         return result
 
     @route("/{key}/bulk-edit/{token}/status", methods=["GET"], name="bulk-edit-status")

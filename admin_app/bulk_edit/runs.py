@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from starlette.requests import HTTPConnection
+
 from admin_app.bulk_edit.apply import Applier, Outcome
 from admin_app.bulk_edit.plan import Plan, folder
 from admin_app.db import utcnow
@@ -35,6 +37,11 @@ INLINE_LIMIT = 1_000
 STALE = 300
 """Seconds without progress after which a running edit is reported as stopped (its
 process went away; the batches it committed stay, and can be undone)."""
+
+STOPPED = (
+    "The server stopped during the edit. The batches written before it stay: undo them "
+    "from the audit log, or edit the rest again."
+)
 
 Publish = Callable[[Change], None]
 
@@ -119,6 +126,11 @@ class BulkEditRuns:
 
         try:
             outcome = await applier.apply(plan, step)
+        except asyncio.CancelledError:  # the server is stopping: say so at once
+            state = read_state(settings, plan.token) or progress(plan, Outcome(), "stopped")
+            state.update(status="stopped", error=STOPPED, at=time.time())
+            write_state(settings, state)
+            raise
         except Exception as error:
             log.exception("bulk edit %s failed", plan.token)
             state = read_state(settings, plan.token) or progress(plan, Outcome(), "failed")
@@ -142,7 +154,8 @@ class BulkEditRuns:
         task.add_done_callback(lambda _task: self.tasks.pop(plan.token, None))
 
     async def stop(self) -> None:
-        """Cancel the running tasks (what a batch was writing is rolled back)."""
+        """Cancel the running tasks (what a batch was writing is rolled back; each edit
+        is marked stopped). The lifespan calls it at shutdown."""
         tasks = list(self.tasks.values())
         for task in tasks:
             task.cancel()
@@ -156,3 +169,9 @@ def _failure(error: Exception) -> str:
         f"The edit stopped ({reason}). The batches written before it stay; "
         "undo them from the audit log."
     )
+
+
+def get_bulk_edits(conn: HTTPConnection) -> BulkEditRuns:
+    """The process's bulk edits (put on the app's state by the lifespan)."""
+    runs: BulkEditRuns = conn.state.bulk_edits
+    return runs

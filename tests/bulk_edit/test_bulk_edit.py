@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from html import unescape
 
@@ -10,8 +11,10 @@ from starlette.testclient import TestClient
 
 from admin_app.admin import bulk_edit_pages
 from admin_app.bulk_edit import apply as applying
+from admin_app.bulk_edit.runs import read_state
 from admin_app.live.messages import Change
 from admin_app.live.service import LiveService
+from admin_app.main import create_app
 from tests.bulk_edit.helpers import (
     apply,
     change_set_entries,
@@ -312,3 +315,35 @@ def test_an_open_saved_view_is_bulk_edited_as_its_rows(seeded, admin_client):
         list_query=f"?view={saved.json()['id']}",
     )
     assert bare.status_code == 400 and "Open the saved view first" in bare.text
+
+
+def test_an_edit_running_when_the_server_stops_says_so_at_once(seeded, monkeypatch):
+    # A background edit of 8 rows in batches of 2, each batch slowed down so that the
+    # server stops in the middle: the page must say "stopped" (not "running" for five
+    # minutes), and what it says was written is what is in the table.
+    monkeypatch.setattr(bulk_edit_pages, "INLINE_LIMIT", 2)
+    monkeypatch.setattr(applying, "BATCH", 2)
+    real_apply = applying.Applier.apply
+
+    async def slow_apply(self, plan, step=None):
+        async def slow_step(outcome, changed):
+            await step(outcome, changed)
+            await asyncio.sleep(0.5)
+
+        return await real_apply(self, plan, slow_step)
+
+    monkeypatch.setattr(applying.Applier, "apply", slow_apply)
+    create_admin(seeded, "root@example.com")
+    pks = [p[0] for p in products(seeded) if p[1] != 77][:8]
+    with TestClient(create_app(seeded)) as client:
+        login(client, "root@example.com")
+        token = token_of(preview(client, "product", {"stock": "77"}, pks=pks))
+        apply(client, "product", token)
+        status = f"/admin/product/bulk-edit/{token}/status"
+        wait_until(lambda: client.get(status).json()["done"] >= 2, 10, "a first batch")
+    state = read_state(seeded, token)
+    assert state is not None and state["status"] == "stopped", state
+    assert "server stopped" in state["error"]
+    assert 2 <= state["done"] < 8, "stopped in the middle"
+    written = sum(stock == 77 for stock in stock_of(seeded, pks).values())
+    assert written == state["changed"], "the page tells what was written"
