@@ -34,7 +34,7 @@ from starlette_admin.types import ListParams, RequestAction
 from admin_app.admin import compat
 from admin_app.admin.chrome import Chrome, ChromeCache, Slots, cut, join, render_chrome
 from admin_app.admin.compat import AdminPages
-from admin_app.admin.header_filters import apply_header_filter
+from admin_app.admin.header_filters import apply_header_filter, popover_forms
 from admin_app.admin.lists import slots
 from admin_app.admin.lists.query import POSITION_PARAMS, ListingMixin, Position
 from admin_app.admin.lists.rows import RowRenderer
@@ -42,6 +42,9 @@ from admin_app.admin.saved_views.opening import before_list
 
 LOOKUP_PAGE_MAX = 100
 """Most results one relation-picker request returns."""
+FRESH = {"Cache-Control": "private, no-cache"}
+"""Parts of a list page fetched when first used: built for the user's permissions and
+the data of that moment, never taken from a cache without asking."""
 
 
 class ListRoutes(AdminPages):
@@ -84,14 +87,20 @@ class ListRoutes(AdminPages):
         self._slots = Slots()
         self._chromes = ChromeCache()
 
-    @route("/_api/{key}/filter-fields.js", methods=["GET"], name="filter-fields")
-    async def filter_fields(self, request: Request) -> Response:
-        """The script that gives a list's filter builder its fields (`filter_fields_script`):
-        kept by the browser for good under its versioned URL, asked again otherwise."""
+    def _listing_view(self, request: Request) -> ListingMixin:
+        """The list's view of an `/_api/{key}/…` request for a part of its page; 403 when
+        the user may not see the list."""
         view = compat.find_view_by_key(self, request.path_params.get("key"))
         request.state.action = RequestAction.LIST
         if not isinstance(view, ListingMixin) or not view.is_accessible(request):
             raise HTTPException(403)
+        return view
+
+    @route("/_api/{key}/filter-fields.js", methods=["GET"], name="filter-fields")
+    async def filter_fields(self, request: Request) -> Response:
+        """The script that gives a list's filter builder its fields (`filter_fields_script`):
+        kept by the browser for good under its versioned URL, asked again otherwise."""
+        view = self._listing_view(request)
         kept = _static_filters(request, view)
         fields = (
             kept[0] if kept is not None else _encoded(compat.filter_builder_fields(view, request))
@@ -109,14 +118,23 @@ class ListRoutes(AdminPages):
         """The export dialog's form (`ExportMixin.export_form`), asked for by
         static/export.js when the list's Export button is first reached: the list page
         does not carry it (a twentieth of a customer list, more with more columns)."""
-        view = compat.find_view_by_key(self, request.path_params.get("key"))
-        request.state.action = RequestAction.LIST
-        if not isinstance(view, ListingMixin) or not view.is_accessible(request):
-            raise HTTPException(403)
+        view = self._listing_view(request)
         form = _exports(view, await view.get_all_actions(request))
         if form is None:
             raise HTTPException(403, "You may not export these records.")
-        return HTMLResponse(await form(request), headers={"Cache-Control": "private, no-cache"})
+        return HTMLResponse(await form(request), headers=FRESH)
+
+    @route("/_api/{key}/header-filter", methods=["GET"], name="header-filter")
+    async def header_filter_page(self, request: Request) -> Response:
+        """The forms of a column's header filter (`header_filters.popover_forms`), asked
+        for by static/header_filters.js when its popover is first opened: the list page
+        does not carry them (a tenth of a customer list)."""
+        view = self._listing_view(request)
+        path = request.url_for(f"{self.route_name}:list", key=view.key).path
+        forms = popover_forms(request, view, path, self.route_name)
+        if forms is None:
+            raise HTTPException(404, "This list has no filter by that column for you.")
+        return HTMLResponse(forms, headers=FRESH)
 
     def icon(self, name: str) -> str:
         """The classes of the admin's icon `name`."""
