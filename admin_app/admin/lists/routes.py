@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
@@ -101,10 +101,8 @@ class ListRoutes(AdminPages):
         """The script that gives a list's filter builder its fields (`filter_fields_script`):
         kept by the browser for good under its versioned URL, asked again otherwise."""
         view = self._listing_view(request)
+        fields = filter_builder_json(request, view)
         kept = _static_filters(request, view)
-        fields = (
-            kept[0] if kept is not None else _encoded(compat.filter_builder_fields(view, request))
-        )
         current = kept is not None and request.query_params.get("v") == kept[1]
         cache = "private, max-age=31536000, immutable" if current else "private, no-cache"
         return Response(
@@ -135,10 +133,6 @@ class ListRoutes(AdminPages):
         if forms is None:
             raise HTTPException(404, "This list has no filter by that column for you.")
         return HTMLResponse(forms, headers=FRESH)
-
-    def icon(self, name: str) -> str:
-        """The classes of the admin's icon `name`."""
-        return compat.resolve_icon(self, name)
 
     async def list_page(self, request: Request) -> Response:
         view = compat.find_view_by_key(self, request.path_params.get("key"))
@@ -184,7 +178,7 @@ class ListRoutes(AdminPages):
                 "list_rows": slots.rows_html(rows, len(fields) + (2 if checkbox else 1))
                 + renderer.shared_cells(),
                 "list_summary": slots.summary_html(page),
-                "list_pages": slots.pagination_html(page, self.icon),
+                "list_pages": slots.pagination_html(page, partial(compat.resolve_icon, self)),
                 "list_total": str(page.total.value),
                 TERM_SLOT: request.query_params.get("q", ""),
             },
@@ -192,9 +186,9 @@ class ListRoutes(AdminPages):
         filters = (
             FILTER_FIELDS if chrome.memo["filters_script"] else filter_builder_json(request, view)
         )
-        values = {"content": content, "filters": filters or "", "total": str(page.total.value)}
-        values["raw_filter"] = html_safe_json(request.query_params.get("filter"))
-        return HTMLResponse(chrome.fill(request, values))
+        raw_filter = html_safe_json(request.query_params.get("filter"))
+        values = {"content": content, "filters": filters or "", "raw_filter": raw_filter}
+        return HTMLResponse(chrome.fill(request, values | {"total": str(page.total.value)}))
 
     @cached_property
     def _term_stand_in(self) -> str:
@@ -349,12 +343,9 @@ def _says_where(request: Request, parts: tuple[str, ...]) -> bool:
     text = "".join(parts[::2])
     for name in POSITION_PARAMS:
         value = request.query_params.get(name)
-        if value:
-            forms = [f"{name}={value}", quote_plus(f"{name}={value}"), f'name="{name}"']
-            if len(value) >= 8 and value in text:
-                return True
-            if any(form in text for form in forms):
-                return True
+        forms = [f"{name}={value}", quote_plus(f"{name}={value}"), f'name="{name}"']
+        if value and ((len(value) >= 8 and value in text) or any(f in text for f in forms)):
+            return True
     return False
 
 

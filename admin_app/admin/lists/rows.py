@@ -97,8 +97,7 @@ async def _attach(
         for row in rows:
             setattr(row, prop.key, found.get(getattr(row, local_key)))
         return
-    (pk,) = inspect(model).primary_key
-    pk_key = inspect(model).get_property_by_column(pk).key
+    pk_key = _pk_key(model)
     stmt = (
         select(getattr(model, pk_key), target)
         .select_from(model)
@@ -118,10 +117,15 @@ async def row_objects(
     db: AsyncSession, model: type[Any], rows: Sequence[ListRow]
 ) -> dict[Any, Any]:
     """The ORM objects of `rows`, by key, in one query: for hooks that expect them."""
-    (pk,) = inspect(model).primary_key
-    key = inspect(model).get_property_by_column(pk).key
+    key = _pk_key(model)
     stmt = select(model).where(getattr(model, key).in_([getattr(row, key) for row in rows]))
     return {getattr(obj, key): obj for obj in (await db.execute(stmt)).scalars()}
+
+
+def _pk_key(model: type[Any]) -> str:
+    """The attribute of `model`'s primary key (a single column)."""
+    (pk,) = inspect(model).primary_key
+    return str(inspect(model).get_property_by_column(pk).key)
 
 
 # -- rendering --------------------------------------------------------------------------
@@ -131,14 +135,6 @@ _CHECKBOX = (
     'row-checkbox" type="checkbox" data-sa-hook="row-checkbox" value="{pk}" '
     'aria-label="{label}" /></td>'
 )
-
-
-@dataclass(frozen=True)
-class Row:
-    """One rendered row: its key (as text) and the `<tr>` element, as `_list_row.html` makes it."""
-
-    pk: str
-    html: str
 
 
 @dataclass(frozen=True)
@@ -207,14 +203,14 @@ class RowRenderer:
         convert = entry.convert(field, kit) if entry.convert is not None and cell else None
         return _Column(field, _td(field.name, self.editable), cell, convert)
 
-    async def rows(self, items: Sequence[Any]) -> list[Row]:
-        """Every row of the page, in order."""
+    async def rows(self, items: Sequence[Any]) -> list[str]:
+        """Every row's `<tr>` element, in order, as `_list_row.html` makes it."""
         if items and self.needs_objects:
             db = self.request.state.session
             self._objects = await row_objects(db, self.view.model, items)  # type: ignore[attr-defined]
         return [await self._build(row) for row in items]
 
-    async def _build(self, row: Any) -> Row:
+    async def _build(self, row: Any) -> str:
         pk = str(await self.view.get_serialized_pk_value(self.request, row))
         safe_pk = esc(pk)
         shared = self.same_for_all and _SAFE_KEY.match(pk) is not None
@@ -231,7 +227,7 @@ class RowRenderer:
         parts.append("</tr>")
         if shared and self._shared is None:
             self._shared = await self._shared_cells(row)
-        return Row(pk=pk, html="".join(parts))
+        return "".join(parts)
 
     def _row_start(self, pk: str, safe_pk: str, shared: bool) -> str:
         if shared:  # its link to the record, like its cells, comes from `shared_cells`
@@ -316,12 +312,9 @@ class RowRenderer:
         return truncated(", ".join(names), ", ".join(links))
 
     async def _actions_cell(self, row: Any, pk: str) -> str:
-        if not self.same_for_all:
+        if not self.same_for_all or _SAFE_KEY.match(pk) is None:
             obj = self._objects.get(getattr(row, str(self.view.pk_attr)), row)
             actions = await self.view.get_row_actions_for_obj(self.request, obj)
-            return self._render_actions(actions, pk)
-        if _SAFE_KEY.match(pk) is None:
-            actions = await self.view.get_row_actions_for_obj(self.request, row)
             return self._render_actions(actions, pk)
         kept = self._actions.get(("same",))
         if kept is None:
