@@ -17,7 +17,7 @@ import hashlib
 import re
 from functools import cached_property, partial
 from typing import Any
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import quote_plus, urlencode, urlsplit
 
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
@@ -350,12 +350,14 @@ def _says_where(request: Request, parts: tuple[str, ...]) -> bool:
 
 
 def list_url_from_start(request: Request, **overrides: Any) -> str:
-    """starlette-admin's `list_url`; where it resets the page (`page=None`, on a new sort,
+    """starlette-admin's `list_url`, as a path (the page's own origin is implied: a list
+    names it some twenty times); where it resets the page (`page=None`, on a new sort,
     page size or column set) the keyset position is dropped too."""
     if "page" in overrides and overrides["page"] is None:
         for name in POSITION_PARAMS:
             overrides.setdefault(name, None)
-    return list_url(request, **overrides)
+    url = urlsplit(list_url(request, **overrides))
+    return url.path + (f"?{url.query}" if url.query else "")
 
 
 class EncodedJSON(Markup):
