@@ -110,3 +110,37 @@
     });
   });
 })();
+
+// The column chooser's checkboxes (templates/admin/_column_choices.html) are not on a list
+// page: they are fetched when the Columns button is first pointed at, focused or opened,
+// before starlette-admin's applyColumnVisibility reads them.
+(function () {
+  "use strict";
+  var slot = document.querySelector("[data-app-column-choices]");
+  var menu = slot && slot.closest(".dropdown");
+  if (!menu || !window.fetch) return;
+  var loading = null;
+  function load() {
+    if (!loading) {
+      loading = fetch(slot.getAttribute("data-app-column-choices"), { credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) throw new Error("column chooser: " + response.status);
+          return response.text();
+        })
+        .then(function (html) {
+          var template = document.createElement("template");
+          template.innerHTML = html;
+          slot.replaceWith(template.content);
+        })
+        .catch(function () {
+          loading = null; // asked again when the menu is next opened
+        });
+    }
+    return loading;
+  }
+  var toggle = menu.querySelector("[data-bs-toggle=dropdown]");
+  ["pointerenter", "focus", "touchstart"].forEach(function (name) {
+    toggle.addEventListener(name, load, { passive: true });
+  });
+  menu.addEventListener("show.bs.dropdown", load);
+})();

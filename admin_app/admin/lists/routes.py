@@ -122,6 +122,17 @@ class ListRoutes(AdminPages):
             raise HTTPException(403, "You may not export these records.")
         return HTMLResponse(await form(request), headers=FRESH)
 
+    @route("/_api/{key}/column-choices", methods=["GET"], name="column-choices")
+    async def column_choices(self, request: Request) -> Response:
+        """The column chooser's checkboxes (templates/admin/_column_choices.html), asked
+        for by static/admin.js when the Columns menu is first opened."""
+        view = self._listing_view(request)
+        template = self.templates.env.get_template("_column_choices.html")
+        context = {"all_fields": view.get_fields_list(request), "column_choices": True}
+        context["list_params"] = compat.parse_list_params(view, request)
+        html = template.render(context, request=request, view=view)
+        return HTMLResponse(html, headers=FRESH)
+
     @route("/_api/{key}/header-filter", methods=["GET"], name="header-filter")
     async def header_filter_page(self, request: Request) -> Response:
         """The forms of a column's header filter (`header_filters.popover_forms`), asked
@@ -381,9 +392,7 @@ def filter_builder_json(request: Request, view: ListingMixin) -> EncodedJSON | N
     read only the locale; any other `choices_loader` makes it built afresh each time,
     so a new choice shows at once."""
     kept = _static_filters(request, view)
-    if kept is not None:
-        return kept[0] or None
-    return _encoded(compat.filter_builder_fields(view, request)) or None
+    return (kept[0] if kept else _encoded(compat.filter_builder_fields(view, request))) or None
 
 
 def _static_filters(request: Request, view: ListingMixin) -> tuple[EncodedJSON, str] | None:

@@ -167,7 +167,6 @@ class RowRenderer:
         self.admin = compat.admin_of(view)
         self._detail_bases: dict[str, str] = memo.setdefault("detail_bases", {})
         self._actions: dict[tuple[Any, ...], str] = memo.setdefault("actions", {})
-        self._placeholder = KEY_PLACEHOLDER
         # Kept row actions hold a placeholder for `_origin=…`, filled in once per request.
         self._origin_placeholder: str = memo.setdefault("origin", f"origin{secrets.token_hex(8)}")
         self.origin = origin_param(request)
@@ -247,7 +246,7 @@ class RowRenderer:
         return self._shared or ""
 
     async def _shared_cells(self, row: Any) -> str:
-        key = self._placeholder
+        key = KEY_PLACEHOLDER
         cells = _CHECKBOX.format(pk=key, label=self.select_label) if self.checkbox else ""
         where = "first" if self.actions_first else "last" if self.actions_last else ""
         if where:
@@ -319,11 +318,11 @@ class RowRenderer:
         kept = self._actions.get(("same",))
         if kept is None:
             actions = await self.view.get_row_actions_for_obj(self.request, row)
-            rendered = self._render_actions(actions, self._placeholder)
+            rendered = self._render_actions(actions, KEY_PLACEHOLDER)
             kept = self._actions[("same",)] = rendered.replace(
                 self.origin, self._origin_placeholder
             )
-        return kept.replace(self._origin_placeholder, self.origin).replace(self._placeholder, pk)
+        return kept.replace(self._origin_placeholder, self.origin).replace(KEY_PLACEHOLDER, pk)
 
     def _render_actions(self, actions: list[dict[str, Any]], pk: str) -> str:
         template = self.admin.templates.env.get_template("row-actions.html")
