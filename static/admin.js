@@ -1,3 +1,22 @@
+// A part of a page fetched when first wanted (a list's export form, column chooser,
+// header filters and Save dialog): one request however many ask, `use` given its HTML
+// once, and asked again after a failure.
+window.appFetchOnce = function (owner, url, use) {
+  if (!owner.appFetched) {
+    owner.appFetched = fetch(url, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error(url + ": " + response.status);
+        return response.text();
+      })
+      .then(use)
+      .catch(function (error) {
+        owner.appFetched = null;
+        throw error;
+      });
+  }
+  return owner.appFetched;
+};
+
 // Behaviour for the admin pages that starlette-admin wrote as inline event handlers,
 // which the Content-Security-Policy forbids. See INLINE_HANDLERS in admin_app/templating.py.
 (function () {
@@ -119,24 +138,12 @@
   var slot = document.querySelector("[data-app-column-choices]");
   var menu = slot && slot.closest(".dropdown");
   if (!menu || !window.fetch) return;
-  var loading = null;
   function load() {
-    if (!loading) {
-      loading = fetch(slot.getAttribute("data-app-column-choices"), { credentials: "same-origin" })
-        .then(function (response) {
-          if (!response.ok) throw new Error("column chooser: " + response.status);
-          return response.text();
-        })
-        .then(function (html) {
-          var template = document.createElement("template");
-          template.innerHTML = html;
-          slot.replaceWith(template.content);
-        })
-        .catch(function () {
-          loading = null; // asked again when the menu is next opened
-        });
-    }
-    return loading;
+    window.appFetchOnce(slot, slot.getAttribute("data-app-column-choices"), function (html) {
+      var template = document.createElement("template");
+      template.innerHTML = html;
+      slot.replaceWith(template.content);
+    }).catch(function () {}); // asked again when the menu is next opened
   }
   var toggle = menu.querySelector("[data-bs-toggle=dropdown]");
   ["pointerenter", "focus", "touchstart"].forEach(function (name) {

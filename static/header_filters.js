@@ -23,28 +23,17 @@
   }
 
   // The popover's forms, fetched once per page: the user's permissions and the choices
-  // of now (the answer is never cached). A failure leaves the link, tried again next time.
+  // of now (the answer is never cached).
   function loadForms(popover) {
     var link = popover.querySelector("a[data-app-hf-load]");
     if (!link) return Promise.resolve();
-    if (!popover.appForms) {
-      popover.appForms = fetch(link.href, { credentials: "same-origin", cache: "no-cache" })
-        .then(function (response) {
-          if (!response.ok) throw new Error("header filter: " + response.status);
-          return response.text();
-        })
-        .then(function (html) {
-          var template = document.createElement("template");
-          template.innerHTML = html;
-          popover.replaceChildren(template.content);
-          popover.querySelectorAll("[data-app-lookup]").forEach(suggest);
-          if (popover.matches(":popover-open")) focusFirst(popover);
-        })
-        .catch(function () {
-          popover.appForms = null;
-        });
-    }
-    return popover.appForms;
+    return window.appFetchOnce(popover, link.href, function (html) {
+      var template = document.createElement("template");
+      template.innerHTML = html;
+      popover.replaceChildren(template.content);
+      popover.querySelectorAll("[data-app-lookup]").forEach(suggest);
+      if (popover.matches(":popover-open")) focusFirst(popover);
+    }).catch(function () {}); // the link stays, tried again next time
   }
 
   document.querySelectorAll("[data-app-hf]").forEach(function (button) {

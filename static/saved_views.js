@@ -9,7 +9,7 @@
   var root = document.querySelector("[data-app-saved-views]");
   if (!root) return;
   var menu = root.querySelector("[data-app-saved-views-menu]");
-  var dialog = null, form = null, dialogLoading = null;
+  var dialog = null, form = null;
   var apiUrl = root.getAttribute("data-url");
   var current = new URLSearchParams(location.search).get("view");
   var data = null;
@@ -100,29 +100,17 @@
   }
 
   function loadDialog() {
-    if (!dialogLoading) {
-      dialogLoading = fetch(apiUrl + "/dialog", { credentials: "same-origin" })
-        .then(function (response) {
-          if (!response.ok) throw new Error("save dialog: " + response.status);
-          return response.text();
-        })
-        .then(function (html) {
-          var template = document.createElement("template");
-          template.innerHTML = html;
-          dialog = template.content.querySelector("[data-app-saved-view-dialog]");
-          form = dialog.querySelector("[data-app-saved-view-form]");
-          form.addEventListener("submit", submit);
-          form.querySelector("[data-app-saved-view-cancel]").addEventListener("click", function () {
-            dialog.close();
-          });
-          root.after(dialog);
-        })
-        .catch(function (error) {
-          dialogLoading = null; // asked again next time
-          throw error;
-        });
-    }
-    return dialogLoading;
+    return window.appFetchOnce(root, apiUrl + "/dialog", function (html) {
+      var template = document.createElement("template");
+      template.innerHTML = html;
+      dialog = template.content.querySelector("[data-app-saved-view-dialog]");
+      form = dialog.querySelector("[data-app-saved-view-form]");
+      form.addEventListener("submit", submit);
+      form.querySelector("[data-app-saved-view-cancel]").addEventListener("click", function () {
+        dialog.close();
+      });
+      root.after(dialog);
+    });
   }
 
   function openDialog(view) {
