@@ -39,6 +39,30 @@ INLINE_HANDLERS = {
 
 STOCK_TEMPLATES = Path(starlette_admin.__file__).parent / "templates"
 
+_COLUMN_CHOICES = (
+    "{% for field in all_fields %}\n"
+    + " " * 52
+    + '<label class="dropdown-item">\n'
+    + " " * 56
+    + '<input type="checkbox"\n'
+    + " " * 63
+    + 'class="form-check-input me-2 column-visibility-toggle"\n'
+    + " " * 63
+    + 'data-sa-hook="column-visibility-toggle"\n'
+    + " " * 63
+    + 'value="{{ field.name }}"\n'
+    + " " * 63
+    + "{% if list_params.visible_cols is none or field.name in list_params.visible_cols %}"
+    + "checked{% endif %}>\n"
+    + " " * 56
+    + "{{ field.label }}\n"
+    + " " * 52
+    + "</label>\n"
+    + " " * 48
+    + "{% endfor %}"
+)
+"""starlette-admin 1.0.3's column chooser checkboxes, one per field of the list."""
+
 STOCK_FIXES: dict[str, dict[str, str]] = {
     # Accessibility repairs of starlette-admin 1.0.3's templates, by file under STOCK_TEMPLATES:
     # each text must occur there (tests/test_templating.py checks that it still does).
@@ -97,6 +121,8 @@ STOCK_FIXES: dict[str, dict[str, str]] = {
             '{{ header_filter(request, view, field, list_params, __name__, "button") }}'
             "</span></th>"
         ),
+        # The column chooser's checkboxes come with its menu (templates/admin/_column_choices.html).
+        _COLUMN_CHOICES: '{% include "_column_choices.html" %}',
     },
 }
 

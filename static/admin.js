@@ -1,3 +1,22 @@
+// A part of a page fetched when first wanted (a list's export form, column chooser,
+// header filters and Save dialog): one request however many ask, `use` given its HTML
+// once, and asked again after a failure.
+window.appFetchOnce = function (owner, url, use) {
+  if (!owner.appFetched) {
+    owner.appFetched = fetch(url, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error(url + ": " + response.status);
+        return response.text();
+      })
+      .then(use)
+      .catch(function (error) {
+        owner.appFetched = null;
+        throw error;
+      });
+  }
+  return owner.appFetched;
+};
+
 // Behaviour for the admin pages that starlette-admin wrote as inline event handlers,
 // which the Content-Security-Policy forbids. See INLINE_HANDLERS in admin_app/templating.py.
 (function () {
@@ -109,4 +128,26 @@
       if (!box.checked) all.checked = false;
     });
   });
+})();
+
+// The column chooser's checkboxes (templates/admin/_column_choices.html) are not on a list
+// page: they are fetched when the Columns button is first pointed at, focused or opened,
+// before starlette-admin's applyColumnVisibility reads them.
+(function () {
+  "use strict";
+  var slot = document.querySelector("[data-app-column-choices]");
+  var menu = slot && slot.closest(".dropdown");
+  if (!menu || !window.fetch) return;
+  function load() {
+    window.appFetchOnce(slot, slot.getAttribute("data-app-column-choices"), function (html) {
+      var template = document.createElement("template");
+      template.innerHTML = html;
+      slot.replaceWith(template.content);
+    }).catch(function () {}); // asked again when the menu is next opened
+  }
+  var toggle = menu.querySelector("[data-bs-toggle=dropdown]");
+  ["pointerenter", "focus", "touchstart"].forEach(function (name) {
+    toggle.addEventListener(name, load, { passive: true });
+  });
+  menu.addEventListener("show.bs.dropdown", load);
 })();

@@ -15,25 +15,13 @@
   // reads every action's form. A press before it came is held until it has.
   var source = document.querySelector("template[data-app-export-form]");
   var button = document.querySelector('[data-sa-hook="action-item"][data-sa-name="export"]');
-  var loading = null, loaded = false;
+  var loaded = false;
 
   function loadForm() {
-    if (!loading) {
-      loading = fetch(source.getAttribute("data-url"), { credentials: "same-origin" })
-        .then(function (response) {
-          if (!response.ok) throw new Error("export form: " + response.status);
-          return response.text();
-        })
-        .then(function (html) {
-          button.setAttribute("data-sa-form", html);
-          loaded = true;
-        })
-        .catch(function (error) {
-          loading = null; // asked again on the next press
-          throw error;
-        });
-    }
-    return loading;
+    return window.appFetchOnce(source, source.getAttribute("data-url"), function (html) {
+      button.setAttribute("data-sa-form", html);
+      loaded = true;
+    });
   }
 
   if (source && button && window.fetch) {

@@ -1,9 +1,10 @@
 // The filters in a list's column headers (admin_app/admin/header_filters.py). Each button
-// opens its form in an HTML popover, which works without this script (opening, Escape,
-// a click elsewhere, one open at a time). The script places the popover under its
-// button (a sheet along the bottom on a phone, by CSS), moves focus into it, keeps the
-// button's aria-expanded true to it, and fills in the relation picker's suggestions
-// from the admin's relation look-up.
+// opens an HTML popover (opening, Escape, a click elsewhere and one open at a time need
+// no script). The page carries the popovers empty, each with a link to its forms: this
+// script fetches them when the button is first pointed at, focused or pressed, and puts
+// them in place. It also places the popover under its button (a sheet along the bottom
+// on a phone, by CSS), moves focus into it, keeps the button's aria-expanded true to it,
+// and fills in the relation picker's suggestions from the admin's relation look-up.
 (function () {
   "use strict";
 
@@ -16,21 +17,43 @@
     popover.classList.add("is-placed");
   }
 
-  Array.prototype.forEach.call(document.querySelectorAll("[data-app-hf]"), function (button) {
+  function focusFirst(popover) {
+    var first = popover.querySelector("select, input:not([type=hidden])");
+    if (first) first.focus();
+  }
+
+  // The popover's forms, fetched once per page: the user's permissions and the choices
+  // of now (the answer is never cached).
+  function loadForms(popover) {
+    var link = popover.querySelector("a[data-app-hf-load]");
+    if (!link) return Promise.resolve();
+    return window.appFetchOnce(popover, link.href, function (html) {
+      var template = document.createElement("template");
+      template.innerHTML = html;
+      popover.replaceChildren(template.content);
+      popover.querySelectorAll("[data-app-lookup]").forEach(suggest);
+      if (popover.matches(":popover-open")) focusFirst(popover);
+    }).catch(function () {}); // the link stays, tried again next time
+  }
+
+  document.querySelectorAll("[data-app-hf]").forEach(function (button) {
     var popover = document.getElementById(button.getAttribute("popovertarget"));
     if (!popover) return;
+    ["pointerenter", "focus", "touchstart"].forEach(function (name) {
+      button.addEventListener(name, function () { loadForms(popover); }, { passive: true });
+    });
     popover.addEventListener("toggle", function (event) {
       var open = event.newState === "open";
       button.setAttribute("aria-expanded", open ? "true" : "false");
       if (!open) return;
       place(button, popover);
-      var first = popover.querySelector("select, input:not([type=hidden])");
-      if (first) first.focus();
+      loadForms(popover).then(function () { place(button, popover); });
+      focusFirst(popover);
     });
   });
 
   // The relation picker: suggestions as one types, from the relation look-up.
-  Array.prototype.forEach.call(document.querySelectorAll("[data-app-lookup]"), function (input) {
+  function suggest(input) {
     var list = document.getElementById(input.getAttribute("list"));
     var timer = null;
     input.addEventListener("input", function () {
@@ -55,5 +78,5 @@
           .catch(function () { list.textContent = ""; });
       }, 200);
     });
-  });
+  }
 })();

@@ -1,15 +1,15 @@
 // The Views menu of a list page (templates/admin/_saved_views_menu.html,
 // admin_app/admin/saved_views/routes.py): open a saved view, save the list's state as a
 // new one, rename, re-share or delete one's own. The menu is read when it opens, so it
-// always shows the views as they are now.
+// always shows the views as they are now. The Save dialog is not on the page: it is
+// fetched when the menu is first opened (or, failing that, when it is asked for).
 (function () {
   "use strict";
 
   var root = document.querySelector("[data-app-saved-views]");
   if (!root) return;
   var menu = root.querySelector("[data-app-saved-views-menu]");
-  var dialog = document.querySelector("[data-app-saved-view-dialog]");
-  var form = dialog.querySelector("[data-app-saved-view-form]");
+  var dialog = null, form = null;
   var apiUrl = root.getAttribute("data-url");
   var current = new URLSearchParams(location.search).get("view");
   var data = null;
@@ -99,7 +99,27 @@
     if (!data.roles.length) container.append(make("p", { "class": "text-secondary mb-0" }, "You hold no role to share with."));
   }
 
+  function loadDialog() {
+    return window.appFetchOnce(root, apiUrl + "/dialog", function (html) {
+      var template = document.createElement("template");
+      template.innerHTML = html;
+      dialog = template.content.querySelector("[data-app-saved-view-dialog]");
+      form = dialog.querySelector("[data-app-saved-view-form]");
+      form.addEventListener("submit", submit);
+      form.querySelector("[data-app-saved-view-cancel]").addEventListener("click", function () {
+        dialog.close();
+      });
+      root.after(dialog);
+    });
+  }
+
   function openDialog(view) {
+    loadDialog().then(function () { showDialog(view); }, function () {
+      window.alert("The dialog could not be opened; reload the page and try again.");
+    });
+  }
+
+  function showDialog(view) {
     editing = view;
     form.reset();
     clearErrors();
@@ -129,7 +149,7 @@
     });
   }
 
-  form.addEventListener("submit", function (event) {
+  function submit(event) {
     event.preventDefault();
     clearErrors();
     var body = new FormData(form);
@@ -144,9 +164,7 @@
         if (field === "name") form.elements.name.classList.add("is-invalid");
       });
     });
-  });
-
-  form.querySelector("[data-app-saved-view-cancel]").addEventListener("click", function () { dialog.close(); });
+  }
 
   function removeView(view) {
     if (!window.confirm("Delete the view “" + view.name + "”?")) return;
@@ -183,7 +201,10 @@
   }
 
   rememberChoice();
-  root.addEventListener("show.bs.dropdown", function () { load(); });
+  root.addEventListener("show.bs.dropdown", function () {
+    load();
+    loadDialog().catch(function () {});
+  });
   root.querySelector("[data-app-saved-views-toggle]").addEventListener("focus", function () {
     if (!data) load();
   }, { once: true });

@@ -8,7 +8,9 @@ fields a browser would post if nobody touched anything; tests change some of the
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 
@@ -202,6 +204,19 @@ def fill_lazy_choices(form: Form, client: Any) -> Form:
         kept = [o for o in control.options if o[0] == "" or o[0] not in offered]
         control.options = kept + fetched
     return form
+
+
+def header_filter_forms(page: str, client: Any) -> list[Form]:
+    """The forms of a list page's header filters, fetched as static/header_filters.js
+    fetches them: from the link each empty popover holds (`data-app-hf-load`)."""
+    links = re.findall(r'<a href="([^"]+)" data-app-hf-load>', page)
+    forms: list[Form] = []
+    for link in links:
+        response = client.get(unescape(link))
+        assert response.status_code == 200, (link, response.status_code, response.text[:300])
+        assert "no-cache" in response.headers["cache-control"], "forms must not go stale"
+        forms += read_forms(response.text)
+    return forms
 
 
 def read_form(html: str, *, having: str = "_version") -> Form:

@@ -8,13 +8,18 @@ related record picked with the relation picker's look-up, with that relation's
 `relation_filters` beside it (`admin_app.admin.relation_filters`). On a phone the form
 opens as a sheet at the bottom of the screen.
 
+The list page carries only the buttons and empty popovers: the forms (a tenth of a
+customer list, more with a long choice list) come from `GET /_api/{key}/header-filter`
+(`popover_forms`) when a popover is first opened, built for the user's permissions and
+the choices of that moment. Each empty popover holds a link to its forms, which is what
+a browser without JavaScript follows.
+
 The form is a plain GET of the list with `hf=<field>` and its value; the list answers
 with a redirect to the same list whose `filter=` parameter has that column's condition
 set (replacing the column's previous one), so chips, saved views, "export this view"
-and the back button see only the filter builder's own URL state, and it all works
-without JavaScript. `static/header_filters.js` places the popover under its button,
-moves focus into it, keeps `aria-expanded` true to it, and fills in the look-up's
-suggestions.
+and the back button see only the filter builder's own URL state. `static/header_filters.js`
+fetches the forms, places the popover under its button, moves focus into it, keeps
+`aria-expanded` true to it, and fills in the look-up's suggestions.
 """
 
 from __future__ import annotations
@@ -37,8 +42,9 @@ from admin_app.admin.chrome import url_path
 from admin_app.admin.field_markup import esc
 from admin_app.admin.filters import FILTERS, PERIODS
 
-FORM_PARAMS = ("hf", "hf_op", "hf_v", "hf_v2", "hf_period", "hf_clear")
-"""The parameters a header filter's form sends; the redirect leaves them out."""
+FORM_PARAMS = ("hf", "hf_op", "hf_v", "hf_v2", "hf_period", "hf_clear", "hf_form")
+"""The parameters a header filter's form sends (and `hf_form`, the column whose forms are
+asked for); the redirect and the forms' hidden fields leave them out."""
 POSITION_PARAMS = ("after", "before", "last", "page")
 """Where in the list a page is: a new filter starts at the first page."""
 TEXT_OPS = {"contains": "contains", "eq": "is exactly"}
@@ -83,7 +89,7 @@ def apply_header_filter(request: Request, view: Any) -> Response | None:
     params = request.query_params
     if "hf" not in params:
         return None
-    kept = [(k, v) for k, v in params.multi_items() if k not in (*FORM_PARAMS, *POSITION_PARAMS)]
+    kept = _kept(request)
     unchanged = _list_url(request, kept)
     try:
         raw = _new_filter(request, view, params)
@@ -196,21 +202,21 @@ LEAVES: dict[str, Callable[[BaseField, QueryParams], Leaf]] = {
 """How each kind of control's values become one filter rule (None: the column's cleared)."""
 
 
-# -- rendering: the button and form in a column header ----------------------------------
+# -- rendering: the button and popover in a column header, the forms on request ----------
 
 
 def header_filter(
     request: Request, view: Any, field: BaseField, params: ListParams, admin: str, part: str
 ) -> Markup:
     """Column `field`'s header filter (empty where the column has none): its `button`,
-    for the header cell, or its `popover`, which goes after the table (a header cell
-    holding a form would no longer name its column for screen readers)."""
+    for the header cell, or its empty `popover`, which goes after the table (a header cell
+    holding a form would no longer name its column for screen readers) and links to its
+    forms (`popover_forms`). `admin` is the admin's route name."""
     fields = filter_fields(request, view)
     if field.name not in fields or kind_of(view, field) is None:
         return Markup("")
     active = _active(view, request.query_params.get("filter"))
-    shown = [field, *_related(fields, field)]
-    on = any(f.name in active for f in shown)
+    on = any(f.name in active for f in (field, *_related(fields, field)))
     label = esc(f"Filter by {field.label}" + (" (filtered)" if on else ""))
     ident = "hf-pop-" + "".join(c if c.isalnum() else "-" for c in field.name)
     if part == "button":
@@ -219,11 +225,31 @@ def header_filter(
             f'popovertarget="{ident}" aria-expanded="false" aria-label="{label}" '
             f'title="{label}" data-app-hf><i class="fa fa-filter" aria-hidden="true"></i></button>'
         )
-    forms = "".join(_form(request, view, f, active.get(f.name), admin) for f in shown)
+    url = request.url_for(f"{admin}:header-filter", key=view.key).path
+    query = urlencode([("hf_form", field.name), *_kept(request)])
     return Markup(  # noqa: S704 (every value in it escaped)
         f'<div popover id="{ident}" class="app-hf-popover" role="dialog" aria-label="{label}">'
-        f"{forms}</div>"
+        f'<a href="{esc(url)}?{esc(query)}" data-app-hf-load>Open the filter form</a></div>'
     )
+
+
+def popover_forms(request: Request, view: Any, list_path: str, admin: str) -> str | None:
+    """The forms of the popover of the column `hf_form` names (None: it has none), as the
+    user may use them now, for the list at `list_path` with the request's other
+    parameters (its sort, search and filters)."""
+    fields = filter_fields(request, view)
+    field = fields.get(request.query_params.get("hf_form", ""))
+    if field is None or kind_of(view, field) is None:
+        return None
+    active = _active(view, request.query_params.get("filter"))
+    shown = [field, *_related(fields, field)]
+    return "".join(_form(request, view, f, active.get(f.name), admin, list_path) for f in shown)
+
+
+def _kept(request: Request) -> list[tuple[str, str]]:
+    """The list's parameters a header filter keeps: not its own, nor the page's position."""
+    drop = (*FORM_PARAMS, *POSITION_PARAMS)
+    return [(k, v) for k, v in request.query_params.multi_items() if k not in drop]
 
 
 def _related(fields: dict[str, BaseField], field: BaseField) -> list[BaseField]:
@@ -243,20 +269,20 @@ def _active(view: Any, raw: str | None) -> dict[str, dict[str, Any]]:
 
 
 def _form(
-    request: Request, view: Any, field: BaseField, rule: dict[str, Any] | None, admin: str
+    request: Request,
+    view: Any,
+    field: BaseField,
+    rule: dict[str, Any] | None,
+    admin: str,
+    list_path: str,
 ) -> str:
     kind = kind_of(view, field)
     if kind is None:
         return ""
     ident = "hf-" + "".join(c if c.isalnum() else "-" for c in field.name)
-    kept = [
-        (k, v)
-        for k, v in request.query_params.multi_items()
-        if k not in (*FORM_PARAMS, *POSITION_PARAMS)
-    ]
     hidden = "".join(
         f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">'
-        for k, v in [*kept, ("hf", field.name)]
+        for k, v in [*_kept(request), ("hf", field.name)]
     )
     control = CONTROLS[kind](request, field, ident, rule or {}, admin)
     clear = (
@@ -266,7 +292,7 @@ def _form(
         else ""
     )
     return (
-        f'<form method="get" action="{esc(url_path(request))}" class="app-hf-form" '
+        f'<form method="get" action="{esc(list_path)}" class="app-hf-form" '
         f'data-app-hf-form="{esc(field.name)}">{hidden}'
         f'<fieldset><legend class="app-hf-legend">{esc(str(field.label))}</legend>{control}'
         '<div class="app-hf-actions"><button type="submit" class="btn btn-sm btn-primary">'
@@ -281,16 +307,14 @@ def _input(ident: str, label: str, attrs: str) -> str:
     )
 
 
-def _select(
-    ident: str, label: str, name: str, options: list[tuple[str, str]], now: str, attrs: str = ""
-) -> str:
+def _select(ident: str, label: str, name: str, options: list[tuple[str, str]], now: str) -> str:
     items = "".join(
         f'<option value="{esc(v)}"{" selected" if v == now else ""}>{esc(text)}</option>'
         for v, text in options
     )
     return (
         f'<label class="form-label" for="{ident}">{esc(label)}</label>'
-        f'<select class="form-select form-select-sm" id="{ident}" name="{name}"{attrs}>'
+        f'<select class="form-select form-select-sm" id="{ident}" name="{name}">'
         f"{items}</select>"
     )
 
@@ -349,23 +373,7 @@ def _choice_control(
 ) -> str:
     assert isinstance(f, EnumField)
     choices = [(str(v), str(text)) for v, text in compat.enum_choices(f, request)]
-    now, attrs = _raw(rule), ""
-    if f.choices_loader is not None:  # a long list (countries): fetched when used
-        choices = [(v, text) for v, text in choices if v == now]
-        url = request.url_for(f"{admin}:choices", key=_key_of(request, f)).path
-        attrs = f' data-app-choices="{esc(url)}?{esc(urlencode({"field": _name_of(f)}))}"'
-    return _select(ident, str(f.label), "hf_v", [("", "Any"), *choices], now, attrs)
-
-
-def _key_of(request: Request, field: BaseField) -> str:
-    """The view whose form holds `field`: the related view's for a relation filter."""
-    link = getattr(field, "through", None)
-    return str(link.view.key) if link is not None else str(request.path_params["key"])
-
-
-def _name_of(field: BaseField) -> str:
-    link = getattr(field, "through", None)
-    return str(link.field) if link is not None else field.name
+    return _select(ident, str(f.label), "hf_v", [("", "Any"), *choices], _raw(rule))
 
 
 def _relation_control(

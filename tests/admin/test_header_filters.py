@@ -18,7 +18,7 @@ from admin_app.admin.filters import period_days
 from admin_app.main import create_app
 from admin_app.models import Order
 from tests.admin.listing_helpers import capture_sql, row_pks
-from tests.forms import read_forms
+from tests.forms import header_filter_forms, read_forms
 from tests.helpers import create_admin, fetch, give_role, login, run
 
 ORDERS = "/admin/order/list"
@@ -138,10 +138,14 @@ def test_a_header_filter_sets_the_filter_builders_url_state(admin_client, seeded
 
 def test_each_filterable_column_header_offers_its_filter(admin_client, seeded):
     page = admin_client.get(ORDERS).text
-    forms = {f.control("hf").value: f for f in read_forms(page) if "hf" in f.names()}
+    assert not [f for f in read_forms(page) if "hf" in f.names()], (
+        "the list page carries the header filters' forms; they are fetched when first opened"
+    )
+    forms = {f.control("hf").value: f for f in header_filter_forms(page, admin_client)}
     assert {"customer", "status", "total", "placed_at"} <= set(forms), set(forms)
     assert "id" not in forms, "the order list is not filtered by id (not searchable)"
     assert {"customer.country", "customer.email"} <= set(forms), "under the customer column"
+    assert {f.action for f in forms.values()} == {ORDERS}, "each form applies to the list"
     period = forms["placed_at"].control("hf_period")
     assert [v for v, _ in period.options] == ["", "today", "last_7_days", "this_month"]
     assert (
@@ -151,8 +155,78 @@ def test_each_filterable_column_header_offers_its_filter(admin_client, seeded):
         .endswith("/customer/relation-lookup")
     )
     assert forms["status"].control("hf_v").tag == "select"
+    countries = forms["customer.country"].control("hf_v").options
+    assert ("FR", "France") in countries, "the fetched form offers every choice"
     assert 'aria-expanded="false"' in page and 'aria-label="Filter by Customer"' in page
     assert 'popovertarget="hf-pop-customer"' in page and '<div popover id="hf-pop-customer"' in page
+
+
+def test_a_fetched_header_filter_keeps_the_lists_state_but_its_position(admin_client, seeded):
+    """The forms come with the list's sort, search and filters as the page had them, and
+    show the column's filter in force; a new filter starts at the first page."""
+    params = {"sort": "total__desc", "q": "a", "filter": "status__eq=paid", "page": "2"}
+    page = admin_client.get(ORDERS, params=params).text
+    forms = {f.control("hf").value: f for f in header_filter_forms(page, admin_client)}
+    kept = dict(forms["total"].submission())
+    assert kept["sort"] == "total__desc" and kept["q"] == "a", kept
+    assert kept["filter"] == "status__eq=paid" and "page" not in kept, kept
+    assert forms["status"].control("hf_v").selected == ["paid"], "the filter in force shows"
+    status = admin_client.get(
+        "/admin/_api/order/header-filter?hf_form=status&filter=status__eq=paid"
+    )
+    assert 'name="hf_clear"' in status.text, "a filtered column's form offers to clear it"
+
+
+def test_header_filter_forms_are_the_users_own_at_the_time_they_are_asked(settings, seeded):
+    """A permission given or taken away shows in the next form fetched, without signing in
+    again; a list the user may not see gives no forms."""
+    create_admin(settings, "support@example.com", superuser=False)
+    give_role(settings, "support@example.com", "Support")  # no category:view
+    url = "/admin/_api/product/header-filter?hf_form=category"
+    with TestClient(create_app(settings)) as client:
+        assert login(client, "support@example.com").status_code == 303
+
+        def offered() -> set[str]:
+            response = client.get(url)
+            assert response.status_code == 200, response.text[:300]
+            return {f.control("hf").value for f in read_forms(response.text)}
+
+        assert offered() == {"category"}
+        fetch(
+            settings,
+            "INSERT INTO role_permission (role_id, code) "
+            "SELECT id, 'category:view' FROM role WHERE name = 'Support'",
+        )
+        assert offered() == {"category", "category.name"}, "a permission given shows at once"
+        fetch(
+            settings,
+            "DELETE FROM role_permission WHERE code = 'product:view' "
+            "AND role_id = (SELECT id FROM role WHERE name = 'Support')",
+        )
+        assert client.get(url).status_code == 403, "nor forms of a list no longer shown"
+        assert client.get("/admin/_api/role/header-filter?hf_form=name").status_code == 403
+
+
+def test_a_header_filters_new_choice_shows_at_once(admin_client, seeded, monkeypatch):
+    from admin_app.admin.views.customer import CustomerView
+
+    choices = [("FR", "France")]
+    field = next(f for f in CustomerView.fields if getattr(f, "name", None) == "country")
+    monkeypatch.setattr(field, "_get_choices", lambda request: list(choices), raising=False)
+    url = "/admin/_api/customer/header-filter?hf_form=country"
+
+    def offered() -> list[str]:
+        return [v for v, _ in read_forms(admin_client.get(url).text)[0].control("hf_v").options]
+
+    assert offered() == ["", "FR"]
+    choices.append(("AT", "Atlantis"))
+    assert offered() == ["", "FR", "AT"], "the form offers the choices of the moment"
+
+
+@pytest.mark.parametrize("column", ["nope", "id", "notes", ""])
+def test_a_column_without_a_header_filter_has_no_forms(admin_client, seeded, column):
+    response = admin_client.get(f"/admin/_api/order/header-filter?hf_form={column}")
+    assert response.status_code == 404, (column, response.status_code)
 
 
 def test_date_periods_are_counted_in_the_users_calendar(admin_client, seeded, settings):

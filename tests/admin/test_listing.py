@@ -322,3 +322,31 @@ def test_list_pages_are_matched_first_without_hiding_other_pages(admin_client, s
     assert "This link is no longer valid" in reset.text
     assert admin_client.get("/admin/customer/list").status_code == 200
     assert admin_client.get("/admin/media/list").status_code == 404
+
+
+def test_the_column_chooser_comes_with_its_menu(admin_client, settings):
+    """A list page names where its column chooser's checkboxes are, with the columns it
+    shows; they are fetched when the menu opens, ticked as the page shows them."""
+    from starlette.testclient import TestClient
+
+    from admin_app.main import create_app
+    from tests.helpers import create_admin, give_role, login
+
+    def ticked(html: str) -> dict[str, bool]:
+        boxes = re.findall(r'value="(\w+)"( checked)?>', html)
+        return {name: bool(on) for name, on in boxes}
+
+    page = admin_client.get(LIST, params={"cols": "id,email"}).text
+    assert "column-visibility-toggle" not in page, "the page carries the checkboxes"
+    url = re.search(r'data-app-column-choices="([^"]+)"', page)
+    assert url is not None and url.group(1).endswith("?cols=id%2Cemail"), url
+    fetched = admin_client.get(url.group(1).replace("&amp;", "&"))
+    assert fetched.status_code == 200 and "no-cache" in fetched.headers["cache-control"]
+    boxes = ticked(fetched.text)
+    assert boxes["id"] and boxes["email"] and not boxes["first_name"], boxes
+    assert all(ticked(admin_client.get("/admin/_api/customer/column-choices").text).values())
+    create_admin(settings, "catalogue@example.com", superuser=False)
+    give_role(settings, "catalogue@example.com", "Catalogue editor")  # no customer list
+    with TestClient(create_app(settings)) as client:
+        assert login(client, "catalogue@example.com").status_code == 303
+        assert client.get("/admin/_api/customer/column-choices").status_code == 403

@@ -292,3 +292,16 @@ def test_the_palette_offers_the_views_each_user_may_open(seeded, people):
             assert client.get(offered[0]["url"]).status_code == 200
         else:
             assert offered == [], f"{who} is offered {offered}"
+
+
+def test_the_save_dialog_is_fetched_not_carried_by_every_list(seeded, people):
+    """The list page has the Views menu but not its Save dialog, which comes from its own
+    call when the menu is first opened, for whoever may see the list."""
+    boss, catalogue = people["superuser"], people["Catalogue editor"]
+    page = boss.get("/admin/customer/list").text
+    assert "data-app-saved-views" in page and "<dialog" not in page
+    dialog = boss.get(f"{API}/customer/dialog")
+    assert dialog.status_code == 200, dialog.text[:300]
+    assert "data-app-saved-view-dialog" in dialog.text
+    assert 'name="name"' in dialog.text and "Share with roles" in dialog.text
+    assert catalogue.get(f"{API}/customer/dialog").status_code == 403, "no customer list"

@@ -37,7 +37,7 @@ from admin_app.auth.permissions import BASE_ACTIONS
 from admin_app.db import table_of
 from admin_app.main import create_app
 from tests.conftest import seed_small
-from tests.forms import Control, Form, fill_lazy_choices, read_form, read_forms
+from tests.forms import Control, Form, fill_lazy_choices, header_filter_forms, read_form
 from tests.helpers import create_admin, csrf_token, fetch, give_role, login, make_role
 from tests.stress.report import Report, Scale
 from tests.values import bundle, fillable, is_json_editor, password_pair, pick
@@ -359,9 +359,7 @@ class Walker:
         """Each column header's filter (admin_app/admin/header_filters.py) filled in with
         drawn values and applied, as its form sends them, then the list it leads to."""
         page = self.client.get(f"/admin/{self.key}/list")
-        for form in [fill_lazy_choices(f, self.client) for f in read_forms(page.text)]:
-            if "hf" not in form.names():
-                continue
+        for form in header_filter_forms(page.text, self.client):
             name = form.control("hf").value
             drawn = data.draw(bundle(), label=f"header filter {name}")
             changes = {c.name: pick(c, drawn) for c in form.controls if fillable(c)}

@@ -239,12 +239,8 @@ def search_clause(
     clauses = []
     for field in fields:
         column = getattr(model, field.name, None)
-        search = column_type(field).search
-        if (
-            field.searchable
-            and search
-            and isinstance(getattr(column, "property", None), ColumnProperty)
-        ):
+        search, prop = column_type(field).search, getattr(column, "property", None)
+        if field.searchable and search and isinstance(prop, ColumnProperty):
             clauses.append(search(column, field, term, dialect))
     return or_(*clauses) if clauses else false()
 

@@ -15,21 +15,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
-from admin_app.db import Base, table_of
-
 ESTIMATE_TTL = 10.0
 """Seconds an estimated total is reused for the same query, saving a round trip per page.
 Only estimates are kept: an exact count is always counted afresh."""
-
-ESTIMATE_ABOVE = 100_000
-"""Above this many rows (by PostgreSQL's statistics) a table's count is estimated, not exact."""
 
 
 @dataclass(frozen=True)
@@ -51,46 +46,26 @@ class RowCount:
         return not (self.estimated or self.at_least)
 
 
-async def count_table(db: AsyncSession, model: type[Base]) -> RowCount:
-    """The number of rows of a model's table; from `pg_class.reltuples` when large."""
-    table = table_of(model)
-    if _is_postgres(db):
-        estimate = await db.scalar(
-            text("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(:name)"),
-            {"name": table.name},
-        )
-        if estimate is not None and estimate > ESTIMATE_ABOVE:
-            return RowCount(int(estimate), estimated=True)
-    exact = await db.scalar(select(func.count()).select_from(table))
-    return RowCount(int(exact or 0))
-
-
-async def count_rows(
-    db: AsyncSession, query: Select[Any], *, exact_up_to: int, key: Any = None
-) -> RowCount:
+async def count_rows(db: AsyncSession, query: Select[Any], *, exact_up_to: int) -> RowCount:
     """How many rows `query` returns, counting at most `exact_up_to + 1` of them.
 
     On PostgreSQL the planner's estimate comes first (one `EXPLAIN`, no rows read);
     above `exact_up_to` it is the answer. Otherwise the rows are counted with a
     `LIMIT`, so a planner that guessed low costs at most `exact_up_to` rows and the
     answer becomes "more than N". SQLite has no estimate and always counts.
-    `key` is `estimate_key(db, query)`, when the caller has it already.
     """
-    postgres = _is_postgres(db)
-    if postgres:
-        key = estimate_key(db, query) if key is None else key
-        cached = _estimates.get(key)
-        if cached is not None and cached[0] > time.monotonic() and cached[1] > exact_up_to:
-            return RowCount(cached[1], estimated=True)
     query = query.order_by(None)
-    if postgres:
-        estimate = await planner_rows(db, query)
-        if estimate > exact_up_to:
-            _remember(key, estimate)
-            return RowCount(estimate, estimated=True)
-    else:
+    if not _is_postgres(db):
         counted = await db.scalar(select(func.count()).select_from(query.subquery()))
         return RowCount(int(counted or 0))
+    key = estimate_key(db, query)
+    cached = _estimates.get(key)
+    if cached is not None and cached[0] > time.monotonic() and cached[1] > exact_up_to:
+        return RowCount(cached[1], estimated=True)
+    estimate = await planner_rows(db, query)
+    if estimate > exact_up_to:
+        _remember(key, estimate)
+        return RowCount(estimate, estimated=True)
     capped = query.limit(exact_up_to + 1).subquery()
     counted = int(await db.scalar(select(func.count()).select_from(capped)) or 0)
     if counted <= exact_up_to:
@@ -103,9 +78,8 @@ _ESTIMATES_KEPT = 1024
 
 
 def estimate_key(db: AsyncSession, query: Select[Any]) -> Any:
-    """What a remembered estimate of `query`'s rows is found by: the database, the
-    statement's shape and its values."""
-    query = query.order_by(None)
+    """What a remembered estimate of `query`'s rows (unordered) is found by: the
+    database, the statement's shape and its values."""
     cache_key = query._generate_cache_key()
     values = repr([b.effective_value for b in cache_key.bindparams]) if cache_key else ""
     return (str(db.get_bind().engine.url), cache_key.key if cache_key else repr(query), values)

@@ -104,9 +104,7 @@ def is_unique_not_null(column: InstrumentedAttribute[Any]) -> bool:
     col = column.property.columns[0]
     if col.nullable:
         return False
-    if col.primary_key and len(col.table.primary_key.columns) == 1:
-        return True
-    if col.unique:
+    if col.unique or (col.primary_key and len(col.table.primary_key.columns) == 1):
         return True
     constraints = [c for c in col.table.constraints if isinstance(c, UniqueConstraint)]
     indexes = [i for i in col.table.indexes if i.unique and all(e is not None for e in i.columns)]

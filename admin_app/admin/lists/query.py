@@ -1,16 +1,12 @@
-"""List pages that cost the same on page 1 and page 40,000 of a million-row table.
+"""The query side of a list page (`ListingMixin`): positions, pages, totals and links,
+at the same cost on page 1 and page 40,000 of a million-row table.
 
-`ListingMixin` replaces the query side of starlette-admin's list (which counts
-every row, pages with OFFSET, searches through casts and joins every relation):
-
-- pages are keyset pages (`keyset`) addressed by `after=`, `before=` or `last=1` in
-  the URL, so they can be shared and bookmarked;
-- the total is exact only when that is cheap, else the planner's estimate (`counting`);
-- search compares bare columns, so trigram indexes serve it (`columns.search_clause`);
-- rows are read as column values, and each shown relation with one query for the
-  whole page, whatever the page size (`rows.read_rows`).
-
-The number of SQL queries per page is therefore fixed by the view's fields.
+starlette-admin counts every row, pages with OFFSET, searches through casts and joins
+every relation. Here pages are keyset pages addressed by `after=`, `before=` or
+`last=1` (`keyset`), the total is exact only when that is cheap (`counting`), search
+compares bare columns (`columns.search_clause`), and rows are column values with one
+query per shown relation (`rows.read_rows`): the queries per page are fixed by the
+view's fields.
 """
 
 from __future__ import annotations
@@ -18,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -245,10 +242,7 @@ class ListingMixin(ModelView):
         size: int,
     ) -> PageRows:
         """The rows at `at`, and whether there are pages before and after them."""
-
-        async def select(stmt: Select[Any], limit: int) -> list[Any]:
-            return await self._select(request, stmt, limit)
-
+        select = partial(self._select, request)
         if at.page > 1:
             return await self._numbered(select, query, keys, at.page, size)
         return await keyset_rows(select, query, keys, at, size)
@@ -325,11 +319,7 @@ def decode_position(token: str, keys: list[SortKey]) -> list[Any]:
 
 
 async def _first(select: _Select, query: Select[Any], keys: list[SortKey], size: int) -> PageRows:
-    return _first_rows(await select(_ordered(query, keys), size + 1), size)
-
-
-def _first_rows(items: list[Any], size: int) -> PageRows:
-    """The first page, from up to `size + 1` rows in list order."""
+    items = await select(_ordered(query, keys), size + 1)
     return PageRows(items[:size], has_prev=False, has_next=len(items) > size, start=1)
 
 
@@ -351,12 +341,7 @@ async def _before(
 async def _from_end(
     select: _Select, query: Select[Any], keys: list[SortKey], size: int
 ) -> PageRows:
-    back = [key.reversed() for key in keys]
-    return _last_rows(await select(_ordered(query, back), size + 1), size)
-
-
-def _last_rows(items: list[Any], size: int) -> PageRows:
-    """The last page, from up to `size + 1` rows in reverse list order."""
+    items = await select(_ordered(query, [key.reversed() for key in keys]), size + 1)
     return PageRows(items[:size][::-1], has_prev=len(items) > size, has_next=False)
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import quote_plus, urlencode, urlsplit
 
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
@@ -34,7 +34,7 @@ from starlette_admin.types import ListParams, RequestAction
 from admin_app.admin import compat
 from admin_app.admin.chrome import Chrome, ChromeCache, Slots, cut, join, render_chrome
 from admin_app.admin.compat import AdminPages
-from admin_app.admin.header_filters import apply_header_filter
+from admin_app.admin.header_filters import apply_header_filter, popover_forms
 from admin_app.admin.lists import slots
 from admin_app.admin.lists.query import POSITION_PARAMS, ListingMixin, Position
 from admin_app.admin.lists.rows import RowRenderer
@@ -42,6 +42,9 @@ from admin_app.admin.saved_views.opening import before_list
 
 LOOKUP_PAGE_MAX = 100
 """Most results one relation-picker request returns."""
+FRESH = {"Cache-Control": "private, no-cache"}
+"""Parts of a list page fetched when first used: built for the user's permissions and
+the data of that moment, never taken from a cache without asking."""
 
 
 class ListRoutes(AdminPages):
@@ -84,18 +87,22 @@ class ListRoutes(AdminPages):
         self._slots = Slots()
         self._chromes = ChromeCache()
 
-    @route("/_api/{key}/filter-fields.js", methods=["GET"], name="filter-fields")
-    async def filter_fields(self, request: Request) -> Response:
-        """The script that gives a list's filter builder its fields (`filter_fields_script`):
-        kept by the browser for good under its versioned URL, asked again otherwise."""
+    def _listing_view(self, request: Request) -> ListingMixin:
+        """The list's view of an `/_api/{key}/…` request for a part of its page; 403 when
+        the user may not see the list."""
         view = compat.find_view_by_key(self, request.path_params.get("key"))
         request.state.action = RequestAction.LIST
         if not isinstance(view, ListingMixin) or not view.is_accessible(request):
             raise HTTPException(403)
+        return view
+
+    @route("/_api/{key}/filter-fields.js", methods=["GET"], name="filter-fields")
+    async def filter_fields(self, request: Request) -> Response:
+        """The script that gives a list's filter builder its fields (`filter_fields_script`):
+        kept by the browser for good under its versioned URL, asked again otherwise."""
+        view = self._listing_view(request)
+        fields = filter_builder_json(request, view)
         kept = _static_filters(request, view)
-        fields = (
-            kept[0] if kept is not None else _encoded(compat.filter_builder_fields(view, request))
-        )
         current = kept is not None and request.query_params.get("v") == kept[1]
         cache = "private, max-age=31536000, immutable" if current else "private, no-cache"
         return Response(
@@ -109,18 +116,34 @@ class ListRoutes(AdminPages):
         """The export dialog's form (`ExportMixin.export_form`), asked for by
         static/export.js when the list's Export button is first reached: the list page
         does not carry it (a twentieth of a customer list, more with more columns)."""
-        view = compat.find_view_by_key(self, request.path_params.get("key"))
-        request.state.action = RequestAction.LIST
-        if not isinstance(view, ListingMixin) or not view.is_accessible(request):
-            raise HTTPException(403)
+        view = self._listing_view(request)
         form = _exports(view, await view.get_all_actions(request))
         if form is None:
             raise HTTPException(403, "You may not export these records.")
-        return HTMLResponse(await form(request), headers={"Cache-Control": "private, no-cache"})
+        return HTMLResponse(await form(request), headers=FRESH)
 
-    def icon(self, name: str) -> str:
-        """The classes of the admin's icon `name`."""
-        return compat.resolve_icon(self, name)
+    @route("/_api/{key}/column-choices", methods=["GET"], name="column-choices")
+    async def column_choices(self, request: Request) -> Response:
+        """The column chooser's checkboxes (templates/admin/_column_choices.html), asked
+        for by static/admin.js when the Columns menu is first opened."""
+        view = self._listing_view(request)
+        template = self.templates.env.get_template("_column_choices.html")
+        context = {"all_fields": view.get_fields_list(request), "column_choices": True}
+        context["list_params"] = compat.parse_list_params(view, request)
+        html = template.render(context, request=request, view=view)
+        return HTMLResponse(html, headers=FRESH)
+
+    @route("/_api/{key}/header-filter", methods=["GET"], name="header-filter")
+    async def header_filter_page(self, request: Request) -> Response:
+        """The forms of a column's header filter (`header_filters.popover_forms`), asked
+        for by static/header_filters.js when its popover is first opened: the list page
+        does not carry them (a tenth of a customer list)."""
+        view = self._listing_view(request)
+        path = request.url_for(f"{self.route_name}:list", key=view.key).path
+        forms = popover_forms(request, view, path, self.route_name)
+        if forms is None:
+            raise HTTPException(404, "This list has no filter by that column for you.")
+        return HTMLResponse(forms, headers=FRESH)
 
     async def list_page(self, request: Request) -> Response:
         view = compat.find_view_by_key(self, request.path_params.get("key"))
@@ -166,7 +189,7 @@ class ListRoutes(AdminPages):
                 "list_rows": slots.rows_html(rows, len(fields) + (2 if checkbox else 1))
                 + renderer.shared_cells(),
                 "list_summary": slots.summary_html(page),
-                "list_pages": slots.pagination_html(page, self.icon),
+                "list_pages": slots.pagination_html(page, partial(compat.resolve_icon, self)),
                 "list_total": str(page.total.value),
                 TERM_SLOT: request.query_params.get("q", ""),
             },
@@ -174,9 +197,9 @@ class ListRoutes(AdminPages):
         filters = (
             FILTER_FIELDS if chrome.memo["filters_script"] else filter_builder_json(request, view)
         )
-        values = {"content": content, "filters": filters or "", "total": str(page.total.value)}
-        values["raw_filter"] = html_safe_json(request.query_params.get("filter"))
-        return HTMLResponse(chrome.fill(request, values))
+        raw_filter = html_safe_json(request.query_params.get("filter"))
+        values = {"content": content, "filters": filters or "", "raw_filter": raw_filter}
+        return HTMLResponse(chrome.fill(request, values | {"total": str(page.total.value)}))
 
     @cached_property
     def _term_stand_in(self) -> str:
@@ -331,22 +354,21 @@ def _says_where(request: Request, parts: tuple[str, ...]) -> bool:
     text = "".join(parts[::2])
     for name in POSITION_PARAMS:
         value = request.query_params.get(name)
-        if value:
-            forms = [f"{name}={value}", quote_plus(f"{name}={value}"), f'name="{name}"']
-            if len(value) >= 8 and value in text:
-                return True
-            if any(form in text for form in forms):
-                return True
+        forms = [f"{name}={value}", quote_plus(f"{name}={value}"), f'name="{name}"']
+        if value and ((len(value) >= 8 and value in text) or any(f in text for f in forms)):
+            return True
     return False
 
 
 def list_url_from_start(request: Request, **overrides: Any) -> str:
-    """starlette-admin's `list_url`; where it resets the page (`page=None`, on a new sort,
+    """starlette-admin's `list_url`, as a path (the page's own origin is implied: a list
+    names it some twenty times); where it resets the page (`page=None`, on a new sort,
     page size or column set) the keyset position is dropped too."""
     if "page" in overrides and overrides["page"] is None:
         for name in POSITION_PARAMS:
             overrides.setdefault(name, None)
-    return list_url(request, **overrides)
+    url = urlsplit(list_url(request, **overrides))
+    return url.path + (f"?{url.query}" if url.query else "")
 
 
 class EncodedJSON(Markup):
@@ -370,9 +392,7 @@ def filter_builder_json(request: Request, view: ListingMixin) -> EncodedJSON | N
     read only the locale; any other `choices_loader` makes it built afresh each time,
     so a new choice shows at once."""
     kept = _static_filters(request, view)
-    if kept is not None:
-        return kept[0] or None
-    return _encoded(compat.filter_builder_fields(view, request)) or None
+    return (kept[0] if kept else _encoded(compat.filter_builder_fields(view, request))) or None
 
 
 def _static_filters(request: Request, view: ListingMixin) -> tuple[EncodedJSON, str] | None:

@@ -97,8 +97,7 @@ async def _attach(
         for row in rows:
             setattr(row, prop.key, found.get(getattr(row, local_key)))
         return
-    (pk,) = inspect(model).primary_key
-    pk_key = inspect(model).get_property_by_column(pk).key
+    pk_key = _pk_key(model)
     stmt = (
         select(getattr(model, pk_key), target)
         .select_from(model)
@@ -118,10 +117,15 @@ async def row_objects(
     db: AsyncSession, model: type[Any], rows: Sequence[ListRow]
 ) -> dict[Any, Any]:
     """The ORM objects of `rows`, by key, in one query: for hooks that expect them."""
-    (pk,) = inspect(model).primary_key
-    key = inspect(model).get_property_by_column(pk).key
+    key = _pk_key(model)
     stmt = select(model).where(getattr(model, key).in_([getattr(row, key) for row in rows]))
     return {getattr(obj, key): obj for obj in (await db.execute(stmt)).scalars()}
+
+
+def _pk_key(model: type[Any]) -> str:
+    """The attribute of `model`'s primary key (a single column)."""
+    (pk,) = inspect(model).primary_key
+    return str(inspect(model).get_property_by_column(pk).key)
 
 
 # -- rendering --------------------------------------------------------------------------
@@ -131,14 +135,6 @@ _CHECKBOX = (
     'row-checkbox" type="checkbox" data-sa-hook="row-checkbox" value="{pk}" '
     'aria-label="{label}" /></td>'
 )
-
-
-@dataclass(frozen=True)
-class Row:
-    """One rendered row: its key (as text) and the `<tr>` element, as `_list_row.html` makes it."""
-
-    pk: str
-    html: str
 
 
 @dataclass(frozen=True)
@@ -171,7 +167,6 @@ class RowRenderer:
         self.admin = compat.admin_of(view)
         self._detail_bases: dict[str, str] = memo.setdefault("detail_bases", {})
         self._actions: dict[tuple[Any, ...], str] = memo.setdefault("actions", {})
-        self._placeholder = KEY_PLACEHOLDER
         # Kept row actions hold a placeholder for `_origin=…`, filled in once per request.
         self._origin_placeholder: str = memo.setdefault("origin", f"origin{secrets.token_hex(8)}")
         self.origin = origin_param(request)
@@ -207,14 +202,14 @@ class RowRenderer:
         convert = entry.convert(field, kit) if entry.convert is not None and cell else None
         return _Column(field, _td(field.name, self.editable), cell, convert)
 
-    async def rows(self, items: Sequence[Any]) -> list[Row]:
-        """Every row of the page, in order."""
+    async def rows(self, items: Sequence[Any]) -> list[str]:
+        """Every row's `<tr>` element, in order, as `_list_row.html` makes it."""
         if items and self.needs_objects:
             db = self.request.state.session
             self._objects = await row_objects(db, self.view.model, items)  # type: ignore[attr-defined]
         return [await self._build(row) for row in items]
 
-    async def _build(self, row: Any) -> Row:
+    async def _build(self, row: Any) -> str:
         pk = str(await self.view.get_serialized_pk_value(self.request, row))
         safe_pk = esc(pk)
         shared = self.same_for_all and _SAFE_KEY.match(pk) is not None
@@ -231,7 +226,7 @@ class RowRenderer:
         parts.append("</tr>")
         if shared and self._shared is None:
             self._shared = await self._shared_cells(row)
-        return Row(pk=pk, html="".join(parts))
+        return "".join(parts)
 
     def _row_start(self, pk: str, safe_pk: str, shared: bool) -> str:
         if shared:  # its link to the record, like its cells, comes from `shared_cells`
@@ -251,7 +246,7 @@ class RowRenderer:
         return self._shared or ""
 
     async def _shared_cells(self, row: Any) -> str:
-        key = self._placeholder
+        key = KEY_PLACEHOLDER
         cells = _CHECKBOX.format(pk=key, label=self.select_label) if self.checkbox else ""
         where = "first" if self.actions_first else "last" if self.actions_last else ""
         if where:
@@ -316,21 +311,18 @@ class RowRenderer:
         return truncated(", ".join(names), ", ".join(links))
 
     async def _actions_cell(self, row: Any, pk: str) -> str:
-        if not self.same_for_all:
+        if not self.same_for_all or _SAFE_KEY.match(pk) is None:
             obj = self._objects.get(getattr(row, str(self.view.pk_attr)), row)
             actions = await self.view.get_row_actions_for_obj(self.request, obj)
-            return self._render_actions(actions, pk)
-        if _SAFE_KEY.match(pk) is None:
-            actions = await self.view.get_row_actions_for_obj(self.request, row)
             return self._render_actions(actions, pk)
         kept = self._actions.get(("same",))
         if kept is None:
             actions = await self.view.get_row_actions_for_obj(self.request, row)
-            rendered = self._render_actions(actions, self._placeholder)
+            rendered = self._render_actions(actions, KEY_PLACEHOLDER)
             kept = self._actions[("same",)] = rendered.replace(
                 self.origin, self._origin_placeholder
             )
-        return kept.replace(self._origin_placeholder, self.origin).replace(self._placeholder, pk)
+        return kept.replace(self._origin_placeholder, self.origin).replace(KEY_PLACEHOLDER, pk)
 
     def _render_actions(self, actions: list[dict[str, Any]], pk: str) -> str:
         template = self.admin.templates.env.get_template("row-actions.html")

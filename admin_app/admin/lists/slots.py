@@ -13,13 +13,12 @@ from starlette_admin.i18n import gettext
 
 from admin_app.admin.field_markup import esc
 from admin_app.admin.lists.query import ListPage
-from admin_app.admin.lists.rows import Row
 
 
-def rows_html(rows: Sequence[Row], columns: int) -> str:
+def rows_html(rows: Sequence[str], columns: int) -> str:
     """The table body: the rendered rows, or one "No data" row spanning `columns`."""
     if rows:
-        return "\n".join(row.html for row in rows)
+        return "\n".join(rows)
     return (
         f'<tr><td colspan="{columns}" class="text-center text-muted py-4">'
         f"{esc(gettext('No data'))}</td></tr>"

@@ -6,7 +6,9 @@
   (`name`, `query`, `role` repeated, `default` repeated);
 - `POST /admin/_api/saved-views/{key}/{id}`: rename, re-share or re-save an own view;
 - `POST /admin/_api/saved-views/{key}/{id}/delete`: delete an own view;
-- `POST /admin/_api/saved-views/{key}/remember`: the user's columns and page size.
+- `POST /admin/_api/saved-views/{key}/remember`: the user's columns and page size;
+- `GET  /admin/_api/saved-views/{key}/dialog`: the Save dialog's HTML, which the list
+  page does not carry.
 
 Each answers 403 where the user may not view the list, 404 for a view that is not
 theirs to change, 400 with `{"errors": {field: message}}` for bad input. CSRF is
@@ -19,7 +21,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette_admin.routing import route
 from starlette_admin.types import RequestAction
 
@@ -98,6 +100,16 @@ class SavedViewRoutes(AdminPages):
             return JSONResponse({"msg": "No such view of yours."}, 404)
         await get_session(request).delete(saved)
         return JSONResponse({"deleted": saved.id}, headers=NO_STORE)
+
+    @route("/_api/saved-views/{key}/dialog", methods=["GET"], name="saved-view-dialog")
+    async def saved_view_dialog(self, request: Request) -> Response:
+        """The Save dialog (templates/admin/_saved_view_dialog.html), fetched by
+        static/saved_views.js when the Views menu is first opened."""
+        found = self._listing(request)
+        if isinstance(found, Response):
+            return found
+        template = self.templates.env.get_template("_saved_view_dialog.html")
+        return HTMLResponse(template.render(request=request), headers=NO_STORE)
 
     @route("/_api/saved-views/{key}/remember", methods=["POST"], name="list-remember")
     async def remember_list(self, request: Request) -> Response:
