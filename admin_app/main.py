@@ -24,8 +24,9 @@ Middleware, outermost first (Starlette's own error handling wraps them all):
 11. `ReadYourWritesMiddleware`, only with `DATABASE_REPLICA_URLS`: a successful write
     keeps that browser reading from the primary for `REPLICA_STICKY_SECONDS`.
 12. `DBSessionMiddleware`: one database session per request (none of a transaction for
-    the admin's list pages and relation pickers, which only read; those and the
-    dashboard read from a replica when there is one fit, `admin_app.replicas`).
+    the admin's list pages and relation pickers and the API's reads, which only read;
+    those and the dashboard read from a replica when there is one fit,
+    `admin_app.replicas`).
 
 `/admin/ws` and `/admin/events` (live activity, `admin_app.web.live`) are app routes
 ahead of the admin's mount, with their own login check. `/api` (`admin_app.api`) takes
@@ -225,6 +226,13 @@ def _is_admin_route(route: BaseRoute) -> bool:
     return path in ("", "/") or path == "/admin" or path.startswith("/admin/")
 
 
+def _reads_only(admin: AppAdmin) -> ReadsOnly:
+    """The requests that run without a transaction: the admin's list pages and pickers
+    (`reads_only`), and the JSON API's reads, whose only write (a token's `last_used_at`,
+    once a minute) is one statement."""
+    return lambda scope: admin.reads_only(scope) or api_reads(scope)
+
+
 def _replica_reads(admin: AppAdmin) -> ReadsOnly:
     """The requests that may read from a replica: the admin's lists, searches, pickers,
     exports and dashboard (`reads_from_replica`), and the JSON API's reads."""
@@ -293,7 +301,7 @@ def _middleware(
         Middleware(
             DBSessionMiddleware,
             error_page=error_page,
-            reads_only=admin.reads_only,
+            reads_only=_reads_only(admin),
             replica_reads=_replica_reads(admin) if replicas else None,
         )
     )

@@ -23,7 +23,7 @@ driven as people use it.
    customers on a copy of the database (`bench/bulk_edit.py`: seconds, peak RSS, the
    longest batch transaction).
 
-`BENCH_ONLY=detail,edit` (words of scenario names, comma-separated) drives only the
+`BENCH_ONLY=detail,edit` (words of scenario names, comma-separated, in any case) drives only the
 scenarios whose names hold one of them, prints their rates and ratios, and stops: a quick
 check while working on one page; it writes no results and checks no goals.
 
@@ -138,7 +138,7 @@ def measure_only() -> None:
     with serve("admin_app.main:app", env) as admin, serve("bench.floor_app:app", env) as floor:
         cookies = [login(admin.url, n) for n in range(1, USERS + 1)]
         table = describe(cookies)
-        plan = [s for s in scenarios(table) if any(word in s.name for word in ONLY)]
+        plan = [s for s in scenarios(table) if any(w.lower() in s.name.lower() for w in ONLY)]
         if not plan:
             sys.exit(f"bench: no scenario's name holds any of {ONLY}")
         preflight(admin, floor, plan, cookies)
@@ -175,8 +175,8 @@ def describe(cookies: list[str]) -> Table:
 
 def preflight(admin: Server, floor: Server, plan: list[Scenario], cookies: list[str]) -> None:
     """Exit before the long part if a user is not logged in or a page does not answer."""
-    for cookie in cookies:
-        check(admin.url + plan[0].admin_path + plan[0].sample, cookie)
+    for cookie in cookies:  # a page every user sees with a cookie alone (not the API's)
+        check(admin.url + ADMIN_LIST, cookie)
     for scenario in plan:
         header = scenario.traffic.headers[0] if scenario.traffic.headers else ""
         check(admin.url + scenario.admin_path + scenario.sample, cookies[0], header)

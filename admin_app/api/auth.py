@@ -15,9 +15,10 @@ from starlette.requests import Request
 from admin_app.api.errors import ApiError
 from admin_app.audit.context import Actor, set_actor, visitor
 from admin_app.auth import rate_limit
-from admin_app.auth.api_tokens import TokenAccess, authenticate_token, hash_token
+from admin_app.auth.api_tokens import TOKEN_ACCESS, TokenAccess, access_of, hash_token, token_params
 from admin_app.auth.identity import client_ip, remember
-from admin_app.state import get_engine, get_session, get_settings
+from admin_app.db import autocommit, utcnow
+from admin_app.state import get_engine, get_settings
 
 BUCKET = "api-token"
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="api"'}
@@ -37,10 +38,7 @@ async def authorize(request: Request) -> TokenAccess:
     token = presented_token(request)
     if token is None:
         raise ApiError(401, "Send an API token: Authorization: Bearer <token>.", headers=CHALLENGE)
-    # Counted first, committed on its own: before the request's session writes (SQLite
-    # has one writer at a time) and before any work is done for a token over its limit.
-    await _within_rate(request, hash_token(token)[:32])
-    access = await authenticate_token(get_session(request), token)
+    access = await _counted_access(request, token)
     if access is None:
         raise ApiError(
             401, "This token is not valid: unknown, expired or revoked.", headers=CHALLENGE
@@ -53,19 +51,29 @@ async def authorize(request: Request) -> TokenAccess:
     return access
 
 
-async def _within_rate(request: Request, key: str) -> None:
-    """`API_RATE_LIMIT` calls per token per `API_RATE_WINDOW`, counted in the database so
-    that every process sees the same count; a 429 with Retry-After beyond it."""
+_COUNTED_ACCESS = rate_limit.counted(TOKEN_ACCESS)
+
+
+async def _counted_access(request: Request, token: str) -> TokenAccess | None:
+    """Count the call against `API_RATE_LIMIT` calls per token per `API_RATE_WINDOW` (a
+    429 with Retry-After beyond it), and read the token's access: one statement on
+    PostgreSQL. On a connection of its own, committed as it runs: counted in the database
+    so that every process sees the same count, before the request's session writes
+    (SQLite has one writer at a time), and before any work is done for a token over its
+    limit."""
     settings = get_settings(request)
     window = timedelta(seconds=settings.api_rate_window)
-    count = await rate_limit.hit(
-        get_engine(request), BUCKET, key, limit=settings.api_rate_limit, window=window
+    call = rate_limit.Counted(
+        BUCKET, hash_token(token)[:32], settings.api_rate_limit, window, utcnow()
     )
-    if count.allowed:
-        return
-    raise ApiError(
-        429,
-        f"This token made more than {settings.api_rate_limit} calls in "
-        f"{settings.api_rate_window} s; try again in {count.retry_after} s.",
-        headers={"Retry-After": str(count.retry_after)},
-    )
+    read = rate_limit.Reading(TOKEN_ACCESS, _COUNTED_ACCESS, token_params(token, call.now))
+    async with autocommit(get_engine(request)).connect() as db:
+        count, rows = await rate_limit.hit_reading(db, call, read)
+        if not count.allowed:
+            raise ApiError(
+                429,
+                f"This token made more than {settings.api_rate_limit} calls in "
+                f"{settings.api_rate_window} s; try again in {count.retry_after} s.",
+                headers={"Retry-After": str(count.retry_after)},
+            )
+        return await access_of(db, rows, call.now)

@@ -10,11 +10,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from starlette_admin import BaseField
-from starlette_admin.fields import FileField, PasswordField
+from starlette_admin.fields import FileField
 
 from admin_app.admin.base import AppModelView
 from admin_app.api import listing, schemas
 from admin_app.api.listing import MAX_LIMIT
+from admin_app.api.records import shown_to_programs
 from admin_app.api.schemas import Schema
 
 ERRORS = {
@@ -40,9 +41,7 @@ ERROR_SCHEMA: Schema = {
 
 def readable(view: AppModelView) -> list[BaseField]:
     """The fields a record reads with, at most."""
-    return [
-        f for f in view.fields if not f.exclude_from_detail and not isinstance(f, PasswordField)
-    ]
+    return [f for f in view.fields if not f.exclude_from_detail and shown_to_programs(view, f)]
 
 
 def writable(view: AppModelView, creating: bool) -> list[BaseField]:

@@ -4,7 +4,8 @@ A record reads as the fields its detail page shows the caller (relations as keys
 it is written through the fields its forms offer the caller, parsed by each field's
 own form parser and checked by the view's own validation, so a value the admin's form
 refuses is refused here with the same message. What the admin never shows (password
-hashes, secrets) is in neither list, so it can be neither read nor written. Uploads
+hashes) is in neither list, so it can be neither read nor written; what it shows a
+person but keeps out of its exports (a signing secret) is not read either. Uploads
 (image fields) are read as their stored path and are not written through the API.
 """
 
@@ -36,9 +37,19 @@ CANNOT_SET = "This field cannot be set: it is unknown, read-only, or not yours t
 
 
 def readable_fields(view: AppModelView, request: Request) -> list[BaseField]:
-    """What the caller may read of a record: its detail page's fields."""
+    """What the caller may read of a record: its detail page's fields that a program may
+    read (`shown_to_programs`)."""
     fields = view.get_fields_list(request, action=RequestAction.DETAIL)
-    return [f for f in fields if not isinstance(f, PasswordField)]
+    return [f for f in fields if shown_to_programs(view, f)]
+
+
+def shown_to_programs(view: AppModelView, field: BaseField) -> bool:
+    """Whether the API may read `field`: not a password, nor what the view keeps out of
+    its exports (a webhook endpoint's signing secret, shown on its page to a person but
+    never carried away by a token or a file)."""
+    return not isinstance(field, PasswordField) and field.name not in (
+        view.exclude_fields_from_export or ()
+    )
 
 
 def writable_fields(view: AppModelView, request: Request, action: RequestAction) -> list[BaseField]:

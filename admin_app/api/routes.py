@@ -21,7 +21,8 @@ API_VERSION = "1"
 
 
 def reads_only(scope: Scope) -> bool:
-    """A GET of the model API (a list or a record): it may read from a replica."""
+    """A GET of the model API (a list or a record): it runs without a transaction, and
+    may read from a replica."""
     path: str = scope["path"]
     return scope["method"] in ("GET", "HEAD") and path.startswith(
         scope.get("root_path", "") + "/api/v1/"

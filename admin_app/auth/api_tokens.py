@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from admin_app.auth.identity import Identity
 from admin_app.auth.permissions import Grants, grants_of, load_grants, with_role_permissions
@@ -133,7 +135,7 @@ def narrowed(owner: Grants, permissions: list[str] | None) -> Grants:
 
 # Every API call runs this: built once. It reads plain values, no ORM objects: the live
 # token, its active owner and the owner's role permissions, one row per permission.
-_TOKEN_ACCESS = with_role_permissions(
+TOKEN_ACCESS = with_role_permissions(
     select(
         ApiToken.id,
         ApiToken.name,
@@ -156,17 +158,30 @@ _TOKEN_ACCESS = with_role_permissions(
     AdminUser.id,
     AdminUser.is_superuser,
 )
+"""The access a token gives, as `access_of` reads it: parameters from `token_params`."""
+
+
+def token_params(presented: str, now: datetime) -> dict[str, Any]:
+    """The parameters of `TOKEN_ACCESS` for a presented token at `now`; a string that
+    cannot be a token is looked up as nothing (it finds no row)."""
+    plausible = presented.startswith(TOKEN_PREFIX) and len(presented) <= 200
+    return {"secret_hash": hash_token(presented) if plausible else "", "now": now}
 
 
 async def authenticate_token(db: AsyncSession, presented: str) -> TokenAccess | None:
     """The access a presented token gives, or None: unknown, revoked, expired, or its
-    owner disabled. One query, every call: a change to any of these, or to the owner's
-    roles, holds from the next call. Notes the use (at most once a minute)."""
-    if not presented.startswith(TOKEN_PREFIX) or len(presented) > 200:
-        return None
-    now = utcnow()
-    found = await db.execute(_TOKEN_ACCESS, {"secret_hash": hash_token(presented), "now": now})
-    rows = found.all()
+    owner disabled."""
+    params = token_params(presented, utcnow())
+    rows = (await db.execute(TOKEN_ACCESS, params)).all()
+    return await access_of(db, rows, params["now"])
+
+
+async def access_of(
+    db: AsyncSession | AsyncConnection, rows: Sequence[Any], now: datetime
+) -> TokenAccess | None:
+    """The access `TOKEN_ACCESS`'s rows give (None: there were none). Read every call: a
+    change to the token, its owner, or the owner's roles holds from the next call. Notes
+    the use (at most once a minute) on `db`."""
     if not rows:
         return None
     token_id, name, permissions, last_used, user_id, email, full_name, superuser, totp, theme = (
