@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_app.auth.identity import Identity
-from admin_app.db import utcnow
+from admin_app.db import read_plain, utcnow
 from admin_app.live.broker import announce_revocation
 from admin_app.models import AdminSession, AdminUser
 from admin_app.models.admin_user import display_name
@@ -129,7 +129,7 @@ _SESSION_AND_USER = (
 async def load_session(db: AsyncSession, token: str, timeouts: Timeouts) -> LiveSession | None:
     """The live session and its user for `token`, or None; keeps `last_seen_at` current."""
     record_id = session_id(token)
-    row = (await db.execute(_SESSION_AND_USER, {"id": record_id})).first()
+    row = (await read_plain(db, _SESSION_AND_USER, {"id": record_id})).first()
     if row is None:
         return None
     (
