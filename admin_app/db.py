@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVarTuple, cast
 
 from sqlalchemy import (
     JSON,
@@ -32,7 +32,7 @@ from sqlalchemy import (
     table,
     true,
 )
-from sqlalchemy.engine import URL, Connection, Dialect
+from sqlalchemy.engine import URL, Connection, Dialect, Result
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
@@ -45,6 +45,7 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from admin_app.replicas.session import RoutingSession
@@ -286,6 +287,21 @@ def postgresql_only(index: Index) -> bool:
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
+
+
+_Row = TypeVarTuple("_Row")
+
+
+async def read_plain(
+    db: AsyncSession, statement: Select[*_Row], params: dict[str, Any]
+) -> Result[*_Row]:
+    """A Core SELECT of plain values run on the session's connection (on the primary),
+    not through the ORM's execution: no compile state, no `do_orm_execute` hooks (nor
+    `hide_trashed`, so only for tables without a trash), no replica routing. About
+    0.2 ms of CPU less a statement than `db.execute`; for the reads every page makes
+    (the login check, a record's history)."""
+    connection = await db.connection()
+    return await connection.execute(statement, params)
 
 
 _AUTOCOMMIT: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from admin_app.db import read_plain
 from admin_app.models import AuditEntry
 
 HISTORY_LIMIT = 50
@@ -26,7 +27,7 @@ async def object_history(
     db: AsyncSession, table: str, pk: str, limit: int = HISTORY_LIMIT
 ) -> Sequence[AuditEntry]:
     """The latest log entries about one record."""
-    rows = await db.execute(_HISTORY_IDS, {"model": table, "pk": pk, "limit": limit})
+    rows = await read_plain(db, _HISTORY_IDS, {"model": table, "pk": pk, "limit": limit})
     ids = [int(row[0]) for row in rows]
     if not ids:
         return []

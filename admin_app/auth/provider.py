@@ -16,7 +16,6 @@ from admin_app.audit.events import record_event, record_event_now
 from admin_app.auth import second_factor, throttle
 from admin_app.auth.identity import Identity, client_ip, load_current_user, remember
 from admin_app.auth.passwords import needs_rehash, verify_password_async
-from admin_app.auth.permissions import load_grants
 from admin_app.auth.sessions import (
     Device,
     Timeouts,
@@ -180,6 +179,6 @@ class DatabaseAuthProvider(AuthProvider):
         user = found.user
         remember(request, user)
         request.state.admin_session_id = found.id
-        request.state.grants = await load_grants(get_session(request), user)
+        request.state.grants = found.grants
         set_actor(Actor(user.id, user.email, client_ip(request)))
         return AdminIdentity(username=user.display_name)

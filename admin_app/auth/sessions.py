@@ -16,7 +16,8 @@ from sqlalchemy import ColumnElement, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_app.auth.identity import Identity
-from admin_app.db import utcnow
+from admin_app.auth.permissions import Grants, grants_of, with_role_permissions
+from admin_app.db import read_plain, utcnow
 from admin_app.live.broker import announce_revocation
 from admin_app.models import AdminSession, AdminUser
 from admin_app.models.admin_user import display_name
@@ -100,15 +101,17 @@ def valid_in_sql(timeouts: Timeouts, now: datetime) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class LiveSession:
-    """A session that is still valid, and who it belongs to."""
+    """A session that is still valid, who it belongs to, and what they may do."""
 
     id: str
     user: Identity
+    grants: Grants
 
 
 # Every admin request runs this: built once, it reads plain values, no ORM objects
-# (`load_current_user` loads the account when needed).
-_SESSION_AND_USER = (
+# (`load_current_user` loads the account when needed), and the user's permissions with
+# them, a row each: one round trip for the whole login check.
+_SESSION_AND_USER = with_role_permissions(
     select(
         AdminSession.revoked_at,
         AdminSession.expires_at,
@@ -122,15 +125,18 @@ _SESSION_AND_USER = (
         AdminUser.theme,
     )
     .join(AdminUser, AdminUser.id == AdminSession.user_id)
-    .where(AdminSession.id == bindparam("id"))
+    .where(AdminSession.id == bindparam("id")),
+    AdminUser.id,
+    AdminUser.is_superuser,
 )
 
 
 async def load_session(db: AsyncSession, token: str, timeouts: Timeouts) -> LiveSession | None:
-    """The live session and its user for `token`, or None; keeps `last_seen_at` current."""
+    """The live session, its user and their grants for `token`, or None; keeps
+    `last_seen_at` current."""
     record_id = session_id(token)
-    row = (await db.execute(_SESSION_AND_USER, {"id": record_id})).first()
-    if row is None:
+    rows = (await read_plain(db, _SESSION_AND_USER, {"id": record_id})).all()
+    if not rows:
         return None
     (
         revoked_at,
@@ -143,7 +149,8 @@ async def load_session(db: AsyncSession, token: str, timeouts: Timeouts) -> Live
         superuser,
         totp,
         theme,
-    ) = row
+        *_,
+    ) = rows[0]
     now = utcnow()
     if not is_valid(revoked_at, expires_at, last_seen_at, is_active, timeouts, now):
         return None
@@ -153,7 +160,7 @@ async def load_session(db: AsyncSession, token: str, timeouts: Timeouts) -> Live
         )
     name = display_name(full_name, email)
     identity = Identity(user_id, email, name, superuser, totp is not None, theme)
-    return LiveSession(record_id, identity)
+    return LiveSession(record_id, identity, grants_of(superuser, (row[-2:] for row in rows)))
 
 
 async def revoke_session(db: AsyncSession, record_id: str) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from starlette.requests import HTTPConnection
 from starlette_admin import BaseModelView
 
-from admin_app.auth.permissions import Grants, load_grants
+from admin_app.auth.permissions import Grants
 from admin_app.auth.provider import SESSION_KEY
 from admin_app.auth.sessions import Timeouts, load_session
 from admin_app.live.messages import Actor
@@ -63,7 +63,7 @@ async def identify(conn: HTTPConnection, views: Sequence[BaseModelView]) -> Iden
         if found is None:
             return None
         user = found.user
-        grants = await load_grants(db, user)
+        grants = found.grants
     # What the views' permission checks read; not kept for the life of the connection.
     conn.state.identity, conn.state.grants = user, grants
     try:
