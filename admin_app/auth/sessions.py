@@ -120,6 +120,7 @@ _SESSION_AND_USER = (
         AdminUser.is_superuser,
         AdminUser.totp_enabled_at,
         AdminUser.theme,
+        AdminUser.locale,
     )
     .join(AdminUser, AdminUser.id == AdminSession.user_id)
     .where(AdminSession.id == bindparam("id"))
@@ -143,6 +144,7 @@ async def load_session(db: AsyncSession, token: str, timeouts: Timeouts) -> Live
         superuser,
         totp,
         theme,
+        locale,
     ) = row
     now = utcnow()
     if not is_valid(revoked_at, expires_at, last_seen_at, is_active, timeouts, now):
@@ -152,7 +154,7 @@ async def load_session(db: AsyncSession, token: str, timeouts: Timeouts) -> Live
             update(AdminSession).where(AdminSession.id == record_id).values(last_seen_at=now)
         )
     name = display_name(full_name, email)
-    identity = Identity(user_id, email, name, superuser, totp is not None, theme)
+    identity = Identity(user_id, email, name, superuser, totp is not None, theme, locale)
     return LiveSession(record_id, identity)
 
 

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette_admin.contrib.sqla import ModelView
 from starlette_admin.fields import BaseField, RelationField
 from starlette_admin.filters import FilterGroup
+from starlette_admin.i18n import gettext
 from starlette_admin.types import ListParams
 
 from admin_app.admin import compat
@@ -36,6 +37,7 @@ from admin_app.admin.lists.columns import SearchTermError, clean_term, search_cl
 from admin_app.admin.lists.counting import RowCount, count_rows
 from admin_app.admin.lists.keyset import CursorError, SortKey
 from admin_app.admin.lists.rows import read_rows
+from admin_app.languages import format_number
 from admin_app.state import get_session
 
 log = logging.getLogger(__name__)
@@ -96,11 +98,18 @@ class ListPage:
     def summary(self) -> str:
         """ "Showing 26 to 50 of 1,234 entries", or as much of it as is known."""
         if not self.items:
-            return "No entries" if self.total.exact else f"No entries here ({self.total} in all)"
+            if self.total.exact:
+                return gettext("No entries")
+            return gettext("No entries here (%(total)s in all)") % {"total": self.total}
         if self.start is None:
-            return f"Showing {len(self.items):,} of {self.total} entries"
+            shown = {"count": format_number(len(self.items)), "total": self.total}
+            return gettext("Showing %(count)s of %(total)s entries") % shown
         end = self.start + len(self.items) - 1
-        return f"Showing {self.start:,} to {end:,} of {self.total} entries"
+        numbers = {"start": format_number(self.start), "end": format_number(end)}
+        return gettext("Showing %(start)s to %(end)s of %(total)s entries") % {
+            **numbers,
+            "total": self.total,
+        }
 
 
 _FIRST = Position()
