@@ -21,7 +21,7 @@ from starlette_admin.fields import (
     JSONField,
     StringField,
 )
-from starlette_admin.i18n import get_database_tzinfo
+from starlette_admin.i18n import get_database_tzinfo, gettext
 from starlette_admin.types import RequestAction
 
 from admin_app.admin.devices import device_name
@@ -101,12 +101,12 @@ class NotJSON(str):
 
 def _a_json_object(request: Request, field: Any, value: Any, form: dict[str, Any]) -> None:
     if not isinstance(value, dict):
-        raise ValueError('Enter a JSON object, such as {"colour": "red"}.')
+        raise ValueError(gettext('Enter a JSON object, such as {"colour": "red"}.'))
 
 
 def _a_finite_number(request: Request, field: Any, value: Any, form: dict[str, Any]) -> None:
     if isinstance(value, Decimal) and not value.is_finite():
-        raise ValueError("Enter a number.")
+        raise ValueError(gettext("Enter a number."))
 
 
 @dataclass

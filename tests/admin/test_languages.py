@@ -212,3 +212,10 @@ def test_amounts_and_dates_follow_the_language_but_forms_keep_plain_numbers(
     assert AMOUNT[code].search(admin_client.get("/admin/order/detail?pk=1").text)
     form = admin_client.get("/admin/order/edit?pk=1").text
     assert not AMOUNT[code].search(form), "the edit form shows a formatted amount"
+
+
+def test_a_field_error_is_in_the_accounts_language(seeded, admin_client):
+    set_language(admin_client, "fr")
+    page = post_form(admin_client, "/admin/product/create", {"name": "Lampe", "price": "douze"})
+    assert page.status_code in (400, 422), page.status_code
+    assert "Saisissez un nombre, par exemple 12.50" in page.text, "the price's error is not French"
