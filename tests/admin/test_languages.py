@@ -209,6 +209,9 @@ def test_amounts_and_dates_follow_the_language_but_forms_keep_plain_numbers(
         "de": r"\d\d\.\d\d\.20\d\d",
     }
     assert re.search(month[code], listing), f"no date written the {code} way on the order list"
+    summary = {"en": "Showing 1 to 25 of 40 entries", "fr": "Affichage des entrées 1 à 25 sur 40"}
+    summary["de"] = "Zeige 1 bis 25 von 40 Einträgen"
+    assert summary[code] in listing, "the line under the list is not in the language"
     assert AMOUNT[code].search(admin_client.get("/admin/order/detail?pk=1").text)
     form = admin_client.get("/admin/order/edit?pk=1").text
     assert not AMOUNT[code].search(form), "the edit form shows a formatted amount"

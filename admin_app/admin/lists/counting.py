@@ -21,9 +21,6 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
-from starlette_admin.i18n import gettext
-
-from admin_app.languages import format_number
 
 ESTIMATE_TTL = 10.0
 """Seconds an estimated total is reused for the same query, saving a round trip per page.
@@ -39,11 +36,9 @@ class RowCount:
     at_least: bool = False
 
     def __str__(self) -> str:
-        """As the request's language says it: "about 1,000,000", "1 000 000"."""
-        number = format_number(self.value)
         if self.at_least:
-            return gettext("more than %(count)s") % {"count": number}
-        return gettext("about %(count)s") % {"count": number} if self.estimated else number
+            return f"more than {self.value:,}"
+        return f"about {self.value:,}" if self.estimated else f"{self.value:,}"
 
     @property
     def exact(self) -> bool:

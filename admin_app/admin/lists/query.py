@@ -27,7 +27,6 @@ from starlette.requests import Request
 from starlette_admin.contrib.sqla import ModelView
 from starlette_admin.fields import BaseField, RelationField
 from starlette_admin.filters import FilterGroup
-from starlette_admin.i18n import gettext
 from starlette_admin.types import ListParams
 
 from admin_app.admin import compat
@@ -37,7 +36,6 @@ from admin_app.admin.lists.columns import SearchTermError, clean_term, search_cl
 from admin_app.admin.lists.counting import RowCount, count_rows
 from admin_app.admin.lists.keyset import CursorError, SortKey
 from admin_app.admin.lists.rows import read_rows
-from admin_app.languages import format_number
 from admin_app.state import get_session
 
 log = logging.getLogger(__name__)
@@ -93,23 +91,6 @@ class ListPage:
     prev_url: str | None
     next_url: str | None
     last_url: str | None
-
-    @property
-    def summary(self) -> str:
-        """ "Showing 26 to 50 of 1,234 entries", or as much of it as is known."""
-        if not self.items:
-            if self.total.exact:
-                return gettext("No entries")
-            return gettext("No entries here (%(total)s in all)") % {"total": self.total}
-        if self.start is None:
-            shown = {"count": format_number(len(self.items)), "total": self.total}
-            return gettext("Showing %(count)s of %(total)s entries") % shown
-        end = self.start + len(self.items) - 1
-        numbers = {"start": format_number(self.start), "end": format_number(end)}
-        return gettext("Showing %(start)s to %(end)s of %(total)s entries") % {
-            **numbers,
-            "total": self.total,
-        }
 
 
 _FIRST = Position()
