@@ -11,7 +11,7 @@ PORT ?= 8000
 TEST_CHROMIUM ?= /usr/bin/chromium
 export TEST_CHROMIUM
 
-.PHONY: install chromium sso-provider run test lint format bench stress clean
+.PHONY: install chromium sso-provider run test lint format translations bench stress clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -69,6 +69,22 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## The project's own strings (admin_app/languages.py): extract them from the templates and
+## the code (babel.cfg), merge them into each language's catalogue, compile the catalogues
+## (the .mo files are committed). NEW_LANGUAGE=xx first starts a catalogue for a new language.
+## A language starlette-admin has no catalogue of also gets its strings translated, domain
+## `admin` (admin_app/translations/ar/LC_MESSAGES/admin.po), compiled here too.
+CATALOGUES := admin_app/translations
+translations: install
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext --add-location=file --sort-by-file \
+		--no-wrap --project=admin-app -o $(CATALOGUES)/messages.pot .
+	@if [ -n "$(NEW_LANGUAGE)" ] && [ ! -f $(CATALOGUES)/$(NEW_LANGUAGE)/LC_MESSAGES/messages.po ]; then \
+		$(BIN)/pybabel -q init -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) -l $(NEW_LANGUAGE) --no-wrap; fi
+	$(BIN)/pybabel -q update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) --no-wrap \
+		--ignore-obsolete --no-fuzzy-matching
+	$(BIN)/pybabel -q compile -d $(CATALOGUES) --statistics
+	$(BIN)/pybabel -q compile -d $(CATALOGUES) -D admin
 
 ## Seed (once) a 1M-customer PostgreSQL database, then time the admin against a raw floor.
 ## BENCH_DATABASE_URL picks the database; BENCH_SECONDS (5) and BENCH_ROUNDS (3) how long

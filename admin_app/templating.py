@@ -25,6 +25,7 @@ import starlette_admin
 from jinja2 import BaseLoader, Environment
 from starlette.templating import Jinja2Templates
 
+from admin_app import languages
 from admin_app.settings import PROJECT_ROOT
 
 STATIC_DIR = PROJECT_ROOT / "static"
@@ -71,12 +72,13 @@ STOCK_FIXES: dict[str, dict[str, str]] = {
         '<div class="page-wrapper">': (
             '<div class="page-wrapper" id="main-content" role="main" tabindex="-1">'
         ),
-        # The palette's button (templates/admin/_palette_button.html) and the theme menu
-        # (templates/admin/_theme_menu.html) before the user menu, in the top bar and in a
-        # phone's top row: both are inside `{% if current_user %}`.
+        # The palette's button (templates/admin/_palette_button.html), the theme menu
+        # (templates/admin/_theme_menu.html) and the language menu (_language_menu.html)
+        # before the user menu, in the top bar and in a phone's top row: both are inside
+        # `{% if current_user %}`.
         '<div class="nav-item dropdown ms-3">': (
             '{% include "_palette_button.html" %}{% include "_theme_menu.html" %}'
-            '<div class="nav-item dropdown ms-3">'
+            '{% include "_language_menu.html" %}<div class="nav-item dropdown ms-3">'
         ),
         # The top bar's user menu shows the user's name; its accessible name must contain it.
         'aria-label="Open user menu">{{ self.user_menu_trigger() }}': (
@@ -227,6 +229,7 @@ def fingerprint(path: str) -> str:
 def app_templates(**globals_: Any) -> Jinja2Templates:
     """The environment for the app's own pages (`templates/`, outside `templates/admin/`)."""
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    languages.install(templates.env)
     add_nonces(templates.env)
     templates.env.globals.update(static_url=static_url, **globals_)
     return templates

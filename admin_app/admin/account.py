@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette_admin.i18n import gettext
 from starlette_admin.routing import route
 
 from admin_app.admin.api_token_pages import ApiTokenPages
@@ -18,6 +19,7 @@ from admin_app.auth.passwords import PasswordPolicyError, verify_password_async
 from admin_app.auth.sessions import revoke_session, revoke_user_sessions
 from admin_app.auth.users import pending_totp_secret, set_password
 from admin_app.db import utcnow
+from admin_app.languages import LANGUAGES, language, parse_locale
 from admin_app.models import AdminSession, AdminUser
 from admin_app.observability.metrics import get_metrics
 from admin_app.state import get_session, get_sessionmaker, get_settings
@@ -63,12 +65,12 @@ class AccountView(ApiTokenPages):
         new = str(form.get("new_password") or "")
         current = str(form.get("current_password") or "")
         refused = await check_password(
-            request, user, current, "Your current password is not right."
+            request, user, current, gettext("Your current password is not right.")
         )
         if refused:
             return self._back(request, refused, "error")
         if new != str(form.get("new_password_confirm") or ""):
-            return self._back(request, "The two new passwords differ.", "error")
+            return self._back(request, gettext("The two new passwords differ."), "error")
         try:
             ended = await set_password(
                 session=get_session(request),
@@ -78,7 +80,11 @@ class AccountView(ApiTokenPages):
             )
         except PasswordPolicyError as error:
             return self._back(request, str(error), "error")
-        return self._back(request, f"Password changed. {ended} other session(s) were logged out.")
+        return self._back(
+            request,
+            gettext("Password changed. %(count)s other session(s) were logged out.")
+            % {"count": ended},
+        )
 
     @route("/theme", methods=["POST"], name="account-theme")
     async def set_theme(self, request: Request) -> Response:
@@ -88,7 +94,7 @@ class AccountView(ApiTokenPages):
         user = await self._me(request)
         theme = parse_theme((await request.form()).get("theme"))
         if theme is None:
-            refused = "Choose a theme: Auto, Light or Dark."
+            refused = gettext("Choose a theme: Auto, Light or Dark.")
             if wants_json(request):
                 return JSONResponse({"error": refused}, status_code=400)
             return self._back(request, refused, "error")
@@ -96,7 +102,23 @@ class AccountView(ApiTokenPages):
             user.theme = theme
             await get_session(request).flush()
         if wants_json(request):
-            return JSONResponse({"theme": theme, "label": THEME_LABELS[theme]})
+            return JSONResponse({"theme": theme, "label": str(THEME_LABELS[theme])})
+        return RedirectResponse(_came_from(request), status_code=303)
+
+    @route("/language", methods=["POST"], name="account-language")
+    async def set_language(self, request: Request) -> Response:
+        """Keep the chosen language on the account (audited like any change of it), then
+        go back to the page it was chosen on, now in that language."""
+        user = await self._me(request)
+        locale = parse_locale((await request.form()).get("locale"))
+        if locale is None:
+            names = ", ".join(language(code).name for code in LANGUAGES)
+            return self._back(
+                request, gettext("Choose a language: %(names)s.") % {"names": names}, "error"
+            )
+        if user.locale != locale:
+            user.locale = locale
+            await get_session(request).flush()
         return RedirectResponse(_came_from(request), status_code=303)
 
     @route("/sessions/revoke", methods=["POST"], name="account-sessions-revoke")
@@ -108,21 +130,25 @@ class AccountView(ApiTokenPages):
         if target == "others":
             ended = await revoke_user_sessions(db, user.id, keep=current)
             await record_event(db, "session_revoked", user=user, note=f"{ended} other sessions")
-            return self._back(request, f"Logged out of {ended} other session(s).")
+            return self._back(
+                request, gettext("Logged out of %(count)s other session(s).") % {"count": ended}
+            )
         record = await db.get(AdminSession, target)
         if record is None or record.user_id != user.id or record.id == current:
-            return self._back(request, "That session is not one you can end here.", "error")
+            return self._back(
+                request, gettext("That session is not one you can end here."), "error"
+            )
         await revoke_session(db, record.id)
         await record_event(
             db, "session_revoked", user=user, note=f"{device_name(record.user_agent)}, {record.ip}"
         )
-        return self._back(request, "That session was logged out.")
+        return self._back(request, gettext("That session was logged out."))
 
     @route("/2fa/setup", name="account-2fa-setup")
     async def setup_2fa(self, request: Request) -> Response:
         user = await self._me(request)
         if user.has_2fa:
-            return self._back(request, "Two-factor login is already on.", "info")
+            return self._back(request, gettext("Two-factor login is already on."), "info")
         settings = get_settings(request)
         if totp.readable_secret(settings, user) is None:  # pending until a code confirms it
             sealed = totp.seal(settings, totp.new_secret())
@@ -132,7 +158,7 @@ class AccountView(ApiTokenPages):
     def _setup_page(self, request: Request, user: AdminUser, error: str | None = None) -> Response:
         secret = totp.readable_secret(get_settings(request), user)
         if secret is None:  # the pending secret vanished, or is under a retired key
-            return self._back(request, "Start the set-up again.", "error")
+            return self._back(request, gettext("Start the set-up again."), "error")
         return self._render(
             request,
             "account_2fa_setup.html",
@@ -150,7 +176,7 @@ class AccountView(ApiTokenPages):
         code = str((await request.form()).get("code") or "")
         secret = totp.readable_secret(get_settings(request), user)
         if user.has_2fa or secret is None:
-            return self._back(request, "Start the set-up again.", "error")
+            return self._back(request, gettext("Start the set-up again."), "error")
         if not totp.accept_totp(user, code, secret):
             return self._setup_page(
                 request, user, error="That code is not right; try the current one."
@@ -166,7 +192,7 @@ class AccountView(ApiTokenPages):
     async def new_codes(self, request: Request) -> Response:
         user = await self._me(request)
         if not user.has_2fa:
-            return self._back(request, "Two-factor login is off.", "error")
+            return self._back(request, gettext("Two-factor login is off."), "error")
         codes = await totp.issue_recovery_codes(
             get_session(request), user, get_settings(request).secret
         )
@@ -182,11 +208,13 @@ class AccountView(ApiTokenPages):
         if refused:
             return self._back(request, refused, "error")
         if _required(request, user):
-            return self._back(request, "Two-factor login is required for your account.", "error")
+            return self._back(
+                request, gettext("Two-factor login is required for your account."), "error"
+            )
         db = get_session(request)
         await totp.disable(db, user)
         await record_event(db, "2fa_disabled", user=user)
-        return self._back(request, "Two-factor login is off.")
+        return self._back(request, gettext("Two-factor login is off."))
 
 
 async def check_password(

@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette_admin.i18n import gettext
 from starlette_admin.routing import route
 
 from admin_app.admin import compat
@@ -100,12 +101,17 @@ class ApiTokenPages(AccountPage):
         raw = str((await request.form()).get("token") or "")
         token = await db.get(ApiToken, int(raw)) if raw.isdigit() and len(raw) < 10 else None
         if token is None or not (token.user_id == user.id or user.is_superuser):
-            return self._back(request, "That token is not one you can revoke here.", "error")
+            return self._back(
+                request, gettext("That token is not one you can revoke here."), "error"
+            )
         if not await revoke_token(db, token):
-            return self._back(request, "That token had already been revoked.", "info")
+            return self._back(request, gettext("That token had already been revoked."), "info")
         owner = await db.get(AdminUser, token.user_id)
         await record_event(db, "api_token_revoked", user=owner, note=str(token), **_details(token))
-        return self._back(request, f"The token {token.name} was revoked; it no longer works.")
+        return self._back(
+            request,
+            gettext("The token %(name)s was revoked; it no longer works.") % {"name": token.name},
+        )
 
 
 def _details(token: ApiToken) -> dict[str, Any]:

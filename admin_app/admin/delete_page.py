@@ -32,6 +32,7 @@ from starlette_admin.contrib.sqla import Admin, ModelView
 from starlette_admin.exceptions import ActionFailed
 from starlette_admin.flash import flash
 from starlette_admin.helpers import safe_redirect_url
+from starlette_admin.i18n import gettext
 from starlette_admin.routing import route
 from starlette_admin.types import RequestAction
 
@@ -124,7 +125,9 @@ class DeletePages(Admin):
             pks = [str(pk) for pk in (await request.form()).getlist("pks")]
         if not 0 < len(pks) <= view.action_select_all_limit:
             limit = view.action_select_all_limit
-            raise HTTPException(400, f"Choose between 1 and {limit} records to delete.")
+            raise HTTPException(
+                400, gettext("Choose between 1 and %(limit)s records to delete.") % {"limit": limit}
+            )
         if request.method == "GET":
             return await self.delete_page_response(request, view, pks)
         return await self._confirm(request, view, pks)
@@ -150,14 +153,16 @@ class DeletePages(Admin):
         if found is None:
             raise HTTPException(404, NOTHING_TO_DELETE)
         if not found.allowed:
-            message = "Nothing was deleted: something now prevents it (see below)."
+            message = gettext("Nothing was deleted: something now prevents it (see below).")
             return self._render_delete_page(request, view, found, message, 409)
         try:
             done = await view.delete_confirmed(request, list(found.pks))
         except ActionFailed as failed:
             return self._render_delete_page(request, view, found, failed.msg, 400)
         except (SQLAlchemyError, DeleteBlocked):
-            message = "The database refused the delete; nothing was deleted. See why below."
+            message = gettext(
+                "The database refused the delete; nothing was deleted. See why below."
+            )
             return await self.delete_page_response(request, view, pks, message, 409)
         return _back(request, str(view.key), done, "success", after_delete=True)
 

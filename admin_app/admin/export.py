@@ -38,6 +38,7 @@ from starlette_admin.actions import ActionSelection, action
 from starlette_admin.exceptions import ActionFailed
 from starlette_admin.flash import flash
 from starlette_admin.helpers import safe_redirect_url
+from starlette_admin.i18n import lazy_gettext
 from starlette_admin.types import RequestAction
 
 from admin_app.admin import compat
@@ -83,11 +84,11 @@ class ExportMixin(ListingMixin):
 
     @action(
         name="export",
-        text="Export",
+        text=lazy_gettext("Export"),
         confirmation="",
-        header="Export",
+        header=lazy_gettext("Export"),
         icon_class="list.export",
-        submit_btn_text="Export",
+        submit_btn_text=lazy_gettext("Export"),
         form=lambda request, view: EXPORT_FORM_SLOT,
         custom_response=True,
         allow_empty_selection=True,

@@ -21,10 +21,12 @@ from starlette_admin.fields import (
     JSONField,
     StringField,
 )
-from starlette_admin.i18n import get_database_tzinfo
+from starlette_admin.i18n import get_database_tzinfo, gettext
+from starlette_admin.types import RequestAction
 
 from admin_app.admin.devices import device_name
 from admin_app.auth.permissions import BASE_ACTIONS
+from admin_app.languages import format_money
 from admin_app.media import ACCEPT, IMAGE_TYPES, sniff_image
 
 
@@ -99,22 +101,32 @@ class NotJSON(str):
 
 def _a_json_object(request: Request, field: Any, value: Any, form: dict[str, Any]) -> None:
     if not isinstance(value, dict):
-        raise ValueError('Enter a JSON object, such as {"colour": "red"}.')
+        raise ValueError(gettext('Enter a JSON object, such as {"colour": "red"}.'))
 
 
 def _a_finite_number(request: Request, field: Any, value: Any, form: dict[str, Any]) -> None:
     if isinstance(value, Decimal) and not value.is_finite():
-        raise ValueError("Enter a number.")
+        raise ValueError(gettext("Enter a number."))
 
 
 @dataclass
 class MoneyField(DecimalField):
     """An amount of money: a decimal that is a number ("NaN" and "Infinity" parse as
-    decimals, and starlette-admin's min/max checks then fail with a 500)."""
+    decimals, and starlette-admin's min/max checks then fail with a 500). Lists and
+    detail pages show it as the viewer's language writes an amount (`€1,234.50`,
+    `1 234,50 €`); forms and exports keep the plain number."""
+
+    currency: str = "EUR"
+    """The ISO 4217 code of the amounts (the store's prices are in euros)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.validators = [_a_finite_number, *self.validators]
+
+    async def serialize_value(self, request: Request, value: Any) -> str:
+        if getattr(request.state, "action", None) in (RequestAction.LIST, RequestAction.DETAIL):
+            return format_money(value, self.currency)
+        return str(value)
 
 
 class JSONObjectField(JSONField):

@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette_admin.fields import BaseField, DateField, EnumField, HasOne
 from starlette_admin.flash import flash
+from starlette_admin.i18n import gettext
 from starlette_admin.types import ListParams
 
 from admin_app.admin import compat
@@ -94,13 +95,19 @@ def apply_header_filter(request: Request, view: Any) -> Response | None:
     try:
         raw = _new_filter(request, view, params)
     except ValueError as error:
-        flash(request, f"The filter was not applied: {error}", "error")
+        flash(
+            request, gettext("The filter was not applied: %(reason)s") % {"reason": error}, "error"
+        )
         return RedirectResponse(unchanged, status_code=303)
     query = [(k, v) for k, v in kept if k != "filter"] + ([("filter", raw)] if raw else [])
     try:
         compat.parse_list_params(view, request, QueryParams(query))
     except HTTPException as error:
-        flash(request, f"The filter was not applied: {error.detail}", "error")
+        flash(
+            request,
+            gettext("The filter was not applied: %(reason)s") % {"reason": error.detail},
+            "error",
+        )
         return RedirectResponse(unchanged, status_code=303)
     return RedirectResponse(_list_url(request, query), status_code=303)
 

@@ -53,6 +53,9 @@ from starlette_admin.fields import (
     TextAreaField,
     TimeField,
 )
+from starlette_admin.i18n import gettext
+
+from admin_app.languages import format_number
 
 
 class Unreadable(str):
@@ -67,14 +70,14 @@ class Unreadable(str):
 
 
 def _whole_number(text: str) -> str:
-    number = _number(text, "Enter a whole number, such as 12.")
+    number = _number(text, gettext("Enter a whole number, such as 12."))
     if number != number.to_integral_value():
-        raise ValueError("Enter a whole number, such as 12 (no decimals).")
+        raise ValueError(gettext("Enter a whole number, such as 12 (no decimals)."))
     return str(int(number))
 
 
 def _decimal(text: str) -> str:
-    return str(_number(text, "Enter a number, such as 12.50."))
+    return str(_number(text, gettext("Enter a number, such as 12.50.")))
 
 
 def _number(text: str, message: str) -> Decimal:
@@ -91,9 +94,9 @@ def _float(text: str) -> str:
     try:
         number = float(text)
     except ValueError:
-        raise ValueError("Enter a number, such as 1.5.") from None
+        raise ValueError(gettext("Enter a number, such as 1.5.")) from None
     if not math.isfinite(number):
-        raise ValueError("Enter a number, such as 1.5.")
+        raise ValueError(gettext("Enter a number, such as 1.5."))
     return text
 
 
@@ -101,7 +104,7 @@ def _moment(text: str) -> str:
     try:
         datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError("Enter a real date and time, such as 2026-03-31 14:30.") from None
+        raise ValueError(gettext("Enter a real date and time, such as 2026-03-31 14:30.")) from None
     return text
 
 
@@ -109,7 +112,7 @@ def _day(text: str) -> str:
     try:
         date.fromisoformat(text)
     except ValueError:
-        raise ValueError("Enter a real date, such as 2026-03-31.") from None
+        raise ValueError(gettext("Enter a real date, such as 2026-03-31.")) from None
     return text
 
 
@@ -117,7 +120,7 @@ def _clock(text: str) -> str:
     try:
         time.fromisoformat(text)
     except ValueError:
-        raise ValueError("Enter a time of day, such as 14:30.") from None
+        raise ValueError(gettext("Enter a time of day, such as 14:30.")) from None
     return text
 
 
@@ -280,9 +283,11 @@ def _digits(column: Column[Any]) -> Check | None:
         number = Decimal(str(value))
         exponent = number.normalize().as_tuple().exponent
         if abs(number) >= bound:
-            raise ValueError(f"Enter a number below {bound:,}.")
+            raise ValueError(
+                gettext("Enter a number below %(bound)s.") % {"bound": format_number(bound)}
+            )
         if isinstance(exponent, int) and -exponent > scale:
-            raise ValueError(f"Use at most {scale} decimal places.")
+            raise ValueError(gettext("Use at most %(count)s decimal places.") % {"count": scale})
 
     return check
 
@@ -294,7 +299,10 @@ def _int32(column: Column[Any]) -> Check | None:
     def check(request: Request, field: BaseField, value: Any, form: dict[str, Any]) -> None:
         outside = isinstance(value, int) and not -(2**31) <= value < 2**31
         if outside and not isinstance(value, bool):
-            raise ValueError(f"Enter a whole number between {-(2**31):,} and {2**31 - 1:,}.")
+            raise ValueError(
+                gettext("Enter a whole number between %(low)s and %(high)s.")
+                % {"low": format_number(-(2**31)), "high": format_number(2**31 - 1)}
+            )
 
     return check
 

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 from starlette_admin.auth import login_not_required
 from starlette_admin.flash import flash
+from starlette_admin.i18n import gettext
 
 from admin_app.audit.context import Actor, set_actor
 from admin_app.auth.email_change import AddressTakenError, confirm_change
@@ -119,7 +120,7 @@ class PasswordResetPages:
             await confirm_change(db, user)
         except AddressTakenError as error:
             return self._page(request, "confirm_email", 409, user=user, error=str(error))
-        flash(request, "Your new email address is confirmed. Sign in with it.", "success")
+        flash(request, gettext("Your new email address is confirmed. Sign in with it."), "success")
         url = request.url_for("admin:login").include_query_params(email=user.email)
         return RedirectResponse(str(url), status_code=303)
 
@@ -152,8 +153,10 @@ class PasswordResetPages:
         if purpose == "password-reset":
             row = await password_changed(get_session(request), get_settings(request), user, request)
             background = BackgroundTask(get_mailer(request).deliver_soon, [row.id])
-            flash(request, "Your password was changed. Sign in with the new one.", "success")
+            flash(
+                request, gettext("Your password was changed. Sign in with the new one."), "success"
+            )
         else:
-            flash(request, "Your password is set. Sign in to start.", "success")
+            flash(request, gettext("Your password is set. Sign in to start."), "success")
         url = request.url_for("admin:login").include_query_params(email=user.email)
         return RedirectResponse(str(url), status_code=303, background=background)

@@ -24,6 +24,7 @@ from starlette_admin.routing import route
 from starlette_admin.security.csrf import CSRFMiddleware as StockCSRFMiddleware
 from starlette_admin.views import BaseView
 
+from admin_app import languages
 from admin_app.admin import compat, relation_filters, relations
 from admin_app.admin.account import AccountView
 from admin_app.admin.base import AppModelView
@@ -132,6 +133,8 @@ class AppAdmin(
             ),
         ]
         self.changes = ChangeReader(views)
+        languages.load_catalogues()
+        languages.install(self.templates.env)
         add_nonces(self.templates.env)
         share_globals(self.templates.env)
         path_urls(self.templates.env, f"{self.route_name}:static")

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection, Request
 from starlette_admin import DefaultTheme
+from starlette_admin.i18n import lazy_gettext
 
 from admin_app.auth.identity import current_identity
+from admin_app.languages import text_direction
 from admin_app.models.admin_user import THEMES
 
 THEME_LABELS = {
-    "auto": "Auto (as your system)",
-    "light": "Light",
-    "dark": "Dark",
+    "auto": lazy_gettext("Auto (as your system)"),
+    "light": lazy_gettext("Light"),
+    "dark": lazy_gettext("Dark"),
 }
 """How each choice of `THEMES` is named on the page."""
 
@@ -54,6 +56,7 @@ class AppTheme(DefaultTheme):
         attrs = super().html_attrs(request)
         attrs["data-bs-theme"] = "dark" if choice == "dark" else "light"
         attrs["data-app-theme"] = choice
+        attrs["dir"] = text_direction()  # `lang` is starlette-admin's: `get_locale()`
         return attrs
 
     def template_globals(self) -> dict[str, object]:

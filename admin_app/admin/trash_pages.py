@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette_admin.flash import flash
+from starlette_admin.i18n import gettext
 from starlette_admin.routing import route
 from starlette_admin.types import RequestAction
 
@@ -98,7 +99,7 @@ class TrashPages(DeletePages):
         await _restore(request, view, plan)
         names = ", ".join([await view.repr(row, request) for row in plan.ready][:3])
         more = " …" if len(plan.ready) > 3 else ""
-        flash(request, f"Restored: {names}{more}.", "success")
+        flash(request, gettext("Restored: %(names)s.") % {"names": names + more}, "success")
         if plan.held:
             return self._held_back(request, view, plan)
         return RedirectResponse(str(request.url_for(f"{self.route_name}:list", key=view.key)), 303)
@@ -126,9 +127,9 @@ class TrashPages(DeletePages):
         try:
             await _purge(request, rows)
         except IntegrityError:
-            message = "The database refused the delete; nothing was deleted."
+            message = gettext("The database refused the delete; nothing was deleted.")
             return self._render_delete_page(request, view, found, message, 409, purge=True)
-        flash(request, f"{len(rows)} deleted for good.", "success")
+        flash(request, gettext("%(count)s deleted for good.") % {"count": len(rows)}, "success")
         return RedirectResponse(str(request.url_for(f"{self.route_name}:trash", key=view.key)), 303)
 
     def _trash_view(self, request: Request, permission: str) -> TrashView:

@@ -27,11 +27,19 @@ class Identity:
     theme: str = "auto"
     """The account's colour theme (`admin_app.models.admin_user.THEMES`). Part of the
     identity, so a kept page chrome (keyed by it) never shows another theme."""
+    locale: str = "en"
+    """The account's language (`admin_app.languages.LANGUAGES`), for the same reason."""
 
     @classmethod
     def of(cls, user: AdminUser) -> Identity:
         return cls(
-            user.id, user.email, user.display_name, user.is_superuser, user.has_2fa, user.theme
+            user.id,
+            user.email,
+            user.display_name,
+            user.is_superuser,
+            user.has_2fa,
+            user.theme,
+            user.locale,
         )
 
 

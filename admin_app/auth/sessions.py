@@ -123,6 +123,7 @@ _SESSION_AND_USER = with_role_permissions(
         AdminUser.is_superuser,
         AdminUser.totp_enabled_at,
         AdminUser.theme,
+        AdminUser.locale,
     )
     .join(AdminUser, AdminUser.id == AdminSession.user_id)
     .where(AdminSession.id == bindparam("id")),
@@ -149,6 +150,7 @@ async def load_session(db: AsyncSession, token: str, timeouts: Timeouts) -> Live
         superuser,
         totp,
         theme,
+        locale,
         *_,
     ) = rows[0]
     now = utcnow()
@@ -159,7 +161,7 @@ async def load_session(db: AsyncSession, token: str, timeouts: Timeouts) -> Live
             update(AdminSession).where(AdminSession.id == record_id).values(last_seen_at=now)
         )
     name = display_name(full_name, email)
-    identity = Identity(user_id, email, name, superuser, totp is not None, theme)
+    identity = Identity(user_id, email, name, superuser, totp is not None, theme, locale)
     return LiveSession(record_id, identity, grants_of(superuser, (row[-2:] for row in rows)))
 
 

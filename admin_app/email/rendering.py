@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from babel.support import NullTranslations
 from jinja2 import (
     Environment,
     FileSystemLoader,
@@ -41,15 +42,23 @@ class Rendered:
 
 @cache
 def environment() -> Environment:
-    """The email template environment: HTML autoescaped, plain text not."""
-    return Environment(
+    """The email template environment: HTML autoescaped, plain text not.
+
+    Emails are in English: the outbox does not yet know the language of whoever reads
+    them (a message sent during a request is often for someone else). Their strings are
+    marked (`_()`) so that knowing it is all a translated email would take."""
+    env = Environment(
         loader=FileSystemLoader(EMAIL_TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    english = NullTranslations()
+    env.install_gettext_callables(english.gettext, english.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    return env
 
 
 def kinds() -> list[str]:

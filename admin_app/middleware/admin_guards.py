@@ -11,7 +11,9 @@ checks in the same order with the same cookies, state and answers, without those
 - `CSRFMiddleware`: the signed double-submit cookie. Unsafe methods must send the
   token in `X-CSRFToken` or the `csrftoken` form field; the body read to find it is
   replayed to the app.
-- `LoginMiddleware`: the provider's `authenticate()`; anonymous requests reach only
+- `LoginMiddleware`: the provider's `authenticate()`, then the request's language (the
+  account's, else the browser's: `admin_app.languages.apply_locale`, in place of
+  starlette-admin's cookie-or-header `LocaleMiddleware`); anonymous requests reach only
   the allowed routes (login, static, `@login_not_required`), others go to the login
   page. The admin's static files need no login (and so no database query), and a
   `gate` given at wiring time may turn a signed-in request away (with `REQUIRE_2FA`,
@@ -41,6 +43,7 @@ from starlette_admin.i18n import TimezoneConfig, set_database_timezone, set_time
 from starlette_admin.security.csrf import CSRFMiddleware as StockCSRFMiddleware
 
 from admin_app.admin.compat import is_login_exempt
+from admin_app.languages import apply_locale
 from admin_app.middleware.limits import FORM_FIELDS, read_body, replay
 
 if TYPE_CHECKING:
@@ -237,6 +240,7 @@ class LoginMiddleware:
             await self.app(scope, receive, send)
             return
         user = await self.provider.authenticate(request)
+        apply_locale(request)
         if user is not None:
             if not isinstance(user, AdminUser):
                 raise TypeError(f"authenticate() must return an AdminUser, not {type(user)}")

@@ -51,6 +51,10 @@ class AdminUser(Versioned, Base):
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     theme: Mapped[str] = mapped_column(String(8), default="auto", server_default="auto")
     """One of `THEMES`: the admin's colours, wherever this account signs in."""
+    locale: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    """The admin's language, wherever this account signs in: a code of
+    `admin_app.languages.LANGUAGES` (another, from a language since removed, reads as
+    English)."""
 
     roles: Mapped[list[Role]] = relationship(secondary=admin_user_role, back_populates="users")
 

@@ -70,7 +70,8 @@ def test_search_sort_and_filter(seeded, admin_client):
     assert len(set(re.findall(r"/admin/product/detail\?pk=(\d+)", found))) == 1, "only the match"
     ordered = admin_client.get("/admin/product/list", params={"sort": "price__asc"}).text
     prices = [
-        float(p) for p in re.findall(r'<td data-column="price"><span[^>]*>([\d.]+)<', ordered)
+        float(p.replace(",", ""))
+        for p in re.findall(r'<td data-column="price"><span[^>]*>€([\d,]+\.\d\d)<', ordered)
     ]
     assert prices and prices == sorted(prices)
     inactive = admin_client.get("/admin/product/list", params={"filter": "is_active__is_false"})

@@ -92,16 +92,6 @@ class ListPage:
     next_url: str | None
     last_url: str | None
 
-    @property
-    def summary(self) -> str:
-        """ "Showing 26 to 50 of 1,234 entries", or as much of it as is known."""
-        if not self.items:
-            return "No entries" if self.total.exact else f"No entries here ({self.total} in all)"
-        if self.start is None:
-            return f"Showing {len(self.items):,} of {self.total} entries"
-        end = self.start + len(self.items) - 1
-        return f"Showing {self.start:,} to {end:,} of {self.total} entries"
-
 
 _FIRST = Position()
 

@@ -12,6 +12,7 @@ from typing import Any
 from starlette_admin.i18n import gettext
 
 from admin_app.admin.field_markup import esc
+from admin_app.admin.list_words import summary_text
 from admin_app.admin.lists.query import ListPage
 
 
@@ -48,7 +49,7 @@ def banner_html(page: ListPage, shown: int, alert_class: str) -> str:
 
 def summary_html(page: ListPage) -> str:
     """ "Showing 1 to 25 of about 1,000,000 entries"."""
-    return f'<p class="m-0 text-muted" data-app-hook="list-summary">{esc(page.summary)}</p>'
+    return f'<p class="m-0 text-muted" data-app-hook="list-summary">{esc(summary_text(page))}</p>'
 
 
 def pagination_html(page: ListPage, icon: Any) -> str:

@@ -19,6 +19,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette_admin.flash import flash
+from starlette_admin.i18n import gettext
 
 from admin_app.admin.lists.query import ListingMixin
 from admin_app.admin.saved_views import store
@@ -52,7 +53,11 @@ async def _open(
     if raw.isdigit() and len(raw) < 10:
         found = await store.find_visible(get_session(request), user_id, str(view.key), int(raw))
     if found is None:
-        flash(request, "That saved view does not exist, or is not shared with you.", "warning")
+        flash(
+            request,
+            gettext("That saved view does not exist, or is not shared with you."),
+            "warning",
+        )
         return _redirect(request, {"view": PLAIN})
     return None if has_state(params) else expanded(request, view, found)
 

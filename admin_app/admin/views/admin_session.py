@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette_admin import HasOne, StringField
 from starlette_admin.actions import ActionSelection, action, row_action
 from starlette_admin.flash import flash
+from starlette_admin.i18n import gettext
 
 from admin_app.admin.base import AppModelView
 from admin_app.admin.devices import device_name
@@ -65,7 +66,7 @@ class AdminSessionView(AppModelView):
         record = await self.find_by_pk(request, pk)
         if record is not None and record.revoked_at is None:
             await self._end(request, record)
-        flash(request, "The session was ended.", "success")
+        flash(request, gettext("The session was ended."), "success")
 
     @action(
         name="revoke",
@@ -78,4 +79,4 @@ class AdminSessionView(AppModelView):
         live = [r for r in records if r.revoked_at is None]
         for record in live:
             await self._end(request, record)
-        flash(request, f"{len(live)} session(s) ended.", "success")
+        flash(request, gettext("%(count)s session(s) ended.") % {"count": len(live)}, "success")

@@ -14,6 +14,7 @@ from starlette_admin.exceptions import ActionFailed, FormValidationError
 from starlette_admin.fields import PasswordField
 from starlette_admin.flash import flash
 from starlette_admin.helpers import on_commit
+from starlette_admin.i18n import gettext
 
 from admin_app.admin import compat
 from admin_app.admin.base import AppModelView
@@ -130,7 +131,7 @@ class AdminUserView(AppModelView):
                 {"password": "Enter a password, or choose to send an invitation."}
             )
         if data.get("password") != data.get("password_confirm"):
-            raise FormValidationError({"password_confirm": "The two passwords differ."})
+            raise FormValidationError({"password_confirm": gettext("The two passwords differ.")})
         try:
             user = await create_user(
                 session=get_session(request),
@@ -194,7 +195,9 @@ class AdminUserView(AppModelView):
         me = current_identity(request)
         if me is not None and obj.id == me.id:
             if not obj.is_active:
-                raise FormValidationError({"is_active": "You cannot deactivate your own account."})
+                raise FormValidationError(
+                    {"is_active": gettext("You cannot deactivate your own account.")}
+                )
             if me.is_superuser and not obj.is_superuser:
                 raise FormValidationError(
                     {"is_superuser": "You cannot take superuser status from yourself."}
@@ -256,7 +259,7 @@ class AdminUserView(AppModelView):
     async def before_delete(self, request: Request, obj: Any) -> None:
         me = current_identity(request)
         if me is not None and obj.id == me.id:
-            raise ActionFailed("You cannot delete your own account.")
+            raise ActionFailed(gettext("You cannot delete your own account."))
 
     @row_action(
         name="set_password",
@@ -279,10 +282,10 @@ class AdminUserView(AppModelView):
         form = await request.form()
         password = str(form.get("new_password") or "")
         if password != str(form.get("new_password_confirm") or ""):
-            raise ActionFailed("The two passwords differ.")
+            raise ActionFailed(gettext("The two passwords differ."))
         user = await self.find_by_pk(request, pk)
         if user is None:
-            raise ActionFailed("This account no longer exists.")
+            raise ActionFailed(gettext("This account no longer exists."))
         keep = getattr(request.state, "admin_session_id", None)
         try:
             await set_password(
@@ -297,7 +300,11 @@ class AdminUserView(AppModelView):
             raise ActionFailed(str(error)) from None
         notice = await password_changed(get_session(request), get_settings(request), user, request)
         deliver_after_commit(request, notice)
-        flash(request, f"The password of {user.email} was changed.", "success")
+        flash(
+            request,
+            gettext("The password of %(email)s was changed.") % {"email": user.email},
+            "success",
+        )
 
     @row_action(
         name="reset_2fa",
@@ -310,7 +317,7 @@ class AdminUserView(AppModelView):
         """For a user who lost their phone and codes: off, codes gone, sessions ended, logged."""
         user = await self.find_by_pk(request, pk)
         if user is None:
-            raise ActionFailed("This account no longer exists.")
+            raise ActionFailed(gettext("This account no longer exists."))
         db = get_session(request)
         await totp.disable(db, user)
         ended = await revoke_user_sessions(db, user.id)

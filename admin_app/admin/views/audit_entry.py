@@ -15,6 +15,7 @@ from starlette_admin.exceptions import ActionFailed
 from starlette_admin.fields import BaseField
 from starlette_admin.flash import flash
 from starlette_admin.helpers import on_commit
+from starlette_admin.i18n import gettext
 
 from admin_app.admin.approvals import AUDIT_ACTIONS
 from admin_app.admin.base import AppModelView
@@ -164,7 +165,7 @@ class AuditEntryView(AppModelView):
             obj = await revert(get_session(request), entry)
         except RevertError as error:
             raise ActionFailed(str(error)) from None
-        flash(request, f"Reverted: {obj}", "success")
+        flash(request, gettext("Reverted: %(record)s") % {"record": obj}, "success")
 
     async def _revert_set(self, request: Request, entry: AuditEntry) -> None:
         """Undo a whole save (an order with its lines), or nothing."""
@@ -174,7 +175,11 @@ class AuditEntryView(AppModelView):
             count = await revert_change_set(get_session(request), entry)
         except RevertError as error:
             raise ActionFailed(str(error)) from None
-        flash(request, f"Reverted the whole save: {count} change(s) undone.", "success")
+        flash(
+            request,
+            gettext("Reverted the whole save: %(count)s change(s) undone.") % {"count": count},
+            "success",
+        )
 
     def _reachable(self, request: Request, entry: AuditEntry) -> Select[Any] | None:
         """The keys of the rows of the entry's table the user may change; None for all."""
