@@ -37,6 +37,7 @@ from admin_app.admin.fields import PermissionMatrixField
 from admin_app.admin.header_filters import header_filter
 from admin_app.admin.import_pages import ImportPages
 from admin_app.admin.importing import all_or_nothing
+from admin_app.admin.labels import Label, name_in_languages
 from admin_app.admin.lists.routes import ListRoutes
 from admin_app.admin.media_access import media_endpoint
 from admin_app.admin.page_script import PageScript
@@ -295,6 +296,7 @@ def _plain_asgi(middleware: Middleware, secret_keys: list[str]) -> Middleware:
 def build_admin(settings: Settings, registry: Iterable[type[AppModelView]] = REGISTRY) -> AppAdmin:
     """The admin site with every registered view, grouped in the menu by `menu_group`."""
     views = [view_class() for view_class in registry]
+    name_in_languages(views)
     _fill_permission_catalogs(views)
     relations.resolve(views)
     relation_filters.install(views)
@@ -366,7 +368,9 @@ def _menu(views: list[AppModelView]) -> list[BaseView]:
         if group is None:
             entries.extend(members)
         else:
-            entries.append(DropDown(group, views=list(members), icon=_GROUP_ICONS.get(group)))
+            entries.append(
+                DropDown(Label(group), views=list(members), icon=_GROUP_ICONS.get(group))
+            )
     return entries
 
 

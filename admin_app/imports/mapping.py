@@ -73,19 +73,22 @@ def key_fields(view: AppModelView) -> list[str]:
 
 
 def _plain(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", text.lower())
+    """`text` without case, spaces or punctuation; letters of any script stay. (A label
+    is a `str` whose methods read it as written, in English: `str(label)` translates.)"""
+    return re.sub(r"[\W_]+", "", text.casefold())
 
 
 def suggest(headers: Sequence[str], fields: Mapping[str, BaseField]) -> dict[str, str]:
-    """File column -> field, for every column named like a field (its name or label,
-    ignoring case, spaces and punctuation)."""
+    """File column -> field, for every column named like a field (its name, or its label
+    as written or in the user's language, ignoring case, spaces and punctuation)."""
     names: dict[str, str] = {}
     for name, field in fields.items():
-        names.setdefault(_plain(name), name)
-        names.setdefault(_plain(str(field.label or name)), name)
+        for said in (name, field.label or name, str(field.label or name)):
+            if plain := _plain(said):
+                names.setdefault(plain, name)
     chosen: dict[str, str] = {}
     for header in headers:
-        match = names.get(_plain(header))
+        match = names.get(_plain(header)) if _plain(header) else None
         if match is not None and match not in chosen.values():
             chosen[header] = match
     return chosen
