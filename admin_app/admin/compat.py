@@ -192,6 +192,11 @@ def pk_column(view: ModelView) -> Any:
     return view._pk_column
 
 
+def action_specs(view: BaseModelView) -> dict[str, dict[str, Any]]:
+    """The view's batch actions by name, as declared (`text`, `confirmation`, ...)."""
+    return view._actions
+
+
 def row_action_specs(view: BaseModelView) -> dict[str, dict[str, Any]]:
     """The view's row actions by name, as declared (`is_link`, `form`, `confirmation`, ...)."""
     return view._row_actions
@@ -553,6 +558,7 @@ READ: tuple[Pin, ...] = (
     Pin(BaseAdmin, "_model_views"),
     Pin(ModelView, "_pk_column"),
     Pin(BaseModelView, "_row_actions"),
+    Pin(BaseModelView, "_actions"),
     Pin(BaseModelView, "_inline_instances"),
     Pin(BaseModelView, "_find_foreign_view", "(key)"),
     Pin(BaseModelView, "_all_fields"),

@@ -1,8 +1,9 @@
 """The names the code gives (a model's, a field's, a choice's, a menu group's), shown in
 the request's language.
 
-A developer writes `label = "Orders"` or lets starlette-admin name a field after its
-column ("Placed at"); nobody wraps those in `_()`. `name_in_languages` turns each into a
+A developer writes `label = "Orders"`, a field's `help_text` or an action's `text` and
+`confirmation`, or lets starlette-admin name a field after its column ("Placed at");
+nobody wraps those in `_()`. `name_in_languages` turns each into a
 `Label` when the admin is built: a `str` that reads translated wherever a person sees it
 (Jinja's escaping, `str()`, f-strings, `%s`), and stays what was written as a value, so it
 compares, hashes, sorts and serialises (JSON, a CSV's keys) as before and nothing keyed
@@ -25,6 +26,9 @@ from admin_app.admin import compat
 
 NAMED = ("menu_label", "display_name", "label", "name")
 """A model view's attributes that name it on the page."""
+
+SAID = ("text", "header", "confirmation", "submit_btn_text")
+"""What an action's declaration says to a person (its `form` is HTML, left as it is)."""
 
 
 class Label(str):
@@ -50,10 +54,20 @@ def _fields(view: Any) -> Iterator[BaseField]:
             yield from inline.fields
 
 
+def _actions(view: Any) -> Iterator[dict[str, Any]]:
+    """The declarations of the view's batch and row actions."""
+    if isinstance(view, BaseModelView):
+        yield from compat.action_specs(view).values()
+        yield from compat.row_action_specs(view).values()
+
+
 def names(views: Iterable[Any]) -> Iterator[str]:
     """Every name `views` show, as written: theirs, their menu groups', their fields'
-    and the labels of their fields' fixed choices."""
+    (label and help), the labels of their fields' fixed choices, and what their actions
+    say."""
     for view in views:
+        for spec in _actions(view):
+            yield from (v for key in SAID if isinstance(v := spec.get(key), str) and v)
         for attribute in NAMED:
             if isinstance(value := getattr(view, attribute, None), str) and value:
                 yield value
@@ -64,6 +78,8 @@ def names(views: Iterable[Any]) -> Iterator[str]:
         for field in _fields(view):
             if isinstance(field.label, str) and field.label:
                 yield field.label
+            if isinstance(field.help_text, str) and field.help_text:
+                yield field.help_text
             if isinstance(field, EnumField) and isinstance(field.choices, (list, tuple)):
                 yield from (label for _, label in field.choices if isinstance(label, str))
 
@@ -76,9 +92,15 @@ def name_in_languages(views: Iterable[Any]) -> None:
             for attribute in NAMED:
                 if isinstance(value := getattr(named, attribute, None), str) and value:
                     setattr(named, attribute, Label(value))
+        for spec in _actions(view):
+            for key in SAID:
+                if isinstance(value := spec.get(key), str) and value:
+                    spec[key] = Label(value)
         for field in _fields(view):
             if isinstance(field.label, str) and field.label:
                 field.label = Label(field.label)
+            if isinstance(field.help_text, str) and field.help_text:
+                field.help_text = Label(field.help_text)
             if isinstance(field, EnumField) and isinstance(field.choices, (list, tuple)):
                 field.choices = tuple(
                     (value, Label(label) if isinstance(label, str) else label)
@@ -94,4 +116,9 @@ def extract_labels(
     from admin_app.admin.registry import REGISTRY  # the whole admin: only when extracting
 
     for name in sorted(set(names(view_class() for view_class in REGISTRY))):
-        yield 1, None, name, ["A name from the code: a model, a field, a choice or a menu."]
+        yield (
+            1,
+            None,
+            name,
+            ["Said by the code: a model, field, choice, menu group or action (labels.py)."],
+        )

@@ -166,7 +166,7 @@ class RowRenderer:
         self.fields = fields
         self.admin = compat.admin_of(view)
         self._detail_bases: dict[str, str] = memo.setdefault("detail_bases", {})
-        self._actions: dict[tuple[Any, ...], str] = memo.setdefault("actions", {})
+        self._kept_actions: dict[tuple[Any, ...], str] = memo.setdefault("actions", {})
         # Kept row actions hold a placeholder for `_origin=…`, filled in once per request.
         self._origin_placeholder: str = memo.setdefault("origin", f"origin{secrets.token_hex(8)}")
         self.origin = origin_param(request)
@@ -315,11 +315,11 @@ class RowRenderer:
             obj = self._objects.get(getattr(row, str(self.view.pk_attr)), row)
             actions = await self.view.get_row_actions_for_obj(self.request, obj)
             return self._render_actions(actions, pk)
-        kept = self._actions.get(("same",))
+        kept = self._kept_actions.get(("same",))
         if kept is None:
             actions = await self.view.get_row_actions_for_obj(self.request, row)
             rendered = self._render_actions(actions, KEY_PLACEHOLDER)
-            kept = self._actions[("same",)] = rendered.replace(
+            kept = self._kept_actions[("same",)] = rendered.replace(
                 self.origin, self._origin_placeholder
             )
         return kept.replace(self._origin_placeholder, self.origin).replace(KEY_PLACEHOLDER, pk)
