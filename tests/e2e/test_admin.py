@@ -74,14 +74,14 @@ def _find_and_edit_product(page: Page, shots: Screenshots) -> None:
     found = search(page, SKU)
     expect(found).to_have_count(1)
     expect(found.first).to_contain_text(NAME)
-    expect(found.first.get_by_role("cell", name="12.50", exact=True)).to_be_visible()
+    expect(found.first.get_by_role("cell", name="€12.50", exact=True)).to_be_visible()
     expect(found.first).to_contain_text("Tea")
     shots.take(page, "found by search")
 
     with next_page(page):
         found.first.get_by_role("link", name="View").click()
     expect(detail(page, "Name")).to_have_text(NAME)
-    expect(detail(page, "Price")).to_have_text("12.50")
+    expect(detail(page, "Price")).to_have_text("€12.50")
     expect(detail(page, "Category")).to_have_text("Tea")
     expect(detail(page, "Tags").get_by_role("link")).to_have_text(["new", "gift"])
     shots.take(page, "detail")
@@ -94,14 +94,14 @@ def _find_and_edit_product(page: Page, shots: Screenshots) -> None:
     with next_page(page):
         page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text(f'"{NAME} ({SKU})" was changed')
-    expect(detail(page, "Price")).to_have_text("14.75")
+    expect(detail(page, "Price")).to_have_text("€14.75")
     shots.take(page, "edited")
 
 
 def _delete_product(page: Page, shots: Screenshots) -> None:
     open_link(page, "Products")
     found = search(page, SKU)
-    expect(found.first.get_by_role("cell", name="14.75", exact=True)).to_be_visible()
+    expect(found.first.get_by_role("cell", name="€14.75", exact=True)).to_be_visible()
     with next_page(page):
         found.first.get_by_role("link", name="Delete").click()
     expect(page.get_by_role("heading", name="Delete this product?")).to_be_visible()
