@@ -11,6 +11,7 @@ from starlette_admin.routing import route
 
 from admin_app.admin.api_token_pages import ApiTokenPages
 from admin_app.admin.devices import device_name
+from admin_app.admin.labels import N_
 from admin_app.admin.theme import THEME_LABELS, parse_theme
 from admin_app.audit.events import record_event
 from admin_app.auth import throttle, totp
@@ -31,7 +32,10 @@ class AccountView(ApiTokenPages):
 
     def __init__(self) -> None:
         super().__init__(
-            menu_label="My account", icon="fa fa-user-gear", path="/account", route_name="account"
+            menu_label=N_("My account"),
+            icon="fa fa-user-gear",
+            path="/account",
+            route_name="account",
         )
 
     @route("")

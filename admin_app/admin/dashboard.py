@@ -24,6 +24,7 @@ from starlette_admin.widgets import (
 )
 
 from admin_app.admin.base import AppModelView
+from admin_app.admin.labels import N_
 from admin_app.db import utcnow
 from admin_app.models import Order
 from admin_app.state import get_session
@@ -39,7 +40,7 @@ class DashboardView(CustomView):
     """Counts for every model the user may see, then the 30-day order chart."""
 
     def __init__(self, views: Sequence[AppModelView]) -> None:
-        super().__init__(menu_label="Dashboard", icon="fa fa-gauge", path="/", add_to_menu=True)
+        super().__init__(menu_label=N_("Dashboard"), icon="fa fa-gauge", path="/", add_to_menu=True)
         self.model_views = views
         self.widget = self.build
 

@@ -122,3 +122,9 @@ def extract_labels(
             name,
             ["Said by the code: a model, field, choice, menu group or action (labels.py)."],
         )
+
+
+def N_(text: str) -> Label:
+    """`text`, a name given in code outside the registry (a page's menu entry), as a
+    `Label` marked for translation."""
+    return Label(text)

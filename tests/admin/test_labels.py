@@ -56,10 +56,10 @@ def test_a_label_reads_translated_and_stays_what_was_written_as_a_value():
 @pytest.mark.parametrize(
     ("code", "words"),
     [
-        ("en", ["Orders", "Placed at", "Shipped", "Sales"]),
-        ("fr", ["Commandes", "Passée le", "Expédiée", "Ventes"]),
-        ("de", ["Bestellungen", "Aufgegeben am", "Versandt", "Vertrieb"]),
-        ("ar", ["الطلبات", "تاريخ الطلب", "تم الشحن", "المبيعات"]),
+        ("en", ["Orders", "Placed at", "Shipped", "Sales", "Dashboard"]),
+        ("fr", ["Commandes", "Passée le", "Expédiée", "Ventes", "Tableau de bord"]),
+        ("de", ["Bestellungen", "Aufgegeben am", "Versandt", "Vertrieb", "Übersicht"]),
+        ("ar", ["الطلبات", "تاريخ الطلب", "تم الشحن", "المبيعات", "لوحة المعلومات"]),
     ],
 )
 def test_the_order_list_names_its_model_columns_and_choices_in_the_accounts_language(
