@@ -100,7 +100,9 @@ def test_a_list_url_is_new_each_time_and_within_the_numbered_pages(
     assert figure.not_ok == {}, f"every answer was a 200: {figure.not_ok}"
     searches = sum(1 for p in paths if "q=" in p)
     assert 0.1 < searches / len(paths) < 0.4, f"about one in four searches: {searches}/{len(paths)}"
-    assert len(set(paths)) > 0.95 * len(paths), "the URLs repeat: not a new URL each time"
+    # Drawn at random from about a thousand page and sort pairs, a few of 70 repeat by
+    # chance (4 did once, failing a 0.95 bar); a URL kept the same would give one.
+    assert len(set(paths)) > 0.8 * len(paths), "the URLs repeat: not a new URL each time"
 
     first_run = _openings(seen.requests)
     seen.requests.clear()
