@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import subprocess
 from datetime import datetime
@@ -215,3 +216,13 @@ def local(moment: datetime, zone: ZoneInfo) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo("UTC"))
     return str(dates.format_datetime(moment, "medium", zone, "en"))
+
+
+def html_attributes(page: str, *names: str) -> tuple[str, ...]:
+    """The values of the attributes `names` on a page's `<html>` element (each must be there)."""
+    tag = re.search(r"<html\b[^>]*>", page)
+    assert tag, "the page has no <html> element"
+    found = [re.search(rf'\b{name}="([\w-]+)"', tag.group(0)) for name in names]
+    missing = [name for name, match in zip(names, found, strict=True) if match is None]
+    assert not missing, f"the <html> element has no {missing}: {tag.group(0)}"
+    return tuple(match.group(1) for match in found if match is not None)

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from admin_app.languages import CATALOGUES, LANGUAGES, accepted, language
 from admin_app.main import create_app
-from tests.helpers import create_admin, fetch, give_role, login, post_form
+from tests.helpers import create_admin, fetch, give_role, html_attributes, login, post_form
 
 PAGES = (
     "/admin/",
@@ -31,17 +31,11 @@ last four served from kept chromes)."""
 LOG_OUT = {"en": "Logout", "fr": "Se déconnecter", "de": "Abmelden", "ar": "تسجيل الخروج"}
 """starlette-admin's own "Logout", in the top bar of every page, per language."""
 
-HTML_TAG = re.compile(r"<html\b[^>]*>")
-
 
 def html_lang(page: str) -> tuple[str, str]:
     """(`lang`, `dir`) of a page's `<html>` element."""
-    tag = HTML_TAG.search(page)
-    assert tag, "the page has no <html> element"
-    lang = re.search(r'\blang="([\w-]+)"', tag.group(0))
-    direction = re.search(r'\bdir="(\w+)"', tag.group(0))
-    assert lang and direction, f"the <html> element says no language or direction: {tag.group(0)}"
-    return lang.group(1), direction.group(1)
+    lang, direction = html_attributes(page, "lang", "dir")
+    return lang, direction
 
 
 def set_language(client: TestClient, locale: str, **headers: str):  # type: ignore[no-untyped-def]

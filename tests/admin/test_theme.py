@@ -11,7 +11,15 @@ import pytest
 from starlette.testclient import TestClient
 
 from admin_app.main import create_app
-from tests.helpers import CSRF_COOKIE, create_admin, csrf_token, fetch, login, post_form
+from tests.helpers import (
+    CSRF_COOKIE,
+    create_admin,
+    csrf_token,
+    fetch,
+    html_attributes,
+    login,
+    post_form,
+)
 
 PAGES = (
     "/admin/",
@@ -24,17 +32,11 @@ PAGES = (
 """A page of each kind: dashboard, My account, and a model's list, detail and forms (the
 last four served from kept chromes)."""
 
-HTML_TAG = re.compile(r"<html\b[^>]*>")
-
 
 def theme_shown(page: str) -> tuple[str, str]:
     """(`data-bs-theme`, `data-app-theme`) of a page's `<html>` element."""
-    tag = HTML_TAG.search(page)
-    assert tag, "the page has no <html> element"
-    switch = re.search(r'data-bs-theme="(\w+)"', tag.group(0))
-    choice = re.search(r'data-app-theme="(\w+)"', tag.group(0))
-    assert switch and choice, f"the <html> element names no theme: {tag.group(0)}"
-    return switch.group(1), choice.group(1)
+    switch, choice = html_attributes(page, "data-bs-theme", "data-app-theme")
+    return switch, choice
 
 
 def set_theme(client: TestClient, theme: str, **headers: str):  # type: ignore[no-untyped-def]
