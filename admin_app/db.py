@@ -48,6 +48,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from admin_app.fair_pool import FairQueuePool
 from admin_app.replicas.session import RoutingSession
 from admin_app.settings import Settings
 
@@ -383,6 +384,7 @@ def create_engine(
         event.listen(engine.sync_engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine
     options: dict[str, Any] = {
+        "poolclass": FairQueuePool,  # waiting requests are served in order
         "pool_size": settings.db_pool_size,
         # Nothing more opens under load: a process never holds more than `DB_POOL_SIZE`.
         "max_overflow": 0,
