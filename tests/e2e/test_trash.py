@@ -55,6 +55,16 @@ def _search_trash(page: Page, marker: str) -> Locator:
     return page.locator("[data-trash-pk]")
 
 
+def _trashed_by_catalogue(page: Page) -> Locator:
+    """Signed in as Catalogue (no purge), a product moved to the trash: its trash entry."""
+    page.goto("/admin/")
+    log_in(page, CATALOGUE_EMAIL, PASSWORD)
+    open_link(page, "Products")
+    move_to_trash(page, TRASH_PRODUCT)
+    open_link(page, "Open the trash")
+    return page.locator("[data-trash-pk]", has_text=TRASH_PRODUCT)
+
+
 def test_two_records_selected_in_the_trash_are_restored_then_deleted_for_good(
     new_context: Callable[..., BrowserContext], request: pytest.FixtureRequest
 ) -> None:
@@ -102,12 +112,7 @@ def test_a_role_without_purge_restores_a_selection_from_the_trash(
 ) -> None:
     page = new_context(viewport=SIZES["wide"]).new_page()
     screens = Screens(page, request)
-    page.goto("/admin/")
-    log_in(page, CATALOGUE_EMAIL, PASSWORD)
-    open_link(page, "Products")
-    move_to_trash(page, TRASH_PRODUCT)
-    open_link(page, "Open the trash")
-    entry = page.locator("[data-trash-pk]", has_text=TRASH_PRODUCT)
+    entry = _trashed_by_catalogue(page)
     entry.get_by_role("checkbox").check()
     expect(page.get_by_role("button", name="Delete selected for good")).to_have_count(0)
     screens.check("trash, selected, without purge")
@@ -175,12 +180,7 @@ def test_a_role_without_purge_restores_but_cannot_delete_for_good(
 ) -> None:
     page = new_context(viewport=SIZES["wide"]).new_page()
     screens = Screens(page, request)
-    page.goto("/admin/")
-    log_in(page, CATALOGUE_EMAIL, PASSWORD)
-    open_link(page, "Products")
-    move_to_trash(page, TRASH_PRODUCT)
-    open_link(page, "Open the trash")
-    entry = page.locator("[data-trash-pk]", has_text=TRASH_PRODUCT)
+    entry = _trashed_by_catalogue(page)
     expect(entry).to_have_count(1)
     expect(page.get_by_role("link", name="Delete for good")).to_have_count(0)
     screens.check("trash without purge")
