@@ -37,7 +37,7 @@ from admin_app.admin.fields import PermissionMatrixField
 from admin_app.admin.header_filters import header_filter
 from admin_app.admin.import_pages import ImportPages
 from admin_app.admin.importing import all_or_nothing
-from admin_app.admin.labels import Label, name_in_languages
+from admin_app.admin.labels import Label, create_label, name_in_languages
 from admin_app.admin.lists.routes import ListRoutes
 from admin_app.admin.media_access import media_endpoint
 from admin_app.admin.page_script import PageScript
@@ -143,6 +143,7 @@ class AppAdmin(
         self.templates.env.filters["local_date"] = local_date
         self.templates.env.filters["device_name"] = device_name
         self.templates.env.globals["in_frame"] = relations.in_frame
+        self.templates.env.globals["create_label"] = create_label
         self.templates.env.globals["header_filter"] = header_filter
         self.templates.env.globals["trash_undo"] = pop_undo
         compat.add_template_names(self.templates.env)

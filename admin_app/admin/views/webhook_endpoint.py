@@ -17,6 +17,7 @@ from starlette_admin import BooleanField, IntegerField, StringField, URLField
 from starlette_admin.actions import row_action
 from starlette_admin.exceptions import ActionFailed
 from starlette_admin.flash import flash
+from starlette_admin.i18n import gettext
 
 from admin_app.admin.base import AppModelView
 from admin_app.admin.fields import AwareDateTimeField, ChoiceListField
@@ -117,9 +118,9 @@ class WebhookEndpointView(AppModelView):
         """Replace the signing secret; deliveries not yet sent are signed with the new one."""
         endpoint = await self.find_by_pk(request, pk)
         if endpoint is None:
-            raise ActionFailed("This endpoint does not exist.")
+            raise ActionFailed(gettext("This endpoint does not exist."))
         endpoint.secret = seal(get_settings(request), new_secret())
         await get_session(request).flush()
-        message = "A new signing secret was made: it is shown on the endpoint's page."
+        message = gettext("A new signing secret was made: it is shown on the endpoint's page.")
         flash(request, message, "success")
         return message
