@@ -154,7 +154,7 @@ class BulkEditPages(Admin):
         values = {name: form.get(field.id) for name, field in fields.items()} if form else {}
         chosen = set(form.getlist("fields")) if form else set()
         context = {
-            "title": f"Bulk edit {view.records_label().lower()}",
+            "title": gettext("Bulk edit %(things)s") % {"things": view.records_label().lower()},
             "view": view,
             "step": "form",
             "fields": list(fields.values()),
@@ -174,7 +174,7 @@ class BulkEditPages(Admin):
         fields = offered_fields(view, request)
         labels = {n: str(fields[n].label or n) if n in fields else n for n in plan.values}
         context = {
-            "title": f"Bulk edit {view.records_label().lower()}",
+            "title": gettext("Bulk edit %(things)s") % {"things": view.records_label().lower()},
             "view": view,
             "step": "result" if state else "preview",
             "plan": plan,

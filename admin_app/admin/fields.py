@@ -21,13 +21,14 @@ from starlette_admin.fields import (
     JSONField,
     StringField,
 )
-from starlette_admin.i18n import get_database_tzinfo, gettext
+from starlette_admin.i18n import get_database_tzinfo, get_locale, gettext
 from starlette_admin.types import RequestAction
 
 from admin_app.admin.devices import device_name
 from admin_app.auth.permissions import BASE_ACTIONS
 from admin_app.languages import format_money
 from admin_app.media import ACCEPT, IMAGE_TYPES, sniff_image
+from admin_app.templating import static_url
 
 
 @dataclass
@@ -173,6 +174,18 @@ class AwareDateTimeField(DateTimeField):
         if isinstance(value, datetime):
             value = value.replace(microsecond=0)
         return await super().serialize_value(request, value)
+
+    def additional_js_links(self, request: Request) -> list[str]:
+        """The date picker's scripts; its words in a language starlette-admin has none
+        for (Arabic) from ours (`CALENDARS`), not from a link that answers 404."""
+        own = CALENDARS.get(get_locale())
+        theirs = f"/i18n/flatpickr/{get_locale()}.js"
+        links: list[str] = super().additional_js_links(request)
+        return [static_url(own) if own and theirs in link else link for link in links]
+
+
+CALENDARS = {"ar": "flatpickr-ar.js"}
+"""The date picker's words for the languages starlette-admin ships none for (static/)."""
 
 
 @dataclass

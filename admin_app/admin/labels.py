@@ -24,7 +24,16 @@ from starlette_admin.views import BaseModelView
 
 from admin_app.admin import compat
 
-NAMED = ("menu_label", "display_name", "label", "name", "create_label")
+NAMED = (
+    "menu_label",
+    "display_name",
+    "label",
+    "name",
+    "create_label",
+    "rows_title",
+    "row_noun",
+    "total_label",
+)
 """A model view's attributes that name it on the page."""
 
 SAID = ("text", "header", "confirmation", "submit_btn_text")
@@ -44,6 +53,14 @@ class Label(str):
 
     def __html__(self) -> str:
         return str(escape(str(self)))
+
+    def lower(self) -> str:
+        """The translated name in lower case: Jinja's `| lower` inside a sentence
+        ("Bulk edit %(things)s") calls this, and must not bring the English back."""
+        return str(self).lower()
+
+    def upper(self) -> str:
+        return str(self).upper()
 
 
 def _fields(view: Any) -> Iterator[BaseField]:

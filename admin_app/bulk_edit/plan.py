@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Select, inspect, select
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
+from starlette_admin.i18n import gettext
 
 from admin_app.admin import compat
 from admin_app.admin.base import AppModelView
@@ -32,6 +33,7 @@ from admin_app.admin.saved_views.opening import PLAIN
 from admin_app.admin.saved_views.state import has_state
 from admin_app.auth.identity import current_identity
 from admin_app.db import utcnow
+from admin_app.languages import format_number
 from admin_app.settings import Settings
 from admin_app.state import get_session
 
@@ -55,8 +57,10 @@ class Selection:
 
     def describe(self) -> str:
         if self.pks is not None:
-            return f"{len(self.pks):,} selected row(s)"
-        return "every row matching the list" if self.list_query.strip("?") else "every row"
+            return gettext("%(count)s selected row(s)") % {"count": format_number(len(self.pks))}
+        if self.list_query.strip("?"):
+            return gettext("every row matching the list")
+        return gettext("every row")
 
 
 @dataclass
