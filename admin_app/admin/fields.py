@@ -68,7 +68,7 @@ def _looks_like_an_image(request: Request, field: Any, value: Any, form: dict[st
         head = value.file.read(16)
         value.file.seek(0)
         if sniff_image(head) is None:
-            raise ValueError("Upload a PNG, JPEG, GIF or WebP image.")
+            raise ValueError(gettext("Upload a PNG, JPEG, GIF or WebP image."))
 
 
 @dataclass

@@ -34,9 +34,11 @@ EVENT_CHOICES = [(event, event.capitalize()) for event in EVENTS]
 def _http_url(request: Request, field: Any, value: Any, form: dict[str, Any]) -> None:
     parts = urlsplit(str(value or ""))
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("Enter an http:// or https:// address, such as https://example.com/hook.")
+        raise ValueError(
+            gettext("Enter an http:// or https:// address, such as https://example.com/hook.")
+        )
     if parts.username or parts.password:
-        raise ValueError("Leave the user name and password out of the address.")
+        raise ValueError(gettext("Leave the user name and password out of the address."))
 
 
 @dataclass
