@@ -16,6 +16,7 @@ import anyio
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, Response
+from starlette_admin.i18n import gettext
 
 IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
 ACCEPT = ",".join(IMAGE_TYPES.values())
@@ -43,10 +44,11 @@ class MediaStore:
         """Check and store an uploaded image; return its name relative to the root."""
         data = await upload.read(max_size + 1)
         if len(data) > max_size:
-            raise UploadRejectedError(f"The image is larger than {_human_size(max_size)}.")
+            said = gettext("The image is larger than %(size)s.")
+            raise UploadRejectedError(said % {"size": _human_size(max_size)})
         extension = sniff_image(data)
         if extension is None:
-            raise UploadRejectedError("Upload a PNG, JPEG, GIF or WebP image.")
+            raise UploadRejectedError(gettext("Upload a PNG, JPEG, GIF or WebP image."))
         name = f"{folder}/{secrets.token_hex(16)}.{extension}"
         target = self.path_of(name)
         await anyio.Path(target.parent).mkdir(parents=True, exist_ok=True)

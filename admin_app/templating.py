@@ -68,6 +68,11 @@ STOCK_FIXES: dict[str, dict[str, str]] = {
     # Accessibility repairs of starlette-admin 1.0.3's templates, by file under STOCK_TEMPLATES:
     # each text must occur there (tests/test_templating.py checks that it still does).
     "layout.html": {
+        # The user menu's name (an email address when the account has no name) keeps its
+        # own direction on a right-to-left page: "a.b@example.com" reads as written.
+        "<div>{{ current_user.username }}</div>": (
+            "<div><bdi>{{ current_user.username }}</bdi></div>"
+        ),
         # The page's main landmark, and the target of the skip link (templates/admin/layout.html).
         '<div class="page-wrapper">': (
             '<div class="page-wrapper" id="main-content" role="main" tabindex="-1">'
@@ -106,7 +111,13 @@ STOCK_FIXES: dict[str, dict[str, str]] = {
             "<strong data-app-detail-pk='{{ obj[pk] }}'>#{{ obj[pk] }}</strong>"
         ),
     },
+    "create.html": {
+        # Each model's own "New order" ("Nouvelle commande"), not one "New %(name)s"
+        # that cannot agree with the name's gender (admin_app/admin/labels.py).
+        '{{ _("New %(name)s", name=view.display_name) }}': "{{ create_label(view) }}",
+    },
     "list.html": {
+        '{{ _("New %(name)s", name=view.display_name) }}': "{{ create_label(view) }}",
         # The row actions' column header was empty: screen readers announced nothing.
         '<th scope="col" class="w-1"></th>': (
             '<th scope="col" class="w-1">'

@@ -1,3 +1,20 @@
+// The words a script writes on a page, in the page's language: appWord("Rows: {n}", {n: 3}).
+// The English text is the key of the page's translations (window.appWords, from
+// /admin/_api/words.js: admin_app/admin/script_words.py lists every such text); a number
+// put in a {place} is written as the page's language writes it.
+window.appNumber = function (n) {
+  var lang = document.documentElement.lang;
+  return n.toLocaleString(lang ? lang + "-u-nu-latn" : undefined);
+};
+window.appWord = function (text, values) {
+  var said = (window.appWords || {})[text] || text;
+  return said.replace(/\{(\w+)\}/g, function (place, name) {
+    var value = values ? values[name] : undefined;
+    if (value === undefined) return place;
+    return typeof value === "number" ? window.appNumber(value) : String(value);
+  });
+};
+
 // A part of a page fetched when first wanted (a list's export form, column chooser,
 // header filters and Save dialog): one request however many ask, `use` given its HTML
 // once, and asked again after a failure.
@@ -89,7 +106,7 @@ window.appFetchOnce = function (owner, url, use) {
     if (scrolls && !box.hasAttribute("tabindex")) {
       box.setAttribute("tabindex", "0");
       box.setAttribute("role", "region");
-      box.setAttribute("aria-label", "Table, scrolls sideways");
+      box.setAttribute("aria-label", window.appWord("Table, scrolls sideways"));
     } else if (!scrolls && box.getAttribute("role") === "region") {
       box.removeAttribute("tabindex");
       box.removeAttribute("role");

@@ -35,8 +35,8 @@
       return;
     }
     draw(state.done, state.total);
-    text.textContent = "Working: " + state.done.toLocaleString() + " of " +
-      state.total.toLocaleString() + " row(s) done.";
+    text.textContent = window.appWord("Working: {done} of {total} rows done.",
+      { done: state.done, total: state.total });
   }
   draw(Number(bar.dataset.done), Number(bar.dataset.total));
   if (result.dataset.status !== "running") return;

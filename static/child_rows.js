@@ -16,7 +16,7 @@
     var status = section.querySelector("[data-child-rows-status]");
     var totalOf = (section.dataset.totalOf || "").split(" ").filter(Boolean);
     var hintTo = section.dataset.hintTo || "";
-    var noun = section.dataset.noun || "Row";
+    var noun = section.dataset.noun || window.appWord("Row");
     var next = 0;
 
     function rows() {
@@ -44,8 +44,10 @@
         label.textContent = label.textContent.replace(/\s*\d*$/, " " + number);
       });
       row.querySelectorAll("[data-child-row-up], [data-child-row-down]").forEach(function (button) {
-        var way = button.hasAttribute("data-child-row-up") ? "up" : "down";
-        button.setAttribute("aria-label", "Move " + noun.toLowerCase() + " " + number + " " + way);
+        var values = { thing: noun.toLowerCase(), n: number };
+        var up = button.hasAttribute("data-child-row-up");
+        button.setAttribute("aria-label", up ? window.appWord("Move {thing} {n} up", values) :
+          window.appWord("Move {thing} {n} down", values));
       });
     }
 
@@ -140,7 +142,8 @@
       var edge = up ? !row.previousElementSibling : !row.nextElementSibling;
       if (edge) button = row.querySelector(up ? "[data-child-row-down]" : "[data-child-row-up]");
       if (button) button.focus();
-      announce(noun + " moved to place " + place + " of " + rows().length + ".");
+      announce(window.appWord("{thing} moved to place {n} of {total}.",
+        { thing: noun, n: place, total: rows().length }));
     }
 
     rows().forEach(function (row) {
@@ -162,7 +165,7 @@
       recount();
       var first = row.querySelector("[data-field] select, [data-field] input:not([type=hidden])");
       if (first) first.focus();
-      announce(noun + " " + rows().length + " added.");
+      announce(window.appWord("{thing} {n} added.", { thing: noun, n: rows().length }));
     });
 
     body.addEventListener("focusin", function (event) {
@@ -177,7 +180,8 @@
       var row = target.closest("[data-child-row]");
       if (target.matches("[data-child-row-remove]")) {
         row.classList.toggle("child-row-removed", target.checked);
-        announce(noun + (target.checked ? " will be removed when you save." : " kept."));
+        announce(window.appWord(target.checked ? "{thing} will be removed when you save." : "{thing} kept.",
+          { thing: noun }));
       }
       if (target.matches("[data-child-choices]") && hintTo) {
         var to = fieldInput(row, hintTo);

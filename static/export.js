@@ -37,7 +37,7 @@
       event.preventDefault();
       event.stopImmediatePropagation();
       loadForm().then(function () { button.click(); }, function () {
-        announce("The export dialog could not be opened; reload the page and try again.",
+        announce(window.appWord("The export dialog could not be opened; reload the page and try again."),
           "danger");
       });
     }, true);
@@ -72,8 +72,8 @@
   }
 
   function formatBytes(n) {
-    if (n < 1024 * 1024) return Math.max(1, Math.round(n / 1024)) + " KB";
-    return (n / (1024 * 1024)).toFixed(1) + " MB";
+    if (n < 1024 * 1024) return window.appWord("{n} KB", { n: Math.max(1, Math.round(n / 1024)) });
+    return window.appWord("{n} MB", { n: Math.round(n / (1024 * 102.4)) / 10 });
   }
 
   function Progress(form) {
@@ -93,15 +93,15 @@
     this.bar.classList.add(ok ? "bg-success" : "bg-danger");
     if (ok) this.bar.style.width = "100%";
     this.status.textContent = text;
-    this.cancel.textContent = "Close";
+    this.cancel.textContent = window.appWord("Close");
   };
   // Back to how the dialog first showed it: hidden, empty, cancellable.
   Progress.prototype.reset = function () {
     this.box.classList.add("d-none");
     this.bar.classList.remove("bg-success", "bg-danger");
     this.bar.classList.add("progress-bar-animated", "progress-bar-striped");
-    this.show(0, "Starting…");
-    this.cancel.textContent = "Cancel";
+    this.show(0, window.appWord("Starting…"));
+    this.cancel.textContent = window.appWord("Cancel");
   };
 
   function closeDialog(form) {
@@ -121,7 +121,7 @@
 
   async function readAll(response, progress, isCsv) {
     var expected = parseInt(response.headers.get("X-Export-Rows") || "0", 10);
-    var about = response.headers.get("X-Export-Rows-Estimated") === "1" ? "about " : "";
+    var about = response.headers.get("X-Export-Rows-Estimated") === "1";
     var reader = response.body.getReader();
     var parts = [], pending = [], pendingBytes = 0, bytes = 0, lines = 0;
     for (;;) {
@@ -140,16 +140,16 @@
         for (var i = 0; i < chunk.length; i++) if (chunk[i] === 10) lines++;
         var rows = Math.max(0, lines - 1);
         var percent = expected ? Math.min(99, (100 * rows) / expected) : 50;
-        progress.show(percent, rows.toLocaleString() + " of " + about +
-          expected.toLocaleString() + " rows");
+        progress.show(percent, window.appWord(about ? "{done} of about {total} rows" : "{done} of {total} rows",
+          { done: rows, total: expected }));
       } else {
-        progress.show(50, formatBytes(bytes) + " received (" + about +
-          expected.toLocaleString() + " rows)");
+        progress.show(50, window.appWord(about ? "{size} received (about {total} rows)" : "{size} received ({total} rows)",
+          { size: formatBytes(bytes), total: expected }));
       }
     }
     parts.push(new Blob(pending));
     return { blob: new Blob(parts, { type: response.headers.get("Content-Type") || "" }),
-             rows: isCsv ? Math.max(0, lines - 1) : expected, about: isCsv ? "" : about };
+             rows: isCsv ? Math.max(0, lines - 1) : expected, about: !isCsv && about };
   }
 
   function save(blob, filename) {
@@ -179,7 +179,7 @@
       closeDialog(form);
     };
     submit.disabled = true;
-    progress.show(0, "Starting…");
+    progress.show(0, window.appWord("Starting…"));
     var format = (form.querySelector('[name="format"]') || {}).value || "csv";
     try {
       var response = await fetch(form.dataset.appActionUrl + "?" + query.toString(), {
@@ -191,7 +191,7 @@
       var disposition = response.headers.get("Content-Disposition") || "";
       if (!response.ok || disposition.indexOf("attachment") !== 0) {
         // A refused export answers with the list page and a message on it.
-        progress.finish(false, "The export could not be made.");
+        progress.finish(false, window.appWord("The export could not be made."));
         window.location.reload();
         return;
       }
@@ -199,16 +199,18 @@
       var filename = filenameOf(response, "export." + format);
       save(result.blob, filename);
       done = true;
-      progress.finish(true, "Done: " + result.rows.toLocaleString() + " rows, " +
-        formatBytes(result.blob.size) + ".");
+      progress.finish(true, window.appWord("Done: {n} rows, {size}.",
+        { n: result.rows, size: formatBytes(result.blob.size) }));
       closeDialog(form);
       progress.reset();
-      announce("Exported " + result.about + result.rows.toLocaleString() + " rows to " +
-        filename + " (" + formatBytes(result.blob.size) + ").");
+      announce(window.appWord(result.about ? "Exported about {n} rows to {file} ({size})." :
+        "Exported {n} rows to {file} ({size}).",
+        { n: result.rows, file: filename, size: formatBytes(result.blob.size) }));
     } catch (error) {
       done = true;
-      progress.finish(false, error.name === "AbortError" ? "Cancelled." :
-        "The export stopped before the end; nothing was saved.");
+      var cancelled = error.name === "AbortError";
+      progress.finish(false, cancelled ? window.appWord("Cancelled.") :
+        window.appWord("The export stopped before the end; nothing was saved."));
     } finally {
       submit.disabled = false;
     }

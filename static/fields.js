@@ -80,10 +80,10 @@
       container.setAttribute("aria-labelledby", labelId(label));
     }
     container.querySelectorAll(".jsoneditor-search input:not([aria-label])").forEach(function (box) {
-      box.setAttribute("aria-label", "Search in " + name);
+      box.setAttribute("aria-label", window.appWord("Search in {name}", { name: name }));
     });
     container.querySelectorAll("button.jsoneditor-refresh:not([aria-label])").forEach(function (button) {
-      button.setAttribute("aria-label", "Search");
+      button.setAttribute("aria-label", window.appWord("Search"));
     });
     container.querySelectorAll("table:not([role])").forEach(function (table) {
       table.setAttribute("role", "presentation");

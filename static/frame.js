@@ -45,7 +45,7 @@
     var here = new URL(window.location.href);
     var back = inDialog && here.searchParams.get("_origin");
     target.searchParams.set("_origin", back || here.pathname + here.search);
-    var label = "Edit #" + target.searchParams.get("pk");
+    var label = window.appWord("Edit #{id}", { id: target.searchParams.get("pk") });
     open(target.href, label, frame);
     return true;
   }

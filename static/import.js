@@ -26,7 +26,8 @@
 
   function one(selector) { return root.querySelector(selector); }
   function all(selector) { return Array.prototype.slice.call(root.querySelectorAll(selector)); }
-  function number(n) { return Number(n || 0).toLocaleString(); }
+  function number(n) { return window.appNumber(Number(n || 0)); }
+  var word = window.appWord;
 
   function csrfToken() {
     var match = document.cookie.match(/(?:^|;\s*)starlette_admin_csrftoken=([^;]*)/);
@@ -102,16 +103,16 @@
     job = next;
     var step = RUNNING[job.status] || STEPS[job.status] || "mapping";
     if (step === "checking") {
-      one("[data-import-checking-text]").textContent = number(job.rows_done) + " rows checked so far…";
+      one("[data-import-checking-text]").textContent = word("Rows checked so far: {n}", { n: number(job.rows_done) });
     } else if (step === "result") {
       renderResult();
     } else if (step === "applying") {
       renderProgress();
     } else if (step === "done") {
-      one("[data-import-done-text]").textContent = number(job.rows_done) + " rows imported from " +
-        job.file + " (" + number(job.new) + " new, " + number(job.updated) + " updated).";
+      one("[data-import-done-text]").textContent = word("{n} rows imported from {file} ({new} new, {updated} updated).",
+        { n: number(job.rows_done), file: job.file, "new": number(job.new), updated: number(job.updated) });
     } else if (step === "failed") {
-      one("[data-import-failed-text]").textContent = job.error || "The import stopped.";
+      one("[data-import-failed-text]").textContent = job.error || word("The import stopped.");
     }
     if (before !== job.status) moveTo(step); else show(step);
     if (RUNNING[job.status]) schedulePoll(); else stopPolling();
@@ -128,14 +129,15 @@
     var writes = job.new + job.updated;
     apply.disabled = Boolean(job.errors) || !writes;
     if (job.errors) {
-      one("[data-import-errors-text]").textContent = number(job.errors) + " row(s) have errors, so " +
-        "nothing can be imported yet: fix them in the file and upload it again, or change the mapping.";
+      one("[data-import-errors-text]").textContent = word(
+        "Rows with errors: {n}. Nothing can be imported yet: fix them in the file and upload it again, or change the mapping.",
+        { n: number(job.errors) });
       fillErrors(job.first_errors || []);
       one("[data-import-errors-link]").setAttribute("href", jobUrl("/errors.csv"));
       hint.textContent = "";
     } else {
-      hint.textContent = writes ? number(writes) + " rows will be written, all of them or none." :
-        "The file changes nothing: every row is already there as it is.";
+      hint.textContent = writes ? word("Rows to write: {n}, all of them or none.", { n: number(writes) }) :
+        word("The file changes nothing: every row is already there as it is.");
     }
   }
 
@@ -155,9 +157,9 @@
   }
 
   function duration(seconds) {
-    if (seconds < 60) return "about " + Math.max(1, Math.round(seconds)) + " s";
-    if (seconds < 3600) return "about " + Math.round(seconds / 60) + " min";
-    return "about " + (seconds / 3600).toFixed(1) + " h";
+    if (seconds < 60) return word("about {n} s", { n: Math.max(1, Math.round(seconds)) });
+    if (seconds < 3600) return word("about {n} min", { n: Math.round(seconds / 60) });
+    return word("about {n} h", { n: Math.round(seconds / 360) / 10 });
   }
 
   function renderProgress() {
@@ -167,12 +169,12 @@
     var bar = one("[data-import-bar]");
     bar.style.width = percent + "%";
     bar.setAttribute("aria-valuenow", String(percent));
-    one("[data-import-done]").textContent = number(done) + " of " + number(total) + " (" + percent + "%)";
+    one("[data-import-done]").textContent = word("{done} of {total} ({percent}%)", { done: done, total: total, percent: percent });
     var now = Date.now();
     if (!started) started = { at: now, done: done };
     var seconds = (now - started.at) / 1000;
     var rate = seconds > 0 ? (done - started.done) / seconds : 0;
-    one("[data-import-rate]").textContent = rate > 0 ? number(Math.round(rate)) + " rows/s" : "—";
+    one("[data-import-rate]").textContent = rate > 0 ? word("{n} rows/s", { n: Math.round(rate) }) : "—";
     one("[data-import-left]").textContent = rate > 0 ? duration((total - done) / rate) : "—";
   }
 
@@ -225,29 +227,29 @@
       var input = upload.querySelector('input[type="file"]');
       var file = input.files && input.files[0];
       if (!file) {
-        showError("file", "Choose a CSV or XLSX file first.");
+        showError("file", word("Choose a CSV or XLSX file first."));
         return;
       }
       var button = upload.querySelector('[data-import-action="upload"]');
       var status = upload.querySelector("[data-import-uploading]");
       button.disabled = true;
       status.classList.remove("d-none");
-      upload.querySelector("[data-import-uploading-text]").textContent = "Uploading " + file.name + "…";
+      upload.querySelector("[data-import-uploading-text]").textContent = word("Uploading {name}…", { name: file.name });
       var url = data.upload_url + "?name=" + encodeURIComponent(file.name);
       call("PUT", url, file, "application/octet-stream").then(function (answer) {
         if (answer.status === 201) {
           window.location.assign(data.page_url + "/" + answer.body.id);
           return;
         }
-        var fallback = answer.status === 413 ? "The file is larger than this server accepts." :
-          "The upload failed (" + answer.status + "). Try again.";
+        var fallback = answer.status === 413 ? word("The file is larger than this server accepts.") :
+          word("The upload failed ({status}). Try again.", { status: String(answer.status) });
         button.disabled = false;
         status.classList.add("d-none");
         showError("file", messageOf(answer, fallback));
       }, function () {
         button.disabled = false;
         status.classList.add("d-none");
-        showError("file", "The upload did not reach the server. Check the connection and try again.");
+        showError("file", word("The upload did not reach the server. Check the connection and try again."));
       });
     });
   }
@@ -284,7 +286,7 @@
         return;
       }
       var field = answer.body && answer.body.field;
-      showError(field === "key" || field === "mode" ? field : where, messageOf(answer, "The check could not start (" + answer.status + ")."));
+      showError(field === "key" || field === "mode" ? field : where, messageOf(answer, word("The check could not start ({status}).", { status: String(answer.status) })));
     });
   }
   if (form) {
@@ -331,7 +333,7 @@
           render(next);
         } else {
           button.disabled = false;
-          showError("action", messageOf(answer, "The import could not start (" + answer.status + ")."));
+          showError("action", messageOf(answer, word("The import could not start ({status}).", { status: String(answer.status) })));
         }
       });
     } else if (action === "retry") {

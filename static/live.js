@@ -16,6 +16,7 @@
   var openedAt = 0;
   var everConnected = false;
   var stopped = false;
+  var word = window.appWord;
   var panel = buildPanel();
 
   // The page this is: a model's list, or one record's detail or edit form.
@@ -90,27 +91,35 @@
     if (message.model !== page.model || (me && message.user.id === me.id)) return;
     if (page.kind === "list") {
       pending += message.count || message.pks.length;
-      var count = pending === 1 ? "1 new change" : pending + " new changes";
-      notice("info", count + ": ", reloadButton("refresh"));
+      var count = pending === 1 ? word("1 new change: ") : word("{n} new changes: ", { n: pending });
+      notice("info", count, reloadButton(word("refresh")));
     } else if (message.pks.indexOf(page.pk) !== -1) {
       var who = message.user.name;
       if (message.action === "deleted") {
-        var back = element("a", "fw-bold", "back to the list");
+        var back = element("a", "fw-bold", word("back to the list"));
         back.href = script.getAttribute("data-admin-root") + encodeURIComponent(page.model) + "/list";
-        notice("danger", who + " just deleted this record: ", back);
+        notice("danger", word("{name} just deleted this record: ", { name: who }), back);
       } else {
-        var label = page.kind === "edit" ? "reload (your unsaved edits will be lost)" : "reload";
-        notice("warning", who + " just changed this record: ", reloadButton(label));
+        var editing = page.kind === "edit";
+        var label = editing ? word("reload (your unsaved edits will be lost)") : word("reload");
+        notice("warning", word("{name} just changed this record: ", { name: who }), reloadButton(label));
       }
     }
   }
 
   function onResync() {
     if (page.kind === "list") {
-      notice("info", "Live updates were interrupted; changes may have been missed: ", reloadButton("refresh"));
+      notice("info", word("Live updates were interrupted; changes may have been missed: "),
+        reloadButton(word("refresh")));
     } else {
-      notice("warning", "Live updates were interrupted; this record may have changed: ", reloadButton("reload"));
+      notice("warning", word("Live updates were interrupted; this record may have changed: "),
+        reloadButton(word("reload")));
     }
+  }
+
+  // A viewer as the others see them: "Ada Lovelace (editing)".
+  function seen(viewer) {
+    return viewer.mode === "editing" ? word("{name} (editing)", { name: viewer.name }) : viewer.name;
   }
 
   function onPresence(message) {
@@ -124,13 +133,11 @@
     others.forEach(function (viewer) {
       var initials = viewer.name.split(/\s+/).map(function (w) { return w.charAt(0); }).join("").slice(0, 2);
       var avatar = element("span", "avatar avatar-xs rounded" + (viewer.mode === "editing" ? " bg-orange-lt" : " bg-blue-lt"), initials.toUpperCase());
-      avatar.title = viewer.name + (viewer.mode === "editing" ? " (editing)" : "");
+      avatar.title = seen(viewer);
       box.appendChild(avatar);
     });
-    var names = others.map(function (viewer) {
-      return viewer.name + (viewer.mode === "editing" ? " (editing)" : "");
-    });
-    box.appendChild(element("span", "", "Also on this record: " + names.join(", ")));
+    var names = others.map(seen);
+    box.appendChild(element("span", "", word("Also on this record: {names}", { names: names.join(", ") })));
   }
 
   function handle(message) {
@@ -138,7 +145,7 @@
     else if (message.type === "change") onChange(message);
     else if (message.type === "presence") onPresence(message);
     else if (message.type === "resync") onResync();
-    else if (message.type === "error") status("Live updates: " + message.detail);
+    else if (message.type === "error") status(word("Live updates: {detail}", { detail: message.detail }));
   }
 
   // The connection's state, on the panel for anyone inspecting the page (and the tests).
@@ -175,9 +182,9 @@
       panel.presence.hidden = true;
       if (stopped) return;
       if (event.code === 4401) {
-        status("Your session has ended. Sign in again to see live changes.");
+        status(word("Your session has ended. Sign in again to see live changes."));
       } else if (event.code === 1008) {
-        status("Live updates stopped: " + (event.reason || "refused by the server") + ".");
+        status(word("Live updates stopped: {reason}.", { reason: event.reason || word("refused by the server") }));
       } else {
         reconnectLater(lasted);
       }
@@ -190,7 +197,7 @@
     var delay = 250 + Math.random() * Math.min(30000, 500 * Math.pow(2, attempt));
     attempt += 1;
     panel.root.setAttribute("data-retry-in", String(Math.round(delay)));
-    if (everConnected) status("Live updates paused: reconnecting…");
+    if (everConnected) status(word("Live updates paused: reconnecting…"));
     window.setTimeout(connect, delay);
   }
 

@@ -18,6 +18,7 @@
   var asked = 0;  // the latest search's number: older answers are dropped
   var timer = null;
   var returnFocus = null;
+  var word = window.appWord;
 
   function make(tag, attrs, text) {
     var element = document.createElement(tag);
@@ -28,20 +29,20 @@
 
   // -- the palette ---------------------------------------------------------------------
 
-  var dialog = make("dialog", { "class": "app-dialog app-palette", "aria-label": "Go to or search" });
+  var dialog = make("dialog", { "class": "app-dialog app-palette", "aria-label": word("Go to or search") });
   var label = make("label", { "for": "app-palette-input", "class": "visually-hidden" },
-    "Go to a page or search records");
+    word("Go to a page or search records"));
   var input = make("input", {
     id: "app-palette-input", type: "text", role: "combobox", autocomplete: "off",
     spellcheck: "false", "aria-expanded": "false", "aria-controls": "app-palette-list",
     "aria-autocomplete": "list", "class": "form-control app-palette-input",
-    placeholder: "Go to… or search records"
+    placeholder: word("Go to… or search records")
   });
-  var listbox = make("div", { id: "app-palette-list", role: "listbox", "aria-label": "Results",
+  var listbox = make("div", { id: "app-palette-list", role: "listbox", "aria-label": word("Results"),
     "class": "app-palette-list" });
   var status = make("p", { role: "status", "class": "app-palette-status" });
   var hint = make("p", { "class": "app-palette-hint" },
-    "↑ ↓ to move · Enter to open · Esc to close · ? for shortcuts");
+    word("↑ ↓ to move · Enter to open · Esc to close · ? for shortcuts"));
   dialog.append(label, input, listbox, status, hint);
   document.body.append(dialog);
 
@@ -77,7 +78,7 @@
         return response.json();
       })
       .then(function (answer) { commands = answer.commands; render(); })
-      .catch(function () { commands = []; say("The pages could not be loaded. Try again."); });
+      .catch(function () { commands = []; say(word("The pages could not be loaded. Try again.")); });
   }
 
   function matches(text, term) {
@@ -103,7 +104,7 @@
       var items = group.results.filter(function (r) { return r.url; }).map(function (r) {
         return { label: r.label, url: r.url };
       });
-      items.push({ label: "All " + group.model + " matching “" + term + "”", url: group.list_url,
+      items.push({ label: word("All {model} matching “{term}”", { model: group.model, term: term }), url: group.list_url,
         more: true });
       return { name: group.model, items: items };
     });
@@ -131,11 +132,11 @@
     });
     input.setAttribute("aria-expanded", options.length ? "true" : "false");
     move(options.length ? 0 : -1);
-    var count = options.length + (options.length === 1 ? " result" : " results");
+    var count = word(options.length === 1 ? "1 result" : "{n} results", { n: options.length });
     if (!options.length && term.length > 0 && term.length < minLength) {
-      say("Type " + minLength + " characters or more to search records.");
+      say(word("Type {n} characters or more to search records.", { n: minLength }));
     } else {
-      say(options.length ? count : "Nothing matches.");
+      say(options.length ? count : word("Nothing matches."));
     }
   }
 
@@ -172,7 +173,7 @@
         records = answer.groups;
         render();
       })
-      .catch(function () { if (mine === asked) say("The search failed. Try again."); });
+      .catch(function () { if (mine === asked) say(word("The search failed. Try again.")); });
   }
 
   input.addEventListener("input", function () {
@@ -198,16 +199,16 @@
   // -- the shortcuts dialog ------------------------------------------------------------
 
   var SHORTCUTS = [
-    ["Ctrl K / ⌘ K", "Go to a page or search records"],
-    ["/", "Search this list"],
-    ["j / k", "Next / previous row of a list"],
-    ["Enter", "Open the focused row"],
-    ["e", "Edit the focused row"],
-    ["n", "Create a record (where you may)"],
-    ["?", "Show these shortcuts"]
+    ["Ctrl K / ⌘ K", word("Go to a page or search records")],
+    ["/", word("Search this list")],
+    ["j / k", word("Next / previous row of a list")],
+    ["Enter", word("Open the focused row")],
+    ["e", word("Edit the focused row")],
+    ["n", word("Create a record (where you may)")],
+    ["?", word("Show these shortcuts")]
   ];
   var help = make("dialog", { "class": "app-dialog app-shortcuts", "aria-labelledby": "app-shortcuts-title" });
-  help.append(make("h2", { id: "app-shortcuts-title", "class": "h3" }, "Keyboard shortcuts"));
+  help.append(make("h2", { id: "app-shortcuts-title", "class": "h3" }, word("Keyboard shortcuts")));
   var table = make("dl", { "class": "app-shortcuts-list" });
   SHORTCUTS.forEach(function (pair) {
     var keys = make("dt");
@@ -217,10 +218,10 @@
     });
     table.append(keys, make("dd", {}, pair[1]));
   });
-  var done = make("button", { type: "button", "class": "btn" }, "Close");
+  var done = make("button", { type: "button", "class": "btn" }, word("Close"));
   done.addEventListener("click", function () { help.close(); });
   help.append(table, make("p", { "class": "text-secondary" },
-    "The single keys work when no text field has the focus."), done);
+    word("The single keys work when no text field has the focus.")), done);
   document.body.append(help);
   var helpReturn = null;
   help.addEventListener("close", function () {

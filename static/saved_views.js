@@ -14,6 +14,7 @@
   var current = new URLSearchParams(location.search).get("view");
   var data = null;
   var editing = null;
+  var word = window.appWord;
 
   function csrfToken() {
     var match = document.cookie.match(/(?:^|;\s*)starlette_admin_csrftoken=([^;]*)/);
@@ -46,9 +47,9 @@
   function render() {
     menu.replaceChildren();
     var mine = null;
-    menu.append(make("h6", { "class": "dropdown-header" }, "Saved views"));
+    menu.append(make("h6", { "class": "dropdown-header" }, word("Saved views")));
     if (!data.views.length) {
-      menu.append(make("span", { "class": "dropdown-item-text text-secondary" }, "No saved views yet"));
+      menu.append(make("span", { "class": "dropdown-item-text text-secondary" }, word("No saved views yet")));
     }
     data.views.forEach(function (view) {
       var attrs = { href: view.url, "data-app-saved-view": String(view.id) };
@@ -58,26 +59,26 @@
         if (view.mine) mine = view;
       }
       var link = item(view.name, attrs);
-      if (!view.mine) link.append(make("span", { "class": "ms-2 small opacity-75" }, "shared with you"));
+      if (!view.mine) link.append(make("span", { "class": "ms-2 small opacity-75" }, word("shared with you")));
       else if (view.shared_with.length) {
-        link.append(make("span", { "class": "ms-2 small opacity-75" }, "shared with " + view.shared_with.join(", ")));
+        link.append(make("span", { "class": "ms-2 small opacity-75" }, word("shared with {names}", { names: view.shared_with.join(", ") })));
       }
       menu.append(link);
     });
     menu.append(make("div", { "class": "dropdown-divider" }));
-    var save = item("Save current view…", { "data-app-saved-view-new": "" });
+    var save = item(word("Save current view…"), { "data-app-saved-view-new": "" });
     save.addEventListener("click", function () { openDialog(null); });
     menu.append(save);
     if (mine) {
-      var edit = item("Rename or share “" + mine.name + "”…", { "data-app-saved-view-edit": "" });
+      var edit = item(word("Rename or share “{name}”…", { name: mine.name }), { "data-app-saved-view-edit": "" });
       edit.addEventListener("click", function () { openDialog(mine); });
-      var remove = item("Delete “" + mine.name + "”", { "data-app-saved-view-delete": "", "class": "dropdown-item text-danger" });
+      var remove = item(word("Delete “{name}”", { name: mine.name }), { "data-app-saved-view-delete": "", "class": "dropdown-item text-danger" });
       remove.addEventListener("click", function () { removeView(mine); });
       menu.append(edit, remove);
     }
     var plain = new URLSearchParams();
     plain.set("view", "none");
-    menu.append(item("Plain list (forget my columns)", { href: listUrl(plain), "data-app-saved-view-plain": "" }));
+    menu.append(item(word("Plain list (forget my columns)"), { href: listUrl(plain), "data-app-saved-view-plain": "" }));
   }
 
   function load() {
@@ -96,7 +97,7 @@
       wrap.append(box, make("span", { "class": "form-check-label" }, label(role)));
       container.append(wrap);
     });
-    if (!data.roles.length) container.append(make("p", { "class": "text-secondary mb-0" }, "You hold no role to share with."));
+    if (!data.roles.length) container.append(make("p", { "class": "text-secondary mb-0" }, word("You hold no role to share with.")));
   }
 
   function loadDialog() {
@@ -115,7 +116,7 @@
 
   function openDialog(view) {
     loadDialog().then(function () { showDialog(view); }, function () {
-      window.alert("The dialog could not be opened; reload the page and try again.");
+      window.alert(word("The dialog could not be opened; reload the page and try again."));
     });
   }
 
@@ -123,13 +124,13 @@
     editing = view;
     form.reset();
     clearErrors();
-    dialog.querySelector("#app-saved-view-title").textContent = view ? "Edit view" : "Save view";
+    dialog.querySelector("#app-saved-view-title").textContent = word(view ? "Edit view" : "Save view");
     form.elements.name.value = view ? view.name : "";
     choices(form.querySelector("[data-app-role-choices]"), "role", view ? view.roles : [], function (r) { return r.name; });
     var defaults = form.querySelector("[data-app-saved-view-defaults]");
     defaults.hidden = !data.can_set_defaults || !data.roles.length;
     choices(form.querySelector("[data-app-default-choices]"), "default", view ? view.default_for : [],
-      function (r) { return "Default for " + r.name; });
+      function (r) { return word("Default for {role}", { role: r.name }); });
     form.querySelector("[data-app-saved-view-resave]").hidden = !view;
     dialog.showModal();
     form.elements.name.focus();
@@ -157,7 +158,7 @@
     body.delete("resave");
     post(editing ? apiUrl + "/" + editing.id : apiUrl, body).then(function (result) {
       if (result.ok) { location.assign(result.body.url); return; }
-      var errors = (result.body && result.body.errors) || { name: (result.body && result.body.msg) || "Not saved." };
+      var errors = (result.body && result.body.errors) || { name: (result.body && result.body.msg) || word("Not saved.") };
       Object.keys(errors).forEach(function (field) {
         var slot = form.querySelector('[data-app-error="' + field + '"]') || form.querySelector('[data-app-error="name"]');
         slot.textContent = errors[field];
@@ -167,7 +168,7 @@
   }
 
   function removeView(view) {
-    if (!window.confirm("Delete the view “" + view.name + "”?")) return;
+    if (!window.confirm(word("Delete the view “{name}”?", { name: view.name }))) return;
     post(apiUrl + "/" + view.id + "/delete", new FormData()).then(function (result) {
       if (result.ok) location.assign(location.pathname + "?view=none");
     });

@@ -16,16 +16,15 @@
       else input.setAttribute("aria-pressed", chosen ? "true" : "false");
       if (chosen && input.dataset.appIcon) icon = input.dataset.appIcon;
     });
-    // The words around the label come from the page, in its language (data-app-title).
     document.querySelectorAll("[data-app-theme-toggle]").forEach(function (toggle) {
-      var title = (toggle.dataset.appTitle || "Theme: {name}").replace("{name}", label);
+      var title = window.appWord("Theme: {name}", { name: label });
       toggle.setAttribute("aria-label", title);
       toggle.setAttribute("title", title);
       var glyph = toggle.querySelector("i");
       if (glyph && icon) glyph.className = icon;
     });
     document.querySelectorAll("[data-app-theme-status]").forEach(function (status) {
-      status.textContent = (status.dataset.appSaved || "Theme saved: {name}.").replace("{name}", label);
+      status.textContent = window.appWord("Theme saved: {name}.", { name: label });
     });
   }
 

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette_admin.events import AdminEvent
 from starlette_admin.flash import flash
 from starlette_admin.helpers import on_commit
+from starlette_admin.i18n import gettext
 
 from admin_app.audit.context import audit_as
 from admin_app.audit.recorder import AUDIT_TABLE, entry
@@ -61,6 +62,15 @@ class DecisionError(Exception):
     """A decision that cannot be made; the message says why, for the user."""
 
 
+def _already(status: RequestStatus) -> str:
+    """Why a request that is no longer pending cannot be decided."""
+    if status == RequestStatus.APPROVED:
+        return gettext("This request is already approved.")
+    if status == RequestStatus.REJECTED:
+        return gettext("This request is already rejected.")
+    return gettext("This request is already stale.")
+
+
 def install(view: PermissionsMixin) -> None:
     """Hold back proposed changes on every save of `view`, and file them once it is flushed."""
     if not view.protected_fields:
@@ -80,12 +90,16 @@ def install(view: PermissionsMixin) -> None:
             filed = await propose(context.request, view, context.obj, changes)
             await tell(context.request, view, filed)
             labels = ", ".join(_label(view, name) for name in changes)
-            also = " Your other changes were saved." if others else " Nothing else changed."
-            _tell_user(
-                context.request,
-                f"Your change to {labels} awaits approval ({filed}); it applies once "
-                f"someone approves it.{also}",
+            also = (
+                gettext("Your other changes were saved.")
+                if others
+                else gettext("Nothing else changed.")
             )
+            said = gettext(
+                "Your change to %(fields)s awaits approval (%(request)s); it applies once "
+                "someone approves it."
+            ) % {"fields": labels, "request": filed}
+            _tell_user(context.request, f"{said} {also}")
 
     view.events.on(AdminEvent.BEFORE_EDIT, hold_back)
     view.events.on(AdminEvent.AFTER_EDIT, file)
@@ -178,9 +192,9 @@ async def decide(
     still has the version it was proposed on, and marks it stale otherwise."""
     user = current_identity(request)
     if user is None or filed.proposer_id == user.id:
-        raise DecisionError("You proposed this change: someone else must decide it.")
+        raise DecisionError(gettext("You proposed this change: someone else must decide it."))
     if filed.status != RequestStatus.PENDING:
-        raise DecisionError(f"This request is already {filed.status.value}.")
+        raise DecisionError(_already(filed.status))
     db = get_session(request)
     target = await _target(request, view, filed)
     outcome = RequestStatus.REJECTED
@@ -222,7 +236,9 @@ async def _claim(
         .execution_options(synchronize_session=False)
     )
     if getattr(claimed, "rowcount", 0) != 1:
-        raise DecisionError("Someone else decided this request a moment ago; nothing was changed.")
+        raise DecisionError(
+            gettext("Someone else decided this request a moment ago; nothing was changed.")
+        )
 
 
 async def _restate(request: Request, filed: ChangeRequest, status: RequestStatus) -> None:

@@ -28,6 +28,7 @@ from starlette_admin.events import AdminEvent
 from starlette_admin.exceptions import ActionFailed, FormValidationError
 from starlette_admin.fields import BaseField, EnumField, RelationField
 from starlette_admin.filters import FilterRegistry
+from starlette_admin.i18n import gettext
 
 from admin_app.admin import approvals, child_rows, compat, input_rules
 from admin_app.admin.bulk_edit_action import BulkEditActionMixin
@@ -81,11 +82,19 @@ class AppModelView(
     relations: tuple[RelationManager, ...] = ()
     """The relation managers, resolved when the admin is built."""
 
+    create_label: str | None = None
+    """What the list's create button and the create page's heading say: "New order".
+    None: "New" and the display name in lower case; set it where that reads wrong. It is
+    a `Label` (admin_app/admin/labels.py), translated per model: "Nouvelle commande"
+    where starlette-admin's one "New %(name)s" gave "Nouveau Commande"."""
+
     page_size = 25
     page_size_options: ClassVar[Sequence[int]] = [25, 50, 100]  # type: ignore[misc]
 
     def __init__(self) -> None:
         super().__init__(self.model)
+        if self.create_label is None:
+            self.create_label = f"New {str.__str__(self.display_name).lower()}"
         input_rules.install(self.fields, self.model)
         _show_column_defaults(self.model, self.fields)
         for inline in compat.inline_views(self):
@@ -135,7 +144,7 @@ class AppModelView(
     async def find_by_pks(self, request: Request, pks: list[Any]) -> Sequence[Any]:
         """The rows; a malformed key makes the whole request a clear 400."""
         if any(self.coerce_pk(pk) is None for pk in pks):
-            raise HTTPException(400, "The selection names rows that cannot exist.")
+            raise HTTPException(400, gettext("The selection names rows that cannot exist."))
         return await super().find_by_pks(request, pks)
 
     async def select2_result(self, obj: Any, request: Request) -> str:
@@ -250,7 +259,10 @@ class AppModelView(
         endpoint awaited the link's URL and failed with a 500)."""
         action = compat.row_action_specs(self).get(name)
         if action is None or action.get("is_link"):
-            raise HTTPException(404, f"This list has no row action named {name[:60]!r}.")
+            raise HTTPException(
+                404,
+                gettext("This list has no row action named %(name)s.") % {"name": repr(name[:60])},
+            )
         try:
             return await super().handle_row_action(request, pk, name)
         except ActionFailed as failed:
@@ -275,9 +287,9 @@ def acting_view(
     request.state.action = action
     view = compat.find_view_by_key(admin, request.path_params["key"])
     if not isinstance(view, AppModelView):
-        raise HTTPException(404, "There is no such model.")
+        raise HTTPException(404, gettext("There is no such model."))
     if not may(view, request):
-        raise HTTPException(403, refusal.format(things=view.records_label().lower()))
+        raise HTTPException(403, refusal % {"things": view.records_label().lower()})
     return view
 
 
@@ -413,7 +425,9 @@ class AppInlineView(InlineModelView):
         if isinstance(exc, IntegrityError):
             raise FormValidationError(_integrity_errors(exc)) from exc
         if isinstance(exc, DataError):
-            raise FormValidationError({NON_FIELD: "A value is not valid for its field."}) from exc
+            raise FormValidationError(
+                {NON_FIELD: gettext("A value is not valid for its field.")}
+            ) from exc
         await super().handle_exception(request, exc)
 
 

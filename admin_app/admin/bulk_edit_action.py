@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette_admin.actions import ActionSelection, action
 from starlette_admin.contrib.sqla import ModelView
 from starlette_admin.exceptions import ActionFailed
+from starlette_admin.i18n import gettext
 
 from admin_app.admin import compat
 from admin_app.bulk_edit.fields import may_bulk_edit
@@ -55,9 +56,9 @@ class BulkEditActionMixin(ModelView):
             handled: Response | None = await super().handle_action(request, selection, name)
             return handled
         if not await self.is_action_allowed(request, name):
-            raise ActionFailed("You may not edit these records.")
+            raise ActionFailed(gettext("You may not edit these records."))
         if not selection.is_select_all and not await selection.pks():
-            raise ActionFailed("Choose the rows to edit first.")
+            raise ActionFailed(gettext("Choose the rows to edit first."))
         response: Response = await self.bulk_edit_action(request, selection)
         return response
 

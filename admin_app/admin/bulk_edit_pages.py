@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette_admin import RequestAction
 from starlette_admin.contrib.sqla import Admin
 from starlette_admin.exceptions import FormValidationError
+from starlette_admin.i18n import gettext, lazy_gettext
 from starlette_admin.routing import route
 
 from admin_app.admin import compat
@@ -50,7 +51,7 @@ from admin_app.live.messages import Actor
 from admin_app.live.service import find_live
 from admin_app.state import get_session, get_sessionmaker, get_settings
 
-_REFUSAL = "You may not edit {things}."
+_REFUSAL = lazy_gettext("You may not edit %(things)s.")
 
 
 class BulkEditPages(Admin):
@@ -108,7 +109,7 @@ class BulkEditPages(Admin):
         return JSONResponse(state or {"token": plan.token, "status": "previewed"})
 
     def _bulk_editing(self, request: Request) -> AppModelView:
-        return acting_view(self, request, RequestAction.EDIT, may_bulk_edit, _REFUSAL)
+        return acting_view(self, request, RequestAction.EDIT, may_bulk_edit, str(_REFUSAL))
 
     def _bulk_plan(self, request: Request, view: AppModelView) -> Plan:
         user = current_identity(request)
@@ -122,7 +123,7 @@ class BulkEditPages(Admin):
         except PlanError as missing:
             raise HTTPException(404, str(missing)) from None
         if plan.model != view.key:
-            raise HTTPException(404, "There is no such bulk edit.")
+            raise HTTPException(404, gettext("There is no such bulk edit."))
         return plan
 
     def _bulk_announcing(self, request: Request) -> dict[str, Any]:
@@ -153,7 +154,7 @@ class BulkEditPages(Admin):
         values = {name: form.get(field.id) for name, field in fields.items()} if form else {}
         chosen = set(form.getlist("fields")) if form else set()
         context = {
-            "title": f"Bulk edit {view.records_label().lower()}",
+            "title": gettext("Bulk edit %(things)s") % {"things": view.records_label().lower()},
             "view": view,
             "step": "form",
             "fields": list(fields.values()),
@@ -173,7 +174,7 @@ class BulkEditPages(Admin):
         fields = offered_fields(view, request)
         labels = {n: str(fields[n].label or n) if n in fields else n for n in plan.values}
         context = {
-            "title": f"Bulk edit {view.records_label().lower()}",
+            "title": gettext("Bulk edit %(things)s") % {"things": view.records_label().lower()},
             "view": view,
             "step": "result" if state else "preview",
             "plan": plan,
@@ -220,7 +221,7 @@ def _selection(params: Any) -> Selection:
         return Selection(None, str(params.get("list_query") or ""))
     pks = tuple(str(pk) for pk in params.getlist("pks"))
     if not pks:
-        raise HTTPException(400, "Choose the rows to edit on the list first.")
+        raise HTTPException(400, gettext("Choose the rows to edit on the list first."))
     return Selection(pks)
 
 

@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette_admin import RelationField
 from starlette_admin.contrib.sqla import ModelView
 from starlette_admin.exceptions import FormValidationError
+from starlette_admin.i18n import gettext
 from starlette_admin.views import BaseModelView, InlineModelView
 
 from admin_app.admin import compat
@@ -80,7 +81,7 @@ async def check_rows(
     if not differ:
         return
     if not opened:
-        raise HTTPException(400, "This form names rows that belong to no record it edits.")
+        raise HTTPException(400, gettext("This form names rows that belong to no record it edits."))
     pk = await view.get_pk_value(request, parent)
     await get_session(request).rollback()  # a 409 writes nothing; free the connection
     raise EditConflict(view, pk, differ, gone=False)

@@ -38,7 +38,7 @@ from starlette_admin.actions import ActionSelection, action
 from starlette_admin.exceptions import ActionFailed
 from starlette_admin.flash import flash
 from starlette_admin.helpers import safe_redirect_url
-from starlette_admin.i18n import lazy_gettext
+from starlette_admin.i18n import gettext, lazy_gettext
 from starlette_admin.types import RequestAction
 
 from admin_app.admin import compat
@@ -100,7 +100,7 @@ class ExportMixin(ListingMixin):
         request.state.action = RequestAction.EXPORT
         try:
             if not self.can_export(request):
-                raise ActionFailed("You may not export these records.")
+                raise ActionFailed(gettext("You may not export these records."))
             return await self._export(request, selection)
         except ActionFailed as failed:
             flash(request, failed.msg, "error")
@@ -127,7 +127,10 @@ class ExportMixin(ListingMixin):
         form = await request.form()
         fmt = str(form.get("format") or "csv")
         if fmt not in self.export_formats or fmt not in FORMATS:
-            raise ActionFailed(f"Choose one of these formats: {', '.join(self.export_formats)}.")
+            raise ActionFailed(
+                gettext("Choose one of these formats: %(formats)s.")
+                % {"formats": ", ".join(self.export_formats)}
+            )
         columns = self._chosen_columns(request, [str(f) for f in form.getlist("fields")])
         query, expected = await self._export_rows(request, selection, str(form.get("scope") or ""))
         media_type, extension = FORMATS[fmt]
@@ -160,7 +163,7 @@ class ExportMixin(ListingMixin):
         chosen = [f for f in fields if f.name in names] if names else list(fields)
         columns = export_columns(self.model, chosen or fields, self._dialect(request))
         if not columns:
-            raise ActionFailed("Choose at least one column to export.")
+            raise ActionFailed(gettext("Choose at least one column to export."))
         return columns
 
     async def _export_rows(
@@ -179,7 +182,7 @@ class ExportMixin(ListingMixin):
         elif scope == "selected" and not selection.is_select_all:
             query = query.where(self._pk_in(await selection.pks()))
         elif scope not in ("all", "selected"):
-            raise ActionFailed("Choose which rows to export: selected, this page, or all.")
+            raise ActionFailed(gettext("Choose which rows to export: selected, this page, or all."))
         expected = await self.list_total(request, query)
         # The rows are read on a bare connection (`read_connection`), not by the session
         # that leaves trashed rows out by itself.
@@ -192,7 +195,7 @@ class ExportMixin(ListingMixin):
     def _pk_in(self, pks: Sequence[Any]) -> Any:
         column = compat.pk_column(self)
         if isinstance(column, tuple):
-            raise ActionFailed("Exporting a selection needs a single-column primary key.")
+            raise ActionFailed(gettext("Exporting a selection needs a single-column primary key."))
         return column.in_([self.coerce_export_pk(pk) for pk in pks])
 
     def coerce_export_pk(self, pk: Any) -> Any:
@@ -201,7 +204,7 @@ class ExportMixin(ListingMixin):
         try:
             return keyset.decode(keyset.encode([_json_scalar(pk, key)]), [key])[0]
         except (CursorError, TypeError, ValueError):
-            raise ActionFailed("The selection names rows that cannot exist.") from None
+            raise ActionFailed(gettext("The selection names rows that cannot exist.")) from None
 
     async def _copy_csv(
         self, request: Request, query: Select[Any], columns: list[ExportColumn]

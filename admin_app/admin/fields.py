@@ -21,13 +21,14 @@ from starlette_admin.fields import (
     JSONField,
     StringField,
 )
-from starlette_admin.i18n import get_database_tzinfo, gettext
+from starlette_admin.i18n import get_database_tzinfo, get_locale, gettext
 from starlette_admin.types import RequestAction
 
 from admin_app.admin.devices import device_name
 from admin_app.auth.permissions import BASE_ACTIONS
 from admin_app.languages import format_money
 from admin_app.media import ACCEPT, IMAGE_TYPES, sniff_image
+from admin_app.templating import static_url
 
 
 @dataclass
@@ -67,7 +68,7 @@ def _looks_like_an_image(request: Request, field: Any, value: Any, form: dict[st
         head = value.file.read(16)
         value.file.seek(0)
         if sniff_image(head) is None:
-            raise ValueError("Upload a PNG, JPEG, GIF or WebP image.")
+            raise ValueError(gettext("Upload a PNG, JPEG, GIF or WebP image."))
 
 
 @dataclass
@@ -173,6 +174,18 @@ class AwareDateTimeField(DateTimeField):
         if isinstance(value, datetime):
             value = value.replace(microsecond=0)
         return await super().serialize_value(request, value)
+
+    def additional_js_links(self, request: Request) -> list[str]:
+        """The date picker's scripts; its words in a language starlette-admin has none
+        for (Arabic) from ours (`CALENDARS`), not from a link that answers 404."""
+        own = CALENDARS.get(get_locale())
+        theirs = f"/i18n/flatpickr/{get_locale()}.js"
+        links: list[str] = super().additional_js_links(request)
+        return [static_url(own) if own and theirs in link else link for link in links]
+
+
+CALENDARS = {"ar": "flatpickr-ar.js"}
+"""The date picker's words for the languages starlette-admin ships none for (static/)."""
 
 
 @dataclass

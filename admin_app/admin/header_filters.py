@@ -122,7 +122,9 @@ def _new_filter(request: Request, view: Any, params: QueryParams) -> str:
     field = filter_fields(request, view).get(name)
     kind = kind_of(view, field) if field is not None else None
     if field is None or kind is None:
-        raise ValueError(f"this list cannot be filtered by {name!r}.")
+        raise ValueError(
+            gettext("this list cannot be filtered by %(name)s.") % {"name": repr(name)}
+        )
     leaf = None if params.get("hf_clear") else LEAVES[kind](field, params)
     rules, logic = _top_rules(view, params.get("filter"))
     if logic == "or":
@@ -141,7 +143,8 @@ def _top_rules(view: Any, raw: str | None) -> tuple[list[dict[str, Any]], str]:
     try:
         tree = compat.parse_filter_string(view, raw)
     except ValueError as error:
-        raise ValueError(f"the list's other filters cannot be read ({error}).") from None
+        said = gettext("the list's other filters cannot be read (%(error)s).")
+        raise ValueError(said % {"error": error}) from None
     if "rules" in tree:
         return list(tree["rules"]), str(tree.get("logic", "and"))
     return [tree], "and"
@@ -157,7 +160,8 @@ def _value(params: QueryParams, name: str = "hf_v") -> str:
 def _text_leaf(field: BaseField, params: QueryParams) -> Leaf:
     op = params.get("hf_op", "contains")
     if op not in TEXT_OPS:
-        raise ValueError(f"{field.label} can be matched by {' or '.join(TEXT_OPS)}.")
+        said = gettext("%(field)s can be matched by %(ops)s.")
+        raise ValueError(said % {"field": field.label, "ops": " or ".join(TEXT_OPS)})
     return {"filter": op, "value": _value(params)} if _value(params) else None
 
 
@@ -186,7 +190,7 @@ def _date_leaf(field: BaseField, params: QueryParams) -> Leaf:
 def _boolean_leaf(field: BaseField, params: QueryParams) -> Leaf:
     op = params.get("hf_op", "")
     if op not in ("", "is_true", "is_false"):
-        raise ValueError(f"{field.label} is either yes or no.")
+        raise ValueError(gettext("%(field)s is either yes or no.") % {"field": field.label})
     return {"filter": op} if op else None
 
 

@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette_admin import RequestAction
 from starlette_admin.contrib.sqla import Admin
+from starlette_admin.i18n import gettext
 from starlette_admin.routing import route
 
 from admin_app.admin.base import AppModelView
@@ -61,12 +62,12 @@ class ImportJobRoutes(Admin):
         try:
             job_id = int(request.path_params["job_id"])
         except ValueError:
-            raise HTTPException(404, "There is no such import.") from None
+            raise HTTPException(404, gettext("There is no such import.")) from None
         job = await get_session(request).get(ImportJob, job_id) if job_id < 2**31 else None
         user = current_identity(request)
         mine = job is not None and user is not None and job.user_id == user.id
         if job is None or not (mine or grants(request).superuser):
-            raise HTTPException(404, "There is no such import.")
+            raise HTTPException(404, gettext("There is no such import."))
         return job
 
     @route("/_api/imports/{job_id}", methods=["GET"], name="import-job")
@@ -83,7 +84,7 @@ class ImportJobRoutes(Admin):
         """Every refused row of the file, with its reasons."""
         job = await self._own_job(request)
         if not job.error_report_path or not await Path(job.error_report_path).is_file():
-            raise HTTPException(404, "This import has no error report.")
+            raise HTTPException(404, gettext("This import has no error report."))
         name = f"import-{job.id}-errors.csv"
         return FileResponse(job.error_report_path, media_type="text/csv", filename=name)
 
@@ -105,7 +106,7 @@ class ImportJobRoutes(Admin):
         name = request.query_params.get("name", "")
         try:
             if not isinstance(view, AppModelView):
-                raise HTTPException(404, "There is no such model.")
+                raise HTTPException(404, gettext("There is no such model."))
             mapping.require_permission(view, request, ImportMode.CREATE)
             extension = file_format(name)
         except (mapping.MappingError, FileError) as refused:
@@ -194,7 +195,7 @@ async def file_columns(job: ImportJob) -> list[str]:
     """The first row of the job's file: its column names."""
     path = Path(job.file_path)
     if not await path.is_file():
-        raise FileError("The uploaded file is gone; upload it again.")
+        raise FileError(gettext("The uploaded file is gone; upload it again."))
     return await anyio.to_thread.run_sync(
         lambda: next(read_rows(pathlib.Path(job.file_path), job.original_name))
     )

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette_admin import RequestAction
+from starlette_admin.i18n import gettext
 from starlette_admin.routing import route
 
 from admin_app.admin import compat
@@ -76,11 +77,11 @@ class ImportPages(ImportJobRoutes):
         view = self._importing(request)
         job = await self._own_job(request)
         if job.model != view.key:
-            raise HTTPException(404, "There is no such import.")
+            raise HTTPException(404, gettext("There is no such import."))
         return await self._import_response(request, view, job)
 
     def _importing(self, request: Request) -> AppModelView:
-        refusal = "You may not import into {things}."
+        refusal = gettext("You may not import into %(things)s.")
         return acting_view(self, request, RequestAction.IMPORT, offers_import, refusal)
 
     async def _import_response(

@@ -130,7 +130,8 @@ FALSE = frozenset({"false", "no", "off", "0", "n", "f"})
 
 def _boolean(text: str) -> str:
     if text.lower() not in TRUE | FALSE:
-        raise ValueError(f"Use true or false (or yes/no, 1/0), not {text[:40]!r}.")
+        said = gettext("Use true or false (or yes/no, 1/0), not %(text)s.")
+        raise ValueError(said % {"text": repr(text[:40])})
     return text
 
 
@@ -265,7 +266,8 @@ def _length(column: Column[Any]) -> Check | None:
 
     def check(request: Request, field: BaseField, value: Any, form: dict[str, Any]) -> None:
         if isinstance(value, str) and len(value) > length:
-            raise ValueError(f"Use at most {length} characters (this has {len(value)}).")
+            said = gettext("Use at most %(count)s characters (this has %(length)s).")
+            raise ValueError(said % {"count": length, "length": len(value)})
 
     return check
 

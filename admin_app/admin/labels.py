@@ -24,7 +24,16 @@ from starlette_admin.views import BaseModelView
 
 from admin_app.admin import compat
 
-NAMED = ("menu_label", "display_name", "label", "name")
+NAMED = (
+    "menu_label",
+    "display_name",
+    "label",
+    "name",
+    "create_label",
+    "rows_title",
+    "row_noun",
+    "total_label",
+)
 """A model view's attributes that name it on the page."""
 
 SAID = ("text", "header", "confirmation", "submit_btn_text")
@@ -44,6 +53,14 @@ class Label(str):
 
     def __html__(self) -> str:
         return str(escape(str(self)))
+
+    def lower(self) -> str:
+        """The translated name in lower case: Jinja's `| lower` inside a sentence
+        ("Bulk edit %(things)s") calls this, and must not bring the English back."""
+        return str(self).lower()
+
+    def upper(self) -> str:
+        return str(self).upper()
 
 
 def _fields(view: Any) -> Iterator[BaseField]:
@@ -106,6 +123,15 @@ def name_in_languages(views: Iterable[Any]) -> None:
                     (value, Label(label) if isinstance(label, str) else label)
                     for value, label in field.choices
                 )
+
+
+def create_label(view: Any) -> str:
+    """What `view`'s create button and page heading say, in the request's language: its
+    `create_label` ("Nouvelle commande"), else starlette-admin's "New %(name)s"."""
+    said = getattr(view, "create_label", None)
+    if isinstance(said, str) and said:
+        return str(said)
+    return i18n.gettext("New %(name)s") % {"name": view.display_name}
 
 
 def extract_labels(

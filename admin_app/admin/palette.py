@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette_admin import RequestAction
+from starlette_admin.i18n import get_locale, gettext
 from starlette_admin.routing import route
 
 from admin_app.admin import compat
@@ -59,10 +60,19 @@ PaletteSource = Callable[[PaletteContext], list[Command] | Awaitable[list[Comman
 """Gives the commands of one kind this user may open (`PALETTE_SOURCES`)."""
 
 
+CAPITALISED = frozenset({"de"})
+"""Languages that write a noun capitalised inside a sentence."""
+
+
+def in_sentence(name: str) -> str:
+    """A model's name as written inside a sentence: "customers", but German "Kunden"."""
+    return name if get_locale() in CAPITALISED else name.lower()
+
+
 def model_lists(ctx: PaletteContext) -> list[Command]:
     """Every list the user may view (the audit log and sessions among them)."""
     return [
-        Command(v.records_label(), ctx.url("list", key=str(v.key)), "Go to")
+        Command(v.records_label(), ctx.url("list", key=str(v.key)), gettext("Go to"))
         for v in ctx.views
         if v.is_accessible(ctx.request)
     ]
@@ -72,7 +82,9 @@ def create_pages(ctx: PaletteContext) -> list[Command]:
     """ "Create customer" for each model the user may create records of."""
     return [
         Command(
-            f"Create {str(v.display_name).lower()}", ctx.url("create", key=str(v.key)), "Create"
+            gettext("Create %(name)s") % {"name": in_sentence(str(v.display_name))},
+            ctx.url("create", key=str(v.key)),
+            gettext("Create"),
         )
         for v in ctx.views
         if v.is_accessible(ctx.request) and v.can_create(ctx.request)
@@ -83,9 +95,9 @@ def import_pages(ctx: PaletteContext) -> list[Command]:
     """The import page of each model the user may import into."""
     return [
         Command(
-            f"Import {v.records_label().lower()}",
+            gettext("Import %(name)s") % {"name": in_sentence(v.records_label())},
             ctx.url("import-page", key=str(v.key)),
-            "Import",
+            gettext("Import"),
         )
         for v in ctx.views
         if offers_import(v, ctx.request)
@@ -94,7 +106,7 @@ def import_pages(ctx: PaletteContext) -> list[Command]:
 
 def account_page(ctx: PaletteContext) -> list[Command]:
     """My account: everyone signed in has one."""
-    return [Command("My account", ctx.url("account"), "Account")]
+    return [Command(gettext("My account"), ctx.url("account"), gettext("Account"))]
 
 
 async def saved_views(ctx: PaletteContext) -> list[Command]:
@@ -107,9 +119,9 @@ async def saved_views(ctx: PaletteContext) -> list[Command]:
     found = await visible_views(get_session(ctx.request), user.id, sorted(lists))
     return [
         Command(
-            f"{saved.name} ({lists[saved.model].records_label().lower()})",
+            f"{saved.name} ({in_sentence(lists[saved.model].records_label())})",
             ctx.url("list", key=saved.model) + f"?view={saved.id}",
-            "Saved views",
+            gettext("Saved views"),
         )
         for saved in found
     ]

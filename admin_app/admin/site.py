@@ -25,7 +25,7 @@ from starlette_admin.security.csrf import CSRFMiddleware as StockCSRFMiddleware
 from starlette_admin.views import BaseView
 
 from admin_app import languages
-from admin_app.admin import compat, relation_filters, relations
+from admin_app.admin import compat, relation_filters, relations, script_words
 from admin_app.admin.account import AccountView
 from admin_app.admin.base import AppModelView
 from admin_app.admin.bulk_edit_pages import BulkEditPages
@@ -37,7 +37,7 @@ from admin_app.admin.fields import PermissionMatrixField
 from admin_app.admin.header_filters import header_filter
 from admin_app.admin.import_pages import ImportPages
 from admin_app.admin.importing import all_or_nothing
-from admin_app.admin.labels import Label, name_in_languages
+from admin_app.admin.labels import Label, create_label, name_in_languages
 from admin_app.admin.lists.routes import ListRoutes
 from admin_app.admin.media_access import media_endpoint
 from admin_app.admin.page_script import PageScript
@@ -143,6 +143,7 @@ class AppAdmin(
         self.templates.env.filters["local_date"] = local_date
         self.templates.env.filters["device_name"] = device_name
         self.templates.env.globals["in_frame"] = relations.in_frame
+        self.templates.env.globals["create_label"] = create_label
         self.templates.env.globals["header_filter"] = header_filter
         self.templates.env.globals["trash_undo"] = pop_undo
         compat.add_template_names(self.templates.env)
@@ -150,6 +151,7 @@ class AppAdmin(
         self.templates.env.auto_reload = settings.debug
         self.templates.env.globals["get_flashed_messages"] = get_flashed_messages
         self._page_script = PageScript(self.templates.env, f"{self.route_name}:page-script")
+        script_words.install(self.templates.env, f"{self.route_name}:words-script")
         media = media_endpoint(views)
         self.routes.insert(0, Route("/media/{name:path}", media, name="media"))
         self.routes.insert(
@@ -173,6 +175,14 @@ class AppAdmin(
         script = self._page_script
         headers = script.headers(request.query_params.get("v"))
         return Response(script.text, media_type="text/javascript", headers=headers)
+
+    @route("/_api/words.js", methods=["GET"], name="words-script")
+    @login_not_required
+    async def words_script(self, request: Request) -> Response:
+        """The words our scripts write, in one language (`admin_app.admin.script_words`)."""
+        params = request.query_params
+        text, cache = script_words.words_response_parts(params.get("l"), params.get("v"))
+        return Response(text, media_type="text/javascript", headers={"Cache-Control": cache})
 
     @login_not_required
     async def _second_factor(self, request: Request) -> Response:

@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette_admin.flash import flash
-from starlette_admin.i18n import gettext
+from starlette_admin.i18n import gettext, lazy_gettext
 from starlette_admin.routing import route
 from starlette_admin.types import RequestAction
 
@@ -47,7 +47,7 @@ from admin_app.db import INCLUDE_TRASHED, Trashable, seeing_trash
 from admin_app.state import get_session
 from admin_app.trash.service import restore
 
-NOT_IN_TRASH = "Some of these records are not in the trash, or you may not see them."
+NOT_IN_TRASH = lazy_gettext("Some of these records are not in the trash, or you may not see them.")
 BATCH_LENGTH = 32
 """The longest name a trash batch can have (`trash_batch`'s column)."""
 NOTHING_CHOSEN = "Choose the records first: tick them, or Select all on this page."
@@ -120,7 +120,7 @@ class TrashPages(DeletePages):
         db.info[INCLUDE_TRASHED] = True  # the preview, and the delete's cascades, see the trash
         found = await self._preview(request, view, [pk_of(row) for row in rows])
         if found is None or len(found.pks) != len(rows):
-            raise HTTPException(404, NOT_IN_TRASH)
+            raise HTTPException(404, str(NOT_IN_TRASH))
         if request.method == "GET" or not found.allowed:
             status = 200 if found.allowed else 409
             return self._render_delete_page(request, view, found, None, status, purge=True)
@@ -136,12 +136,12 @@ class TrashPages(DeletePages):
         view = compat.find_view_by_key(self, request.path_params.get("key"))
         trashable = isinstance(view, TrashDeleteMixin) and view.trashable
         if not trashable or not isinstance(view, ListingMixin):
-            raise HTTPException(404, "This model has no trash.")
+            raise HTTPException(404, gettext("This model has no trash."))
         allows = getattr(view, "allows", None)
         if not view.is_accessible(request) or not view.can_delete(request):
             raise HTTPException(403)
         if permission == "purge" and (allows is None or not allows(request, "purge")):
-            raise HTTPException(403, "Deleting for good needs the purge permission.")
+            raise HTTPException(403, gettext("Deleting for good needs the purge permission."))
         return cast(TrashView, view)
 
     async def _selection(self, request: Request, view: TrashView, pks: Sequence[str]) -> list[Any]:
@@ -149,14 +149,16 @@ class TrashPages(DeletePages):
         before anything changes."""
         if not 0 < len(pks) <= view.action_select_all_limit:
             limit = view.action_select_all_limit
-            raise HTTPException(400, f"Choose between 1 and {limit} records.")
+            raise HTTPException(
+                400, gettext("Choose between 1 and %(limit)s records.") % {"limit": limit}
+            )
         keys = [view.coerce_pk(pk) for pk in pks]
         if any(key is None for key in keys):
-            raise HTTPException(404, NOT_IN_TRASH)
+            raise HTTPException(404, str(NOT_IN_TRASH))
         column = inspect(view.model).primary_key[0]
         rows = await _trashed(request, view, view.get_list_query(request).where(column.in_(keys)))
         if len(rows) != len(set(keys)):
-            raise HTTPException(404, NOT_IN_TRASH)
+            raise HTTPException(404, str(NOT_IN_TRASH))
         return rows
 
     async def _posted(self, request: Request, view: TrashView, form: FormData) -> list[Any]:
@@ -165,11 +167,11 @@ class TrashPages(DeletePages):
         if not batch:
             return await self._selection(request, view, chosen_pks(form))
         if not (batch.isascii() and batch.isalnum() and len(batch) <= BATCH_LENGTH):
-            raise HTTPException(404, NOT_IN_TRASH)  # no batch is named so (`new_batch`)
+            raise HTTPException(404, str(NOT_IN_TRASH))  # no batch is named so (`new_batch`)
         query = view.get_list_query(request).where(view.model.trash_batch == batch)
         rows = await _trashed(request, view, query.limit(view.action_select_all_limit))
         if not rows:
-            raise HTTPException(404, NOT_IN_TRASH)
+            raise HTTPException(404, str(NOT_IN_TRASH))
         return rows
 
     async def _render_restore(
@@ -201,8 +203,11 @@ class TrashPages(DeletePages):
         count = len(plan.held)
         flash(
             request,
-            f"{count} not restored: a value that must be unique is taken. "
-            "Enter a new one for each below.",
+            gettext(
+                "%(count)s not restored: a value that must be unique is taken. "
+                "Enter a new one for each below."
+            )
+            % {"count": count},
             "warning",
         )
         url = request.url_for(f"{self.route_name}:trash-restore", key=view.key)
@@ -247,7 +252,7 @@ async def _restore(request: Request, view: TrashView, plan: RestorePlan) -> None
                 await restore(db, view.model, plan.ready)
     except IntegrityError:
         raise HTTPException(
-            409, "A value was taken while restoring; nothing was restored. Try again."
+            409, gettext("A value was taken while restoring; nothing was restored. Try again.")
         ) from None
 
 

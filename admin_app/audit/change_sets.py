@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
+from starlette_admin.i18n import gettext
 
 from admin_app.audit.context import audit_as, change_set
 from admin_app.audit.revert import (
@@ -40,7 +41,7 @@ async def revert_change_set(db: AsyncSession, entry: AuditEntry) -> int:
     many rows were put back. Raises `RevertError` (nothing undone) when any row moved on."""
     entries = await entries_of(db, entry)
     if any(e.action not in ("create", "update", "delete") for e in entries):
-        raise RevertError("This change set holds changes that cannot be undone together.")
+        raise RevertError(gettext("This change set holds changes that cannot be undone together."))
     problems = [
         p
         for key, logged in _final_states(entries).items()
@@ -48,8 +49,11 @@ async def revert_change_set(db: AsyncSession, entry: AuditEntry) -> int:
     ]
     if problems:
         raise RevertError(
-            "Nothing was reverted: " + "; ".join(problems[:5]) + ". Revert the later "
-            "changes first, or edit by hand."
+            gettext(
+                "Nothing was reverted: %(problems)s. Revert the later changes first, or edit "
+                "by hand."
+            )
+            % {"problems": "; ".join(problems[:5])}
         )
     with audit_as("revert", f"revert of change set of #{entry.id}"), change_set():
         for item in entries:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, selectinload
+from starlette_admin.i18n import gettext
 
 from admin_app.audit.context import audit_as
 from admin_app.audit.values import REDACTED, from_json, to_json
@@ -29,16 +30,18 @@ def mapper_for(table: str) -> Mapper[Any]:
     for mapper in Base.registry.mappers:
         if getattr(mapper.local_table, "name", None) == table:
             return mapper
-    raise RevertError(f"There is no model for the table {table!r} any more.")
+    raise RevertError(
+        gettext("There is no model for the table %(table)s any more.") % {"table": repr(table)}
+    )
 
 
 async def revert(db: AsyncSession, entry: AuditEntry) -> Any:
     """Undo `entry` in the caller's transaction; return the affected object."""
     if entry.action not in REVERTIBLE:
-        raise RevertError("Only changes and deletions can be reverted.")
+        raise RevertError(gettext("Only changes and deletions can be reverted."))
     if not entry.object_pk:  # the revert of a whole import names no record
         raise RevertError(
-            "A reverted import cannot be re-applied from the log; import the file again."
+            gettext("A reverted import cannot be re-applied from the log; import the file again.")
         )
     mapper = mapper_for(entry.model)
     with audit_as("revert", f"revert of #{entry.id}"):
@@ -73,15 +76,18 @@ async def restore(db: AsyncSession, mapper: Mapper[Any], entry: AuditEntry) -> A
     """Give the logged record its values before the change, unless it changed again."""
     obj = await load(db, mapper, entry.object_pk)
     if obj is None:
-        raise RevertError("The record no longer exists.")
+        raise RevertError(gettext("The record no longer exists."))
     changes = revertible_changes(entry)
     if not changes:
-        raise RevertError("Nothing in this change can be reverted (secrets are not kept).")
+        raise RevertError(gettext("Nothing in this change can be reverted (secrets are not kept)."))
     moved = moved_fields(obj, changes)
     if moved:
         raise RevertError(
-            "The record has changed again since (" + ", ".join(moved) + "); "
-            "revert the later changes first, or edit it by hand."
+            gettext(
+                "The record has changed again since (%(fields)s); revert the later changes "
+                "first, or edit it by hand."
+            )
+            % {"fields": ", ".join(moved)}
         )
     for name, (before, _after) in changes.items():
         await _assign(db, mapper, obj, name, before)
@@ -92,7 +98,7 @@ async def restore(db: AsyncSession, mapper: Mapper[Any], entry: AuditEntry) -> A
 async def recreate(db: AsyncSession, mapper: Mapper[Any], entry: AuditEntry) -> Any:
     """Re-create a logged deleted record with its logged values."""
     if await load(db, mapper, entry.object_pk) is not None:
-        raise RevertError("A record with this id exists again; nothing to re-create.")
+        raise RevertError(gettext("A record with this id exists again; nothing to re-create."))
     key = mapper.primary_key[0]
     obj = mapper.class_()
     setattr(obj, str(key.key), key.type.python_type(entry.object_pk))

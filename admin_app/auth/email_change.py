@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
+from starlette_admin.i18n import gettext
 
 from admin_app.auth.sessions import revoke_user_sessions
 from admin_app.auth.users import normalize_email
@@ -40,7 +41,7 @@ async def request_change(
     to the old one. Returns the queued messages (to deliver after commit)."""
     email = normalize_email(new_email)
     if await address_taken(db, email, but=user.id):
-        raise AddressTakenError("Another account already uses this address.")
+        raise AddressTakenError(gettext("Another account already uses this address."))
     settings = get_settings(request)
     user.pending_email = email
     context = {"name": user.display_name, "old": user.email, "new": email, "by": by}
@@ -56,7 +57,9 @@ async def confirm_change(db: AsyncSession, user: AdminUser) -> int:
     """Make the pending address the account's; end its sessions. Returns how many ended."""
     new = user.pending_email
     if not new or await address_taken(db, new, but=user.id):
-        raise AddressTakenError("This address is no longer free; ask for the change again.")
+        raise AddressTakenError(
+            gettext("This address is no longer free; ask for the change again.")
+        )
     user.email, user.pending_email = new, None
     await db.flush()
     return await revoke_user_sessions(db, user.id)

@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
+from starlette_admin.i18n import gettext
 
 MIN_LENGTH = 12
 MAX_LENGTH = 1024
@@ -116,16 +117,22 @@ def check_password_policy(password: str, *, email: str = "") -> None:
     """Raise `PasswordPolicyError` unless `password` is long, not a well-known one, and
     does not contain the account's email address or the name before its @."""
     if len(password) < MIN_LENGTH:
-        raise PasswordPolicyError(f"Use at least {MIN_LENGTH} characters.")
+        raise PasswordPolicyError(
+            gettext("Use at least %(count)s characters.") % {"count": MIN_LENGTH}
+        )
     if len(password) > MAX_LENGTH:
-        raise PasswordPolicyError(f"Use at most {MAX_LENGTH} characters.")
+        raise PasswordPolicyError(
+            gettext("Use at most %(count)s characters.") % {"count": MAX_LENGTH}
+        )
     lowered = password.lower()
     # "Password2024!" is "password" with decorations; strip them before looking it up.
     core = re.sub(r"[\W\d_]+$", "", re.sub(r"^[\W\d_]+", "", lowered))
     if lowered in common_passwords() or (core and core in common_passwords()):
-        raise PasswordPolicyError("This password is too common; choose a less guessable one.")
+        raise PasswordPolicyError(
+            gettext("This password is too common; choose a less guessable one.")
+        )
     if len(set(password)) < 4:
-        raise PasswordPolicyError("This password repeats too few characters.")
+        raise PasswordPolicyError(gettext("This password repeats too few characters."))
     _check_email_in(lowered, email.lower())
 
 
@@ -138,9 +145,9 @@ def _check_email_in(password: str, email: str) -> None:
     """Refuse the email address, or its part before the @ when guessable; say which."""
     local_part = email.partition("@")[0]
     if "@" in email and email in password:
-        raise PasswordPolicyError("The password must not contain your email address.")
+        raise PasswordPolicyError(gettext("The password must not contain your email address."))
     if len(local_part) >= LOCAL_PART_MIN and local_part in password:
-        raise PasswordPolicyError(
-            f'The password must not contain "{local_part}", the part of your email address '
-            "before the @."
+        said = gettext(
+            'The password must not contain "%(part)s", the part of your email address before the @.'
         )
+        raise PasswordPolicyError(said % {"part": local_part})

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
+from starlette_admin.i18n import gettext
 
 from admin_app.auth.rate_limit import hit
 from admin_app.auth.tokens import Purpose
@@ -114,9 +115,10 @@ async def create_invited_user(
     """An account with no usable password yet; its owner sets one from the invitation."""
     email = normalize_email(email)
     if "@" not in email:
-        raise ValueError("Enter a valid email address.")
+        raise ValueError(gettext("Enter a valid email address."))
     if await get_user_by_email(db, email) is not None:
-        raise UserExistsError(f"An account with the email {email} already exists.")
+        said = gettext("An account with the email %(email)s already exists.")
+        raise UserExistsError(said % {"email": email})
     user = AdminUser(
         email=email,
         full_name=full_name.strip(),

@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from starlette_admin.i18n import gettext
 
 from admin_app.audit.events import record_event
 from admin_app.auth.passwords import check_password_policy, hash_password_async
@@ -45,10 +46,11 @@ async def create_user(
     """Create an account after checking the password policy; raise on a taken email."""
     email = normalize_email(email)
     if "@" not in email:
-        raise ValueError("Enter a valid email address.")
+        raise ValueError(gettext("Enter a valid email address."))
     check_password_policy(password, email=email)
     if await get_user_by_email(session, email) is not None:
-        raise UserExistsError(f"An account with the email {email} already exists.")
+        said = gettext("An account with the email %(email)s already exists.")
+        raise UserExistsError(said % {"email": email})
     user = AdminUser(
         email=email,
         full_name=full_name.strip(),

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette_admin import RequestAction
 from starlette_admin.exceptions import FormValidationError
 from starlette_admin.fields import BaseField, FileField, RelationField
+from starlette_admin.i18n import gettext
 
 from admin_app.admin import input_rules
 from admin_app.admin.permissions import PermissionsMixin
@@ -71,9 +72,10 @@ async def read_values(
     offered = offered_fields(view, request)
     unknown = [name for name in chosen if name not in offered]
     if unknown:
-        raise NotOffered(f"You may not change {', '.join(sorted(unknown))[:200]} here.")
+        names = ", ".join(sorted(unknown))[:200]
+        raise NotOffered(gettext("You may not change %(fields)s here.") % {"fields": names})
     if not chosen:
-        raise FormValidationError({"__all__": "Choose at least one field to change."})
+        raise FormValidationError({"__all__": gettext("Choose at least one field to change.")})
     data: dict[str, Any] = {}
     for name in chosen:
         try:

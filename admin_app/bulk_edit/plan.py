@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Select, inspect, select
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
+from starlette_admin.i18n import gettext
 
 from admin_app.admin import compat
 from admin_app.admin.base import AppModelView
@@ -32,6 +33,7 @@ from admin_app.admin.saved_views.opening import PLAIN
 from admin_app.admin.saved_views.state import has_state
 from admin_app.auth.identity import current_identity
 from admin_app.db import utcnow
+from admin_app.languages import format_number
 from admin_app.settings import Settings
 from admin_app.state import get_session
 
@@ -55,8 +57,10 @@ class Selection:
 
     def describe(self) -> str:
         if self.pks is not None:
-            return f"{len(self.pks):,} selected row(s)"
-        return "every row matching the list" if self.list_query.strip("?") else "every row"
+            return gettext("%(count)s selected row(s)") % {"count": format_number(len(self.pks))}
+        if self.list_query.strip("?"):
+            return gettext("every row matching the list")
+        return gettext("every row")
 
 
 @dataclass
@@ -85,7 +89,7 @@ def pk_column(view: AppModelView) -> Any:
     """The view's single-column key (bulk edit needs one)."""
     column = compat.pk_column(view)
     if isinstance(column, tuple):
-        raise PlanError("Bulk edit needs a single-column primary key.")
+        raise PlanError(gettext("Bulk edit needs a single-column primary key."))
     return column
 
 
@@ -99,12 +103,12 @@ async def matching(view: AppModelView, request: Request, selection: Selection) -
         query = QueryParams(selection.list_query.lstrip("?"))
         if query.get("view") not in (None, "", PLAIN) and not has_state(query):
             # A saved view's bare link: its filters are in the URL it redirects to.
-            raise PlanError("Open the saved view first, then choose its rows.")
+            raise PlanError(gettext("Open the saved view first, then choose its rows."))
         params = compat.parse_list_params(view, request, query)
         return await view.filtered_query(request, params.q, params.filters)
     keys = [view.coerce_pk(pk) for pk in selection.pks]
     if any(key is None for key in keys):
-        raise PlanError("The selection names rows that cannot exist.")
+        raise PlanError(gettext("The selection names rows that cannot exist."))
     return view.get_list_query(request).where(pk_column(view).in_(keys))
 
 
@@ -140,7 +144,7 @@ async def make_plan(
 def folder(settings: Settings, token: str) -> Path:
     """Where plan `token` is kept; a `PlanError` for a token that cannot be one."""
     if not _TOKEN.fullmatch(token):
-        raise PlanError("There is no such bulk edit.")
+        raise PlanError(gettext("There is no such bulk edit."))
     return settings.data_dir / "bulk_edits" / token
 
 
@@ -164,9 +168,9 @@ def load(settings: Settings, token: str, user_id: int | None, superuser: bool) -
     try:
         plan: Plan = pickle.loads(path.read_bytes())  # noqa: S301 - our own file, never an upload
     except (OSError, pickle.UnpicklingError, EOFError):
-        raise PlanError("There is no such bulk edit.") from None
+        raise PlanError(gettext("There is no such bulk edit.")) from None
     if plan.user_id != user_id and not superuser:
-        raise PlanError("There is no such bulk edit.")
+        raise PlanError(gettext("There is no such bulk edit."))
     return plan
 
 

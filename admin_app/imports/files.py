@@ -15,6 +15,10 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from starlette_admin.i18n import gettext
+
+from admin_app.languages import format_number
+
 FORMATS = ("csv", "xlsx")
 """File extensions an import reads."""
 
@@ -27,7 +31,9 @@ def file_format(name: str) -> str:
     """The format of a file, from its name; `FileError` for one that cannot be imported."""
     suffix = Path(name).suffix.lower().lstrip(".")
     if suffix not in FORMATS:
-        raise FileError(f"Import a .csv or .xlsx file, not {name[-60:]!r}.")
+        raise FileError(
+            gettext("Import a .csv or .xlsx file, not %(name)s.") % {"name": repr(name[-60:])}
+        )
     return suffix
 
 
@@ -35,7 +41,8 @@ def check_size(path: Path, limit: int) -> None:
     """Refuse a file larger than `limit` bytes (`MAX_IMPORT_SIZE`)."""
     size = path.stat().st_size
     if size > limit:
-        raise FileError(f"The file has {size:,} bytes; imports take at most {limit:,}.")
+        said = gettext("The file has %(size)s bytes; imports take at most %(limit)s.")
+        raise FileError(said % {"size": format_number(size), "limit": format_number(limit)})
 
 
 def read_rows(path: Path, name: str | None = None) -> Iterator[list[str]]:
@@ -47,13 +54,13 @@ def read_rows(path: Path, name: str | None = None) -> Iterator[list[str]]:
         if header is None:
             header = [cell.strip() for cell in row]
             if not any(header):
-                raise FileError("The first row must name the columns; it is empty.")
+                raise FileError(gettext("The first row must name the columns; it is empty."))
             yield header
             continue
         width = len(header)
         yield row[:width] + [""] * (width - len(row))
     if header is None:
-        raise FileError("The file is empty: it needs a first row naming the columns.")
+        raise FileError(gettext("The file is empty: it needs a first row naming the columns."))
 
 
 def _csv_rows(path: Path) -> Iterator[list[str]]:
@@ -65,13 +72,15 @@ def _csv_rows(path: Path) -> Iterator[list[str]]:
         except csv.Error:
             dialect = csv.excel
         except UnicodeDecodeError:
-            raise FileError("The file is not UTF-8 text; save it as CSV UTF-8.") from None
+            raise FileError(gettext("The file is not UTF-8 text; save it as CSV UTF-8.")) from None
         try:
             yield from csv.reader(handle, dialect)
         except UnicodeDecodeError:
-            raise FileError("The file is not UTF-8 text; save it as CSV UTF-8.") from None
+            raise FileError(gettext("The file is not UTF-8 text; save it as CSV UTF-8.")) from None
         except csv.Error as error:
-            raise FileError(f"The CSV cannot be read: {error}.") from None
+            raise FileError(
+                gettext("The CSV cannot be read: %(error)s.") % {"error": error}
+            ) from None
 
 
 def _xlsx_rows(path: Path) -> Iterator[list[str]]:
@@ -80,7 +89,9 @@ def _xlsx_rows(path: Path) -> Iterator[list[str]]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        raise FileError("The file is not an Excel workbook (.xlsx) that can be read.") from None
+        raise FileError(
+            gettext("The file is not an Excel workbook (.xlsx) that can be read.")
+        ) from None
     try:
         sheet = book.worksheets[0]
         for row in sheet.iter_rows(values_only=True):

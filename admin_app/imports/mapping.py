@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette_admin import RequestAction
 from starlette_admin.fields import BaseField
+from starlette_admin.i18n import gettext
 
 from admin_app.admin.base import AppModelView
 from admin_app.models import ImportMapping, ImportMode
@@ -108,15 +109,18 @@ def check(
     locked = view.readonly_fields(request)
     for header, name in columns.items():
         if header not in headers:
-            raise MappingError(f"The file has no column {header!r}.")
+            raise MappingError(gettext("The file has no column %(name)s.") % {"name": repr(header)})
         if name in locked:
-            raise MappingError(f"You may not change {name!r} (a protected field): unmap it.")
+            said = gettext("You may not change %(name)s (a protected field): unmap it.")
+            raise MappingError(said % {"name": repr(name)})
         if name not in fields and name != key:
-            raise MappingError(f"{name!r} is not a field that can be imported into {view.key}.")
+            said = gettext("%(name)s is not a field that can be imported into %(model)s.")
+            raise MappingError(said % {"name": repr(name), "model": view.key})
     targets = list(columns.values())
     twice = {name for name in targets if targets.count(name) > 1}
     if twice:
-        raise MappingError(f"Two columns feed the same field: {', '.join(sorted(twice))}.")
+        said = gettext("Two columns feed the same field: %(names)s.")
+        raise MappingError(said % {"names": ", ".join(sorted(twice))})
     if mode != ImportMode.CREATE:
         _check_key(view, columns, key)
     if mode != ImportMode.UPDATE:
@@ -126,12 +130,14 @@ def check(
 
 def _check_key(view: AppModelView, columns: Mapping[str, str], key: str | None) -> None:
     if key is None:
-        raise MappingError("Updating needs a key field, such as --key email.", "key")
+        raise MappingError(gettext("Updating needs a key field, such as --key email."), "key")
     if key not in key_fields(view):
         allowed = ", ".join(key_fields(view))
-        raise MappingError(f"{key!r} does not name one record; use one of: {allowed}.", "key")
+        said = gettext("%(key)s does not name one record; use one of: %(allowed)s.")
+        raise MappingError(said % {"key": repr(key), "allowed": allowed}, "key")
     if key not in columns.values():
-        raise MappingError(f"No column of the file is mapped to the key {key!r}.", "key")
+        said = gettext("No column of the file is mapped to the key %(key)s.")
+        raise MappingError(said % {"key": repr(key)}, "key")
 
 
 def _check_required(
@@ -147,7 +153,8 @@ def _check_required(
         and columns[name].server_default is None
     ]
     if missing:
-        raise MappingError(f"New records need a value for {', '.join(missing)}: map a column.")
+        said = gettext("New records need a value for %(names)s: map a column.")
+        raise MappingError(said % {"names": ", ".join(missing)})
 
 
 async def save(session: AsyncSession, model: str, name: str, columns: Mapping[str, str]) -> None:
@@ -167,7 +174,8 @@ async def load(session: AsyncSession, model: str, name: str) -> dict[str, Any]:
         select(ImportMapping).where(ImportMapping.model == model, ImportMapping.name == name)
     )
     if found is None:
-        raise MappingError(f"There is no saved mapping {name!r} for {model}.")
+        said = gettext("There is no saved mapping %(name)s for %(model)s.")
+        raise MappingError(said % {"name": repr(name), "model": model})
     return dict(found.columns)
 
 

@@ -5,6 +5,7 @@ registered now or later, has a translation in every language's catalogue."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from babel.messages.pofile import read_po
@@ -94,3 +95,44 @@ def test_an_imports_columns_are_matched_by_the_names_the_user_reads(code, header
         assert mapping.suggest(headers, fields) == expected
     finally:
         i18n.set_locale("en")
+
+
+def test_every_registered_view_has_its_own_create_label_translated_everywhere():
+    views = [view_class() for view_class in REGISTRY]
+    labels = {type(v).__name__: str.__str__(v.create_label) for v in views}
+    assert all(label and label in SHOWN for label in labels.values()), labels
+    assert labels["OrderView"] == "New order"
+    for code in LANGUAGES[1:]:
+        with (CATALOGUES / code / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+            catalogue = read_po(handle, locale=code)
+        said = {name: catalogue.get(label).string for name, label in labels.items()}
+        assert all(said.values()), f"{code}: create labels without a translation: {said}"
+        assert len(set(said.values())) == len(said), f"{code}: two models say the same: {said}"
+
+
+@pytest.mark.parametrize(
+    ("code", "order", "customer"),
+    [
+        ("en", "New order", "New customer"),
+        ("fr", "Nouvelle commande", "Nouveau client"),
+        ("de", "Neue Bestellung", "Neuer Kunde"),
+        ("ar", "طلب جديد", "عميل جديد"),
+    ],
+)
+def test_the_create_button_and_heading_agree_with_the_models_name(
+    seeded, admin_client, code, order, customer
+):
+    if code != "en":
+        assert set_language(admin_client, code).status_code == 303
+    for key, said in (("order", order), ("customer", customer)):
+        assert said in admin_client.get(f"/admin/{key}/list").text, f"{code} {key}: button"
+        assert said in admin_client.get(f"/admin/{key}/create").text, f"{code} {key}: heading"
+    assert "Nouveau Commande" not in admin_client.get("/admin/order/list").text
+
+
+def test_a_related_records_name_keeps_its_own_direction_in_arabic(seeded, admin_client):
+    assert set_language(admin_client, "ar").status_code == 303
+    cells = admin_client.get("/admin/order/list").text
+    assert re.search(r"<bdi>[^<]*&lt;[^<]*@[^<]*&gt;</bdi>", cells), "no <bdi> around a customer"
+    detail = admin_client.get("/admin/order/detail?pk=1").text
+    assert re.search(r"<bdi>[^<]*&lt;[^<]*@[^<]*&gt;</bdi>", detail), "detail: no <bdi>"

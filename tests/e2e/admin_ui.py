@@ -114,7 +114,7 @@ def detail(page: Page, label: str) -> Locator:
 def new_customer(page: Page, first: str, last: str, email: str) -> None:
     """From anywhere in the admin, create a customer through its form and save it."""
     open_link(page, "Customers")
-    open_link(page, "New Customer")
+    open_link(page, "New customer")
     page.get_by_label("First Name").fill(first)
     page.get_by_label("Last Name").fill(last)
     page.get_by_label("Email").fill(email)

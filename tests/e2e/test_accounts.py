@@ -20,7 +20,7 @@ def test_inviting_hides_the_password_fields_and_keeps_the_role(
     page.goto("/admin/")
     log_in(page, ROOT_EMAIL, PASSWORD)
     open_link(page, "Admin users")
-    open_link(page, "New Admin User")
+    open_link(page, "New admin user")
     passwords = [page.get_by_label("Password", exact=True), page.get_by_label("Repeat password")]
     invitation = page.get_by_role(
         "checkbox", name="Send an invitation instead of setting a password"

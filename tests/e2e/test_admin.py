@@ -53,7 +53,7 @@ def test_product_lifecycle_from_login_to_logout(page: Page, shots: Screenshots) 
 
 def _create_product(page: Page, shots: Screenshots) -> None:
     open_link(page, "Products")
-    open_link(page, "New Product")
+    open_link(page, "New product")
     page.get_by_label("Name").fill(NAME)
     page.get_by_label("SKU").fill(SKU)
     page.get_by_label("Price").fill("12.50")

@@ -25,7 +25,7 @@ def test_a_typed_date_is_kept(page: Page, shots: Screenshots, typed: str, kept: 
     page.goto("/admin/login")
     log_in(page, ROOT_EMAIL, PASSWORD)
     page.goto("/admin/order/list")
-    open_link(page, "New Order")
+    open_link(page, "New order")
     field = page.get_by_label("Placed At")
     field.fill(typed)
     field.press("Tab")

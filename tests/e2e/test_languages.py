@@ -139,3 +139,68 @@ def test_before_sign_in_the_page_speaks_the_browsers_language(
     arabic.goto("/admin/login")
     assert (html(arabic, "lang"), html(arabic, "dir")) == ("ar", "rtl")
     shots.take(arabic, "sign in ar phone")
+
+
+ENGLISH_LEFT = re.compile(
+    r"\b(Go to|search records|Saved views|Save current view|Save view|Type \d|Keyboard shortcuts"
+    r"|New Order|New order|Preview|row\(s\)|Cancel)\b"
+)
+"""English that our scripts and the create page used to write on a translated page."""
+
+
+def test_what_scripts_write_follows_the_language_and_arabic_keeps_names_readable(
+    new_context: Callable[..., BrowserContext], shots: Screenshots, back_to_english: list[Page]
+) -> None:
+    """French, then Arabic (wide, then a phone): the palette, the saved view dialog, the
+    bulk edit preview and the create page speak the language; an Arabic order list shows
+    the customer's "Name <email>" as written, and its breadcrumb has its separator."""
+    page = signed_in(new_context, ROOT_EMAIL, viewport=WIDE, color_scheme="light")
+    back_to_english.append(page)
+    page.goto("/admin/order/list")
+    choose(page, "fr")
+    for code, size in (("fr", WIDE), ("ar", WIDE), ("ar", PHONE)):
+        if html(page, "lang") != code:
+            choose(page, code)
+        page.set_viewport_size(size)
+        name = f"{code} {size['width']}x{size['height']}"
+        page.goto("/admin/order/list")
+        shots.take(page, f"scripts {name} list", full_page=False)
+        page.keyboard.press("Control+k")
+        palette = page.locator("dialog.app-palette")
+        expect(palette).to_be_visible()
+        page.keyboard.type("zz")
+        expect(palette.locator("[role=status]")).not_to_be_empty()
+        shots.take(page, f"scripts {name} palette", full_page=False)
+        said = palette.inner_text() + (palette.locator("input").get_attribute("placeholder") or "")
+        assert not ENGLISH_LEFT.search(said), f"{name} palette: {said}"
+        page.keyboard.press("Escape")
+        page.locator("[data-app-saved-views-toggle]").click()
+        page.locator("[data-app-saved-view-new]").click()
+        dialog = page.locator("[data-app-saved-view-dialog]")
+        expect(dialog).to_be_visible()
+        shots.take(page, f"scripts {name} save view dialog", full_page=False)
+        assert not ENGLISH_LEFT.search(dialog.inner_text()), f"{name} dialog"
+        dialog.locator("[data-app-saved-view-cancel]").click()
+        if code == "ar":
+            cell = page.locator("table tbody tr[data-sa-pk] bdi").filter(has_text="@").first
+            assert re.fullmatch(r"[^<>]+ <[^<>@]+@[^<>]+>", cell.inner_text()), cell.inner_text()
+        page.goto("/admin/order/create")
+        heading = page.locator(".card-title").first
+        expect(heading).to_have_text({"fr": "Nouvelle commande", "ar": "طلب جديد"}[code])
+        crumbs = page.locator(".breadcrumb-item + .breadcrumb-item").first
+        divider = crumbs.evaluate("e => getComputedStyle(e, '::before').content")
+        assert divider not in ("none", "normal", ""), f"{name}: no breadcrumb separator"
+        shots.take(page, f"scripts {name} create", full_page=False)
+        if size is WIDE:
+            page.goto("/admin/product/list")
+            for row in range(2):
+                page.locator("table tbody tr[data-sa-pk]").nth(row).get_by_role("checkbox").check()
+            page.locator('[data-sa-hook="actions-dropdown"] [data-bs-toggle="dropdown"]').click()
+            with next_page(page):
+                page.locator('[data-sa-hook="action-item"][data-sa-name="bulk_edit"]').click()
+            page.locator('[data-bulk-field="stock"] input[type="number"]').fill("321")
+            with next_page(page):
+                page.locator("form button.btn-primary[type=submit]").first.click()
+            expect(page.locator("[data-bulk-sample] tbody tr")).to_have_count(2)
+            shots.take(page, f"scripts {name} bulk edit preview", full_page=False)
+            assert not ENGLISH_LEFT.search(page.locator(".page-wrapper").inner_text()), name

@@ -117,3 +117,21 @@ def test_a_failed_jobs_page_says_why_and_offers_a_retry(settings, tmp_path, sql)
         retry = {"mapping": {c: c for c in HEADER.strip().split(",")}, "mode": "create"}
         again = client.post(f"/admin/_api/imports/{job_id}/validate", json=retry, headers=token)
         assert again.status_code == 202, f"a failed job can be checked again: {again.text}"
+
+
+def test_an_upload_or_mapping_refused_is_told_in_the_accounts_language(settings, tmp_path):
+    people(settings)
+    path = write(tmp_path, HEADER + "Bea,Ray,bea@example.com,DE,yes\n")
+    with TestClient(create_app(settings)) as client:
+        login(client, "root@example.com")
+        token = {"X-CSRFToken": csrf_token(client)}
+        client.post("/admin/account/language", data={"locale": "fr"}, headers=token)
+        upload = "/admin/_api/imports/upload/customer"
+        wrong = client.put(f"{upload}?name=people.json", content=b"{}", headers=token)
+        assert wrong.status_code == 400, wrong.text
+        assert "Importez un fichier .csv ou .xlsx" in wrong.json()["error"]
+        job = client.put(f"{upload}?name=people.csv", content=path.read_bytes(), headers=token)
+        url = f"/admin/_api/imports/{job.json()['id']}/validate"
+        missing = {"mapping": {"first_name": "first_name"}, "mode": "create"}
+        answer = client.post(url, json=missing, headers=token)
+        assert "Les nouveaux enregistrements demandent une valeur" in answer.json()["error"]

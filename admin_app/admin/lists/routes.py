@@ -27,7 +27,7 @@ from starlette.types import Scope
 from starlette_admin.fields import BaseField
 from starlette_admin.flash import get_flashed_messages
 from starlette_admin.helpers import html_safe_json, list_url
-from starlette_admin.i18n import get_locale
+from starlette_admin.i18n import get_locale, gettext
 from starlette_admin.routing import route
 from starlette_admin.types import ListParams, RequestAction
 
@@ -119,7 +119,7 @@ class ListRoutes(AdminPages):
         view = self._listing_view(request)
         form = _exports(view, await view.get_all_actions(request))
         if form is None:
-            raise HTTPException(403, "You may not export these records.")
+            raise HTTPException(403, gettext("You may not export these records."))
         return HTMLResponse(await form(request), headers=FRESH)
 
     @route("/_api/{key}/column-choices", methods=["GET"], name="column-choices")
@@ -142,7 +142,7 @@ class ListRoutes(AdminPages):
         path = request.url_for(f"{self.route_name}:list", key=view.key).path
         forms = popover_forms(request, view, path, self.route_name)
         if forms is None:
-            raise HTTPException(404, "This list has no filter by that column for you.")
+            raise HTTPException(404, gettext("This list has no filter by that column for you."))
         return HTMLResponse(forms, headers=FRESH)
 
     async def list_page(self, request: Request) -> Response:

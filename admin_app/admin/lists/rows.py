@@ -304,9 +304,9 @@ class RowRenderer:
             if linked:
                 pk = await foreign.get_pk_value(self.request, target)
                 href = esc(self.detail_url(str(foreign.key), pk))
-                links.append(f'<a href="{href}">{esc(name)}</a>')
+                links.append(f'<a href="{href}"><bdi>{esc(name)}</bdi></a>')
             else:
-                links.append(esc(name))
+                links.append(f"<bdi>{esc(name)}</bdi>")
             names.append(name)
         return truncated(", ".join(names), ", ".join(links))
 

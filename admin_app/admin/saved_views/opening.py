@@ -70,8 +70,11 @@ def expanded(request: Request, view: ListingMixin, saved: SavedView) -> Response
         names = ", ".join(dict.fromkeys(checked.dropped))
         flash(
             request,
-            f"The view “{saved.name}” was opened without what this list no longer offers "
-            f"you: {names}.",
+            gettext(
+                "The view “%(name)s” was opened without what this list no longer offers "
+                "you: %(names)s."
+            )
+            % {"name": saved.name, "names": names},
             "warning",
         )
     if not checked.query:

@@ -22,6 +22,7 @@ from typing import Any
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette_admin.i18n import gettext
 from starlette_admin.routing import route
 from starlette_admin.types import RequestAction
 
@@ -199,9 +200,10 @@ async def _read_input(
     """The form as a `ViewInput`, or `InputError` naming the field that is wrong."""
     name = _text(form, "name", saved.name if saved else None).strip()
     if not name:
-        raise InputError("name", "Give the view a name.")
+        raise InputError("name", gettext("Give the view a name."))
     if len(name) > store.MAX_NAME_LENGTH or "\x00" in name:
-        raise InputError("name", f"Use at most {store.MAX_NAME_LENGTH} printable characters.")
+        said = gettext("Use at most %(count)s printable characters.")
+        raise InputError("name", said % {"count": store.MAX_NAME_LENGTH})
     try:
         query = normalised(_text(form, "query", saved.query if saved else ""))
     except StateError as error:
@@ -211,9 +213,11 @@ async def _read_input(
     roles = _roles(form, "role", allowed)
     chosen = _roles(form, "default", allowed)
     if chosen and not store.may_set_defaults(grants(request)):
-        raise InputError("default", "Only those who may edit roles set a role's default view.")
+        raise InputError(
+            "default", gettext("Only those who may edit roles set a role's default view.")
+        )
     if any(role not in roles for role in chosen):
-        raise InputError("default", "A view is a role's default only when shared with it.")
+        raise InputError("default", gettext("A view is a role's default only when shared with it."))
     return store.ViewInput(name, query, kept + roles, chosen)
 
 

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette_admin.i18n import gettext
 from starlette_admin.types import RequestAction
 
 from admin_app.admin import compat
@@ -43,10 +44,11 @@ def normalised(raw: str | Iterable[tuple[str, str]]) -> str:
         if key == name and value.strip()
     ]
     if any("\x00" in value for _, value in kept):
-        raise StateError("The list's state contains a character that cannot be stored.")
+        raise StateError(gettext("The list's state contains a character that cannot be stored."))
     text = urlencode(kept)
     if len(text) > MAX_STATE_LENGTH:
-        raise StateError(f"The list's state is longer than {MAX_STATE_LENGTH} characters.")
+        said = gettext("The list's state is longer than %(count)s characters.")
+        raise StateError(said % {"count": MAX_STATE_LENGTH})
     return text
 
 

@@ -128,7 +128,7 @@ class AdminUserView(AppModelView):
             return await self._invite(request, data)
         if not data.get("password"):
             raise FormValidationError(
-                {"password": "Enter a password, or choose to send an invitation."}
+                {"password": gettext("Enter a password, or choose to send an invitation.")}
             )
         if data.get("password") != data.get("password_confirm"):
             raise FormValidationError({"password_confirm": gettext("The two passwords differ.")})
@@ -164,7 +164,7 @@ class AdminUserView(AppModelView):
         """Create the account without a password and email its owner a link to choose one."""
         if data.get("password") or data.get("password_confirm"):
             raise FormValidationError(
-                {"password": "Leave the password empty: the invitee chooses it."}
+                {"password": gettext("Leave the password empty: the invitee chooses it.")}
             )
         session = get_session(request)
         try:
@@ -200,7 +200,7 @@ class AdminUserView(AppModelView):
                 )
             if me.is_superuser and not obj.is_superuser:
                 raise FormValidationError(
-                    {"is_superuser": "You cannot take superuser status from yourself."}
+                    {"is_superuser": gettext("You cannot take superuser status from yourself.")}
                 )
         if state.is_active.history.deleted or state.is_superuser.history.deleted:
             await revoke_user_sessions(get_session(request), obj.id)
@@ -223,15 +223,18 @@ class AdminUserView(AppModelView):
             deliver_after_commit(request, row)
         flash(
             request,
-            f"A link to confirm {obj.pending_email} was sent there: the address changes once it "
-            f"is followed. {obj.email} was told.",
+            gettext(
+                "A link to confirm %(new)s was sent there: the address changes once it is "
+                "followed. %(old)s was told."
+            )
+            % {"new": obj.pending_email, "old": obj.email},
             "info",
         )
 
     async def deletion_refusals(self, request: Request, pks: Sequence[Any]) -> list[str]:
         """Shown before the delete, so nobody is offered a confirmation that would fail."""
         me = current_identity(request)
-        own = ["You cannot delete your own account."] if me and me.id in pks else []
+        own = [gettext("You cannot delete your own account.")] if me and me.id in pks else []
         return own + await super().deletion_refusals(request, pks)
 
     async def change_refusal(self, request: Request, obj: Any) -> str | None:
@@ -324,6 +327,7 @@ class AdminUserView(AppModelView):
         await record_event(db, "2fa_reset", user=user, sessions_ended=ended)
         flash(
             request,
-            f"Two-factor login of {user.email} was reset; they can set it up again.",
+            gettext("Two-factor login of %(email)s was reset; they can set it up again.")
+            % {"email": user.email},
             "success",
         )

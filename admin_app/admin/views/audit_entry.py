@@ -148,12 +148,12 @@ class AuditEntryView(AppModelView):
         """Undo one logged update or deletion, or a whole import; the revert is logged too."""
         entry = await self.find_by_pk(request, pk)
         if entry is None:
-            raise ActionFailed("This log entry no longer exists.")
+            raise ActionFailed(gettext("This log entry no longer exists."))
         if entry.change_set:
             await self._revert_set(request, entry)
             return
         if not self._may_revert(request, entry):
-            raise ActionFailed("Forbidden")
+            raise ActionFailed(gettext("Forbidden"))
         try:
             if entry.action == "import":
                 done = await revert_import(
@@ -170,7 +170,7 @@ class AuditEntryView(AppModelView):
     async def _revert_set(self, request: Request, entry: AuditEntry) -> None:
         """Undo a whole save (an order with its lines), or nothing."""
         if not await self._may_revert_set(request, entry):
-            raise ActionFailed("Forbidden")
+            raise ActionFailed(gettext("Forbidden"))
         try:
             count = await revert_change_set(get_session(request), entry)
         except RevertError as error:
@@ -224,7 +224,6 @@ def _count(entry: AuditEntry, name: str) -> int:
 
 
 def _reverted_text(done: Reverted) -> str:
-    return (
-        f"Import #{done.job_id} reverted: {done.deleted} record(s) deleted, "
-        f"{done.restored} restored."
-    )
+    return gettext(
+        "Import #%(job)s reverted: %(deleted)s record(s) deleted, %(restored)s restored."
+    ) % {"job": done.job_id, "deleted": done.deleted, "restored": done.restored}

@@ -20,6 +20,7 @@ from starlette_admin.actions import row_action
 from starlette_admin.exceptions import ActionFailed
 from starlette_admin.fields import BaseField
 from starlette_admin.flash import flash
+from starlette_admin.i18n import gettext
 
 from admin_app.admin import approvals
 from admin_app.admin.base import AppModelView
@@ -193,17 +194,24 @@ class ChangeRequestView(AppModelView):
     async def _decide(self, request: Request, pk: Any, *, approve: bool) -> str:
         filed = await self.find_by_pk(request, pk)
         if filed is None:
-            raise ActionFailed("This change request does not exist, or is not yours to see.")
+            raise ActionFailed(
+                gettext("This change request does not exist, or is not yours to see.")
+            )
         target = self.targets.get(filed.model)
         if target is None or not self.may_decide(request, filed):
-            raise ActionFailed("You may not decide this change request.")
+            raise ActionFailed(gettext("You may not decide this change request."))
         comment = str((await request.form()).get("comment") or "").strip()
         if "\x00" in comment:
-            raise ActionFailed("The comment holds a character that cannot be stored (NUL).")
+            raise ActionFailed(
+                gettext("The comment holds a character that cannot be stored (NUL).")
+            )
         if len(comment) > COMMENT_LIMIT:
-            raise ActionFailed(f"The comment is too long: at most {COMMENT_LIMIT} characters.")
+            raise ActionFailed(
+                gettext("The comment is too long: at most %(count)s characters.")
+                % {"count": COMMENT_LIMIT}
+            )
         if not approve and not comment:
-            raise ActionFailed("Say why you reject the change: a comment is required.")
+            raise ActionFailed(gettext("Say why you reject the change: a comment is required."))
         try:
             decision = await approvals.decide(
                 request, target, filed, approve=approve, comment=comment
@@ -217,10 +225,12 @@ class ChangeRequestView(AppModelView):
 
 def _outcome(filed: ChangeRequest) -> str:
     if filed.status == RequestStatus.APPROVED:
-        return f"Approved: the change to {filed.record_repr} is applied."
+        return gettext("Approved: the change to %(record)s is applied.") % {
+            "record": filed.record_repr
+        }
     if filed.status == RequestStatus.REJECTED:
-        return f"Rejected: {filed.record_repr} stays as it is."
-    return (
-        f"Not applied: {filed.record_repr} changed since this was proposed, so the "
-        "request is now stale. Ask for a new proposal if the change is still wanted."
-    )
+        return gettext("Rejected: %(record)s stays as it is.") % {"record": filed.record_repr}
+    return gettext(
+        "Not applied: %(record)s changed since this was proposed, so the request is now "
+        "stale. Ask for a new proposal if the change is still wanted."
+    ) % {"record": filed.record_repr}

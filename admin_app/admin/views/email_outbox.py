@@ -10,6 +10,7 @@ from starlette_admin.actions import ActionSelection, action, row_action
 from starlette_admin.exceptions import ActionFailed
 from starlette_admin.flash import flash
 from starlette_admin.helpers import on_commit
+from starlette_admin.i18n import gettext
 
 from admin_app.admin.base import AppModelView
 from admin_app.admin.fields import AwareDateTimeField
@@ -84,20 +85,24 @@ class OutboxView(AppModelView):
     async def resend_row_action(self, request: Request, pk: Any) -> str:
         """Put one message back in the queue."""
         if self.coerce_pk(pk) is None:
-            raise ActionFailed("This message does not exist.")
+            raise ActionFailed(gettext("This message does not exist."))
         return await self._resend(request, [int(pk)])
 
     async def _resend(self, request: Request, ids: list[int]) -> str:
         queued = await outbox.resend(get_session(request), ids)
         if not queued:
-            raise ActionFailed("Nothing to resend: sent messages are not sent twice.")
+            raise ActionFailed(gettext("Nothing to resend: sent messages are not sent twice."))
         mailer = get_mailer(request)
         if len(ids) <= mailer.settings.email_batch_size:
             on_commit(request, lambda: mailer.submit(ids))
         else:
             on_commit(request, mailer.wake)
         skipped = len(ids) - queued
-        note = f" ({skipped} already sent, left alone)" if skipped else ""
-        message = f"{queued} message(s) queued again{note}."
+        counts = {"count": queued, "skipped": skipped}
+        message = (
+            gettext("%(count)s message(s) queued again (%(skipped)s already sent, left alone).")
+            if skipped
+            else gettext("%(count)s message(s) queued again.")
+        ) % counts
         flash(request, message, "success")  # starlette-admin shows no returned text
         return message

@@ -9,6 +9,7 @@ from starlette_admin import EnumField, HasOne, IntegerField, TextAreaField
 from starlette_admin.actions import row_action
 from starlette_admin.exceptions import ActionFailed
 from starlette_admin.flash import flash
+from starlette_admin.i18n import gettext
 
 from admin_app.admin import approvals
 from admin_app.admin.base import AppInlineView, AppModelView
@@ -146,19 +147,23 @@ class OrderView(AppModelView):
         `order:refund`, ask for it through a change request (docs/approvals.md)."""
         order = await self.find_by_pk(request, pk)
         if order is None:
-            raise ActionFailed("This order does not exist, or is not yours to see.")
+            raise ActionFailed(gettext("This order does not exist, or is not yours to see."))
         if order.refunded_amount >= order.total:
-            raise ActionFailed(f"{order} is already refunded.")
+            raise ActionFailed(gettext("%(order)s is already refunded.") % {"order": order})
         changes = {"refunded_amount": order.total}
         filed = await approvals.propose_action(request, self, order, "refund", changes)
         if filed is not None:
-            message = f"The refund of {order} awaits approval ({filed})."
+            message = gettext("The refund of %(order)s awaits approval (%(request)s).") % {
+                "order": order,
+                "request": filed,
+            }
             flash(request, message, "warning")
             return message
         order.refunded_amount = order.total
         await get_session(request).flush()
-        flash(request, f"{order} refunded: {order.total}.", "success")
-        return f"{order} refunded."
+        said = {"order": order, "total": order.total}
+        flash(request, gettext("%(order)s refunded: %(total)s.") % said, "success")
+        return gettext("%(order)s refunded.") % said
 
 
 def customers_within(scopes: list[dict[str, Any]]) -> Select[Any]:

@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette_admin import HasMany, IntegerField, StringField, TextAreaField
 from starlette_admin.exceptions import FormValidationError
+from starlette_admin.i18n import gettext
 
 from admin_app.admin.base import AppModelView
 from admin_app.admin.fields import AwareDateTimeField, JSONObjectField, PermissionMatrixField
@@ -65,10 +66,9 @@ class RoleView(AppModelView):
         scope = data.get("scope") if "scope" not in self.readonly_fields(request) else None
         extra = sorted(set(codes) - mine.codes)
         if extra or not mine.covers(role_grants(codes, scope)):
-            held = ", ".join(extra[:5]) or "a wider scope"
-            raise FormValidationError(
-                {"permission_codes": f"You can only grant permissions you hold ({held})."}
-            )
+            held = ", ".join(extra[:5]) or gettext("a wider scope")
+            said = gettext("You can only grant permissions you hold (%(held)s).")
+            raise FormValidationError({"permission_codes": said % {"held": held}})
 
     async def is_row_action_allowed_for_obj(self, request: Request, name: str, obj: Any) -> bool:
         """Edit and delete: not on a role that grants more than the user holds."""

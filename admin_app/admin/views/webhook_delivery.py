@@ -11,6 +11,7 @@ from starlette_admin.actions import ActionSelection, action, row_action
 from starlette_admin.exceptions import ActionFailed
 from starlette_admin.flash import flash
 from starlette_admin.helpers import on_commit
+from starlette_admin.i18n import gettext
 
 from admin_app.admin.base import AppModelView
 from admin_app.admin.fields import AwareDateTimeField
@@ -78,18 +79,26 @@ class WebhookDeliveryView(AppModelView):
     async def redeliver_row_action(self, request: Request, pk: Any) -> str:
         """Put one delivery back in the queue."""
         if self.coerce_pk(pk) is None:
-            raise ActionFailed("This delivery does not exist.")
+            raise ActionFailed(gettext("This delivery does not exist."))
         return await self._redeliver(request, [int(pk)])
 
     async def _redeliver(self, request: Request, ids: list[int]) -> str:
         queued = await queue.redeliver(get_session(request), ids)
         if not queued:
-            raise ActionFailed("Nothing to redeliver: delivered events are not sent twice.")
+            raise ActionFailed(
+                gettext("Nothing to redeliver: delivered events are not sent twice.")
+            )
         dispatcher = get_dispatcher(request)
         if dispatcher is not None:
             on_commit(request, dispatcher.wake)
         skipped = len(ids) - queued
-        note = f" ({skipped} already delivered, left alone)" if skipped else ""
-        message = f"{queued} delivery(ies) queued again{note}."
+        counts = {"count": queued, "skipped": skipped}
+        message = (
+            gettext(
+                "%(count)s delivery(ies) queued again (%(skipped)s already delivered, left alone)."
+            )
+            if skipped
+            else gettext("%(count)s delivery(ies) queued again.")
+        ) % counts
         flash(request, message, "success")
         return message

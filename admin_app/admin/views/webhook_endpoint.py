@@ -17,6 +17,7 @@ from starlette_admin import BooleanField, IntegerField, StringField, URLField
 from starlette_admin.actions import row_action
 from starlette_admin.exceptions import ActionFailed
 from starlette_admin.flash import flash
+from starlette_admin.i18n import gettext
 
 from admin_app.admin.base import AppModelView
 from admin_app.admin.fields import AwareDateTimeField, ChoiceListField
@@ -33,9 +34,11 @@ EVENT_CHOICES = [(event, event.capitalize()) for event in EVENTS]
 def _http_url(request: Request, field: Any, value: Any, form: dict[str, Any]) -> None:
     parts = urlsplit(str(value or ""))
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("Enter an http:// or https:// address, such as https://example.com/hook.")
+        raise ValueError(
+            gettext("Enter an http:// or https:// address, such as https://example.com/hook.")
+        )
     if parts.username or parts.password:
-        raise ValueError("Leave the user name and password out of the address.")
+        raise ValueError(gettext("Leave the user name and password out of the address."))
 
 
 @dataclass
@@ -117,9 +120,9 @@ class WebhookEndpointView(AppModelView):
         """Replace the signing secret; deliveries not yet sent are signed with the new one."""
         endpoint = await self.find_by_pk(request, pk)
         if endpoint is None:
-            raise ActionFailed("This endpoint does not exist.")
+            raise ActionFailed(gettext("This endpoint does not exist."))
         endpoint.secret = seal(get_settings(request), new_secret())
         await get_session(request).flush()
-        message = "A new signing secret was made: it is shown on the endpoint's page."
+        message = gettext("A new signing secret was made: it is shown on the endpoint's page.")
         flash(request, message, "success")
         return message
