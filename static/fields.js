@@ -70,6 +70,26 @@
     if (typed && !typed.hasAttribute("aria-label")) typed.setAttribute("aria-labelledby", labelId(label));
   }
 
+  // starlette-admin's form.js shows "Search..." in a picker with nothing chosen, and on
+  // its empty option: its select2 templates return that English text, which we cannot
+  // reach, so the words are put in the page's language as select2 writes them.
+  var STOCK_SEARCH = "Search...";
+  function translateStockSearch(node) {
+    if (node.nodeType === Node.TEXT_NODE) {
+      var parent = node.parentElement;
+      if (node.nodeValue === STOCK_SEARCH && parent && parent.closest(".select2-container")) {
+        node.nodeValue = window.appWord("Search...");
+      }
+    } else if (node.nodeType === Node.ELEMENT_NODE) {
+      node.childNodes.forEach(translateStockSearch);
+    }
+  }
+  if (window.appWord("Search...") !== STOCK_SEARCH) {
+    new MutationObserver(function (changes) {
+      changes.forEach(function (change) { change.addedNodes.forEach(translateStockSearch); });
+    }).observe(document.body, { childList: true, subtree: true });
+  }
+
   // The JSON editor (re)builds its toolbar and tree on every change of mode: a search box
   // and a search button without names, and a layout table read as a data table.
   function nameJsonEditor(container) {
@@ -101,6 +121,7 @@
     $("input.field-datetime, input.field-date, input.field-time", root).toArray()
       .forEach(function (input) { nameDatePicker(input); readTypedDates(input); });
     $("select", root).toArray().forEach(nameSelect2);
+    $(".select2-container", root).toArray().forEach(translateStockSearch);
     $("div.field-json", root).toArray().forEach(watchJsonEditor);
   });
 })();

@@ -65,6 +65,7 @@ WORDS: tuple[str, ...] = (
     # fields.js
     N_("Search in {name}"),
     N_("Search"),
+    N_("Search..."),
     # frame.js
     N_("Edit #{id}"),
     # import.js

@@ -61,6 +61,10 @@ NOT_WORDS = {
 }
 """Literals that look like words but are names the code uses (headers, keys, classes)."""
 
+STOCK_TEXTS = {"Search..."}
+"""English that starlette-admin's own scripts write (form.js's pickers), which ours look
+for in order to put it in the page's language."""
+
 
 def _without_comments(text: str) -> str:
     return "\n".join(line.split("// ")[0] if "// " in line else line for line in text.splitlines())
@@ -104,7 +108,7 @@ def _english(text: str) -> list[str]:
     spans = _word_calls(text, "appWord|word|Error|querySelector|querySelectorAll|closest|matches")
     found: dict[str, None] = {}
     for m in LITERAL.finditer(text):
-        if any(a <= m.start() < b for a, b in spans) or m.group(1) in NOT_WORDS:
+        if any(a <= m.start() < b for a, b in spans) or m.group(1) in NOT_WORDS | STOCK_TEXTS:
             continue
         if PROSE.search(m.group(1)):
             found[m.group(1)] = None

@@ -190,6 +190,8 @@ def test_what_scripts_write_follows_the_language_and_arabic_keeps_names_readable
         crumbs = page.locator(".breadcrumb-item + .breadcrumb-item").first
         divider = crumbs.evaluate("e => getComputedStyle(e, '::before').content")
         assert divider not in ("none", "normal", ""), f"{name}: no breadcrumb separator"
+        picker = page.locator(".select2-selection__rendered").first  # the order's customer
+        expect(picker).to_have_text({"fr": "Rechercher…", "ar": "بحث…"}[code])
         shots.take(page, f"scripts {name} create", full_page=False)
         if size is WIDE:
             page.goto("/admin/product/list")
