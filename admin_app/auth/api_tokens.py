@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from starlette_admin.i18n import gettext
 
 from admin_app.auth.identity import Identity
 from admin_app.auth.permissions import Grants, grants_of, load_grants, with_role_permissions
@@ -77,16 +78,23 @@ async def create_token(
     """A new token for `owner`; `permissions` (None = all the owner's) must be the owner's."""
     name = name.strip()
     if not name or len(name) > 100:
-        raise TokenRequestError("Give the token a name of 1 to 100 characters.")
+        raise TokenRequestError(gettext("Give the token a name of 1 to 100 characters."))
     if not 1 <= days <= MAX_DAYS:
-        raise TokenRequestError(f"A token lives from 1 to {MAX_DAYS} days.")
+        raise TokenRequestError(
+            gettext("A token lives from 1 to %(days)s days.") % {"days": MAX_DAYS}
+        )
     if permissions is not None:
         held = await load_grants(db, Identity.of(owner))
         beyond = sorted(p for p in permissions if not held.allows(*_split(p)))
         if beyond:
-            raise TokenRequestError(f"You do not hold {', '.join(beyond)[:200]}.")
+            raise TokenRequestError(
+                gettext("You do not hold %(permissions)s.")
+                % {"permissions": ", ".join(beyond)[:200]}
+            )
         if not permissions:
-            raise TokenRequestError("Choose at least one permission, or leave all of them.")
+            raise TokenRequestError(
+                gettext("Choose at least one permission, or leave all of them.")
+            )
     prefix, secret = _new_secret()
     record = ApiToken(
         user_id=owner.id,
