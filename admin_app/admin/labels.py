@@ -14,8 +14,9 @@ lacks: a model registered next year is translated, or the suite says so.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from typing import Any, TypeGuard
 
 from markupsafe import escape
 from starlette_admin import i18n
@@ -78,51 +79,56 @@ def _actions(view: Any) -> Iterator[dict[str, Any]]:
         yield from compat.row_action_specs(view).values()
 
 
-def names(views: Iterable[Any]) -> Iterator[str]:
-    """Every name `views` show, as written: theirs, their menu groups', their fields'
-    (label and help), the labels of their fields' fixed choices, and what their actions
-    say."""
-    for view in views:
-        for spec in _actions(view):
-            yield from (v for key in SAID if isinstance(v := spec.get(key), str) and v)
+Slot = tuple[str, Callable[[Label], None]]
+"""A name as written, and how to put its `Label` in its place."""
+
+
+def _said(value: Any) -> TypeGuard[str]:
+    return isinstance(value, str) and bool(value)
+
+
+def _put_choice(field: EnumField, index: int, label: Label) -> None:
+    choices: list[tuple[Any, str]] = list(field.choices)  # type: ignore[arg-type]  # pairs: checked by _slots
+    choices[index] = (choices[index][0], label)
+    field.choices = tuple(choices)
+
+
+def _slots(view: Any) -> Iterator[Slot]:
+    """Every name `view` shows: its own and its inlines', its fields' (label and help),
+    the labels of their fixed choices, and what its actions say."""
+    inlines = compat.inline_views(view) if isinstance(view, BaseModelView) else []
+    for named in (view, *inlines):
         for attribute in NAMED:
-            if isinstance(value := getattr(view, attribute, None), str) and value:
-                yield value
-        for inline in compat.inline_views(view) if isinstance(view, BaseModelView) else ():
-            yield from (v for a in NAMED if isinstance(v := getattr(inline, a, None), str) and v)
+            if _said(value := getattr(named, attribute, None)):
+                yield value, partial(setattr, named, attribute)
+    for spec in _actions(view):
+        for key in SAID:
+            if _said(value := spec.get(key)):
+                yield value, partial(spec.__setitem__, key)
+    for field in _fields(view):
+        for attribute in ("label", "help_text"):
+            if _said(value := getattr(field, attribute)):
+                yield value, partial(setattr, field, attribute)
+        if isinstance(field, EnumField) and isinstance(field.choices, (list, tuple)):
+            for index, (_, label) in enumerate(field.choices):
+                if isinstance(label, str):
+                    yield label, partial(_put_choice, field, index)
+
+
+def names(views: Iterable[Any]) -> Iterator[str]:
+    """Every name `views` show, as written, and their menu groups (which the menu
+    translates where it is built)."""
+    for view in views:
         if isinstance(group := getattr(view, "menu_group", None), str):
             yield group
-        for field in _fields(view):
-            if isinstance(field.label, str) and field.label:
-                yield field.label
-            if isinstance(field.help_text, str) and field.help_text:
-                yield field.help_text
-            if isinstance(field, EnumField) and isinstance(field.choices, (list, tuple)):
-                yield from (label for _, label in field.choices if isinstance(label, str))
+        yield from (value for value, _ in _slots(view))
 
 
 def name_in_languages(views: Iterable[Any]) -> None:
     """Make every name `views` show a `Label` (see the module's docstring)."""
     for view in views:
-        inlines = compat.inline_views(view) if isinstance(view, BaseModelView) else []
-        for named in (view, *inlines):
-            for attribute in NAMED:
-                if isinstance(value := getattr(named, attribute, None), str) and value:
-                    setattr(named, attribute, Label(value))
-        for spec in _actions(view):
-            for key in SAID:
-                if isinstance(value := spec.get(key), str) and value:
-                    spec[key] = Label(value)
-        for field in _fields(view):
-            if isinstance(field.label, str) and field.label:
-                field.label = Label(field.label)
-            if isinstance(field.help_text, str) and field.help_text:
-                field.help_text = Label(field.help_text)
-            if isinstance(field, EnumField) and isinstance(field.choices, (list, tuple)):
-                field.choices = tuple(
-                    (value, Label(label) if isinstance(label, str) else label)
-                    for value, label in field.choices
-                )
+        for value, put in list(_slots(view)):
+            put(Label(value))
 
 
 def create_label(view: Any) -> str:
