@@ -28,6 +28,12 @@ def people(settings):
     return create_admin(settings, "root@example.com", superuser=True)
 
 
+def upload(client: TestClient, token: dict[str, str], content: bytes, name: str = "people.csv"):
+    """The answer to uploading `content` as a customer import named `name`."""
+    url = f"/admin/_api/imports/upload/customer?name={name}"
+    return client.put(url, content=content, headers=token)
+
+
 def switch(client: TestClient, email: str) -> None:
     client.post("/admin/logout", data={"csrftoken": csrf_token(client)})
     assert login(client, email).status_code == 303, f"{email} could not log in"
@@ -54,11 +60,7 @@ def test_a_jobs_page_is_its_owners_or_a_superusers(settings, tmp_path):
     with TestClient(create_app(settings)) as client:
         login(client, IMPORTER)
         token = {"X-CSRFToken": csrf_token(client)}
-        uploaded = client.put(
-            "/admin/_api/imports/upload/customer?name=people.csv",
-            content=path.read_bytes(),
-            headers=token,
-        )
+        uploaded = upload(client, token, path.read_bytes())
         assert uploaded.status_code == 201, uploaded.text
         mine = uploaded.json()["id"]
         page = client.get(f"/admin/customer/import/{mine}")
@@ -83,11 +85,7 @@ def test_a_mapping_that_cannot_work_is_refused_at_its_field(settings, tmp_path):
     with TestClient(create_app(settings)) as client:
         login(client, "root@example.com")
         token = {"X-CSRFToken": csrf_token(client)}
-        job = client.put(
-            "/admin/_api/imports/upload/customer?name=people.csv",
-            content=path.read_bytes(),
-            headers=token,
-        ).json()
+        job = upload(client, token, path.read_bytes()).json()
         url = f"/admin/_api/imports/{job['id']}/validate"
         no_key = {"mapping": {"first_name": "first_name"}, "mode": "update", "key": "email"}
         answer = client.post(url, json=no_key, headers=token)
@@ -126,11 +124,10 @@ def test_an_upload_or_mapping_refused_is_told_in_the_accounts_language(settings,
         login(client, "root@example.com")
         token = {"X-CSRFToken": csrf_token(client)}
         client.post("/admin/account/language", data={"locale": "fr"}, headers=token)
-        upload = "/admin/_api/imports/upload/customer"
-        wrong = client.put(f"{upload}?name=people.json", content=b"{}", headers=token)
+        wrong = upload(client, token, b"{}", "people.json")
         assert wrong.status_code == 400, wrong.text
         assert "Importez un fichier .csv ou .xlsx" in wrong.json()["error"]
-        job = client.put(f"{upload}?name=people.csv", content=path.read_bytes(), headers=token)
+        job = upload(client, token, path.read_bytes())
         url = f"/admin/_api/imports/{job.json()['id']}/validate"
         missing = {"mapping": {"first_name": "first_name"}, "mode": "create"}
         answer = client.post(url, json=missing, headers=token)
