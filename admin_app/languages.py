@@ -102,6 +102,17 @@ def text_direction() -> str:
     return "rtl" if language(code).rtl else "ltr"
 
 
+CAPITALISED = frozenset({"de"})
+"""Languages that write a noun capitalised inside a sentence."""
+
+
+def in_sentence(name: str) -> str:
+    """A name as written inside a sentence in the request's language: "Back to
+    customers", but German "Zurück zu Kunden" (`CAPITALISED`)."""
+    text = str(name)
+    return text if (parse_locale(i18n.get_locale()) or DEFAULT) in CAPITALISED else text.lower()
+
+
 def format_number(value: float | Decimal) -> str:
     """`value` as the request's language writes a number (`1,234` / `1 234` / `1.234`)."""
     return numbers.format_decimal(value, locale=i18n.get_locale())

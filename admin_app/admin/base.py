@@ -40,6 +40,7 @@ from admin_app.admin.relations import RelationManager
 from admin_app.admin.trash_delete import TrashDeleteMixin
 from admin_app.admin.versioning import ConflictRow, VersionedEditMixin
 from admin_app.db import Base
+from admin_app.languages import in_sentence
 from admin_app.state import get_session
 
 _CONSTRAINT = re.compile(r"\b(uq|fk|ck|pk)_[a-z0-9_]+", re.IGNORECASE)
@@ -289,7 +290,7 @@ def acting_view(
     if not isinstance(view, AppModelView):
         raise HTTPException(404, gettext("There is no such model."))
     if not may(view, request):
-        raise HTTPException(403, refusal % {"things": view.records_label().lower()})
+        raise HTTPException(403, refusal % {"things": in_sentence(view.records_label())})
     return view
 
 

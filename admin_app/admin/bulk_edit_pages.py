@@ -47,6 +47,7 @@ from admin_app.bulk_edit.plan import (
 )
 from admin_app.bulk_edit.plan import load as load_plan
 from admin_app.bulk_edit.runs import INLINE_LIMIT, claim, get_bulk_edits, read_state
+from admin_app.languages import in_sentence
 from admin_app.live.messages import Actor
 from admin_app.live.service import find_live
 from admin_app.state import get_session, get_sessionmaker, get_settings
@@ -154,7 +155,7 @@ class BulkEditPages(Admin):
         values = {name: form.get(field.id) for name, field in fields.items()} if form else {}
         chosen = set(form.getlist("fields")) if form else set()
         context = {
-            "title": gettext("Bulk edit %(things)s") % {"things": view.records_label().lower()},
+            "title": _title(view),
             "view": view,
             "step": "form",
             "fields": list(fields.values()),
@@ -174,7 +175,7 @@ class BulkEditPages(Admin):
         fields = offered_fields(view, request)
         labels = {n: str(fields[n].label or n) if n in fields else n for n in plan.values}
         context = {
-            "title": gettext("Bulk edit %(things)s") % {"things": view.records_label().lower()},
+            "title": _title(view),
             "view": view,
             "step": "result" if state else "preview",
             "plan": plan,
@@ -259,3 +260,8 @@ def _undo_url(request: Request, route_name: str, state: dict[str, Any] | None) -
         return None
     url = request.url_for(f"{route_name}:detail", key="audit-entry")
     return f"{url}?pk={state['entry_id']}"
+
+
+def _title(view: AppModelView) -> str:
+    """The bulk edit page's heading: "Bulk edit customers"."""
+    return gettext("Bulk edit %(things)s") % {"things": in_sentence(view.records_label())}

@@ -24,6 +24,7 @@ from starlette_admin.fields import BaseField, EnumField
 from starlette_admin.views import BaseModelView
 
 from admin_app.admin import compat
+from admin_app.languages import in_sentence
 
 NAMED = (
     "menu_label",
@@ -56,9 +57,10 @@ class Label(str):
         return str(escape(str(self)))
 
     def lower(self) -> str:
-        """The translated name in lower case: Jinja's `| lower` inside a sentence
-        ("Bulk edit %(things)s") calls this, and must not bring the English back."""
-        return str(self).lower()
+        """The translated name as written inside a sentence (`in_sentence`): Jinja's
+        `| lower` in "Bulk edit %(things)s" calls this, and must neither bring the
+        English back nor lower a German noun."""
+        return in_sentence(str(self))
 
     def upper(self) -> str:
         return str(self).upper()

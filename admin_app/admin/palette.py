@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette_admin import RequestAction
-from starlette_admin.i18n import get_locale, gettext
+from starlette_admin.i18n import gettext
 from starlette_admin.routing import route
 
 from admin_app.admin import compat
@@ -31,6 +31,7 @@ from admin_app.admin.global_search import MIN_TERM_LENGTH, search_views, searcha
 from admin_app.admin.import_pages import offers_import
 from admin_app.admin.saved_views.store import visible_views
 from admin_app.auth.identity import current_identity
+from admin_app.languages import in_sentence
 from admin_app.state import get_session
 
 
@@ -58,15 +59,6 @@ class PaletteContext:
 
 PaletteSource = Callable[[PaletteContext], list[Command] | Awaitable[list[Command]]]
 """Gives the commands of one kind this user may open (`PALETTE_SOURCES`)."""
-
-
-CAPITALISED = frozenset({"de"})
-"""Languages that write a noun capitalised inside a sentence."""
-
-
-def in_sentence(name: str) -> str:
-    """A model's name as written inside a sentence: "customers", but German "Kunden"."""
-    return name if get_locale() in CAPITALISED else name.lower()
 
 
 def model_lists(ctx: PaletteContext) -> list[Command]:

@@ -15,7 +15,7 @@ from starlette_admin import i18n
 from admin_app.admin.labels import Label, extract_labels, name_in_languages, names
 from admin_app.admin.registry import REGISTRY
 from admin_app.imports import mapping
-from admin_app.languages import CATALOGUES, LANGUAGES, load_catalogues
+from admin_app.languages import CAPITALISED, CATALOGUES, LANGUAGES, in_sentence, load_catalogues
 from tests.admin.test_languages import set_language
 
 SHOWN = sorted(set(names(view_class() for view_class in REGISTRY)))
@@ -136,3 +136,31 @@ def test_a_related_records_name_keeps_its_own_direction_in_arabic(seeded, admin_
     assert re.search(r"<bdi>[^<]*&lt;[^<]*@[^<]*&gt;</bdi>", cells), "no <bdi> around a customer"
     detail = admin_client.get("/admin/order/detail?pk=1").text
     assert re.search(r"<bdi>[^<]*&lt;[^<]*@[^<]*&gt;</bdi>", detail), "detail: no <bdi>"
+
+
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_every_views_name_inside_a_sentence_is_lowered_except_a_german_noun(code):
+    """ "Back to %(things)s": French "Retour aux commandes", but German "Zurück zu
+    Bestellungen", for every registered view's names (templates write `| lower`)."""
+    load_catalogues()
+    views = [view_class() for view_class in REGISTRY]
+    name_in_languages(views)
+    i18n.set_locale(code)
+    try:
+        for view in views:
+            for label in (view.display_name, view.menu_label or view.display_name):
+                assert isinstance(label, Label), (view, label)
+                expected = str(label) if code in CAPITALISED else str(label).lower()
+                assert label.lower() == expected, (code, view, label)
+            assert in_sentence(view.records_label()) == expected, (code, view)
+    finally:
+        i18n.set_locale("en")
+
+
+def test_a_german_page_keeps_its_nouns_capitalised_inside_a_sentence(seeded, admin_client):
+    assert set_language(admin_client, "de").status_code == 303
+    page = admin_client.get("/admin/customer/import").text
+    assert "Importieren: Kunden" in page and "Zurück zu Kunden" in page
+    assert "kunden" not in page
+    assert set_language(admin_client, "fr").status_code == 303
+    assert "Retour à clients" in admin_client.get("/admin/customer/import").text
