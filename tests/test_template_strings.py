@@ -6,6 +6,11 @@ text is marked); the rest is HTML, read with the standard library's parser. A te
 or one of the attributes below, with a letter in it is a string nobody marked: wrap it in
 `{{ _("…") }}` (or `{% trans %}`), then run `make translations`. What is inside
 `<script>`, `<style>` and `<code>` is code, not text.
+
+Prose can also hide inside Jinja itself: a heading passed to a macro
+(`section("upload", "Choose a file")`), a list of step names, `"Yes" if … else "No"`.
+A string literal there that reads as words (a capital, then words) and is not the
+argument of `_()` is flagged too; one compared (`== "Forbidden"`) is code.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from jinja2 import Environment
 from admin_app.templating import TEMPLATES_DIR
 
 READ_ATTRIBUTES = frozenset(
-    {"title", "aria-label", "placeholder", "alt", "label", "aria-description"}
+    {"title", "aria-label", "placeholder", "alt", "label", "aria-description", "data-label"}
 )
-"""Attributes whose value a person reads (a tooltip, or what a screen reader says)."""
+"""Attributes whose value a person reads (a tooltip, what a screen reader says, or a
+table cell's label on a phone: `data-label`)."""
 
 ALLOWED = frozenset(
     {
@@ -33,6 +39,11 @@ ALLOWED = frozenset(
 
 CODE = frozenset({"script", "style", "code"})
 """Elements whose content is code (a script, a style, a token's prefix), not prose."""
+
+PROSE = re.compile(r"^[A-Z][a-z]+(?:[ ,'\u2019]+[A-Za-z'\u2019]+)*[.…?!]?$")
+"""A string literal inside Jinja that reads as words: "Choose a file", "Yes, restore"."""
+MARKERS = frozenset({"_", "gettext", "ngettext"})
+COMPARED = frozenset({"==", "!=", "in"})
 
 STAND_IN = "\u2022"  # a bullet: no letter, so never mistaken for text
 LETTER = re.compile(r"[^\W\d_]")
@@ -54,6 +65,23 @@ def markup(source: str) -> str:
         if kind not in ("whitespace",):
             previous = kind
     return "".join(out)
+
+
+def unmarked_literals(source: str) -> list[str]:
+    """The prose string literals inside `source`'s Jinja that `_()` does not take."""
+    found = []
+    tokens = [t for t in Environment(extensions=["jinja2.ext.i18n"]).lex(source)]
+    tokens = [(kind, value) for _, kind, value in tokens if kind != "whitespace"]
+    for n, (kind, value) in enumerate(tokens):
+        text = value[1:-1]
+        if kind != "string" or not PROSE.match(text):
+            continue
+        before = [v for _, v in tokens[max(0, n - 2) : n]]
+        marked = before[-2:] in ([m, "("] for m in MARKERS)
+        compared = n > 0 and tokens[n - 1][1] in COMPARED
+        if not marked and not compared:
+            found.append(text)
+    return found
 
 
 class Unmarked(HTMLParser):
@@ -85,10 +113,11 @@ class Unmarked(HTMLParser):
 
 
 def unmarked(path: Path) -> list[str]:
+    source = path.read_text()
     parser = Unmarked()
-    parser.feed(markup(path.read_text()))
+    parser.feed(markup(source))
     parser.close()
-    return parser.found
+    return parser.found + unmarked_literals(source)
 
 
 TEMPLATES = sorted(TEMPLATES_DIR.rglob("*.html"))
@@ -108,3 +137,21 @@ def test_the_check_finds_text_and_attributes_but_not_marked_strings_or_code(tmp_
         '<script>var text = "code";</script><span>{{ count }} &times; 3</span>'
     )
     assert unmarked(sample) == ['title="Tip"', "Hello •"]
+
+
+def test_the_check_finds_words_written_inside_jinja_but_not_keys_or_comparisons(tmp_path):
+    sample = tmp_path / "sample.html"
+    sample.write_text(
+        '{% call section("upload", "Choose a file") %}{% endcall %}'
+        '{% for step in [_("File"), "Columns"] %}{% endfor %}'
+        '<td data-label="{{ noun }} total"></td>'
+        '{{ _("Yes, restore") if ready else "Restore with the new values" }}'
+        '{% if exc.detail == "Forbidden" %}{% endif %}{{ page | attr("Upload") }}'
+    )
+    assert unmarked(sample) == [
+        'data-label="• total"',
+        "Choose a file",
+        "Columns",
+        "Restore with the new values",
+        "Upload",
+    ]
