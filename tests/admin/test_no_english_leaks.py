@@ -6,13 +6,18 @@ for the model registered next year too."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
+import starlette_admin
+from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from admin_app.admin.registry import REGISTRY
 from admin_app.languages import CATALOGUES
+from tests.admin.listing_helpers import add_customers, customers
 from tests.admin.test_languages import set_language
 from tests.e2e.screens import ACCOUNT_PAGES, model_pages
 
@@ -60,13 +65,26 @@ def shown(html: str) -> str:
     return "\n".join(" ".join(p.split()) for p in parser.parts if p.strip())
 
 
+STOCK = Path(starlette_admin.__file__).parent / "translations"
+
+
+def catalogues(code: str) -> Iterator[Catalog]:
+    """Ours, and starlette-admin's own (its templates' words; Arabic's is ours)."""
+    for path in (
+        CATALOGUES / code / "LC_MESSAGES" / "messages.po",
+        CATALOGUES / code / "LC_MESSAGES" / "admin.po",
+        STOCK / code / "LC_MESSAGES" / "admin.po",
+    ):
+        if path.exists():
+            with path.open("rb") as handle:
+                yield read_po(handle, locale=code)
+
+
 def english_sentences(code: str) -> list[tuple[str, re.Pattern[str]]]:
-    """Our catalogue's English sentences (three words or more) that `code` says otherwise,
+    """The English sentences (three words or more) the catalogues say otherwise in `code`,
     each as a pattern with its `%(name)s` places open."""
-    with (CATALOGUES / code / "LC_MESSAGES" / "messages.po").open("rb") as handle:
-        catalogue = read_po(handle, locale=code)
     found = []
-    for message in catalogue:
+    for message in (m for catalogue in catalogues(code) for m in catalogue):
         if not message.id or isinstance(message.id, tuple) or not message.string:
             continue
         if message.string == message.id or len(message.id.split()) < 3:
@@ -93,3 +111,20 @@ def test_no_page_of_any_model_shows_english_the_catalogue_translates(seeded, adm
         text = shown(response.text)
         problems += [f"{name}: {said!r}" for said, pattern in sentences if pattern.search(text)]
     assert not problems, f"English on {code} pages:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("code", "offer"),
+    [
+        ("fr", "Sélectionner les 30 lignes correspondant au filtre actuel."),
+        ("de", "Wählen Sie alle 30 Zeilen aus, die dem aktuellen Filter entsprechen."),
+    ],
+)
+def test_the_select_all_banner_speaks_the_accounts_language(admin_client, settings, code, offer):
+    """The banner a list offers when more rows match than it shows (written by the list
+    engine, not starlette-admin's template) is in the account's language."""
+    add_customers(settings, customers(30))
+    assert set_language(admin_client, code).status_code == 303
+    page = admin_client.get("/admin/customer/list").text
+    banner = page[page.index('id="select-all-banner"') :]
+    assert offer in banner and "rows matching" not in banner

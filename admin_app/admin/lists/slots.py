@@ -12,7 +12,7 @@ from typing import Any
 from starlette_admin.i18n import gettext
 
 from admin_app.admin.field_markup import esc
-from admin_app.admin.list_words import summary_text
+from admin_app.admin.list_words import summary_text, total_text
 from admin_app.admin.lists.query import ListPage
 
 
@@ -30,8 +30,12 @@ def banner_html(page: ListPage, shown: int, alert_class: str) -> str:
     """The select-all banner, offered when more rows match than the page shows."""
     if not page.total.value > shown:
         return ""
-    total = esc(str(page.total))
+    total = {"total": total_text(page.total)}
     on_page = esc(gettext("All %(count)s rows on this page are selected.") % {"count": shown})
+    select_all = esc(gettext("Select all %(total)s rows matching the current filter.") % total)
+    all_selected = esc(
+        gettext("All %(total)s rows matching the current filter are selected.") % total
+    )
     return (
         '<div id="select-all-banner" data-sa-hook="select-all-banner" '
         f'class="alert {esc(alert_class)} py-2 mb-0 d-none d-flex align-items-center '
@@ -39,9 +43,9 @@ def banner_html(page: ListPage, shown: int, alert_class: str) -> str:
         '<span id="select-all-banner-page" data-sa-hook="select-all-banner-page">'
         f"{on_page} "
         '<a href="#" id="select-all-matching-link" data-sa-hook="select-all-matching-link">'
-        f"Select all {total} rows matching the current filter.</a></span>"
+        f"{select_all}</a></span>"
         '<span id="select-all-banner-all" data-sa-hook="select-all-banner-all" class="d-none">'
-        f"All {total} rows matching the current filter are selected. "
+        f"{all_selected} "
         '<a href="#" id="clear-select-all-link" data-sa-hook="clear-select-all-link">'
         f"{esc(gettext('Clear selection'))}</a></span></div>"
     )
