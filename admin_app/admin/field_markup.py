@@ -15,25 +15,43 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette_admin import fields as sa
+from starlette_admin import i18n
 from starlette_admin.i18n import gettext
 
 from admin_app.admin import compat
 
-NULL = (
-    '<span class="text-muted inline-edit-value" title="Not set"><span aria-hidden="true">—</span>'
-    '<span class="visually-hidden">not set</span></span>'
-)
-"""An empty value: the same dash as templates/admin/fields/detail/_null.html."""
-EMPTY = (
-    '<span class="text-muted inline-edit-value" title="None"><span aria-hidden="true">—</span>'
-    '<span class="visually-hidden">none</span></span>'
-)
-"""An empty collection: the same dash as templates/admin/fields/detail/_empty.html."""
+
+def null_html() -> str:
+    """An empty value, in the request's language: the same dash as
+    templates/admin/fields/detail/_null.html."""
+    return _marks(i18n.get_locale())[0]
+
+
+def empty_html() -> str:
+    """An empty collection, in the request's language: the same dash as
+    templates/admin/fields/detail/_empty.html."""
+    return _marks(i18n.get_locale())[1]
+
+
+@cache
+def _marks(locale: str) -> tuple[str, str]:
+    """`null_html` and `empty_html` in `locale` (the one `gettext` reads), made once each."""
+    return _dash(gettext("Not set"), gettext("not set")), _dash(gettext("None"), gettext("none"))
+
+
+def _dash(title: str, said: str) -> str:
+    return (
+        f'<span class="text-muted inline-edit-value" title="{esc(title)}">'
+        f'<span aria-hidden="true">—</span><span class="visually-hidden">{esc(said)}</span></span>'
+    )
+
+
 NULL_TEMPLATE, EMPTY_TEMPLATE = "fields/detail/_null.html", "fields/detail/_empty.html"
 LABEL_TEMPLATE, ERROR_TEMPLATE = "fields/form/_label.html", "fields/form/_error.html"
 

@@ -16,18 +16,19 @@ from typing import Any
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette_admin.fields import BaseField
+from starlette_admin.i18n import gettext
 from starlette_admin.views import BaseModelView
 
 from admin_app.admin import compat
 from admin_app.admin.field_markup import (
-    EMPTY,
     EMPTY_TEMPLATE,
     LABEL_TEMPLATE,
-    NULL,
     NULL_TEMPLATE,
     CellKit,
+    empty_html,
     esc,
     form_label,
+    null_html,
 )
 from admin_app.admin.lists.columns import column_type
 
@@ -73,12 +74,13 @@ def detail_rows(
     if not all(draws_detail(f) and f.name in values for f in fields):
         return None
     rows = []
+    attribute, value = esc(gettext("Attribute")), esc(gettext("Value"))
     for field in fields:
         drawn = column_type(field).detail
         assert drawn is not None
         rows.append(
-            f'<tr><td data-label="Attribute"><div><strong>{esc(field.label)}</strong></div>'
-            f'</td><td data-label="Value">{_shown(values[field.name], drawn.make(field, kit))}'
+            f'<tr><td data-label="{attribute}"><div><strong>{esc(field.label)}</strong></div>'
+            f'</td><td data-label="{value}">{_shown(values[field.name], drawn.make(field, kit))}'
             "</td></tr>"
         )
     return Markup("".join(rows))  # noqa: S704 (each value escaped by its maker)
@@ -86,9 +88,9 @@ def detail_rows(
 
 def _shown(data: Any, cell: Any) -> str:
     if data is None:
-        return NULL
+        return null_html()
     if isinstance(data, list | tuple) and not data:
-        return EMPTY
+        return empty_html()
     return str(cell(data))
 
 

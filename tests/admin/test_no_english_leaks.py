@@ -128,3 +128,17 @@ def test_the_select_all_banner_speaks_the_accounts_language(admin_client, settin
     page = admin_client.get("/admin/customer/list").text
     banner = page[page.index('id="select-all-banner"') :]
     assert offer in banner and "rows matching" not in banner
+
+
+def test_an_empty_cell_says_not_set_in_the_accounts_language_and_back(admin_client, settings):
+    """The dash of an empty value (its tooltip, and what a screen reader says) is written
+    once per language by the list engine and the detail page; switching back shows it
+    in English again."""
+    add_customers(settings, [{**customers(1)[0], "country": None}])
+    said = {"fr": "Non défini", "de": "Nicht gesetzt", "en": "Not set"}
+    for code in ("fr", "de", "en"):
+        assert set_language(admin_client, code).status_code == 303
+        for url in ("/admin/customer/list", "/admin/customer/detail?pk=1"):
+            page = admin_client.get(url).text
+            assert f'title="{said[code]}"' in page, (code, url)
+            assert code == "en" or 'title="Not set"' not in page, (code, url)

@@ -40,7 +40,7 @@ from starlette_admin.views import BaseModelView
 
 from admin_app.admin import compat
 from admin_app.admin.chrome import origin_param
-from admin_app.admin.field_markup import EMPTY, NULL, CellKit, esc
+from admin_app.admin.field_markup import CellKit, empty_html, esc, null_html
 from admin_app.admin.lists.columns import column_type, covers, truncated
 
 _SPACES = re.compile(r"\s+")
@@ -273,28 +273,28 @@ class RowRenderer:
         if column.cell is not None:
             value = getattr(row, field.name)
             if value is None:
-                return NULL
+                return null_html()
             if column.convert is not None:
                 data = column.convert(value)
             else:
                 data = await self.view.serialize_field_value(value, field, self.request)
-            return NULL if data is None else column.cell(data)
+            return null_html() if data is None else column.cell(data)
         source = self._objects.get(getattr(row, str(self.view.pk_attr)), row)
         value = await field.parse_obj(self.request, source)
         data = await self.view.serialize_field_value(value, field, self.request)
         if data is None:
-            return NULL
+            return null_html()
         if isinstance(data, (list, tuple)) and not data:
-            return EMPTY
+            return empty_html()
         template = self.admin.templates.env.get_template(field.list_template)
         return template.render(request=self.request, view=self.view, field=field, data=data)
 
     async def _relation(self, field: RelationField, value: Any) -> str:
         if value is None:
-            return NULL
+            return null_html()
         targets = list(value) if field.multiple else [value]
         if not targets:
-            return EMPTY
+            return empty_html()
         foreign = compat.find_view_by_key(self.admin, field.key)
         # A related record the viewer may not open is named, not linked to a refusal.
         linked = foreign.is_accessible(self.request) and foreign.can_view_detail(self.request)
