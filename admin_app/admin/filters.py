@@ -30,7 +30,7 @@ from starlette_admin.contrib.sqla.filters import IsNotNullFilter, IsNullFilter, 
 from starlette_admin.fields import BaseField, DateField, DateTimeField, HasOne
 from starlette_admin.filters import FilterApplyContext, filters
 from starlette_admin.filters.base import BaseFilter, FilterDataType, FilterValidationError
-from starlette_admin.i18n import get_database_tzinfo, get_tzinfo
+from starlette_admin.i18n import get_database_tzinfo, get_tzinfo, lazy_gettext
 
 from admin_app.admin.filter_values import SAFE, checked
 from admin_app.admin.lists.columns import escape_like
@@ -125,7 +125,11 @@ class EndsWithFilter(sqla.EndsWithFilter):
 
 # -- dates: a period named, as the user's calendar has it --------------------------------
 
-PERIODS = {"today": "Today", "last_7_days": "Last 7 days", "this_month": "This month"}
+PERIODS = {
+    "today": lazy_gettext("Today"),
+    "last_7_days": lazy_gettext("Last 7 days"),
+    "this_month": lazy_gettext("This month"),
+}
 """The periods "is within" offers, by the name the URL carries (`placed_at__within=today`):
 worked out when the list is read, so a saved view of "today" stays today."""
 
@@ -154,7 +158,7 @@ class WithinFilter(BaseFilter):
         return value.strip()
 
     def get_choices(self, request: Request) -> Sequence[tuple[Any, str]]:
-        return list(PERIODS.items())
+        return [(name, str(said)) for name, said in PERIODS.items()]
 
     def apply(self, ctx: FilterApplyContext) -> Any:
         column: Any = getattr(getattr(ctx.view, "model", None), ctx.field_name)

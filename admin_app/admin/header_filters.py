@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette_admin.fields import BaseField, DateField, EnumField, HasOne
 from starlette_admin.flash import flash
-from starlette_admin.i18n import gettext
+from starlette_admin.i18n import gettext, lazy_gettext
 from starlette_admin.types import ListParams
 
 from admin_app.admin import compat
@@ -48,7 +48,7 @@ FORM_PARAMS = ("hf", "hf_op", "hf_v", "hf_v2", "hf_period", "hf_clear", "hf_form
 asked for); the redirect and the forms' hidden fields leave them out."""
 POSITION_PARAMS = ("after", "before", "last", "page")
 """Where in the list a page is: a new filter starts at the first page."""
-TEXT_OPS = {"contains": "contains", "eq": "is exactly"}
+TEXT_OPS = {"contains": lazy_gettext("contains"), "eq": lazy_gettext("is exactly")}
 
 
 def control_kind(names: set[str]) -> str | None:
@@ -228,7 +228,8 @@ def header_filter(
         return Markup("")
     active = _active(view, request.query_params.get("filter"))
     on = any(f.name in active for f in (field, *_related(fields, field)))
-    label = esc(f"Filter by {field.label}" + (" (filtered)" if on else ""))
+    said = gettext("Filter by %(column)s (filtered)") if on else gettext("Filter by %(column)s")
+    label = esc(said % {"column": field.label})
     ident = "hf-pop-" + "".join(c if c.isalnum() else "-" for c in field.name)
     if part == "button":
         return Markup(  # noqa: S704 (every value in it escaped)
@@ -238,9 +239,10 @@ def header_filter(
         )
     url = request.url_for(f"{admin}:header-filter", key=view.key).path
     query = urlencode([("hf_form", field.name), *_kept(request)])
+    opens = esc(gettext("Open the filter form"))
     return Markup(  # noqa: S704 (every value in it escaped)
         f'<div popover id="{ident}" class="app-hf-popover" role="dialog" aria-label="{label}">'
-        f'<a href="{esc(url)}?{esc(query)}" data-app-hf-load>Open the filter form</a></div>'
+        f'<a href="{esc(url)}?{esc(query)}" data-app-hf-load>{opens}</a></div>'
     )
 
 
@@ -296,9 +298,10 @@ def _form(
         for k, v in [*_kept(request), ("hf", field.name)]
     )
     control = CONTROLS[kind](request, field, ident, rule or {}, admin)
+    apply, clear_text = esc(gettext("Apply")), esc(gettext("Clear"))
     clear = (
         '<button type="submit" class="btn btn-sm" name="hf_clear" value="1" '
-        "formnovalidate data-app-hf-clear>Clear</button>"
+        f"formnovalidate data-app-hf-clear>{clear_text}</button>"
         if rule
         else ""
     )
@@ -307,7 +310,7 @@ def _form(
         f'data-app-hf-form="{esc(field.name)}">{hidden}'
         f'<fieldset><legend class="app-hf-legend">{esc(str(field.label))}</legend>{control}'
         '<div class="app-hf-actions"><button type="submit" class="btn btn-sm btn-primary">'
-        f"Apply</button>{clear}</div></fieldset></form>"
+        f"{apply}</button>{clear}</div></fieldset></form>"
     )
 
 
@@ -341,9 +344,9 @@ Control = Callable[[Request, BaseField, str, dict[str, Any], str], str]
 def _text_control(request: Request, f: BaseField, ident: str, rule: dict[str, Any], _: str) -> str:
     offered = {kind.name for kind in FILTERS.filters_for(f)}
     ops = [(op, text) for op, text in TEXT_OPS.items() if op in offered]
-    op = _select(f"{ident}-op", "Match", "hf_op", ops, rule.get("filter", ""))
+    op = _select(f"{ident}-op", gettext("Match"), "hf_op", ops, rule.get("filter", ""))
     value = esc(_raw(rule))
-    return op + _input(ident, "Text", f'type="search" name="hf_v" value="{value}"')
+    return op + _input(ident, gettext("Text"), f'type="search" name="hf_v" value="{value}"')
 
 
 def _number_control(
@@ -352,22 +355,24 @@ def _number_control(
     op = rule.get("filter")
     low = _raw(rule) if op in ("between", "gte") else ""
     high = _raw(rule, "value2") if op == "between" else _raw(rule) if op == "lte" else ""
+    to = f'type="number" step="any" name="hf_v2" value="{esc(high)}"'
     return _input(
-        ident, "From", f'type="number" step="any" name="hf_v" value="{esc(low)}"'
-    ) + _input(f"{ident}-to", "To", f'type="number" step="any" name="hf_v2" value="{esc(high)}"')
+        ident, gettext("From"), f'type="number" step="any" name="hf_v" value="{esc(low)}"'
+    ) + _input(f"{ident}-to", gettext("To"), to)
 
 
 def _date_control(request: Request, f: BaseField, ident: str, rule: dict[str, Any], _: str) -> str:
     period = _raw(rule) if rule.get("filter") == "within" else ""
-    presets = [("", "Any time"), *PERIODS.items()]
+    presets = [("", gettext("Any time")), *PERIODS.items()]
+    or_between = gettext("or between")
     between = rule.get("filter") == "between"
     first = _raw(rule)[:10] if between else ""
     last = _raw(rule, "value2")[:10] if between else ""
     return (
-        _select(f"{ident}-period", "Period", "hf_period", presets, period)
-        + '<p class="app-hf-or">or between</p>'
-        + _input(ident, "From", f'type="date" name="hf_v" value="{esc(first)}"')
-        + _input(f"{ident}-to", "To", f'type="date" name="hf_v2" value="{esc(last)}"')
+        _select(f"{ident}-period", gettext("Period"), "hf_period", presets, period)
+        + f'<p class="app-hf-or">{esc(or_between)}</p>'
+        + _input(ident, gettext("From"), f'type="date" name="hf_v" value="{esc(first)}"')
+        + _input(f"{ident}-to", gettext("To"), f'type="date" name="hf_v2" value="{esc(last)}"')
     )
 
 
@@ -375,7 +380,7 @@ def _boolean_control(
     request: Request, f: BaseField, ident: str, rule: dict[str, Any], _: str
 ) -> str:
     now = str(rule.get("filter", ""))
-    options = [("", "Any"), ("is_true", "Yes"), ("is_false", "No")]
+    options = [("", gettext("Any")), ("is_true", gettext("Yes")), ("is_false", gettext("No"))]
     return _select(ident, str(f.label), "hf_op", options, now)
 
 
@@ -384,7 +389,7 @@ def _choice_control(
 ) -> str:
     assert isinstance(f, EnumField)
     choices = [(str(v), str(text)) for v, text in compat.enum_choices(f, request)]
-    return _select(ident, str(f.label), "hf_v", [("", "Any"), *choices], _raw(rule))
+    return _select(ident, str(f.label), "hf_v", [("", gettext("Any")), *choices], _raw(rule))
 
 
 def _relation_control(
@@ -392,14 +397,15 @@ def _relation_control(
 ) -> str:
     assert isinstance(f, HasOne)
     url = request.url_for(f"{admin}:relation-lookup", key=f.key).path
+    hint = gettext("Type to search, or give the ID.")
     attrs = (
         f'type="text" name="hf_v" value="{esc(_raw(rule))}" list="{ident}-options" '
         f'autocomplete="off" data-app-lookup="{esc(url)}" aria-describedby="{ident}-hint"'
     )
     return (
-        _input(ident, f"{f.label} is", attrs)
+        _input(ident, gettext("%(field)s is") % {"field": f.label}, attrs)
         + f'<datalist id="{ident}-options"></datalist>'
-        + f'<small class="form-hint" id="{ident}-hint">Type to search, or give the ID.</small>'
+        + f'<small class="form-hint" id="{ident}-hint">{esc(hint)}</small>'
     )
 
 

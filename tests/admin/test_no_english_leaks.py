@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -142,3 +143,43 @@ def test_an_empty_cell_says_not_set_in_the_accounts_language_and_back(admin_clie
             page = admin_client.get(url).text
             assert f'title="{said[code]}"' in page, (code, url)
             assert code == "en" or 'title="Not set"' not in page, (code, url)
+
+
+def words_written_by(code: str, source: str) -> list[tuple[str, re.Pattern[str]]]:
+    """Each English message `source` says that `code` says otherwise, however short, as
+    a pattern for a whole text of the page."""
+    with (CATALOGUES / code / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalogue = read_po(handle, locale=code)
+    found = []
+    for message in catalogue:
+        if not message.id or not message.string or message.string == message.id:
+            continue
+        if isinstance(message.id, str) and any(path == source for path, _ in message.locations):
+            parts = re.split(r"%\(\w+\)[sd]", message.id)
+            found.append((message.id, re.compile(".+?".join(re.escape(p) for p in parts))))
+    return found
+
+
+@pytest.mark.parametrize("code", ["fr", "de", "ar"])
+def test_every_header_filter_of_every_list_speaks_the_accounts_language(seeded, admin_client, code):
+    """Each column's filter popover (its button's name, the form fetched when it opens)
+    of every registered model's list shows none of its own English words."""
+    assert set_language(admin_client, code).status_code == 303
+    english = words_written_by(code, "admin_app/admin/header_filters.py")
+    assert len(english) > 10
+    problems = []
+    for name, path in PAGES:
+        if not name.endswith(" list"):
+            continue
+        page = admin_client.get(path).text
+        links = re.findall(r'<a href="([^"]+)" data-app-hf-load>', page)
+        texts = shown(page).splitlines()
+        for link in links:
+            texts += shown(admin_client.get(unescape(link)).text).splitlines()
+        problems += [
+            f"{name}: {text!r}"
+            for text in set(texts)
+            for said, pattern in english
+            if pattern.fullmatch(text)
+        ]
+    assert not problems, f"English in {code} header filters:\n" + "\n".join(sorted(problems))

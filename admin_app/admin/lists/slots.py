@@ -20,10 +20,8 @@ def rows_html(rows: Sequence[str], columns: int) -> str:
     """The table body: the rendered rows, or one "No data" row spanning `columns`."""
     if rows:
         return "\n".join(rows)
-    return (
-        f'<tr><td colspan="{columns}" class="text-center text-muted py-4">'
-        f"{esc(gettext('No data'))}</td></tr>"
-    )
+    nothing = esc(gettext("No data"))
+    return f'<tr><td colspan="{columns}" class="text-center text-muted py-4">{nothing}</td></tr>'
 
 
 def banner_html(page: ListPage, shown: int, alert_class: str) -> str:
@@ -33,6 +31,7 @@ def banner_html(page: ListPage, shown: int, alert_class: str) -> str:
     total = {"total": total_text(page.total)}
     on_page = esc(gettext("All %(count)s rows on this page are selected.") % {"count": shown})
     select_all = esc(gettext("Select all %(total)s rows matching the current filter.") % total)
+    clear = esc(gettext("Clear selection"))
     all_selected = esc(
         gettext("All %(total)s rows matching the current filter are selected.") % total
     )
@@ -47,7 +46,7 @@ def banner_html(page: ListPage, shown: int, alert_class: str) -> str:
         '<span id="select-all-banner-all" data-sa-hook="select-all-banner-all" class="d-none">'
         f"{all_selected} "
         '<a href="#" id="clear-select-all-link" data-sa-hook="clear-select-all-link">'
-        f"{esc(gettext('Clear selection'))}</a></span></div>"
+        f"{clear}</a></span></div>"
     )
 
 
