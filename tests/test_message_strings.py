@@ -21,6 +21,10 @@ SAID_AT: dict[str, int] = {
     "NotOffered": 0,
 }
 """The calls that put a message in front of a person, and which argument is the message."""
+SAID_AS = frozenset({"error"})
+"""Keyword arguments that hand a page or a dialog the message it shows (`error=`): words,
+not a code (`segno.make(uri, error="m")`), and not a column a background job writes
+(`.values(error=…)`: stored for later, in English by choice, docs/lists.md)."""
 
 
 def _written_in_english(node: ast.expr) -> bool:
@@ -43,7 +47,14 @@ def untranslated(source: str) -> Iterator[tuple[int, str]]:
             continue
         name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
         at = SAID_AT.get(name)
-        if at is not None and len(node.args) > at and _written_in_english(node.args[at]):
+        said = [
+            kw.value
+            for kw in node.keywords
+            if kw.arg in SAID_AS and name != "values" and " " in ast.unparse(kw.value)
+        ]
+        if at is not None and len(node.args) > at:
+            said.append(node.args[at])
+        if any(_written_in_english(value) for value in said):
             yield node.lineno, ast.unparse(node)[:100]
 
 
@@ -62,6 +73,7 @@ def test_the_check_sees_english_and_lets_gettext_through() -> None:
         'flash(request, f"{n} saved.", "success")',
         'raise FormValidationError({"name": "Too long."})',
         'raise ActionFailed("No." + reason)',
+        'return self._page(request, "ask", 422, error="Enter your email address.")',
     ]
     for source in english:
         assert list(untranslated(source)), source

@@ -183,7 +183,7 @@ class AccountView(ApiTokenPages):
             return self._back(request, gettext("Start the set-up again."), "error")
         if not totp.accept_totp(user, code, secret):
             return self._setup_page(
-                request, user, error="That code is not right; try the current one."
+                request, user, error=gettext("That code is not right; try the current one.")
             )
         db = get_session(request)
         codes = await totp.enable(db, user, get_settings(request).secret)

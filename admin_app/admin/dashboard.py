@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Date, cast, func, select
 from starlette.requests import Request
 from starlette_admin import CustomView
+from starlette_admin.i18n import gettext
 from starlette_admin.widgets import (
     BaseWidget,
     Breakpoints,
@@ -25,15 +26,12 @@ from starlette_admin.widgets import (
 
 from admin_app.admin.base import AppModelView
 from admin_app.admin.labels import N_
+from admin_app.admin.list_words import total_text
 from admin_app.db import utcnow
 from admin_app.models import Order
 from admin_app.state import get_session
 
 DAYS = 30
-NOTHING_VISIBLE = (
-    "Your account holds no permissions yet, so there is nothing to show here. "
-    "Ask an administrator to give you a role."
-)
 
 
 class DashboardView(CustomView):
@@ -47,7 +45,7 @@ class DashboardView(CustomView):
     async def build(self, request: Request) -> BaseWidget:
         visible = [view for view in self.model_views if view.is_accessible(request)]
         if not visible:
-            return TextWidget(content=NOTHING_VISIBLE, card=True)
+            return TextWidget(content=_nothing_visible(), card=True)
         stats: list[BaseWidget] = [self._stat(request, view) for view in visible]
         # Up to six counts a row, wrapping: one row of them all squeezed words mid-way.
         counts = GridWidget(children=stats, breakpoints=Breakpoints(default=2, md=3, lg=4, xl=6))
@@ -59,10 +57,17 @@ class DashboardView(CustomView):
     @staticmethod
     def _stat(request: Request, view: AppModelView) -> StatWidget:
         async def value(request: Request) -> str:
-            return str(await view.list_total(request, view.get_list_query(request)))
+            return total_text(await view.list_total(request, view.get_list_query(request)))
 
         link = str(request.url_for("admin:list", key=view.key))
         return StatWidget(title=view.menu_label, value_callback=value, link=link)
+
+
+def _nothing_visible() -> str:
+    return gettext(
+        "Your account holds no permissions yet, so there is nothing to show here. "
+        "Ask an administrator to give you a role."
+    )
 
 
 def _orders_chart(orders: AppModelView) -> ChartWidget:
@@ -70,7 +75,7 @@ def _orders_chart(orders: AppModelView) -> ChartWidget:
         return await _orders_series(request, orders)
 
     return ChartWidget(
-        title=f"Orders per day, last {DAYS} days",
+        title=gettext("Orders per day, last %(days)s days") % {"days": DAYS},
         chart_type="bar",
         series_callback=series,
         options={

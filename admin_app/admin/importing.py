@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from starlette.responses import JSONResponse, Response
+from starlette_admin.i18n import ngettext
 
 
 def all_or_nothing(response: Response) -> Response:
@@ -23,6 +24,11 @@ def all_or_nothing(response: Response) -> Response:
         rows_created=0,
         rows_updated=0,
         rows_skipped=0,
-        error=f"Nothing was imported: {rows} row(s) have errors. Fix them and import again.",
+        error=ngettext(
+            "Nothing was imported: %(rows)s row has errors. Fix it and import again.",
+            "Nothing was imported: %(rows)s rows have errors. Fix them and import again.",
+            rows,
+        )
+        % {"rows": rows},
     )
     return JSONResponse(body, status_code=422)

@@ -75,7 +75,7 @@ class PasswordResetPages:
         email = str((await request.form()).get("email") or "").strip()
         if "@" not in email or len(email) > 254:
             return self._page(
-                request, "ask", 422, email=email[:254], error="Enter your email address."
+                request, "ask", 422, email=email[:254], error=gettext("Enter your email address.")
             )
         if not await reset_allowed(request, email):
             return self._page(request, "ask", 429, email=email, error=TOO_MANY)
@@ -141,7 +141,8 @@ class PasswordResetPages:
         form = await request.form()
         password = str(form.get("password") or "")
         if password != str(form.get("password_confirm") or ""):
-            return self._page(request, "choose", 422, error="The two passwords differ.", **context)
+            differ = gettext("The two passwords differ.")
+            return self._page(request, "choose", 422, error=differ, **context)
         try:
             await set_password(session=get_session(request), user=user, password=password)
         except PasswordPolicyError as error:
