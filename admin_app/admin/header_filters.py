@@ -355,10 +355,10 @@ def _number_control(
     op = rule.get("filter")
     low = _raw(rule) if op in ("between", "gte") else ""
     high = _raw(rule, "value2") if op == "between" else _raw(rule) if op == "lte" else ""
-    to = f'type="number" step="any" name="hf_v2" value="{esc(high)}"'
-    return _input(
-        ident, gettext("From"), f'type="number" step="any" name="hf_v" value="{esc(low)}"'
-    ) + _input(f"{ident}-to", gettext("To"), to)
+    number = 'type="number" step="any"'
+    return _input(ident, gettext("From"), f'{number} name="hf_v" value="{esc(low)}"') + _input(
+        f"{ident}-to", gettext("To"), f'{number} name="hf_v2" value="{esc(high)}"'
+    )
 
 
 def _date_control(request: Request, f: BaseField, ident: str, rule: dict[str, Any], _: str) -> str:

@@ -81,20 +81,28 @@ def catalogues(code: str) -> Iterator[Catalog]:
                 yield read_po(handle, locale=code)
 
 
+PLACE = re.compile(r"%\(\w+\)[sd]|%[sd]")
+"""A place a message leaves to fill: `%(name)s`, `%s`."""
+
+
+def translated_away(catalogue: Catalog) -> Iterator[tuple[str, list[str]]]:
+    """Each singular English message `catalogue` says otherwise, and its words between
+    the places to fill."""
+    for message in catalogue:
+        if isinstance(message.id, str) and message.id and message.string not in ("", message.id):
+            yield message.id, PLACE.split(message.id)
+
+
 def english_sentences(code: str) -> list[tuple[str, re.Pattern[str]]]:
     """The English sentences (three words or more) the catalogues say otherwise in `code`,
     each as a pattern with its `%(name)s` places open."""
     found = []
-    for message in (m for catalogue in catalogues(code) for m in catalogue):
-        if not message.id or isinstance(message.id, tuple) or not message.string:
-            continue
-        if message.string == message.id or len(message.id.split()) < 3:
-            continue
-        parts = re.split(r"%\(\w+\)[sd]|%[sd]", message.id)
-        if sum(len(p.split()) for p in parts) < 3:
-            continue  # mostly places to fill: too loose to find
-        pattern = ".{1,80}?".join(re.escape(" ".join(p.split())) for p in parts)
-        found.append((message.id, re.compile(pattern)))
+    for catalogue in catalogues(code):
+        for said, parts in translated_away(catalogue):
+            if sum(len(p.split()) for p in parts) < 3:
+                continue  # short, or mostly places to fill: too loose to find
+            pattern = ".{1,80}?".join(re.escape(" ".join(p.split())) for p in parts)
+            found.append((said, re.compile(pattern)))
     return found
 
 
@@ -150,14 +158,12 @@ def words_written_by(code: str, source: str) -> list[tuple[str, re.Pattern[str]]
     a pattern for a whole text of the page."""
     with (CATALOGUES / code / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         catalogue = read_po(handle, locale=code)
-    found = []
-    for message in catalogue:
-        if not message.id or not message.string or message.string == message.id:
-            continue
-        if isinstance(message.id, str) and any(path == source for path, _ in message.locations):
-            parts = re.split(r"%\(\w+\)[sd]", message.id)
-            found.append((message.id, re.compile(".+?".join(re.escape(p) for p in parts))))
-    return found
+    written_there = {m.id for m in catalogue if any(path == source for path, _ in m.locations)}
+    return [
+        (said, re.compile(".+?".join(re.escape(p) for p in parts)))
+        for said, parts in translated_away(catalogue)
+        if said in written_there
+    ]
 
 
 @pytest.mark.parametrize("code", ["fr", "de", "ar"])
