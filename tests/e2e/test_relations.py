@@ -82,7 +82,11 @@ def test_an_order_edited_in_the_dialog_gets_the_forms_checks(
     page = new_context(viewport={"width": 1366, "height": 900}).new_page()
     _open_customer_with_orders(page, ROOT_EMAIL)
     rows = page.frame_locator("iframe.relation-frame").locator("tbody tr[data-sa-pk]")
-    rows.first.locator("a[href*='/edit']").click()
+    # The order is pinned now: tests beside this one add orders to the same customer, and
+    # the frame's list (newest first, live) would then name another order as its first.
+    pk = str(rows.first.get_attribute("data-sa-pk"))
+    frame = page.frame_locator("iframe.relation-frame")
+    frame.locator(f"tbody tr[data-sa-pk='{pk}'] a[href*='/edit']").click()
     dialog = page.locator("dialog[open]")
     expect(dialog).to_be_visible()
     form = page.frame_locator("iframe.relation-dialog-frame")
@@ -99,7 +103,6 @@ def test_an_order_edited_in_the_dialog_gets_the_forms_checks(
     shots.take(page, "a refused value in the dialog")
 
     # Someone else saves the same order meanwhile: this save is refused, nothing lost.
-    pk = str(rows.first.get_attribute("data-sa-pk"))
     other = new_context(viewport={"width": 1366, "height": 900}).new_page()
     other.goto("/admin/login")
     log_in(other, ROOT_EMAIL, PASSWORD)
