@@ -87,12 +87,22 @@ async def to_records(
     own `parse_obj`, a getter, a Python property) reads the page's records, loaded in
     one query when there is such a field."""
     mapper = inspect(view.model)
-    columns = {field.name for field in fields if _reads_its_column(mapper, field)}
     keys = [mapper.get_property_by_column(column).key for column in mapper.primary_key]
-    page = _Page(view, request, fields, columns, keys)
-    if rows and any(f.name not in columns and not isinstance(f, RelationField) for f in fields):
+    page = _Page(view, request, keys, [(f, _reading(mapper, f)) for f in fields])
+    if rows and any(reading is _OWN for _, reading in page.fields):
         page.objects.update(await row_objects(get_session(request), view.model, rows))
     return [await page.record(row) for row in rows]
+
+
+_COLUMN, _RELATION, _OWN = "column", "relation", "own"
+"""How a list page's field is read: its column's value, a relation's keys, or the
+field's own `parse_obj` of the loaded record."""
+
+
+def _reading(mapper: Mapper[Any], field: BaseField) -> str:
+    if isinstance(field, RelationField):
+        return _RELATION
+    return _COLUMN if _reads_its_column(mapper, field) else _OWN
 
 
 @dataclass
@@ -101,25 +111,25 @@ class _Page:
 
     view: AppModelView
     request: Request
-    fields: Sequence[BaseField]
-    columns: set[str]
-    """The fields whose value is their column's."""
     keys: list[str]
     """The attributes of the primary key."""
+    fields: list[tuple[BaseField, str]]
+    """The fields, each with how it is read (`_reading`)."""
     objects: dict[Any, Any] = default(default_factory=dict)
     """The page's loaded records by key, when a field needs them."""
 
     async def record(self, row: ListRow) -> dict[str, Any]:
-        key = [to_json(getattr(row, name)) for name in self.keys]
+        values = vars(row)
+        key = [to_json(values[name]) for name in self.keys]
         record: dict[str, Any] = {self.view.pk_attr or "id": key[0] if len(key) == 1 else key}
-        for shown in self.fields:
+        for shown, reading in self.fields:
             name = shown.name
-            if isinstance(shown, RelationField):
-                record[name] = relation_keys(self.view, shown, getattr(row, name, None))
-            elif name in self.columns:
-                record[name] = to_json(getattr(row, name))
+            if reading is _COLUMN:
+                record[name] = to_json(values[name])
+            elif reading is _RELATION:
+                record[name] = relation_keys(self.view, shown, values.get(name))  # type: ignore[arg-type]
             else:
-                obj = self.objects[getattr(row, self.keys[0])]
+                obj = self.objects[values[self.keys[0]]]
                 value = await shown.parse_obj(self.request, obj)
                 record[name] = to_json(_plain(shown, obj, value))
         return record
