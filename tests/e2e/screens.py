@@ -205,6 +205,9 @@ def check_theme(page: Page, scheme: str) -> list[str]:
 # --- accessibility ---------------------------------------------------------------------
 
 BLOCKING = ("critical", "serious")
+SETTLED = """() => document.getAnimations().every(
+    a => a.playState !== "running" || a.effect?.getComputedTiming().iterations === Infinity)"""
+"""True once no finite transition or animation runs (a spinner's endless one may)."""
 
 
 class Accessibility:
@@ -215,7 +218,10 @@ class Accessibility:
         self.options: dict[str, Any] | None = None
 
     def violations(self, page: Page) -> list[str]:
-        """The critical and serious violations on the page, one line per rule."""
+        """The critical and serious violations on the page, one line per rule. Read once
+        the page's transitions have ended: a colour halfway through a theme change (dark
+        just switched on) is not a colour anyone reads, and axe measured one as too faint."""
+        page.wait_for_function(SETTLED)
         results = self.axe.run(page, options=self._options(page)).response
         return [_describe(v) for v in results["violations"] if v["impact"] in BLOCKING]
 
