@@ -70,6 +70,7 @@ from bench.scenarios import (
 from bench.servers import Server, check, login, rss_mb, serve, weigh
 from bench.traffic import Figure, Traffic, merge, paired, wrk
 
+STARTED = "admin server, with its bench users logged in"
 PAGES = "admin server, after the page scenarios"
 END = "admin server, at the end of the run (after the export)"
 
@@ -115,13 +116,14 @@ def measure() -> tuple[Results, Weights, dict[str, float]]:
         table = describe(cookies)
         plan = scenarios(table)
         preflight(admin, floor, plan, cookies)
+        memory = {STARTED: rss_mb(admin.pid)}
         try:
-            results = run_all(admin, floor, plan)
+            results = run_all(admin, floor, plan, memory)
         finally:
             os.unlink(table.api_urls)
         wait_until_idle()
         weights = weigh_pages(admin, floor, table, cookies[0])
-        memory = {PAGES: rss_mb(admin.pid)}
+        memory[PAGES] = rss_mb(admin.pid)
         results[EXPORT] = {"admin": export_admin(admin, cookies[0]), "floor": export_floor(floor)}
         memory[END] = rss_mb(admin.pid)
         memory["floor server, at the end of the run"] = rss_mb(floor.pid)
@@ -142,11 +144,12 @@ def measure_only() -> None:
         if not plan:
             sys.exit(f"bench: no scenario's name holds any of {ONLY}")
         preflight(admin, floor, plan, cookies)
+        memory = {STARTED: rss_mb(admin.pid)}
         try:
-            results = run_all(admin, floor, plan)
+            results = run_all(admin, floor, plan, memory)
         finally:
             os.unlink(table.api_urls)
-        print(f"admin server RSS: {rss_mb(admin.pid):.0f} MB")
+        print("\n".join(f"{where}: {mb:.0f} MB RSS" for where, mb in memory.items()))
     for name, pair in results.items():
         ratio = pair["admin"].req_s / pair["floor"].req_s if pair["floor"].req_s else 0.0
         print(f"{name}: {ratio:.2f}x the floor; not 200: {pair['admin'].not_ok or 'none'}")
@@ -183,7 +186,11 @@ def preflight(admin: Server, floor: Server, plan: list[Scenario], cookies: list[
         check(floor.url + scenario.floor_path + scenario.sample, "")
 
 
-def run_all(admin: Server, floor: Server, plan: list[Scenario]) -> Results:
+def run_all(
+    admin: Server, floor: Server, plan: list[Scenario], memory: dict[str, float] | None = None
+) -> Results:
+    """Each scenario on both servers; with `memory`, the admin's RSS after each is noted
+    there, so a rise shows the scenario that made it (allocator high water stays)."""
     results: Results = {}
     for scenario in plan:
         urls = {"admin": admin.url + scenario.admin_path, "floor": floor.url + scenario.floor_path}
@@ -197,6 +204,8 @@ def run_all(admin: Server, floor: Server, plan: list[Scenario]) -> Results:
                 pair[side].single_p99_ms = alone.p99_ms
                 pair[side].not_ok = merge(pair[side].not_ok, alone.not_ok)
         results[scenario.name] = pair
+        if memory is not None:
+            memory[f"admin server, after {scenario.name}"] = rss_mb(admin.pid)
         rates = f"{pair['admin'].req_s:,.0f} req/s, floor {pair['floor'].req_s:,.0f}"
         print(f"bench: {scenario.name}: {rates}", flush=True)
     return results
