@@ -102,6 +102,18 @@ class Screenshots:
         """Save the page as `<NN>-<step>.png` and return the path; `full_page=False` keeps
         to the window (what a person sees with a dialog open over a long page)."""
         self.count += 1
+        settle(page)
         path = self.folder / f"{self.count:02d}-{_SLUG.sub('-', step.lower()).strip('-')}.png"
         page.screenshot(path=path, full_page=full_page)
         return path
+
+
+SETTLED = """() => document.getAnimations().every(
+    a => a.playState !== "running" || a.effect?.getComputedTiming().iterations === Infinity)"""
+"""True once no finite transition or animation runs (a spinner's endless one may)."""
+
+
+def settle(page: Page) -> None:
+    """Wait until the page's transitions have ended: a colour halfway through a theme
+    change is neither what a screenshot should show nor what axe should measure."""
+    page.wait_for_function(SETTLED)

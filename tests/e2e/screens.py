@@ -20,6 +20,7 @@ from admin_app.admin.base import AppModelView
 from admin_app.admin.registry import REGISTRY
 from admin_app.auth.permissions import BASE_ACTIONS
 from admin_app.demo.seed import DEMO_ROLES
+from tests.e2e.browser import settle
 
 PAGE_ACTIONS = {
     "list": "view",
@@ -205,9 +206,6 @@ def check_theme(page: Page, scheme: str) -> list[str]:
 # --- accessibility ---------------------------------------------------------------------
 
 BLOCKING = ("critical", "serious")
-SETTLED = """() => document.getAnimations().every(
-    a => a.playState !== "running" || a.effect?.getComputedTiming().iterations === Infinity)"""
-"""True once no finite transition or animation runs (a spinner's endless one may)."""
 
 
 class Accessibility:
@@ -221,7 +219,7 @@ class Accessibility:
         """The critical and serious violations on the page, one line per rule. Read once
         the page's transitions have ended: a colour halfway through a theme change (dark
         just switched on) is not a colour anyone reads, and axe measured one as too faint."""
-        page.wait_for_function(SETTLED)
+        settle(page)
         results = self.axe.run(page, options=self._options(page)).response
         return [_describe(v) for v in results["violations"] if v["impact"] in BLOCKING]
 
