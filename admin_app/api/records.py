@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as default
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import Mapper
@@ -127,7 +127,8 @@ class _Page:
             if reading is _COLUMN:
                 record[name] = to_json(values[name])
             elif reading is _RELATION:
-                record[name] = relation_keys(self.view, shown, values.get(name))  # type: ignore[arg-type]
+                relation = cast(RelationField, shown)
+                record[name] = relation_keys(self.view, relation, values.get(name))
             else:
                 obj = self.objects[values[self.keys[0]]]
                 value = await shown.parse_obj(self.request, obj)

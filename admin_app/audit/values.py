@@ -17,15 +17,6 @@ IGNORED_FIELDS = frozenset({"version", "updated_at", "last_login"})
 
 def to_json(value: Any) -> Any:
     """A JSON-safe form of a column value."""
-    kind = type(value)
-    if kind in _AS_IS:
-        return value
-    convert = _CONVERTERS.get(kind)
-    return convert(value) if convert is not None else _subclass_to_json(value)
-
-
-def _subclass_to_json(value: Any) -> Any:
-    """`to_json` of a value whose exact type the tables do not hold (an enum, a subclass)."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, enum.Enum):
@@ -37,13 +28,6 @@ def _subclass_to_json(value: Any) -> Any:
     if isinstance(value, dict | list):
         return value
     return str(value)
-
-
-_AS_IS = frozenset({type(None), bool, int, float, str, dict, list})
-"""Types whose values are JSON as they are: looked up by exact type, as a list page or
-an API page converts thousands of values (`isinstance` through the chain above cost an
-API list page a tenth of its time)."""
-_CONVERTERS: dict[type, Any] = {Decimal: str, datetime: datetime.isoformat, date: date.isoformat}
 
 
 def from_json(column: Column[Any], value: Any) -> Any:
