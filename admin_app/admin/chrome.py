@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 from weakref import WeakKeyDictionary
 
@@ -44,6 +44,7 @@ NONCE, CSRF, ORIGIN = "nonce", "csrf", "origin"
 """The slots the CSP nonce, the CSRF token and the page's own `_origin=` are cut into."""
 
 BlockFunction = Callable[[Context], Iterator[str]]
+T = TypeVar("T")
 
 
 def url_path(request: Request) -> str:
@@ -87,7 +88,7 @@ class Chrome:
     template: Template
     blocks: dict[str, list[BlockFunction]]
     memo: dict[str, Any] = field(default_factory=dict)
-    """What the requests served by this chrome share (row actions, rendered blocks)."""
+    """What the requests served by this chrome share (row actions, column plans)."""
     kept: bool = False
     """Whether the chrome is kept for other requests (else it serves only this one)."""
 
@@ -114,22 +115,6 @@ class Chrome:
                 pass
         ctx.blocks = {key: list(chain) for key, chain in self.blocks.items()}
         return {name: "".join(ctx.blocks[name][0](ctx)) for name in names}
-
-    def content(self, key: Hashable) -> tuple[str, ...] | None:
-        """A block kept with this chrome (`keep`) for the request parameters `key`, cut
-        at its slots."""
-        kept = self.memo.setdefault("content", OrderedDict())
-        parts: tuple[str, ...] | None = kept.get(key)
-        if parts is not None:
-            kept.move_to_end(key)
-        return parts
-
-    def keep(self, key: Hashable, parts: tuple[str, ...], limit: int = 16) -> None:
-        """Keep a block's parts for `key`; the least recently used go beyond `limit`."""
-        kept = self.memo.setdefault("content", OrderedDict())
-        kept[key] = parts
-        while len(kept) > limit:
-            kept.popitem(last=False)
 
     def fill(self, request: Request, values: Mapping[str, str | bytes]) -> bytes:
         """The page as UTF-8, each slot filled; nonce, CSRF token and origin with this
@@ -270,12 +255,13 @@ def _leaves_names(node: nodes.Node) -> bool:
     return isinstance(node, STATEMENTS) or any(True for _ in node.find_all(STATEMENTS))
 
 
-class ChromeCache:
-    """The most recently used chromes, by everything a chrome depends on."""
+class ChromeCache(Generic[T]):
+    """The most recently used chromes (or other rendered parts), by everything they
+    depend on."""
 
     def __init__(self, limit: int = 256) -> None:
         self.limit = limit
-        self.kept: OrderedDict[Hashable, Chrome] = OrderedDict()
+        self.kept: OrderedDict[Hashable, T] = OrderedDict()
 
     @staticmethod
     def key(request: Request, template: str, view_key: str, url: Hashable = None) -> Hashable:
@@ -283,6 +269,18 @@ class ChromeCache:
         time zone, where the admin is served from, whether the page is framed; `url`,
         what of the URL the chrome shows."""
         state = request.state
+        return (
+            ChromeCache.audience(request, template, view_key, url),
+            getattr(state, "admin_session_id", None),
+            repr(getattr(state, "identity", None)),
+            repr(getattr(state, "admin_user", None)),
+        )
+
+    @staticmethod
+    def audience(request: Request, template: str, view_key: str, url: Hashable = None) -> Hashable:
+        """`key` without who the viewer is: what a part that shows no one's name, session
+        or account depends on (a list's `content` block). Viewers with the same
+        permissions, theme, locale and time zone share it."""
         allowed = grants(request)
         return (
             template,
@@ -291,9 +289,6 @@ class ChromeCache:
             request.scope.get("scheme"),
             request.headers.get("host"),
             request.scope.get("root_path"),
-            getattr(state, "admin_session_id", None),
-            repr(getattr(state, "identity", None)),
-            repr(getattr(state, "admin_user", None)),
             allowed.superuser,
             allowed.codes,
             repr(sorted(allowed.scopes.items())),
@@ -303,14 +298,14 @@ class ChromeCache:
             get_timezone(),
         )
 
-    def get(self, key: Hashable) -> Chrome | None:
-        chrome = self.kept.get(key)
-        if chrome is not None:
+    def get(self, key: Hashable) -> T | None:
+        kept = self.kept.get(key)
+        if kept is not None:
             self.kept.move_to_end(key)
-        return chrome
+        return kept
 
-    def put(self, key: Hashable, chrome: Chrome) -> None:
-        self.kept[key] = chrome
+    def put(self, key: Hashable, value: T) -> None:
+        self.kept[key] = value
         self.kept.move_to_end(key)
         while len(self.kept) > self.limit:
             self.kept.popitem(last=False)
@@ -332,7 +327,7 @@ class RecordChromes:
     def __init__(self, env: Environment, slots: Slots, limit: int = 256) -> None:
         self.env = env
         self.slots = slots
-        self.cache = ChromeCache(limit)
+        self.cache: ChromeCache[Chrome] = ChromeCache(limit)
 
     def key(self, request: Request, name: str, view_key: str) -> Hashable:
         """The chrome's key: `ChromeCache.key` and the query without `pk` (`_origin`

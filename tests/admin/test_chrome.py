@@ -187,16 +187,21 @@ def _kept_and_fresh(client, monkeypatch, url: str) -> tuple[str, str]:  # type: 
     return _same_moment(kept.text), _same_moment(fresh.text)
 
 
+def _signed_in(settings, email: str, role: str) -> TestClient:  # type: ignore[no-untyped-def]
+    create_admin(settings, email, superuser=False)
+    give_role(settings, email, role)
+    browser = TestClient(create_app(settings)).__enter__()
+    assert login(browser, email).status_code == 303
+    return browser
+
+
 def test_every_list_from_a_kept_chrome_is_the_page_a_full_render_gives(
     seeded, admin_client, monkeypatch
 ):
     """For every registered view and for a superuser and a limited role: the list page
     served from a chrome kept at another URL, and a content block kept at another page,
     is byte for byte the full render."""
-    create_admin(seeded, "helper@example.com", superuser=False)
-    give_role(seeded, "helper@example.com", "Support")
-    helper = TestClient(create_app(seeded)).__enter__()
-    assert login(helper, "helper@example.com").status_code == 303
+    helper = _signed_in(seeded, "helper@example.com", "Support")
     keys = [str(view.key) for view in build_admin(seeded).model_views]
     checked = 0
     for who, browser in (("superuser", admin_client), ("Support", helper)):
@@ -222,6 +227,62 @@ def test_every_list_from_a_kept_chrome_is_the_page_a_full_render_gives(
             checked += 1
     helper.__exit__(None, None, None)
     assert checked >= len(keys) + 2, "the limited role saw almost nothing: the test proves little"
+
+
+def test_every_list_content_kept_for_one_user_is_the_page_another_gets_in_full(seeded, monkeypatch):
+    """A list's `content` block is kept for everyone with the same permissions. For every
+    registered view, in one app: a Support account's page after a superuser's visit, and
+    a second Support account's page served the block the first one's visit kept, are
+    byte for byte what a full render gives each (its own account, actions, menu and
+    tokens)."""
+    accounts = {
+        "boss@example.com": ("Cy Boss", None),
+        "first@example.com": ("Ada First", "Support"),
+        "second@example.com": ("Bea Second", "Support"),
+    }
+    jars = {}
+    with TestClient(create_app(seeded)) as browser:
+        for email, (name, role) in accounts.items():
+            create_admin(seeded, email, superuser=role is None, full_name=name)
+            if role is not None:
+                give_role(seeded, email, role)
+            browser.cookies.clear()
+            assert login(browser, email).status_code == 303
+            jars[email] = dict(browser.cookies)
+
+        def as_user(email: str, url: str, *, kept: bool = True) -> str:
+            browser.cookies.clear()
+            browser.cookies.update(jars[email])
+            with monkeypatch.context() as patch:
+                if not kept:
+                    patch.setattr(ChromeCache, "get", lambda self, key: None)
+                page = browser.get(url)
+            assert page.status_code == 200, (email, url, page.status_code)
+            assert accounts[email][0] in page.text, f"{url} shows another account"
+            return _same_moment(page.text)
+
+        checked = 0
+        for key in [str(view.key) for view in build_admin(seeded).model_views]:
+            for url in (f"/admin/{key}/list?sort=id__desc", f"/admin/{key}/list?q=person1"):
+                browser.cookies.clear()
+                browser.cookies.update(jars["first@example.com"])
+                if browser.get(f"/admin/{key}/list?sort=id").status_code != 200:
+                    continue  # a view this role may not open
+                as_user("boss@example.com", url)  # kept for a superuser's permissions
+                assert as_user("first@example.com", url) == as_user(
+                    "first@example.com", url, kept=False
+                ), f"{url}: a Support account got a superuser's list"
+                as_user("second@example.com", f"/admin/{key}/list?sort=id")  # its own chrome
+                blocks: list[str] = []
+                with monkeypatch.context() as patch:
+                    patch.setattr(
+                        Chrome, "block", lambda self, name, ctx, seen=blocks: seen.append(name)
+                    )
+                    kept = as_user("second@example.com", url)
+                assert blocks == [], f"{url}: the block the first account kept was not shared"
+                assert kept == as_user("second@example.com", url, kept=False), f"{url} differs"
+                checked += 1
+    assert checked >= 4, "the role saw almost no list: the test proves little"
 
 
 def test_a_new_filter_choice_shows_at_once(admin_client, settings, monkeypatch):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Hashable
 from functools import cached_property, partial
 from typing import Any
 from urllib.parse import quote_plus, urlencode, urlsplit
@@ -45,6 +46,10 @@ LOOKUP_PAGE_MAX = 100
 FRESH = {"Cache-Control": "private, no-cache"}
 """Parts of a list page fetched when first used: built for the user's permissions and
 the data of that moment, never taken from a cache without asking."""
+CONTENTS_KEPT = 128
+"""List `content` blocks kept (about 25 kB each): a few sorts and filters of a few lists,
+for each set of permissions and locale in use. Shared by every viewer of such a set, so
+the memory they take does not grow with the users signed in."""
 
 
 class ListRoutes(AdminPages):
@@ -85,7 +90,8 @@ class ListRoutes(AdminPages):
             value if isinstance(value, EncodedJSON) else stock_tojson(value, *args)
         )
         self._slots = Slots()
-        self._chromes = ChromeCache()
+        self._chromes: ChromeCache[Chrome] = ChromeCache()
+        self._contents: ChromeCache[tuple[str, ...]] = ChromeCache(CONTENTS_KEPT)
 
     def _listing_view(self, request: Request) -> ListingMixin:
         """The list's view of an `/_api/{key}/…` request for a part of its page; 403 when
@@ -162,8 +168,8 @@ class ListRoutes(AdminPages):
         chrome = await self._list_chrome(request, view, params, fields, context)
         keeps = chrome.kept and view.list_template == "list.html"
         stand_in = _with_term_slot(request, self._term_stand_in) if keeps else None
-        key = _content_key(stand_in or request) if keeps else None
-        parts = chrome.content(key) if key is not None else None
+        key = self._content_key(stand_in or request, view) if keeps else None
+        parts = self._contents.get(key) if key is not None else None
         if parts is None:
             if stand_in is not None:
                 context = await self._list_context(
@@ -175,7 +181,7 @@ class ListRoutes(AdminPages):
             terms = {TERM_SLOT: self._term_stand_in} if stand_in is not None else None
             parts = cut(stand_in or request, html, self._slots, terms)
             if key is not None and not _says_where(request, parts):
-                chrome.keep(key, parts)
+                self._contents.put(key, parts)
         checkbox: bool = chrome.memo["checkbox"]
         renderer = RowRenderer(request, view, fields, checkbox=checkbox, memo=chrome.memo)
         page = await view.list_page(request, params)
@@ -200,6 +206,14 @@ class ListRoutes(AdminPages):
         raw_filter = html_safe_json(request.query_params.get("filter"))
         values = {"content": content, "filters": filters or "", "raw_filter": raw_filter}
         return HTMLResponse(chrome.fill(request, values | {"total": str(page.total.value)}))
+
+    def _content_key(self, request: Request, view: ListingMixin) -> Hashable:
+        """What a list's `content` block depends on: everything its chrome does but who
+        the viewer is (it shows no name, session or account: everyone with the same
+        permissions, locale, time zone and theme shares it), and the URL's parameters
+        but the page's position."""
+        audience = self._chromes.audience(request, view.list_template, str(view.key))
+        return audience, _list_params(request)
 
     @cached_property
     def _term_stand_in(self) -> str:
@@ -341,9 +355,9 @@ def _with_term_slot(request: Request, stand_in: str) -> Request | None:
     return Request({**request.scope, "query_string": urlencode(query).encode()})
 
 
-def _content_key(request: Request) -> tuple[tuple[str, str], ...]:
-    """What a list's `content` block depends on beyond its chrome: the URL's parameters,
-    but where in the list the page is (the pages of one list share it)."""
+def _list_params(request: Request) -> tuple[tuple[str, str], ...]:
+    """The URL's parameters but where in the list the page is (the pages of one list
+    share a `content` block)."""
     items = request.query_params.multi_items()
     return tuple((name, value) for name, value in items if name not in POSITION_PARAMS)
 
