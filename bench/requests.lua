@@ -10,7 +10,8 @@
 --   list    ?page=N&sort=F__asc|desc, N in 1..max_page, F one of the `sort=` arguments;
 --           one request in four ?q=T&sort=F__... instead (a new search's first page)
 --   search  ?q=T, T a new 5 or 6 digit number (either length as likely)
---   record  ?pk=N, N in low..high
+--   record  ?pk=N, N in low..high; with `origin=PATH` (a list's path), as a record is
+--           opened from a row of a list: ?pk=N&_origin=PATH?page=M&sort=F__..., URL-encoded
 --   urls    the query strings in the file `urls=` names, one a line: thread N of T
 --           (`threads=T`) takes lines N, N + T, N + 2T, ... from a place drawn by its
 --           seed, so no two requests of a run repeat one until the file is used up
@@ -45,6 +46,10 @@ local function sort()
   return sorts[math.random(#sorts)] .. direction
 end
 
+local function encoded(text)
+  return (text:gsub("[^%w%-_%.~]", function(c) return string.format("%%%02X", string.byte(c)) end))
+end
+
 local paths = {
   list = function()
     if math.random(4) == 1 then
@@ -56,7 +61,12 @@ local paths = {
     return "?q=" .. term()
   end,
   record = function()
-    return "?pk=" .. math.random(tonumber(options.low), tonumber(options.high))
+    local pk = "?pk=" .. math.random(tonumber(options.low), tonumber(options.high))
+    if options.origin == nil then
+      return pk
+    end
+    local page = "?page=" .. math.random(tonumber(options.max_page)) .. "&sort=" .. sort()
+    return pk .. "&_origin=" .. encoded(options.origin .. page)
   end,
   urls = function()
     line = line + tonumber(options.threads or "1")

@@ -71,7 +71,8 @@ def scenarios(table: Table) -> list[Scenario]:
     """Every scenario driven with wrk, in the order they run."""
     everyone = Traffic(cookies=table.cookies)
     lists = Traffic("list", table.cookies, sorts=table.sorts, max_page=table.max_page)
-    record = Traffic("record", table.cookies, ids=table.ids)
+    # Opened from a row of the list, as people open records: with the list page as `_origin`.
+    record = replace(lists, kind="record", ids=table.ids, origin=ADMIN_LIST)
     sort = f"{table.sorts[-1]}__desc"
     token, after_id = table.deep_after
     lookup = f"relation-lookup?q={LOOKUP_TERM}&skip=0&limit=20"

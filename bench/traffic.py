@@ -45,12 +45,16 @@ class Traffic:
     sorts: Sequence[str] = ()
     max_page: int = 1
     ids: tuple[int, int] = (1, 1)
+    origin: str = ""
+    """For `record`: the list path each record is opened from (a random page and sort of
+    it, as `_origin=`), as a click on a list's row opens it."""
 
     def arguments(self, seed: int) -> list[str]:
         args = [f"kind={self.kind}", f"seed={seed}", f"gzip={int(self.gzip)}"]
         args += [f"max_page={self.max_page}", f"low={self.ids[0]}", f"high={self.ids[1]}"]
         args += [f"sort={name}" for name in self.sorts]
         args += [f"urls={self.urls}"] if self.urls else []
+        args += [f"origin={self.origin}"] if self.origin else []
         args += [f"header={header}" for header in self.headers]
         return args + [f"cookie={cookie}" for cookie in self.cookies]
 

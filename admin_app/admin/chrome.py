@@ -24,13 +24,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlencode
 from weakref import WeakKeyDictionary
 
 from jinja2 import Environment, Template, nodes
 from jinja2.runtime import Context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette_admin.i18n import get_locale, get_timezone
 
@@ -142,8 +142,10 @@ def render_chrome(
     context: Mapping[str, Any],
     slots: Slots,
     open_blocks: tuple[str, ...] = ("content",),
+    stand_ins: Mapping[str, str] | None = None,
 ) -> Chrome:
-    """`template` rendered with each of `open_blocks` left as a slot of its name."""
+    """`template` rendered with each of `open_blocks` left as a slot of its name (and
+    each of `stand_ins`, as `cut` says)."""
     ctx = template.new_context(dict(context))
 
     def marker(name: str) -> BlockFunction:
@@ -158,7 +160,7 @@ def render_chrome(
     blocks = {
         name: chain[1:] if name in open_blocks else chain for name, chain in ctx.blocks.items()
     }
-    return Chrome(cut(request, html, slots), template, blocks)
+    return Chrome(cut(request, html, slots, stand_ins), template, blocks)
 
 
 def cut(
@@ -321,8 +323,15 @@ changing state, so its chrome serves only its own request."""
 
 class RecordChromes:
     """Detail, edit and create pages: the chrome kept per `ChromeCache.key` and the URL
-    without the record's `pk`, rendered from a copy of the request without it and with
-    none of the record's variables in reach; `RECORD_BLOCKS` rendered per request."""
+    without the record's `pk` and `_origin`, rendered from a copy of the request without
+    them and with none of the record's variables in reach; `RECORD_BLOCKS` rendered per
+    request.
+
+    `_origin` (the page a record was opened from) decides only where the header's link
+    to the list leads (`breadcrumb_list_url`): the chrome is rendered with a stand-in
+    origin and that link is a slot (`BACK`), so a record opened from any page of any
+    list is served by one chrome. Kept per origin, as it was, nearly every click from a
+    list rendered the whole page again."""
 
     def __init__(self, env: Environment, slots: Slots, limit: int = 256) -> None:
         self.env = env
@@ -330,9 +339,8 @@ class RecordChromes:
         self.cache: ChromeCache[Chrome] = ChromeCache(limit)
 
     def key(self, request: Request, name: str, view_key: str) -> Hashable:
-        """The chrome's key: `ChromeCache.key` and the query without `pk` (`_origin`
-        decides where the page's way back leads)."""
-        query = tuple((k, v) for k, v in request.query_params.multi_items() if k != "pk")
+        """The chrome's key: `ChromeCache.key` and the query without `pk` and `_origin`."""
+        query = tuple((k, v) for k, v in request.query_params.multi_items() if k not in _PER_RECORD)
         return self.cache.key(request, name, view_key, url=(url_path(request), query))
 
     def render(
@@ -349,12 +357,35 @@ class RecordChromes:
         key = self.key(request, name, view_key)
         page = self.cache.get(key)
         if page is None:
-            query = [(k, v) for k, v in request.query_params.multi_items() if k != "pk"]
+            query = [(k, v) for k, v in request.query_params.multi_items() if k not in _PER_RECORD]
+            query.append((compat.ORIGIN_PARAM, self._stand_in_origin(request, view_key)))
             scope = {**request.scope, "query_string": urlencode(query).encode()}
-            context = {**chrome, "request": Request(scope, request.receive)}
+            stand_in = Request(scope, request.receive)
+            context = {**chrome, "request": stand_in}
             template = self.env.get_template(name)
-            page = render_chrome(request, template, context, self.slots, RECORD_BLOCKS)
+            back = {BACK: self._back(stand_in, view_key)}
+            page = render_chrome(request, template, context, self.slots, RECORD_BLOCKS, back)
             if name in KEPT_TEMPLATES:
                 self.cache.put(key, page)
         context = {**chrome, **record, "request": request}
-        return page.fill(request, page.render_blocks(RECORD_BLOCKS, context))
+        values = page.render_blocks(RECORD_BLOCKS, context)
+        return page.fill(request, values | {BACK: self._back(request, view_key)})
+
+    def _back(self, request: Request, view_key: str) -> str:
+        """The header's link to the list, as the template writes it (escaped)."""
+        link = cast(Callable[[Request, str], str], self.env.globals["breadcrumb_list_url"])
+        return str(escape(link(request, view_key)))
+
+    def _stand_in_origin(self, request: Request, view_key: str) -> str:
+        """An `_origin` on the view's own list (which the header's link follows), unique
+        to this process, so the link it makes is found and cut out of the chrome."""
+        route_name = request.app.state.ROUTE_NAME
+        path = request.url_for(f"{route_name}:list", key=view_key).path
+        return f"{path}?{BACK}={self.slots.token}"
+
+
+BACK = "back"
+"""The slot of a record page's link to the list it came from."""
+
+_PER_RECORD = frozenset({"pk", compat.ORIGIN_PARAM})
+"""Query parameters a record page's chrome does not depend on (`RecordChromes`)."""

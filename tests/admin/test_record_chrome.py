@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -56,7 +57,18 @@ def test_the_kept_page_is_the_page_jinja_renders_whole(admin_client, settings, m
     nonce and CSRF token: detail, edit, create."""
     add_customers(settings, customers(2))
     urls = ["/admin/customer/detail?pk=2", "/admin/customer/edit?pk=2", "/admin/customer/create"]
-    kept = [admin_client.get(url).text for url in urls]
+    # Opened from a page of the list, from another view's list, from outside (refused):
+    # each is served by the chrome the first one kept, its way back filled in.
+    origins = ["/admin/customer/list?page=2&sort=email__desc", "/admin/order/list?q=a&b=<c>"]
+    origins += ["https://elsewhere.example/admin/customer/list", "/admin/customer/list?q=%22"]
+    urls += [
+        f"{url}{'&' if '?' in url else '?'}{urlencode({'_origin': o})}"
+        for url in urls
+        for o in origins
+    ]
+    with chrome_renders() as renders:
+        kept = [admin_client.get(url).text for url in urls]
+    assert len(renders) == 3, f"the chrome was rendered again for {renders[3:]}"
 
     def whole(self: RecordChromes, request: Any, view_key: str, name: str, **parts: Any) -> bytes:
         context = {**parts["chrome"], **parts["record"], "request": request}
@@ -198,3 +210,33 @@ def test_record_pages_drawn_from_the_registry_are_the_stock_pages(seeded, admin_
         for url, page in pages:
             stock = admin_client.get(url).text
             assert tokens(_tokens_out(page)) == tokens(_tokens_out(stock)), url
+
+
+def test_every_record_page_opened_from_a_list_is_the_page_jinja_renders_whole(
+    seeded, admin_client, monkeypatch
+):
+    """For every view with a record: its detail, edit and create pages opened from a
+    page of its list, served by the chrome kept when they were opened from elsewhere,
+    are the page the template renders whole (the header's way back included)."""
+    kept: list[tuple[str, str]] = []
+    for view in build_admin(seeded).model_views:
+        table = view.model.__table__
+        keys = fetch(seeded, f"SELECT {view.pk_attr} FROM {table.name} LIMIT 1")
+        pages = [f"/admin/{view.key}/create?"]
+        pages += [f"/admin/{view.key}/{page}?pk={pk}&" for (pk,) in keys for page in PAGES]
+        came_from = urlencode({"_origin": f"/admin/{view.key}/list?page=2&sort=id__desc"})
+        for page in pages:
+            if admin_client.get(f"{page}_origin=%2Fadmin%2Forder%2Flist").status_code != 200:
+                continue  # no such page for this view
+            response = admin_client.get(page + came_from)
+            assert response.status_code == 200, page
+            kept.append((page + came_from, response.text))
+
+    def whole(self: RecordChromes, request: Any, view_key: str, name: str, **parts: Any) -> bytes:
+        context = {**parts["chrome"], **parts["record"], "request": request}
+        return self.env.get_template(name).render(context).encode()
+
+    monkeypatch.setattr(RecordChromes, "render", whole)
+    assert len(kept) > 20, "few record pages opened: the test proves little"
+    for url, page in kept:
+        assert _tokens_out(page) == _tokens_out(admin_client.get(url).text), url

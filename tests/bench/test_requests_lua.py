@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -131,6 +132,18 @@ def test_records_and_searches_stay_in_range(server: tuple[str, Seen]) -> None:
     assert pks and all(500 <= pk <= 600 for pk in pks), f"ids outside 500..600: {pks[:10]}"
     assert terms and all(re.fullmatch(r"\d{5,6}", t) for t in terms), f"terms: {terms[:10]}"
     assert {len(t) for t in terms} == {5, 6}, "both 5 and 6 digit terms are searched"
+
+
+def test_records_opened_from_the_list_carry_a_page_of_it_as_their_origin(
+    server: tuple[str, Seen],
+) -> None:
+    url, seen = server
+    drive(url, Traffic("record", ["user=1"], ids=(5, 9), sorts=["email"], max_page=3, origin="/l"))
+    origins = [parse_qs(urlsplit(p).query)["_origin"][0] for _, p, _ in seen.requests]
+    assert origins and all(
+        re.fullmatch(r"/l\?page=[123]&sort=email__(asc|desc)", o) for o in origins
+    ), f"origins: {origins[:5]}"
+    assert len(set(origins)) > 1, "every record came from the same list page"
 
 
 def test_url_files_are_walked_without_repeats_and_headers_go_one_per_user(
