@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Hashable
 from functools import cached_property, partial
 from typing import Any
 from urllib.parse import quote_plus, urlencode, urlsplit
@@ -47,9 +46,9 @@ FRESH = {"Cache-Control": "private, no-cache"}
 """Parts of a list page fetched when first used: built for the user's permissions and
 the data of that moment, never taken from a cache without asking."""
 CONTENTS_KEPT = 128
-"""List `content` blocks kept (about 25 kB each): a few sorts and filters of a few lists,
-for each set of permissions and locale in use. Shared by every viewer of such a set, so
-the memory they take does not grow with the users signed in."""
+"""List `content` blocks kept (about 25 kB each), by `ChromeCache.audience` (the chrome's
+key but who the viewer is: a block shows no name, session or account) and the URL but the
+page's position: shared by everyone with the same permissions, theme, locale and zone."""
 
 
 class ListRoutes(AdminPages):
@@ -168,7 +167,8 @@ class ListRoutes(AdminPages):
         chrome = await self._list_chrome(request, view, params, fields, context)
         keeps = chrome.kept and view.list_template == "list.html"
         stand_in = _with_term_slot(request, self._term_stand_in) if keeps else None
-        key = self._content_key(stand_in or request, view) if keeps else None
+        audience = ChromeCache.audience(request, view.list_template, str(view.key))
+        key = (audience, _list_params(stand_in or request)) if keeps else None
         parts = self._contents.get(key) if key is not None else None
         if parts is None:
             if stand_in is not None:
@@ -206,14 +206,6 @@ class ListRoutes(AdminPages):
         raw_filter = html_safe_json(request.query_params.get("filter"))
         values = {"content": content, "filters": filters or "", "raw_filter": raw_filter}
         return HTMLResponse(chrome.fill(request, values | {"total": str(page.total.value)}))
-
-    def _content_key(self, request: Request, view: ListingMixin) -> Hashable:
-        """What a list's `content` block depends on: everything its chrome does but who
-        the viewer is (it shows no name, session or account: everyone with the same
-        permissions, locale, time zone and theme shares it), and the URL's parameters
-        but the page's position."""
-        audience = self._chromes.audience(request, view.list_template, str(view.key))
-        return audience, _list_params(request)
 
     @cached_property
     def _term_stand_in(self) -> str:
