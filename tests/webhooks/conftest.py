@@ -18,7 +18,8 @@ FAST = {
     "webhook_poll_interval": 0.05,
     "webhook_backoff": 0.05,
     "webhook_backoff_max": 0.2,
-    "webhook_timeout": 1.0,
+    # Generous: on a loaded machine a 1 s limit turned a slow answer into one more try.
+    "webhook_timeout": 5.0,
     "webhook_lease": 10.0,
     "email_poll_interval": 0.2,
 }
